@@ -1,0 +1,45 @@
+# fairness: tasks. `make` (or `make help`) lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MATRIX := data/synthetic/gvm-history.csv
+SEED ?= 20181231
+
+.PHONY: help venv data report test lint bench clean
+
+help: ## list the tasks
+	@echo "fairness: audit gang databases for disproportionality and data-protection failures"
+	@echo
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,pdf]"
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install the package with its dependencies
+
+$(MATRIX): | $(STAMP)
+	$(BIN)/fairness synth --scenario gvm-history --seed $(SEED) --out $(MATRIX)
+
+data: $(MATRIX) ## generate the default synthetic matrix (if missing)
+
+report: $(STAMP) $(MATRIX) ## render the quarterly oversight report into reports/
+	$(BIN)/fairness report --matrix $(MATRIX) --quarter 2018Q4 --quarter latest
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## check style with ruff
+	$(BIN)/ruff check fairness tests
+
+bench: $(STAMP) ## run the performance benchmarks (minutes; not part of test)
+	$(BIN)/python benchmarks/run.py
+
+clean: ## remove generated data and reports (keeps .venv)
+	rm -rf data/synthetic/*.csv data/synthetic/*.parquet data/synthetic/*.truth.json reports/*/ .pytest_cache

@@ -1,0 +1,207 @@
+"""The ``fairness`` command line.
+
+Each sub-command is a small function ``_cmd_<name>(args) -> int`` registered in
+:data:`COMMANDS` with its argument builder; ``main`` dispatches and turns the
+toolkit's own errors into a clear message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_SOME_INVALID, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--encoding", help="text encoding of a CSV file (default: UTF-8, with or without BOM)")
+    p.add_argument("--delimiter", default=",", help="CSV field separator (default: ',')")
+
+
+# --------------------------------------------------------------------- validate
+
+
+def _args_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="matrix file (.csv or .parquet)")
+    p.add_argument(
+        "--quarantine",
+        metavar="OUT.csv",
+        help="write the quarantined rows here (personal data: owner-only; refused under reports/)",
+    )
+    p.add_argument("--limit", type=int, default=200, help="show at most this many problems (default 200; 0 = all)")
+    _add_read_options(p)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from fairness.validate import read_matrix
+
+    res = read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
+    _log_read(args, res)
+    print(res.summary())
+    for note in res.notes:
+        print(f"note: {note}")
+    limit = None if args.limit == 0 else args.limit
+    for line in res.problem_lines(limit):
+        print(line)
+    if limit is not None and len(res.problems) > limit:
+        print(f"… and {len(res.problems) - limit:,} more problems (use --limit 0 to see all)")
+    if args.quarantine and res.n_quarantined:
+        path = res.write_quarantine(args.quarantine)
+        print(f"quarantined rows written to {path} (owner-only: it holds personal data)")
+    return res.exit_code
+
+
+def _log_read(args: argparse.Namespace, res, outputs: Sequence[str] = ()) -> None:
+    """Append one line to the audit log, if the audit-log module is present."""
+    try:
+        from fairness.privacy import log_read
+    except ImportError:
+        return
+    log_read(command=args.command, result=res, outputs=list(outputs))
+
+
+# --------------------------------------------------------------------- schema
+
+
+def _args_schema(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from fairness.schema import data_dictionary, data_dictionary_markdown
+
+    if args.format == "markdown":
+        print(data_dictionary_markdown())
+    else:
+        print(data_dictionary().to_csv(index=False), end="")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------- benchmarks
+
+
+def _args_benchmarks(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", help="show one benchmark's London-wide shares")
+
+
+def _cmd_benchmarks(args: argparse.Namespace) -> int:
+    from fairness.benchmarks import get_benchmark, list_benchmarks
+
+    if not args.name:
+        print(list_benchmarks().to_string(index=False))
+        return EXIT_OK
+    b = get_benchmark(args.name)
+    print(f"{b.label}\n{b.source}")
+    if b.assumption:
+        print(f"assumption: {b.assumption}")
+    t = b.london()
+    t["share"] = (100 * t["share"]).map("{:.1f}%".format)
+    print(t.to_string(index=False))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------- synth
+
+
+def _args_synth(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", default="gvm-history", help="scenario name or TOML path (default gvm-history)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    p.add_argument("--scale", type=float, default=1.0, help="multiply every size by this (default 1)")
+    p.add_argument("--out", help="output file, .csv or .parquet; truth goes beside it as <stem>.truth.json")
+    p.add_argument("--check", action="store_true", help="print target vs achieved for every calibrated figure")
+    p.add_argument("--list", action="store_true", help="list the scenarios")
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from fairness import synth
+
+    if args.list:
+        print(synth.list_scenarios().to_string(index=False))
+        return EXIT_OK
+    if not args.out and not args.check:
+        raise _UsageError("synth needs --out FILE (or --check)")
+    kwargs = {"scale": args.scale}
+    if args.seed is not None:
+        kwargs["seed"] = args.seed
+    result = synth.generate(args.scenario, **kwargs)
+    if args.out:
+        from fairness._safe_io import refuse_reports_dir
+
+        refuse_reports_dir(args.out)
+        written = synth.write(result, Path(args.out))
+        print(f"wrote {len(result.matrix):,} rows to {written}")
+    if args.check:
+        table = synth.check(result)
+        print(synth.format_check(table) if hasattr(synth, "format_check") else table.to_string(index=False))
+        if not bool(table["ok"].all()):
+            return EXIT_SOME_INVALID
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------- dispatch
+
+
+class _UsageError(Exception):
+    pass
+
+
+Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+COMMANDS: list[Command] = [
+    ("validate", _args_validate, _cmd_validate),
+    ("schema", _args_schema, _cmd_schema),
+    ("benchmarks", _args_benchmarks, _cmd_benchmarks),
+    ("synth", _args_synth, _cmd_synth),
+]
+
+_HELP = {
+    "validate": "check a matrix file: every row used or quarantined, with reasons (exit 0, 1 or 2)",
+    "schema": "print the matrix format (data dictionary)",
+    "benchmarks": "list the population benchmarks, or show one",
+    "synth": "generate a synthetic matrix calibrated to the published figures",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fairness",
+        description="Audit a gang database extract for disproportionality and data-protection failures.",
+    )
+    from fairness import __version__
+
+    parser.add_argument("--version", action="version", version=f"fairness-audit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, add_args, _ in COMMANDS:
+        p = sub.add_parser(name, help=_HELP.get(name, ""), description=_HELP.get(name, ""))
+        add_args(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_UNUSABLE
+    handler = {name: fn for name, _, fn in COMMANDS}[args.command]
+    try:
+        return handler(args)
+    except _UsageError as exc:
+        parser.error(str(exc))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as exc:
+        # The toolkit's own errors (MatrixFileError, unknown options, files that
+        # cannot be written) carry a message meant for a person.
+        print(f"fairness {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    return EXIT_UNUSABLE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

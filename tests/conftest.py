@@ -1,0 +1,51 @@
+"""Shared fixtures: small matrices built by hand, so expected answers are known."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+HEADER = (
+    "person_id,snapshot_date,borough,ethnicity,sex,age,harm_score,risk_band,"
+    "victim_flag,violent_offences_2y,date_added,last_reviewed,shared_with,outcome_violence_12m"
+)
+
+
+def good_row(pid: str = "P1", **over) -> dict:
+    row = {
+        "person_id": pid,
+        "snapshot_date": "2018-12-31",
+        "borough": "Hackney",
+        "ethnicity": "Black",
+        "sex": "Male",
+        "age": "17",
+        "harm_score": "0",
+        "risk_band": "Green",
+        "victim_flag": "true",
+        "violent_offences_2y": "0",
+        "date_added": "2017-03-01",
+        "last_reviewed": "2018-11-30",
+        "shared_with": "",
+        "outcome_violence_12m": "",
+    }
+    row.update({k: str(v) for k, v in over.items()})
+    return row
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    """Write rows (dicts) to a CSV file and return its path."""
+
+    def _write(rows: list[dict], name: str = "matrix.csv", header: list[str] | None = None) -> str:
+        cols = header or list(rows[0].keys())
+        lines = [",".join(cols)] + [",".join(str(r.get(c, "")) for c in cols) for r in rows]
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return str(path)
+
+    return _write
+
+
+@pytest.fixture
+def good_frame() -> pd.DataFrame:
+    return pd.DataFrame([good_row(f"P{i}") for i in range(5)])
