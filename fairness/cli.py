@@ -142,6 +142,58 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------- report
+
+
+def _args_report(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--quarter",
+        action="append",
+        metavar="Q",
+        help="quarter to report, e.g. 2018Q4, or 'latest'; repeat for several (default: latest)",
+    )
+    which.add_argument("--all", action="store_true", help="every quarter in the file")
+    p.add_argument(
+        "--matrix",
+        default="data/synthetic/gvm-history.csv",
+        metavar="FILE",
+        help="matrix file, .csv or .parquet (default data/synthetic/gvm-history.csv)",
+    )
+    p.add_argument("--out", default="reports", metavar="DIR", help="output folder (default reports/)")
+    p.add_argument(
+        "--mode",
+        choices=("publication", "internal"),
+        default="publication",
+        help="publication: disclosure control on every table (default); internal: "
+        "no suppression, every page marked INTERNAL — NOT FOR PUBLICATION",
+    )
+    p.add_argument("--briefing", action="store_true", help="also render the two-page scrutiny briefing")
+    p.add_argument("--notebook", metavar="FILE.ipynb", help="report template (default notebooks/quarterly_oversight_report.ipynb)")
+    p.add_argument("--no-pdf", action="store_true", help="HTML only (skip WeasyPrint)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit for each notebook cell")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from fairness import report
+
+    with report.terminate_gracefully():
+        info = report.inspect_matrix(args.matrix)
+        outcomes = report.run_reports(
+            info,
+            args.quarter or ["latest"],
+            all_quarters=args.all,
+            out_dir=args.out,
+            mode=args.mode,
+            briefing=args.briefing,
+            notebook=args.notebook,
+            pdf=not args.no_pdf,
+            timeout=args.timeout,
+        )
+    _log_read(args, info.validation, outputs=[str(o.directory) for o in outcomes if o.ok])
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_SOME_INVALID
+
+
 # --------------------------------------------------------------------- dispatch
 
 
@@ -156,6 +208,7 @@ COMMANDS: list[Command] = [
     ("schema", _args_schema, _cmd_schema),
     ("benchmarks", _args_benchmarks, _cmd_benchmarks),
     ("synth", _args_synth, _cmd_synth),
+    ("report", _args_report, _cmd_report),
 ]
 
 _HELP = {
@@ -163,6 +216,7 @@ _HELP = {
     "schema": "print the matrix format (data dictionary)",
     "benchmarks": "list the population benchmarks, or show one",
     "synth": "generate a synthetic matrix calibrated to the published figures",
+    "report": "render the quarterly oversight report (HTML, PDF, metrics.json) into reports/<quarter>/",
 }
 
 
