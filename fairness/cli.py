@@ -194,6 +194,58 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_SOME_INVALID
 
 
+# --------------------------------------------------------------------- audit
+
+
+def _args_audit(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="matrix file (.csv or .parquet)")
+    p.add_argument("--quarter", default=None, help="quarter to audit, e.g. 2018Q4 (default: the latest in the file)")
+    p.add_argument(
+        "--benchmark",
+        action="append",
+        dest="benchmarks",
+        metavar="NAME",
+        help="benchmark name or CSV path; repeat for several (default: residents_2021 and residents_2011)",
+    )
+    p.add_argument("--reference", default="White", help="reference group for relative rates (default White)")
+    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
+    p.add_argument("--method", default="katz", choices=("katz", "poisson-exact", "mid-p"),
+                   help="interval method for ratios (default katz)")
+    p.add_argument("--adjust", default="holm", choices=("holm", "bh", "bonferroni", "none"),
+                   help="multiple-testing adjustment (default holm)")
+    p.add_argument("--mode", default="publication", choices=("publication", "internal"),
+                   help="publication (default): small counts suppressed; internal: not for publication")
+    p.add_argument("--json", metavar="OUT", help="write the audit as JSON here")
+    _add_read_options(p)
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from fairness.audit import audit
+    from fairness.validate import read_matrix
+
+    res = read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
+    result = audit(
+        res,
+        quarter=args.quarter,
+        benchmarks=tuple(args.benchmarks or ("residents_2021", "residents_2011")),
+        reference=args.reference,
+        alpha=args.alpha,
+        method=args.method,
+        adjust=args.adjust,
+    )
+    if args.mode == "publication":
+        result = result.for_publication()
+    outputs = []
+    if args.json:
+        result.to_json(args.json)
+        outputs.append(args.json)
+    _log_read(args, res, outputs)
+    print(result.summary())
+    if args.json:
+        print(f"\nJSON written to {args.json}")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------- dispatch
 
 

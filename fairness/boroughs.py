@@ -1,0 +1,280 @@
+"""Borough inconsistency: funnel plots, heterogeneity, case-mix adjustment, band mapping.
+
+The regulator (ICO, 2018) found practice inconsistent across the 32 boroughs.
+Three questions, three tools:
+
+* Is a borough's share (no-risk, Black, green) or listing rate further from
+  the London value than chance allows? — :func:`borough_funnel`
+  (Spiegelhalter 2005, with overdispersion measured and allowed for).
+* Is that practice, or a different population? — :func:`casemix_adjusted`
+  compares each borough's observed no-risk count with the count expected from
+  its people's age band, sex and ethnicity under a London-wide logistic model
+  (indirect standardisation), and tests the borough term by likelihood ratio.
+* Do boroughs turn harm scores into red/amber/green the same way? —
+  :func:`band_consistency` fits London-wide cut-points and counts the people
+  whose band would differ under them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from fairness._constants import BOROUGHS
+from fairness._funnel import funnel_proportion, funnel_rate, heterogeneity_test
+from fairness._groups import with_groups
+from fairness._intervals import adjust_pvalues, confint_poisson_rate, confint_proportion
+from fairness.benchmarks import get_benchmark
+
+__all__ = [
+    "BOROUGH_METRICS",
+    "borough_counts",
+    "borough_funnel",
+    "borough_heterogeneity",
+    "casemix_adjusted",
+    "band_consistency",
+]
+
+#: Borough-level metrics: numerator rule and denominator ("listed" or "residents").
+BOROUGH_METRICS: dict[str, tuple[str, str]] = {
+    "no_risk_share": ("harm score of zero, share of people listed", "listed"),
+    "black_share": ("Black share of people listed", "listed"),
+    "green_share": ("green band, share of people listed", "listed"),
+    "rate_per_1000": ("people listed per 1,000 residents (Census 2021)", "residents"),
+}
+ERR_METRIC = "unknown borough metric {name!r}; valid: {valid}"
+
+
+def borough_counts(matrix: pd.DataFrame, metric: str, *, benchmark: str = "residents_2021") -> pd.DataFrame:
+    """``borough, count, n`` for one metric, every borough present.
+
+    For ``rate_per_1000`` the count is people listed and ``n`` the borough's
+    residents in ``benchmark``.
+    """
+    if metric not in BOROUGH_METRICS:
+        raise ValueError(ERR_METRIC.format(name=metric, valid=", ".join(BOROUGH_METRICS)))
+    listed = matrix.groupby("borough", observed=False).size().reindex(list(BOROUGHS), fill_value=0)
+    if metric == "rate_per_1000":
+        res = get_benchmark(benchmark).by_borough().groupby("borough")["count"].sum()
+        return pd.DataFrame({"borough": list(BOROUGHS), "count": listed.to_numpy(),
+                             "n": res.reindex(list(BOROUGHS)).to_numpy()})
+    hit = {
+        "no_risk_share": matrix["harm_score"] == 0,
+        "black_share": matrix["ethnicity"] == "Black",
+        "green_share": matrix["risk_band"] == "Green",
+    }[metric]
+    count = hit.groupby(matrix["borough"], observed=False).sum().reindex(list(BOROUGHS), fill_value=0)
+    return pd.DataFrame({"borough": list(BOROUGHS), "count": count.to_numpy(dtype="int64"),
+                         "n": listed.to_numpy(dtype="int64")})
+
+
+def borough_funnel(
+    matrix: pd.DataFrame,
+    metrics: Sequence[str] = tuple(BOROUGH_METRICS),
+    *,
+    overdispersion: str | bool = "auto",
+    n_grid: int = 200,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Funnel comparison of the 32 boroughs for each metric.
+
+    Returns
+    -------
+    boroughs : DataFrame
+        ``metric, borough, count, n, value, target, z, z_adjusted, flag,
+        lower_95, upper_95, lower_998, upper_998`` (rates per 1,000 for
+        ``rate_per_1000``, proportions otherwise).
+    overdispersion : DataFrame
+        ``metric, phi, tau2, target, k, overdispersed, adjusted, method``.
+    limits : DataFrame
+        ``metric, n, level, lower, upper``: the limit curves, for plotting.
+    """
+    tables, disp, limits = [], [], []
+    for metric in metrics:
+        c = borough_counts(matrix, metric)
+        if metric == "rate_per_1000":
+            res = funnel_rate(c["count"], c["n"], labels=c["borough"], overdispersion=overdispersion)
+        else:
+            res = funnel_proportion(c["count"], c["n"], labels=c["borough"], overdispersion=overdispersion)
+        t = res.table.rename(columns={"unit": "borough"})
+        t.insert(0, "metric", metric)
+        tables.append(t)
+        disp.append({"metric": metric, "phi": res.phi, "tau2": res.tau2, "target": res.target, "k": res.k,
+                     "overdispersed": res.overdispersed, "adjusted": res.adjusted, "method": res.method})
+        pos = c["n"][c["n"] > 0]
+        if len(pos):
+            grid = np.unique(np.geomspace(max(1.0, pos.min() * 0.5), pos.max() * 1.2, n_grid))
+            lim = res.limits(grid)
+            lim.insert(0, "metric", metric)
+            limits.append(lim)
+    limits_df = pd.concat(limits, ignore_index=True) if limits else pd.DataFrame(
+        columns=["metric", "n", "level", "lower", "upper"])
+    return pd.concat(tables, ignore_index=True), pd.DataFrame(disp), limits_df
+
+
+def borough_heterogeneity(matrix: pd.DataFrame, metrics: Sequence[str] = tuple(BOROUGH_METRICS)) -> pd.DataFrame:
+    """Chi-square test that all boroughs share one value: ``metric, statistic, df, p_value, i2, k``."""
+    rows = []
+    for metric in metrics:
+        c = borough_counts(matrix, metric)
+        h = heterogeneity_test(c["count"], c["n"])
+        rows.append({"metric": metric, "statistic": h.statistic, "df": h.df, "p_value": h.pvalue,
+                     "i2": h.i2, "k": h.k})
+    return pd.DataFrame(rows)
+
+
+CASEMIX_COVARIATES: tuple[str, ...] = ("age_band", "sex", "ethnicity")
+
+
+def casemix_adjusted(
+    matrix: pd.DataFrame,
+    *,
+    outcome: str = "no_risk_share",
+    covariates: Sequence[str] = CASEMIX_COVARIATES,
+    alpha: float = 0.05,
+    adjust: str = "holm",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r"""Borough no-risk shares adjusted for case mix (indirect standardisation).
+
+    A binomial GLM (statsmodels, logit link) of the no-risk indicator on
+    ``covariates`` is fitted London-wide on grouped counts; each borough's
+    expected count :math:`E_b` is the sum of its people's fitted
+    probabilities. The ratio :math:`O_b/E_b` (1 = as London would be with
+    this borough's mix of people) gets an interval from the Poisson interval
+    of :math:`O_b` (PHE: exact below 10, Byar's above) and a two-sided
+    p-value from the normal approximation on :math:`(O-E)/\sqrt{V}` with
+    :math:`V = \sum p(1-p)`, adjusted across boroughs by ``adjust``. A
+    likelihood-ratio test of adding a borough term says whether boroughs
+    differ beyond their population.
+
+    Returns
+    -------
+    table : DataFrame
+        ``metric, borough, observed, expected, n, oe_ratio, ci_low, ci_high,
+        z, p_value, p_adjusted, flag``.
+    test : DataFrame
+        One row: ``metric, lr_statistic, df, p_value, covariates``.
+    """
+    import statsmodels.api as sm
+    from scipy import stats
+
+    if outcome != "no_risk_share":
+        raise ValueError(f"casemix_adjusted: outcome {outcome!r} not supported; valid: no_risk_share")
+    m = with_groups(matrix)
+    y = (m["harm_score"].to_numpy(dtype="float64") == 0).astype("int64")
+    cols = list(covariates)
+    keys = ["borough", *cols]
+    grouped = (
+        pd.DataFrame({**{k: m[k].astype(str) for k in keys}, "y": y})
+        .groupby(keys, sort=True)["y"].agg(["sum", "size"]).reset_index()
+    )
+    X0 = pd.get_dummies(grouped[cols], drop_first=True, dtype="float64")
+    X0 = sm.add_constant(X0, has_constant="add")
+    endog = np.column_stack([grouped["sum"], grouped["size"] - grouped["sum"]])
+    fit0 = sm.GLM(endog, X0, family=sm.families.Binomial()).fit()
+    p_hat = fit0.predict(X0)
+    grouped["expected"] = p_hat * grouped["size"]
+    grouped["var"] = p_hat * (1 - p_hat) * grouped["size"]
+    X1 = pd.concat([X0, pd.get_dummies(grouped["borough"], drop_first=True, dtype="float64", prefix="b")], axis=1)
+    fit1 = sm.GLM(endog, X1, family=sm.families.Binomial()).fit()
+    lr = max(0.0, 2 * (fit1.llf - fit0.llf))
+    df = X1.shape[1] - X0.shape[1]
+    test = pd.DataFrame([{
+        "metric": outcome, "lr_statistic": lr, "df": df, "p_value": float(stats.chi2.sf(lr, df)),
+        "covariates": ", ".join(cols),
+    }])
+    b = grouped.groupby("borough").agg(observed=("sum", "sum"), expected=("expected", "sum"),
+                                       n=("size", "sum"), var=("var", "sum"))
+    b = b.reindex(list(BOROUGHS))
+    b["n"] = b["n"].fillna(0).astype("int64")
+    b["observed"] = b["observed"].fillna(0).astype("int64")
+    e = b["expected"].to_numpy(dtype="float64")
+    o = b["observed"].to_numpy(dtype="float64")
+    ok = np.nan_to_num(e) > 0
+    ratio = np.where(ok, o / np.where(ok, e, 1), np.nan)
+    lo, hi = np.full(len(b), np.nan), np.full(len(b), np.nan)
+    if ok.any():
+        lo[ok], hi[ok] = confint_poisson_rate(o[ok], e[ok], alpha=alpha, method="phe")
+    v = b["var"].to_numpy(dtype="float64")
+    z = np.where(ok & (np.nan_to_num(v) > 0), (o - e) / np.sqrt(np.where(v > 0, v, 1)), np.nan)
+    p = 2 * stats.norm.sf(np.abs(z))
+    padj = adjust_pvalues(p, method=adjust)
+    flag = np.where(np.isnan(padj), "not_estimable",
+                    np.where(padj < alpha, np.where(z > 0, "higher", "lower"), "within"))
+    table = pd.DataFrame({
+        "metric": outcome, "borough": list(BOROUGHS), "observed": b["observed"].to_numpy(),
+        "expected": e, "n": b["n"].to_numpy(), "oe_ratio": ratio, "ci_low": lo, "ci_high": hi,
+        "z": z, "p_value": p, "p_adjusted": padj, "flag": flag,
+    })
+    return table, test
+
+
+def _best_cutpoints(scores: np.ndarray, bands: np.ndarray, grid: np.ndarray) -> tuple[float, float, int]:
+    """Cut-points (amber, red) maximising agreement with the recorded bands.
+
+    Predicted band: Green below ``c1``, Amber from ``c1`` to below ``c2``, Red
+    from ``c2``. Searched over ``grid`` (both cut-points), vectorised.
+    """
+    cum = {}
+    for band in ("Green", "Amber", "Red"):
+        s = np.sort(scores[bands == band])
+        cum[band] = np.searchsorted(s, grid, side="left")  # number below each grid value
+    total_red = int((bands == "Red").sum())
+    # agreement[i, j] = green below g_i + amber in [g_i, g_j) + red at or above g_j, i <= j
+    agree = cum["Green"][:, None] + (cum["Amber"][None, :] - cum["Amber"][:, None]) + (total_red - cum["Red"][None, :])
+    agree = np.where(np.arange(len(grid))[:, None] <= np.arange(len(grid))[None, :], agree, -1)
+    i, j = np.unravel_index(int(np.argmax(agree)), agree.shape)
+    return float(grid[i]), float(grid[j]), int(agree[i, j])
+
+
+def band_consistency(
+    matrix: pd.DataFrame, *, alpha: float = 0.05, grid_size: int = 200
+) -> pd.DataFrame:
+    """How consistently each borough maps harm scores to red/amber/green.
+
+    London-wide cut-points are fitted to all people (the monotone mapping of
+    harm score to band that agrees with the most recorded bands); each
+    borough's own best cut-points are fitted the same way. For each borough:
+    the people whose recorded band differs from the London-wide mapping
+    (count, share, Wilson interval), and a flag where that share is above the
+    London share with the intervals not overlapping.
+
+    Returns
+    -------
+    DataFrame
+        ``borough, n, disagree, share, ci_low, ci_high, amber_from, red_from,
+        london_amber_from, london_red_from, london_share, flag``.
+    """
+    scores = matrix["harm_score"].to_numpy(dtype="float64")
+    bands = matrix["risk_band"].astype(str).to_numpy()
+    cols = ["borough", "n", "disagree", "share", "ci_low", "ci_high", "amber_from", "red_from",
+            "london_amber_from", "london_red_from", "london_share", "flag"]
+    if len(scores) == 0:
+        return pd.DataFrame(columns=cols)
+    grid = np.unique(np.concatenate([[0.0], np.quantile(scores, np.linspace(0, 1, grid_size)),
+                                     [scores.max() + 1]]))
+    c1, c2, agree = _best_cutpoints(scores, bands, grid)
+    predicted = np.where(scores >= c2, "Red", np.where(scores >= c1, "Amber", "Green"))
+    differs = predicted != bands
+    london_share = float(differs.mean())
+    lon_lo, lon_hi = confint_proportion(int(differs.sum()), len(differs), alpha=alpha)
+    rows = []
+    borough = matrix["borough"].astype(str).to_numpy()
+    for b in BOROUGHS:
+        mask = borough == b
+        n = int(mask.sum())
+        d = int(differs[mask].sum())
+        if n:
+            a, r, _ = _best_cutpoints(scores[mask], bands[mask], grid)
+        else:
+            a = r = np.nan
+        rows.append({"borough": b, "n": n, "disagree": d, "amber_from": a, "red_from": r})
+    t = pd.DataFrame(rows)
+    lo, hi = confint_proportion(t["disagree"], t["n"], alpha=alpha)
+    t["share"] = np.where(t["n"] > 0, t["disagree"] / t["n"].where(t["n"] > 0), np.nan)
+    t["ci_low"], t["ci_high"] = lo, hi
+    t["london_amber_from"], t["london_red_from"], t["london_share"] = c1, c2, london_share
+    t["flag"] = np.where(t["n"] == 0, "not_estimable",
+                         np.where(t["ci_low"] > float(lon_hi), "inconsistent", "consistent"))
+    return t[cols]
