@@ -19,6 +19,7 @@ import difflib
 import hashlib
 import io
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ TEXT_COLUMNS = ("person_id", "shared_with")
 #: A single cell longer than this is almost always a broken quote that has
 #: swallowed following lines; the row is quarantined rather than trusted.
 MAX_FIELD_LENGTH = 10_000
+_DATE_MIN, _DATE_MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
 _SHOWN_VALUE_LENGTH = 60
 
 ERR_EMPTY = "{source}: the file is empty; expected a header line naming the columns {required}"
@@ -84,6 +86,14 @@ ERR_ENCODING = (
     "{source}: not valid UTF-8 (byte 0x{byte:02x} at line {line}). The file looks like "
     "{guess}; re-save it as UTF-8, or pass encoding={enc!r} (command line: --encoding {enc})"
 )
+ERR_UTF16_NO_BOM = (
+    "{source}: looks like UTF-16 text without a byte-order mark (every other byte is zero). "
+    "Re-save it as UTF-8, or pass encoding={enc!r} (command line: --encoding {enc})"
+)
+ERR_NOT_TEXT = (
+    "{source}: not a CSV text file: {what}. Save or export the data as CSV (UTF-8) or Parquet"
+)
+ERR_DELIMITER_ARG = "delimiter must be one character (or 'tab'), not {delimiter!r}"
 ERR_UNREADABLE = "{source}: cannot be read: {error}"
 ERR_PARQUET = "{source}: not a readable Parquet file: {error}"
 ERR_FORMAT = "{source}: unknown file type {suffix!r}; expected .csv or .parquet"
@@ -236,6 +246,9 @@ def read_matrix(
     MatrixFileError
         If the file cannot be used at all.
     """
+    delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ValueError(ERR_DELIMITER_ARG.format(delimiter=delimiter))
     path = Path(path)
     source = str(path)
     try:
@@ -278,22 +291,58 @@ def _decode(data: bytes, source: str, encoding: str | None) -> str:
             raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc)) from exc
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
+    utf16 = _utf16_without_bom(data[:4096])
+    if utf16:
+        raise MatrixFileError(ERR_UTF16_NO_BOM.format(source=source, enc=utf16))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        what = _binary_kind(data[:4096])
+        if what:
+            raise MatrixFileError(ERR_NOT_TEXT.format(source=source, what=what)) from exc
         line = data[: exc.start].count(b"\n") + 1
         byte = data[exc.start]
-        if b"\x00" in data[:200]:
-            guess, enc = "UTF-16 without a byte-order mark", "utf-16-le"
-        else:
-            guess, enc = "Latin-1 / Windows-1252 (common in Excel exports)", "cp1252"
+        guess, enc = "Latin-1 / Windows-1252 (common in Excel exports)", "cp1252"
         raise MatrixFileError(
             ERR_ENCODING.format(source=source, byte=byte, line=line, guess=guess, enc=enc)
         ) from exc
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' if zero bytes sit at every other position, else None."""
+    half = len(head) // 2
+    if half < 4 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= 0.4 * half and even <= 0.05 * half:
+        return "utf-16-le"
+    if even >= 0.4 * half and odd <= 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+_MAGIC = (
+    (b"PK\x03\x04", "it is a ZIP archive, probably an Excel workbook (.xlsx) renamed .csv"),
+    (b"\xd0\xcf\x11\xe0", "it is an old Excel workbook (.xls) renamed .csv"),
+    (b"PAR1", "it is a Parquet file: give it the extension .parquet"),
+    (b"%PDF", "it is a PDF document"),
+    (b"\x1f\x8b", "it is gzip-compressed: decompress it first"),
+)
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """Say what a non-text file looks like, or None if it may be text in another encoding."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    control = sum(head.count(b) for b in bytes(range(32)) if b not in b"\t\n\r")
+    if control > 0.02 * max(len(head), 1):
+        return "it holds binary data (control bytes), not text"
+    return None
+
+
 def _check_header(header: list[str], source: str, delimiter: str) -> list[str]:
-    names = [h.strip() for h in header]
+    names = [h.strip() or f"(unnamed column {i + 1})" for i, h in enumerate(header)]
     if len(names) == 1:
         for sep, sep_name, sep_cli in ((";", "semicolon", "';'"), ("\t", "tab", "tab"), ("|", "pipe", "'|'")):
             if sep != delimiter and sep in names[0]:
@@ -322,8 +371,11 @@ def _read_csv_bytes(
     text = _decode(data, source, encoding)
     if not text.strip():
         raise MatrixFileError(ERR_EMPTY.format(source=source, required=", ".join(REQUIRED_COLUMNS)))
-    first_line = text.split("\n", 1)[0].rstrip("\r")
-    header = next(csv.reader([first_line], delimiter=delimiter))
+    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    try:
+        header = next(csv.reader([first_line], delimiter=delimiter))
+    except csv.Error as exc:
+        raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=f"line 1 (header): {exc}")) from exc
     names = _check_header(header, source, delimiter)
     if '"' not in text:
         # Fast path: no quoting, so one physical line is one row and the field
@@ -404,8 +456,27 @@ def _read_csv_slow(text: str, source: str, names: list[str], delimiter: str):
             start = reader.line_num + 1
     except csv.Error as exc:
         raise MatrixFileError(ERR_UNTERMINATED.format(source=source, line=start)) from exc
+    if rows and _ends_inside_quote(text, rows[-1], lines[-1], delimiter):
+        raise MatrixFileError(ERR_UNTERMINATED.format(source=source, line=lines[-1]))
     raw = pd.DataFrame(rows, columns=names, dtype=object)
     return _drop_trailing_blank(raw, np.asarray(lines, dtype=np.int64), extra)
+
+
+def _ends_inside_quote(text: str, last_row: list[str], start: int, delimiter: str) -> bool:
+    """True if the last record is a quoted field never closed (it swallowed the lines after it).
+
+    The lenient reader silently ends such a field at the end of the file; a
+    strict re-read of just the last record tells the two apart.
+    """
+    if not any("\n" in f or "\r" in f for f in last_row):
+        return False
+    tail = "".join(io.StringIO(text, newline="").readlines()[start - 1 :])
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _read_parquet_bytes(data: bytes, source: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -416,9 +487,15 @@ def _read_parquet_bytes(data: bytes, source: str) -> tuple[pd.DataFrame, np.ndar
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
     names = _check_header(list(table.column_names), source, ",")
-    df = table.to_pandas()
-    df.columns = names
-    raw = pd.DataFrame({c: _to_text(df[c]) for c in df.columns})
+    try:
+        try:
+            df = table.to_pandas()
+        except Exception:  # e.g. a date outside pandas' range (year 9999): keep it as an object
+            df = table.to_pandas(timestamp_as_object=True, date_as_object=True)
+        df.columns = names
+        raw = pd.DataFrame({c: _to_text(df[c]) for c in df.columns})
+    except Exception as exc:
+        raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
     return raw, np.arange(1, len(raw) + 1)
 
 
@@ -431,7 +508,7 @@ def _to_text(s: pd.Series) -> pd.Series:
     elif pd.api.types.is_float_dtype(s):
         out = s.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else repr(float(v))))
     else:
-        out = s.map(lambda v: "" if v is None or (not isinstance(v, (list, dict)) and pd.isna(v)) else str(v))
+        out = s.map(lambda v: "" if v is None or (not isinstance(v, (list, tuple, dict, np.ndarray)) and pd.isna(v)) else str(v))
         if s.dtype == object and len(s) and s.map(lambda v: hasattr(v, "strftime")).any():
             out = s.map(lambda v: v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else ("" if v is None else str(v)))
     return out.fillna("").astype(object)
@@ -640,6 +717,11 @@ def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | Non
         bad = dates.isna().to_numpy() & ~empty
         if bad.any():
             found.append(_problem_frame(bad, col, s, "bad_date", "is not a date. Valid: a real date written YYYY-MM-DD"))
+        # A real date outside what datetime64[ns] holds (e.g. the placeholder 9999-12-31).
+        far = (dates.notna() & ((dates < _DATE_MIN) | (dates > _DATE_MAX))).to_numpy()
+        if far.any():
+            found.append(_problem_frame(far, col, s, "bad_date", f"is outside the usable dates {_DATE_MIN:%Y-%m-%d} to {_DATE_MAX:%Y-%m-%d} (a placeholder?). Valid: a real date written YYYY-MM-DD"))
+            dates = dates.where(~pd.Series(far, index=s.index))
         return dates.astype("datetime64[ns]"), _concat(found)
 
     # text columns
@@ -715,6 +797,8 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
             idx = np.unique(group["index"].astype(int).to_numpy())
             if name == "duplicate_person_id":
                 idx = idx[~snap_missing.iloc[idx].to_numpy() & typed["person_id"].iloc[idx].notna().to_numpy()]
+            elif rule == "date_order":
+                idx = idx[~snap_missing.iloc[idx].to_numpy()]  # snapshot_date already reported
             for i in idx:
                 value = text[column].iloc[i] if column in text else ""
                 records.append((i, column, value, rule, f"{_shown(value)}: {message}"))
