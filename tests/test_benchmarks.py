@@ -66,3 +66,14 @@ def test_user_benchmark_bad_group_names_line(tmp_path):
 def test_unknown_benchmark_lists_valid():
     with pytest.raises(ValueError, match="residents_2021, residents_2011"):
         get_benchmark("nope")
+
+
+def test_readme_data_dictionary_matches_schema():
+    """README.md's copy of the data dictionary is the schema's, word for word."""
+    from pathlib import Path
+
+    from fairness.schema import data_dictionary_markdown
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- data-dictionary:start -->\n", 1)[1].split("\n<!-- data-dictionary:end -->", 1)[0]
+    assert block == data_dictionary_markdown()
