@@ -1,0 +1,836 @@
+"""How the risk bands perform: error rates, parity and calibration by group.
+
+The matrix puts each person in a Red, Amber or Green band. Where the outcome
+is known (``outcome_violence_12m``: did the person commit violence in the 12
+months after the snapshot?), a band cut-off can be read as a prediction and
+audited like any classifier:
+
+* ``"red"``: Red is a positive prediction, Amber and Green negative;
+* ``"red_amber"``: Red or Amber positive, Green negative.
+
+For each cut-off and each breakdown (ethnic group, age band, sex and their
+intersections) :func:`band_performance` reports the confusion matrix, the
+selection rate, false positive rate, false negative rate, precision and base
+rate, each with its count, denominator and Wilson interval; differences and
+ratios against a reference group with intervals; fairlearn's equalised-odds
+and demographic-parity summaries; and calibration (the outcome rate within
+each band, by group).
+
+fairlearn's :class:`~fairlearn.metrics.MetricFrame` does the disaggregation;
+this module adds what it lacks: intervals, a named reference group, groups
+that are empty or have no outcomes kept and marked instead of reported as 0,
+and an explicit "not assessable" result when outcomes are not known.
+
+Units are person-snapshots. Pooling several quarters counts a person once per
+snapshot, so the intervals (which assume independent records) are then too
+narrow; pass ``quarter=`` for one snapshot.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import (
+    MetricFrame,
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equalized_odds_difference,
+    equalized_odds_ratio,
+    false_negative_rate,
+    false_positive_rate,
+    selection_rate,
+)
+from sklearn.metrics import precision_score
+from statsmodels.stats.proportion import proportion_confint
+
+from fairness._constants import AGE_BANDS, DEFAULT_REFERENCE, RISK_BANDS
+from fairness._quarters import normalise_quarter, quarter_label
+
+try:  # the package's interval family, when present
+    from fairness._intervals import confint_difference_proportions as _confint_difference
+    from fairness._intervals import confint_rate_ratio as _confint_ratio
+except ImportError:  # pragma: no cover - exercised only without fairness._intervals
+    _confint_difference = None
+    _confint_ratio = None
+
+__all__ = [
+    "BY_GROUP_COLUMNS",
+    "BandPerformance",
+    "CALIBRATION_COLUMNS",
+    "DEFAULT_BY",
+    "GROUP_SEPARATOR",
+    "METRICS",
+    "STATUS_ASSESSED",
+    "STATUS_NOT_ASSESSABLE",
+    "SUMMARY_COLUMNS",
+    "THRESHOLDS",
+    "VERSUS_REFERENCE_COLUMNS",
+    "age_band",
+    "band_performance",
+]
+
+OUTCOME = "outcome_violence_12m"
+STATUS_ASSESSED = "assessed"
+STATUS_NOT_ASSESSABLE = "not assessable"
+
+#: Band cut-offs: the bands read as a positive prediction.
+THRESHOLDS: Mapping[str, tuple[str, ...]] = {"red": ("Red",), "red_amber": ("Red", "Amber")}
+ThresholdName = Literal["red", "red_amber"]
+
+#: Default breakdowns: ethnic group, age band, sex, ethnic group x age band.
+DEFAULT_BY: tuple[tuple[str, ...], ...] = (
+    ("ethnicity",),
+    ("age_band",),
+    ("sex",),
+    ("ethnicity", "age_band"),
+)
+#: Joins column names in ``by`` and values in ``group`` for intersections,
+#: e.g. by "ethnicity / age_band", group "Black / 18-24".
+GROUP_SEPARATOR = " / "
+
+#: The rates, each with (numerator, denominator) in the confusion counts.
+METRICS: tuple[str, ...] = ("selection_rate", "fpr", "fnr", "precision", "base_rate")
+_RATE_PARTS: Mapping[str, tuple[str, str]] = {
+    "selection_rate": ("selected", "n"),
+    "fpr": ("fp", "negatives"),
+    "fnr": ("fn", "positives"),
+    "precision": ("tp", "selected"),
+    "base_rate": ("positives", "n"),
+}
+_NOT_ESTIMABLE: Mapping[str, str] = {
+    "fpr": "fpr not estimable: no non-outcomes",
+    "fnr": "fnr not estimable: no outcomes",
+    "precision": "precision not estimable: nobody selected",
+}
+
+BY_GROUP_COLUMNS: tuple[str, ...] = (
+    "threshold",
+    "by",
+    "group",
+    "n",
+    "positives",
+    "selected",
+    "tp",
+    "fp",
+    "tn",
+    "fn",
+    *(f"{m}{s}" for m in METRICS for s in ("", "_low", "_high")),
+    "note",
+)
+VERSUS_REFERENCE_COLUMNS: tuple[str, ...] = (
+    "threshold",
+    "by",
+    "group",
+    "reference",
+    "metric",
+    "value",
+    "reference_value",
+    "difference",
+    "diff_low",
+    "diff_high",
+    "ratio",
+    "ratio_low",
+    "ratio_high",
+    "note",
+)
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "threshold",
+    "by",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "n_groups",
+    "groups_excluded",
+    "note",
+)
+CALIBRATION_COLUMNS: tuple[str, ...] = (
+    "by",
+    "group",
+    "risk_band",
+    "n",
+    "outcomes",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "note",
+)
+
+ERR_THRESHOLD = "unknown threshold {got!r}; valid thresholds are: {valid}"
+ERR_BY_EMPTY = "by must name at least one breakdown, e.g. (('ethnicity',),)"
+ERR_BY_COLUMN = (
+    "breakdown {by!r} needs column {column!r}, which the matrix lacks (columns: {columns})"
+)
+ERR_ALPHA = "alpha must be strictly between 0 and 1; got {alpha!r}"
+ERR_REFERENCE_GROUP = (
+    "reference {reference!r} is not a group of breakdown {by!r}; valid groups: {valid}"
+)
+ERR_REFERENCE_UNUSED = "reference {reference!r} is not a group of any breakdown in by={by!r}"
+ERR_REFERENCE_KEY = "reference names breakdown {key!r}, which is not in by; breakdowns: {valid}"
+
+REASON_NO_OUTCOME_COLUMN = f"column {OUTCOME} absent"
+REASON_NO_ROWS = "no records in quarter(s) {quarters}"
+REASON_EMPTY_MATRIX = "the matrix has no records"
+REASON_ALL_UNKNOWN = "outcome not yet known for any record in {quarters}"
+REASON_QUARTERS_UNKNOWN = "outcome not yet known in {quarters} ({n} records excluded)"
+REASON_MISSING_GROUP = "{by}: {n} records with a missing value excluded"
+NOTE_EMPTY = "not estimable: no records with known outcome"
+NOTE_EO_FEW = "fewer than 2 groups with both outcomes and non-outcomes"
+NOTE_DP_FEW = "fewer than 2 groups with records"
+
+
+# --------------------------------------------------------------------------
+# Age bands
+# --------------------------------------------------------------------------
+
+
+def age_band(ages: Sequence[int] | pd.Series | np.ndarray) -> pd.Categorical:
+    """Age band of each age, as an ordered Categorical.
+
+    The bands are :data:`fairness._constants.AGE_BANDS`: 10-17, 18-24, 25-34
+    and 35+ (35 to 99), both ends inclusive. Ages outside every band, and
+    missing ages, are missing (NaN).
+
+    Parameters
+    ----------
+    ages : array_like of int
+        Age in completed years.
+
+    Returns
+    -------
+    pandas.Categorical
+        Labels from ``AGE_BANDS``, in order, all of them as categories.
+
+    Examples
+    --------
+    >>> list(age_band([10, 17, 18, 24, 25, 34, 35, 99, 9]))
+    ['10-17', '10-17', '18-24', '18-24', '25-34', '25-34', '35+', '35+', nan]
+    """
+    values = pd.to_numeric(pd.Series(np.asarray(ages, dtype=object)), errors="coerce").to_numpy(
+        dtype=float
+    )
+    labels = [label for label, _, _ in AGE_BANDS]
+    out = np.full(len(values), None, dtype=object)
+    for label, low, high in AGE_BANDS:
+        out[(values >= low) & (values <= high)] = label
+    return pd.Categorical(out, categories=labels, ordered=True)
+
+
+# --------------------------------------------------------------------------
+# The result
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BandPerformance:
+    """How the bands perform, as tidy tables.
+
+    Attributes
+    ----------
+    by_group : DataFrame
+        Columns :data:`BY_GROUP_COLUMNS`. One row per threshold, breakdown
+        and group (every combination of categories, empty ones included):
+        ``n`` records with known outcome, ``positives`` (outcome true),
+        ``selected`` (predicted positive), the confusion counts ``tp, fp, tn,
+        fn``; for each rate in :data:`METRICS` the estimate and its Wilson
+        interval ``*_low``, ``*_high``:
+
+        - ``selection_rate`` = selected / n
+        - ``fpr`` = fp / (fp + tn)
+        - ``fnr`` = fn / (tp + fn) = fn / positives
+        - ``precision`` = tp / selected (positive predictive value)
+        - ``base_rate`` = positives / n
+
+        A rate whose denominator is 0 is NaN and ``note`` says so (e.g.
+        "fnr not estimable: no outcomes"), never 0.
+    versus_reference : DataFrame
+        Columns :data:`VERSUS_REFERENCE_COLUMNS`. Each group other than the
+        reference, for each rate: ``value``, ``reference_value``,
+        ``difference`` = value - reference value with Newcombe's hybrid score
+        interval, ``ratio`` = value / reference value with the Katz log
+        interval (NaN when a count is 0; the ratio itself NaN when the
+        reference value is 0), and a ``note`` when something is not estimable.
+    summary : DataFrame
+        Columns :data:`SUMMARY_COLUMNS`. fairlearn's
+        ``equalized_odds_difference``/``_ratio`` (worst case over TPR and FPR,
+        between groups) and ``demographic_parity_difference``/``_ratio``, per
+        threshold and breakdown. fairlearn counts a rate with no denominator
+        as 0, so groups without both outcomes and non-outcomes are left out of
+        the equalised-odds figures and named in ``groups_excluded``;
+        ``n_groups`` is the number of groups with records.
+    calibration : DataFrame
+        Columns :data:`CALIBRATION_COLUMNS`. Outcome rate within each band,
+        by group, with Wilson interval (threshold-free).
+    status : {"assessed", "not assessable"}
+        "not assessable" when there is no outcome column, no record in the
+        quarter(s), or no record whose outcome is known; the tables are then
+        empty (with their columns) and nothing is imputed.
+    reason : str
+        Why not assessable; when assessed, what was left out (quarters whose
+        outcome is entirely unknown, records with a missing group), or "".
+    n_outcome_unknown : int
+        Records in the selected quarter(s) whose outcome is unknown (all of
+        them when the column is absent); they are excluded from every table.
+    quarters : tuple of str
+        Quarters whose records with a known outcome were used.
+    """
+
+    by_group: pd.DataFrame
+    versus_reference: pd.DataFrame
+    summary: pd.DataFrame
+    calibration: pd.DataFrame
+    status: Literal["assessed", "not assessable"]
+    reason: str
+    n_outcome_unknown: int
+    quarters: tuple[str, ...] = ()
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: [] for c in columns})
+
+
+def _not_assessable(reason: str, n_unknown: int) -> BandPerformance:
+    return BandPerformance(
+        by_group=_empty(BY_GROUP_COLUMNS),
+        versus_reference=_empty(VERSUS_REFERENCE_COLUMNS),
+        summary=_empty(SUMMARY_COLUMNS),
+        calibration=_empty(CALIBRATION_COLUMNS),
+        status=STATUS_NOT_ASSESSABLE,
+        reason=reason,
+        n_outcome_unknown=int(n_unknown),
+    )
+
+
+# --------------------------------------------------------------------------
+# Intervals
+# --------------------------------------------------------------------------
+
+
+def _wilson(count, n, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval, vectorised; NaN where ``n`` is 0."""
+    count = np.asarray(count, dtype=float)
+    n = np.asarray(n, dtype=float)
+    low = np.full(count.shape, np.nan)
+    high = np.full(count.shape, np.nan)
+    ok = np.isfinite(count) & np.isfinite(n) & (n > 0)
+    if ok.any():
+        lo, hi = proportion_confint(count[ok], n[ok], alpha=alpha, method="wilson")
+        low[ok] = np.clip(lo, 0.0, 1.0)
+        high[ok] = np.clip(hi, 0.0, 1.0)
+    return low, high
+
+
+def _newcombe(c1, n1, c2, n2, *, alpha: float = 0.05):
+    """Newcombe (1998) method 10 for p1 - p2: (difference, low, high); NaN if a size is 0."""
+    c1, n1, c2, n2 = (np.asarray(v, dtype=float) for v in (c1, n1, c2, n2))
+    ok = (n1 > 0) & (n2 > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p1, p2 = c1 / n1, c2 / n2
+    l1, u1 = _wilson(c1, n1, alpha)
+    l2, u2 = _wilson(c2, n2, alpha)
+    d = p1 - p2
+    low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    nan = np.nan
+    return np.where(ok, d, nan), np.where(ok, low, nan), np.where(ok, high, nan)
+
+
+def _katz(a, A, b, B, *, alpha: float = 0.05):
+    """Katz log interval for (a/A)/(b/B): (ratio, low, high); CI NaN if a or b is 0."""
+    from scipy.stats import norm
+
+    a, A, b, B = (np.asarray(v, dtype=float) for v in (a, A, b, B))
+    z = norm.ppf(1 - alpha / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (a / A) / (b / B)
+        ratio = np.where((A > 0) & (B > 0) & ((a > 0) | (b > 0)), ratio, np.nan)
+        est = (a > 0) & (b > 0) & (A > 0) & (B > 0)
+        se = np.sqrt(1 / a - 1 / A + 1 / b - 1 / B)
+        low = np.where(est, np.exp(np.log(ratio) - z * se), np.nan)
+        high = np.where(est, np.exp(np.log(ratio) + z * se), np.nan)
+    return ratio, low, high
+
+
+def _difference(c1, n1, c2, n2, alpha):
+    if _confint_difference is not None:
+        return _confint_difference(c1, n1, c2, n2, alpha=alpha, method="newcombe")
+    return _newcombe(c1, n1, c2, n2, alpha=alpha)  # pragma: no cover
+
+
+def _ratio(a, A, b, B, alpha):
+    if _confint_ratio is not None:
+        return _confint_ratio(a, A, b, B, alpha=alpha, method="katz")
+    return _katz(a, A, b, B, alpha=alpha)  # pragma: no cover
+
+
+# --------------------------------------------------------------------------
+# fairlearn metrics (binary 0/1 arrays)
+# --------------------------------------------------------------------------
+
+
+def _precision(y_true, y_pred) -> float:
+    return precision_score(y_true, y_pred, pos_label=1, zero_division=np.nan)
+
+
+def _base_rate(y_true, y_pred) -> float:
+    return float(np.mean(np.asarray(y_true)))
+
+
+_FAIRLEARN_METRICS = {
+    "selection_rate": selection_rate,
+    "fpr": false_positive_rate,
+    "fnr": false_negative_rate,
+    "precision": _precision,
+    "base_rate": _base_rate,
+}
+
+
+def _confusion_counts(
+    y_true: np.ndarray, y_pred: np.ndarray, row_labels: pd.Series, labels: list[str]
+) -> pd.DataFrame:
+    """tp, fp, tn, fn per group label (every label, 0 when empty)."""
+    cell = np.array(["tn", "fn", "fp", "tp"], dtype=object)[2 * y_pred + y_true]
+    table = pd.crosstab(
+        pd.Series(row_labels.to_numpy(), name="group"), pd.Series(cell, name="cell")
+    )
+    return table.reindex(index=labels, columns=["tp", "fp", "tn", "fn"], fill_value=0).astype(
+        "int64"
+    )
+
+
+# --------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------
+
+
+def _normalise_by(by) -> list[tuple[str, ...]]:
+    if isinstance(by, str):
+        by = [by]
+    out = [(b,) if isinstance(b, str) else tuple(b) for b in by]
+    if not out or any(len(b) == 0 for b in out):
+        raise ValueError(ERR_BY_EMPTY)
+    return list(dict.fromkeys(out))
+
+
+def _label(cols: Sequence[str]) -> str:
+    return GROUP_SEPARATOR.join(cols)
+
+
+def _categories(series: pd.Series) -> list[str]:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return [str(c) for c in series.cat.categories]
+    return sorted({str(v) for v in series.dropna()})
+
+
+def _resolve_reference(reference, breakdowns, groups_n: dict[str, pd.Series]) -> dict[str, str]:
+    """Reference group per breakdown label."""
+    labels = [_label(b) for b in breakdowns]
+    chosen: dict[str, str] = {}
+    if isinstance(reference, Mapping):
+        for key, group in reference.items():
+            key_label = key if isinstance(key, str) else _label(key)
+            if key_label not in labels:
+                raise ValueError(ERR_REFERENCE_KEY.format(key=key, valid=labels))
+            valid = list(groups_n[key_label].index)
+            if group not in valid:
+                raise ValueError(
+                    ERR_REFERENCE_GROUP.format(reference=group, by=key_label, valid=valid)
+                )
+            chosen[key_label] = group
+    elif isinstance(reference, str):
+        for label in labels:
+            if reference in groups_n[label].index:
+                chosen[label] = reference
+        if not chosen:
+            raise ValueError(ERR_REFERENCE_UNUSED.format(reference=reference, by=labels))
+    for cols, label in zip(breakdowns, labels, strict=True):
+        if label in chosen:
+            continue
+        sizes = groups_n[label]
+        if cols == ("ethnicity",) and DEFAULT_REFERENCE in sizes.index:
+            chosen[label] = DEFAULT_REFERENCE
+        else:
+            chosen[label] = str(sizes.idxmax())  # first largest, in category order
+    return chosen
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+
+
+def _group_frame(
+    data: pd.DataFrame, cols: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[str], pd.Series]:
+    """(sensitive features as text, every group label in order, label per row)."""
+    features = pd.DataFrame({c: data[c].astype(object).map(str) for c in cols}, index=data.index)
+    grids = [_categories(data[c]) for c in cols]
+    combos = pd.MultiIndex.from_product(grids) if len(cols) > 1 else pd.Index(grids[0])
+    labels = [_label(c) if isinstance(c, tuple) else str(c) for c in combos]
+    row_labels = (
+        features.agg(GROUP_SEPARATOR.join, axis=1) if len(data) else pd.Series([], dtype=object)
+    )
+    return features, labels, row_labels
+
+
+def _by_group_table(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    features: pd.DataFrame,
+    row_labels: pd.Series,
+    labels: list[str],
+    threshold: str,
+    by_label: str,
+    alpha: float,
+) -> pd.DataFrame:
+    if len(y_true):
+        sensitive = features.iloc[:, 0] if features.shape[1] == 1 else features
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = MetricFrame(
+                metrics=_FAIRLEARN_METRICS,
+                y_true=y_true,
+                y_pred=y_pred,
+                sensitive_features=sensitive,
+            ).by_group
+        multi = isinstance(frame.index, pd.MultiIndex)
+        frame.index = [_label(map(str, i)) if multi else str(i) for i in frame.index]
+    else:  # every record of this breakdown lacks a group value
+        frame = pd.DataFrame(columns=list(_FAIRLEARN_METRICS), dtype=float)
+    table = frame.reindex(labels)
+    counts = _confusion_counts(y_true, y_pred, row_labels, labels)
+    out = pd.DataFrame({"threshold": threshold, "by": by_label, "group": labels})
+    for c in ("tp", "fp", "tn", "fn"):
+        out[c] = counts[c].to_numpy()
+    out["positives"] = out["tp"] + out["fn"]
+    out["negatives"] = out["fp"] + out["tn"]
+    out["selected"] = out["tp"] + out["fp"]
+    out["n"] = out["positives"] + out["negatives"]
+    notes = [[NOTE_EMPTY] if n == 0 else [] for n in out["n"]]
+    for metric in METRICS:
+        num, den = _RATE_PARTS[metric]
+        denominator = out[den].to_numpy()
+        value = table[metric].to_numpy(dtype=float)
+        value = np.where(denominator > 0, value, np.nan)  # fairlearn reports 0 here
+        out[metric] = value
+        out[f"{metric}_low"], out[f"{metric}_high"] = _wilson(out[num], denominator, alpha)
+        if metric in _NOT_ESTIMABLE:
+            for i, (n, d) in enumerate(zip(out["n"], denominator, strict=True)):
+                if n > 0 and d == 0:
+                    notes[i].append(_NOT_ESTIMABLE[metric])
+    out["note"] = ["; ".join(n) for n in notes]
+    return out
+
+
+def _versus_table(by_group: pd.DataFrame, reference: str, alpha: float) -> pd.DataFrame:
+    ref = by_group.set_index("group").loc[reference]
+    others = by_group[by_group["group"] != reference]
+    rows = []
+    for metric in METRICS:
+        num, den = _RATE_PARTS[metric]
+        c1, n1 = others[num].to_numpy(dtype=float), others[den].to_numpy(dtype=float)
+        c2, n2 = np.full(len(others), float(ref[num])), np.full(len(others), float(ref[den]))
+        diff, diff_low, diff_high = _difference(c1, n1, c2, n2, alpha)
+        ratio, ratio_low, ratio_high = _ratio(c1, n1, c2, n2, alpha)
+        ratio = np.asarray(ratio, dtype=float)
+        notes = []
+        for k in range(len(others)):
+            note = []
+            if n1[k] == 0:
+                note.append("group rate not estimable")
+            if n2[k] == 0:
+                note.append("reference rate not estimable")
+            if n1[k] > 0 and n2[k] > 0:
+                if c2[k] == 0:
+                    note.append("ratio not estimable: reference rate is 0")
+                elif c1[k] == 0:
+                    note.append("ratio interval not estimable: group count is 0")
+            notes.append("; ".join(note))
+        ratio = np.where(np.isfinite(ratio), ratio, np.nan)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "threshold": others["threshold"].to_numpy(),
+                    "by": others["by"].to_numpy(),
+                    "group": others["group"].to_numpy(),
+                    "reference": reference,
+                    "metric": metric,
+                    "value": others[metric].to_numpy(dtype=float),
+                    "reference_value": float(ref[metric]),
+                    "difference": diff,
+                    "diff_low": diff_low,
+                    "diff_high": diff_high,
+                    "ratio": ratio,
+                    "ratio_low": np.where(np.isfinite(ratio), ratio_low, np.nan),
+                    "ratio_high": np.where(np.isfinite(ratio), ratio_high, np.nan),
+                    "note": notes,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def _summary_row(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    features: pd.DataFrame,
+    row_labels: pd.Series,
+    by_group: pd.DataFrame,
+    threshold: str,
+    by_label: str,
+) -> dict:
+    present = by_group[by_group["n"] > 0]
+    both = present[(present["positives"] > 0) & (present["negatives"] > 0)]
+    excluded = present.loc[~present["group"].isin(both["group"]), "group"].tolist()
+    row = {
+        "threshold": threshold,
+        "by": by_label,
+        "equalized_odds_difference": np.nan,
+        "equalized_odds_ratio": np.nan,
+        "demographic_parity_difference": np.nan,
+        "demographic_parity_ratio": np.nan,
+        "n_groups": len(present),
+        "groups_excluded": "; ".join(excluded),
+    }
+    notes = []
+    sensitive = features.iloc[:, 0] if features.shape[1] == 1 else features
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if len(present) >= 2:
+            row["demographic_parity_difference"] = demographic_parity_difference(
+                y_true, y_pred, sensitive_features=sensitive
+            )
+            row["demographic_parity_ratio"] = demographic_parity_ratio(
+                y_true, y_pred, sensitive_features=sensitive
+            )
+        else:
+            notes.append(NOTE_DP_FEW)
+        if len(both) >= 2:
+            keep = row_labels.isin(both["group"]).to_numpy()
+            sub = sensitive[keep]
+            row["equalized_odds_difference"] = equalized_odds_difference(
+                y_true[keep], y_pred[keep], sensitive_features=sub
+            )
+            row["equalized_odds_ratio"] = equalized_odds_ratio(
+                y_true[keep], y_pred[keep], sensitive_features=sub
+            )
+        else:
+            notes.append(NOTE_EO_FEW)
+    if excluded:
+        notes.append("equalised odds without groups lacking outcomes or non-outcomes")
+    row["note"] = "; ".join(notes)
+    return row
+
+
+def _calibration_table(
+    y_true: np.ndarray,
+    bands: pd.Series,
+    row_labels: pd.Series,
+    labels: list[str],
+    by_label: str,
+    alpha: float,
+) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {"group": row_labels.to_numpy(), "risk_band": bands.to_numpy(), "y": y_true}
+    )
+    band_list = list(RISK_BANDS)
+    grid = pd.MultiIndex.from_product([labels, band_list], names=["group", "risk_band"])
+    agg = frame.groupby(["group", "risk_band"], observed=True)["y"].agg(["size", "sum"])
+    agg = agg.reindex(grid, fill_value=0)
+    out = grid.to_frame(index=False)
+    out.insert(0, "by", by_label)
+    out["n"] = agg["size"].to_numpy(dtype="int64")
+    out["outcomes"] = agg["sum"].to_numpy(dtype="int64")
+    nn = out["n"].to_numpy()
+    out["rate"] = np.divide(out["outcomes"], nn, out=np.full(len(nn), np.nan), where=nn > 0)
+    out["ci_low"], out["ci_high"] = _wilson(out["outcomes"], nn, alpha)
+    out["note"] = np.where(nn == 0, NOTE_EMPTY, "")
+    return out
+
+
+# --------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------
+
+
+def band_performance(
+    matrix: pd.DataFrame,
+    *,
+    quarter: str | Sequence[str] | None = None,
+    by: Sequence[str | Sequence[str]] = DEFAULT_BY,
+    thresholds: Sequence[ThresholdName] = ("red", "red_amber"),
+    reference: str | Mapping[str | tuple[str, ...], str] | None = None,
+    alpha: float = 0.05,
+) -> BandPerformance:
+    """Error rates, parity and calibration of the risk bands, by group.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        A validated matrix. Needs ``risk_band``, ``snapshot_date``, the
+        breakdown columns (``age_band`` is derived from ``age`` with
+        :func:`age_band` when the matrix has no such column) and
+        ``outcome_violence_12m`` (nullable boolean, <NA> where not yet known).
+    quarter : str or sequence of str, optional
+        Quarter label(s) ("2018Q4") of the snapshots to use; default all,
+        pooled (a person then counts once per snapshot).
+    by : sequence of breakdowns, default :data:`DEFAULT_BY`
+        Each breakdown is a column name or a tuple of them (an intersection):
+        ``[("ethnicity",), ("ethnicity", "age_band")]``. A bare tuple of
+        strings is read as several one-column breakdowns.
+    thresholds : sequence of {"red", "red_amber"}, default both
+        Band cut-offs read as predictions (see :data:`THRESHOLDS`).
+    reference : str or mapping, optional
+        Reference group for ``versus_reference``. A str applies to every
+        breakdown that has such a group (e.g. "White"); a mapping gives one
+        per breakdown, keyed by its label ("ethnicity / age_band") or tuple.
+        Default: "White" for ethnicity, the largest group (most records with
+        a known outcome; the first in category order on a tie) otherwise.
+    alpha : float, default 0.05
+        Intervals are at the ``1 - alpha`` level.
+
+    Returns
+    -------
+    BandPerformance
+        Tables ``by_group``, ``versus_reference``, ``summary``,
+        ``calibration``; ``status``, ``reason``, ``n_outcome_unknown`` and
+        ``quarters``. See :class:`BandPerformance`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown threshold, an empty ``by``, a breakdown column the
+        matrix lacks, a reference group that does not exist, or a bad alpha.
+
+    Notes
+    -----
+    Records whose outcome is not known are excluded and counted in
+    ``n_outcome_unknown``; quarters whose outcome is entirely unknown are
+    named in ``reason``. Without an outcome column, or without a single known
+    outcome, the result is "not assessable" with empty tables: nothing is
+    imputed. A band is not a prediction the police published as such; the
+    cut-offs are a reading of the bands, to ask who is wrongly flagged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({
+    ...     "snapshot_date": pd.to_datetime(["2018-12-31"] * 4),
+    ...     "ethnicity": pd.Categorical(["White", "White", "Black", "Black"]),
+    ...     "risk_band": pd.Categorical(["Red", "Green", "Red", "Red"]),
+    ...     "outcome_violence_12m": pd.array([True, False, False, pd.NA], dtype="boolean")})
+    >>> result = band_performance(m, by=["ethnicity"], thresholds=["red"])
+    >>> result.status, result.n_outcome_unknown
+    ('assessed', 1)
+    >>> print(result.by_group[["group", "note", "n", "fp", "tn", "fpr"]].to_string(index=False))
+    group                           note  n  fp  tn  fpr
+    Black fnr not estimable: no outcomes  1   1   0  1.0
+    White                                 2   0   1  0.0
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(ERR_ALPHA.format(alpha=alpha))
+    thresholds = [thresholds] if isinstance(thresholds, str) else list(thresholds)
+    for t in thresholds:
+        if t not in THRESHOLDS:
+            raise ValueError(ERR_THRESHOLD.format(got=t, valid=", ".join(THRESHOLDS)))
+    breakdowns = _normalise_by(by)
+    derive_age_band = False
+    for cols in breakdowns:
+        for col in cols:
+            if col in matrix.columns:
+                continue
+            if col == "age_band" and "age" in matrix.columns:
+                derive_age_band = True
+                continue
+            raise ValueError(
+                ERR_BY_COLUMN.format(
+                    by=_label(cols), column=col, columns=", ".join(map(str, matrix.columns))
+                )
+            )
+
+    labels_q = quarter_label(matrix["snapshot_date"])
+    if quarter is not None:
+        wanted = [quarter] if isinstance(quarter, str) else list(quarter)
+        wanted = [normalise_quarter(q) for q in wanted]
+        keep = labels_q.isin(wanted).to_numpy()
+        if not keep.any():
+            return _not_assessable(REASON_NO_ROWS.format(quarters=", ".join(wanted)), 0)
+    else:
+        keep = np.ones(len(matrix), dtype=bool)
+    if not keep.any():
+        return _not_assessable(REASON_EMPTY_MATRIX, 0)
+    if OUTCOME not in matrix.columns:
+        return _not_assessable(REASON_NO_OUTCOME_COLUMN, int(keep.sum()))
+
+    outcome = matrix[OUTCOME].astype("boolean")
+    known = outcome.notna().to_numpy() & keep
+    unknown = ~outcome.notna().to_numpy() & keep
+    n_unknown = int(unknown.sum())
+    per_quarter = (
+        pd.DataFrame({"q": labels_q[keep], "known": known[keep]}).groupby("q")["known"].any()
+    )
+    dark = per_quarter.index[~per_quarter.to_numpy()].tolist()
+    if not known.any():
+        return _not_assessable(REASON_ALL_UNKNOWN.format(quarters=", ".join(dark)), n_unknown)
+    reasons = []
+    if dark:
+        excluded = int((unknown & labels_q.isin(dark).to_numpy()).sum())
+        reasons.append(REASON_QUARTERS_UNKNOWN.format(quarters=", ".join(dark), n=excluded))
+
+    data = matrix.loc[known].copy()  # a copy: the input is never changed
+    if derive_age_band:
+        data["age_band"] = age_band(data["age"])
+    y_true = data[OUTCOME].astype(bool).to_numpy(dtype=int)
+    bands = data["risk_band"].astype(object)
+
+    by_group_parts, versus_parts, summary_rows, calibration_parts = [], [], [], []
+    prepared = {}
+    for cols in breakdowns:
+        label = _label(cols)
+        complete = data[list(cols)].notna().all(axis=1).to_numpy()
+        if not complete.all():
+            reasons.append(REASON_MISSING_GROUP.format(by=label, n=int((~complete).sum())))
+        sub = data.loc[complete]
+        features, labels, row_labels = _group_frame(sub, cols)
+        prepared[label] = (complete, features, labels, row_labels)
+    groups_n = {
+        label: pd.Series(row_labels.value_counts()).reindex(labels, fill_value=0)
+        for label, (_, _, labels, row_labels) in prepared.items()
+    }
+    references = _resolve_reference(reference, breakdowns, groups_n)
+
+    for cols in breakdowns:
+        label = _label(cols)
+        complete, features, labels, row_labels = prepared[label]
+        yt = y_true[complete]
+        for threshold in thresholds:
+            yp = bands[complete].isin(THRESHOLDS[threshold]).to_numpy(dtype=int)
+            table = _by_group_table(yt, yp, features, row_labels, labels, threshold, label, alpha)
+            by_group_parts.append(table)
+            versus_parts.append(_versus_table(table, references[label], alpha))
+            summary_rows.append(_summary_row(yt, yp, features, row_labels, table, threshold, label))
+        calibration_parts.append(
+            _calibration_table(yt, bands[complete], row_labels, labels, label, alpha)
+        )
+
+    by_group = pd.concat(by_group_parts, ignore_index=True).loc[:, list(BY_GROUP_COLUMNS)]
+    quarters = tuple(sorted(set(labels_q[known])))
+    return BandPerformance(
+        by_group=by_group,
+        versus_reference=pd.concat(versus_parts, ignore_index=True).loc[
+            :, list(VERSUS_REFERENCE_COLUMNS)
+        ],
+        summary=pd.DataFrame(summary_rows, columns=list(SUMMARY_COLUMNS)),
+        calibration=pd.concat(calibration_parts, ignore_index=True).loc[
+            :, list(CALIBRATION_COLUMNS)
+        ],
+        status=STATUS_ASSESSED,
+        reason="; ".join(reasons),
+        n_outcome_unknown=n_unknown,
+        quarters=quarters,
+    )
