@@ -46,17 +46,15 @@ from fairlearn.metrics import (
     selection_rate,
 )
 from sklearn.metrics import precision_score
-from statsmodels.stats.proportion import proportion_confint
 
-from fairness._constants import AGE_BANDS, DEFAULT_REFERENCE, RISK_BANDS
+from fairness._constants import DEFAULT_REFERENCE, RISK_BANDS
+from fairness._groups import age_band as _age_band_series
+from fairness._intervals import (
+    confint_difference_proportions,
+    confint_proportion,
+    confint_rate_ratio,
+)
 from fairness._quarters import normalise_quarter, quarter_label
-
-try:  # the package's interval family, when present
-    from fairness._intervals import confint_difference_proportions as _confint_difference
-    from fairness._intervals import confint_rate_ratio as _confint_ratio
-except ImportError:  # pragma: no cover - exercised only without fairness._intervals
-    _confint_difference = None
-    _confint_ratio = None
 
 __all__ = [
     "BY_GROUP_COLUMNS",
@@ -211,14 +209,8 @@ def age_band(ages: Sequence[int] | pd.Series | np.ndarray) -> pd.Categorical:
     >>> list(age_band([10, 17, 18, 24, 25, 34, 35, 99, 9]))
     ['10-17', '10-17', '18-24', '18-24', '25-34', '25-34', '35+', '35+', nan]
     """
-    values = pd.to_numeric(pd.Series(np.asarray(ages, dtype=object)), errors="coerce").to_numpy(
-        dtype=float
-    )
-    labels = [label for label, _, _ in AGE_BANDS]
-    out = np.full(len(values), None, dtype=object)
-    for label, low, high in AGE_BANDS:
-        out[(values >= low) & (values <= high)] = label
-    return pd.Categorical(out, categories=labels, ordered=True)
+    values = pd.to_numeric(pd.Series(np.asarray(ages, dtype=object)), errors="coerce")
+    return pd.Categorical(_age_band_series(values.astype("float64")))
 
 
 # --------------------------------------------------------------------------
@@ -304,68 +296,6 @@ def _not_assessable(reason: str, n_unknown: int) -> BandPerformance:
         reason=reason,
         n_outcome_unknown=int(n_unknown),
     )
-
-
-# --------------------------------------------------------------------------
-# Intervals
-# --------------------------------------------------------------------------
-
-
-def _wilson(count, n, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval, vectorised; NaN where ``n`` is 0."""
-    count = np.asarray(count, dtype=float)
-    n = np.asarray(n, dtype=float)
-    low = np.full(count.shape, np.nan)
-    high = np.full(count.shape, np.nan)
-    ok = np.isfinite(count) & np.isfinite(n) & (n > 0)
-    if ok.any():
-        lo, hi = proportion_confint(count[ok], n[ok], alpha=alpha, method="wilson")
-        low[ok] = np.clip(lo, 0.0, 1.0)
-        high[ok] = np.clip(hi, 0.0, 1.0)
-    return low, high
-
-
-def _newcombe(c1, n1, c2, n2, *, alpha: float = 0.05):
-    """Newcombe (1998) method 10 for p1 - p2: (difference, low, high); NaN if a size is 0."""
-    c1, n1, c2, n2 = (np.asarray(v, dtype=float) for v in (c1, n1, c2, n2))
-    ok = (n1 > 0) & (n2 > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p1, p2 = c1 / n1, c2 / n2
-    l1, u1 = _wilson(c1, n1, alpha)
-    l2, u2 = _wilson(c2, n2, alpha)
-    d = p1 - p2
-    low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    nan = np.nan
-    return np.where(ok, d, nan), np.where(ok, low, nan), np.where(ok, high, nan)
-
-
-def _katz(a, A, b, B, *, alpha: float = 0.05):
-    """Katz log interval for (a/A)/(b/B): (ratio, low, high); CI NaN if a or b is 0."""
-    from scipy.stats import norm
-
-    a, A, b, B = (np.asarray(v, dtype=float) for v in (a, A, b, B))
-    z = norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = (a / A) / (b / B)
-        ratio = np.where((A > 0) & (B > 0) & ((a > 0) | (b > 0)), ratio, np.nan)
-        est = (a > 0) & (b > 0) & (A > 0) & (B > 0)
-        se = np.sqrt(1 / a - 1 / A + 1 / b - 1 / B)
-        low = np.where(est, np.exp(np.log(ratio) - z * se), np.nan)
-        high = np.where(est, np.exp(np.log(ratio) + z * se), np.nan)
-    return ratio, low, high
-
-
-def _difference(c1, n1, c2, n2, alpha):
-    if _confint_difference is not None:
-        return _confint_difference(c1, n1, c2, n2, alpha=alpha, method="newcombe")
-    return _newcombe(c1, n1, c2, n2, alpha=alpha)  # pragma: no cover
-
-
-def _ratio(a, A, b, B, alpha):
-    if _confint_ratio is not None:
-        return _confint_ratio(a, A, b, B, alpha=alpha, method="katz")
-    return _katz(a, A, b, B, alpha=alpha)  # pragma: no cover
 
 
 # --------------------------------------------------------------------------
@@ -518,7 +448,9 @@ def _by_group_table(
         value = table[metric].to_numpy(dtype=float)
         value = np.where(denominator > 0, value, np.nan)  # fairlearn reports 0 here
         out[metric] = value
-        out[f"{metric}_low"], out[f"{metric}_high"] = _wilson(out[num], denominator, alpha)
+        out[f"{metric}_low"], out[f"{metric}_high"] = confint_proportion(
+            out[num].to_numpy(), denominator, alpha=alpha, method="wilson"
+        )
         if metric in _NOT_ESTIMABLE:
             for i, (n, d) in enumerate(zip(out["n"], denominator, strict=True)):
                 if n > 0 and d == 0:
@@ -535,8 +467,12 @@ def _versus_table(by_group: pd.DataFrame, reference: str, alpha: float) -> pd.Da
         num, den = _RATE_PARTS[metric]
         c1, n1 = others[num].to_numpy(dtype=float), others[den].to_numpy(dtype=float)
         c2, n2 = np.full(len(others), float(ref[num])), np.full(len(others), float(ref[den]))
-        diff, diff_low, diff_high = _difference(c1, n1, c2, n2, alpha)
-        ratio, ratio_low, ratio_high = _ratio(c1, n1, c2, n2, alpha)
+        diff, diff_low, diff_high = confint_difference_proportions(
+            c1, n1, c2, n2, alpha=alpha, method="newcombe"
+        )
+        ratio, ratio_low, ratio_high = confint_rate_ratio(
+            c1, n1, c2, n2, alpha=alpha, method="katz"
+        )
         ratio = np.asarray(ratio, dtype=float)
         notes = []
         for k in range(len(others)):
@@ -648,7 +584,9 @@ def _calibration_table(
     out["outcomes"] = agg["sum"].to_numpy(dtype="int64")
     nn = out["n"].to_numpy()
     out["rate"] = np.divide(out["outcomes"], nn, out=np.full(len(nn), np.nan), where=nn > 0)
-    out["ci_low"], out["ci_high"] = _wilson(out["outcomes"], nn, alpha)
+    out["ci_low"], out["ci_high"] = confint_proportion(
+        out["outcomes"].to_numpy(), nn, alpha=alpha, method="wilson"
+    )
     out["note"] = np.where(nn == 0, NOTE_EMPTY, "")
     return out
 

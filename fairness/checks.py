@@ -29,10 +29,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from fairness._constants import BOROUGHS, REQUIRED_COLUMNS, RISK_BANDS, SHARED_WITH_SEPARATOR
+from fairness._intervals import confint_proportion
 from fairness._quarters import quarter_label
+from fairness.no_risk import no_risk_flag
 
 __all__ = [
     "ALL_BOROUGHS",
@@ -494,10 +495,12 @@ def _victims_as_offenders(
     matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
 ) -> CheckFlags:
     """Listed victims with no violent offence in two years and a harm score of 0."""
-    victim = matrix["victim_flag"].astype("boolean")
-    violent = matrix["violent_offences_2y"].astype("Int64")
-    known = victim.notna() & violent.notna() & matrix["harm_score"].notna()
-    flagged = (victim & violent.eq(0) & matrix["harm_score"].eq(0)).fillna(False)
+    known = (
+        matrix["victim_flag"].notna()
+        & matrix["violent_offences_2y"].notna()
+        & matrix["harm_score"].notna()
+    )
+    flagged = no_risk_flag(matrix, "victim_only")
     units = _row_units(
         matrix,
         flagged,
@@ -512,8 +515,8 @@ def _blanket_sharing(
     matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
 ) -> CheckFlags:
     """Low-risk records (harm 0, or band Green) shared with a third party."""
-    no_risk = matrix["harm_score"].eq(0)
-    green = matrix["risk_band"].astype(object).eq("Green")
+    no_risk = no_risk_flag(matrix, "harm_zero")
+    green = no_risk_flag(matrix, "green_band")
     reason = np.where(no_risk, "no-risk (harm 0) shared", "Green, harm > 0, shared")
     return CheckFlags(_row_units(matrix, _shared(matrix), eligible=no_risk | green, reason=reason))
 
@@ -908,20 +911,6 @@ def list_checks() -> pd.DataFrame:
 # --------------------------------------------------------------------------
 
 
-def _wilson(count: np.ndarray, n: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval, vectorised; NaN where ``n`` is 0 or missing."""
-    count = np.asarray(count, dtype=float)
-    n = np.asarray(n, dtype=float)
-    low = np.full(count.shape, np.nan)
-    high = np.full(count.shape, np.nan)
-    ok = np.isfinite(count) & np.isfinite(n) & (n > 0)
-    if ok.any():
-        lo, hi = proportion_confint(count[ok], n[ok], alpha=alpha, method="wilson")
-        low[ok] = np.clip(lo, 0.0, 1.0)
-        high[ok] = np.clip(hi, 0.0, 1.0)
-    return low, high
-
-
 def _group_grid(matrix: pd.DataFrame, keys: list[str], extra: pd.DataFrame) -> pd.DataFrame:
     """Every group to report: the matrix's quarters (x every borough), plus any
     group only found among a check's units (e.g. quarter "unknown")."""
@@ -1030,7 +1019,7 @@ def _run_one(
         n = table["n"].fillna(0).astype(int).to_numpy()
         count = table["count"].fillna(0).astype(int).to_numpy()
         share = np.divide(count, n, out=np.full(len(n), np.nan), where=n > 0)
-        low, high = _wilson(count, n, alpha)
+        low, high = confint_proportion(count, n, alpha=alpha, method="wilson")
         if check.basis == "count":
             value = count.astype(float)
         else:
@@ -1225,7 +1214,7 @@ def sharing_by_partner(matrix: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataF
         {
             "quarter": _quarters(matrix),
             "risk_band": matrix["risk_band"].astype(object).to_numpy(),
-            "no_risk": matrix["harm_score"].eq(0).to_numpy(dtype=bool),
+            "no_risk": no_risk_flag(matrix, "harm_zero").to_numpy(dtype=bool),
             "partners": partners_per_row.to_numpy(dtype=object),
         }
     )
@@ -1251,5 +1240,7 @@ def sharing_by_partner(matrix: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataF
     table["share"] = np.divide(
         table["count"].to_numpy(dtype=float), nn, out=np.full(len(nn), np.nan), where=nn > 0
     )
-    table["ci_low"], table["ci_high"] = _wilson(table["count"].to_numpy(), nn, alpha)
+    table["ci_low"], table["ci_high"] = confint_proportion(
+        table["count"].to_numpy(), nn, alpha=alpha, method="wilson"
+    )
     return table.loc[:, list(SHARING_COLUMNS)]
