@@ -246,6 +246,48 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------- pseudonymise
+
+
+def _args_pseudonymise(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="matrix file (.csv or .parquet); never changed")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output .csv or .parquet (still personal data: owner-only; refused under reports/)",
+    )
+    p.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="file holding the secret key (default: the FAIRNESS_PSEUDONYM_KEY environment variable); "
+        "the key itself is never given on the command line",
+    )
+    _add_read_options(p)
+
+
+def _cmd_pseudonymise(args: argparse.Namespace) -> int:
+    from fairness import privacy
+
+    key = privacy.load_key(args.key_file)
+    privacy.check_audit_log()  # stop before writing anything if this use cannot be logged
+    done = privacy._pseudonymise_file(
+        args.file, args.out, key=key, encoding=args.encoding, delimiter=args.delimiter
+    )
+    try:
+        _log_read(args, done.result, [str(done.path)])
+    except OSError:
+        done.path.unlink(missing_ok=True)  # no unlogged copy of personal data may remain
+        raise
+    print(f"{done.n_pseudonymised:,} rows pseudonymised (input: {done.result.summary()})")
+    if done.n_without_id:
+        print(f"{done.n_without_id:,} rows have no person_id and were left as they were")
+    if done.result.n_quarantined:
+        print("note: rows that fail validation are pseudonymised too; run fairness validate for the reasons")
+    print(f"written to {done.path} (owner-only: pseudonymised data is still personal data)")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------- dispatch
 
 
@@ -260,6 +302,7 @@ COMMANDS: list[Command] = [
     ("schema", _args_schema, _cmd_schema),
     ("benchmarks", _args_benchmarks, _cmd_benchmarks),
     ("synth", _args_synth, _cmd_synth),
+    ("pseudonymise", _args_pseudonymise, _cmd_pseudonymise),
     ("report", _args_report, _cmd_report),
 ]
 
@@ -268,6 +311,7 @@ _HELP = {
     "schema": "print the matrix format (data dictionary)",
     "benchmarks": "list the population benchmarks, or show one",
     "synth": "generate a synthetic matrix calibrated to the published figures",
+    "pseudonymise": "replace person_id with a keyed hash (HMAC-SHA-256); key from FAIRNESS_PSEUDONYM_KEY or --key-file",
     "report": "render the quarterly oversight report (HTML, PDF, metrics.json) into reports/<quarter>/",
 }
 
