@@ -324,28 +324,29 @@ def find_person_ids(texts: Mapping[str, str], ids: frozenset[str]) -> dict[str, 
     scan = _privacy_scanner()
     hits: dict[str, int] = {}
     for name, text in texts.items():
-        found = scan(text, ids) if scan is not None else _fallback_scan(text, ids)
+        text = _DATA_URI.sub(" ", text)  # embedded images are not text
+        found = scan(text, ids) if scan is not None else len(_fallback_scan(text, ids))
         if found:
-            hits[name] = found if isinstance(found, int) else len(found)
+            hits[name] = found
     return hits
 
 
-def _privacy_scanner() -> Callable[[str, frozenset[str]], Any] | None:
+def _privacy_scanner() -> Callable[[str, frozenset[str]], int] | None:
+    """:func:`fairness.privacy.scan_publication` as ``(text, ids) -> ids found``, if present."""
     try:
-        from fairness.privacy import scan_publication  # type: ignore[attr-defined]
+        from fairness.privacy import PublicationLeakError, scan_publication
     except ImportError:
         return None
 
-    def scan(text: str, ids: frozenset[str]) -> Any:
-        found = scan_publication(text, ids)
-        if isinstance(found, pd.DataFrame):
-            return len(found)
-        if isinstance(found, bool):
-            return int(found)
+    def scan(text: str, ids: frozenset[str]) -> int:
         try:
-            return len(found)
-        except TypeError:
-            return int(bool(found))
+            scan_publication(text, person_ids=ids)
+        except PublicationLeakError as exc:
+            findings = getattr(exc, "findings", None)
+            if isinstance(findings, pd.DataFrame) and "kind" in findings:
+                return int((findings["kind"] == "person_id").sum())
+            return 1
+        return 0
 
     return scan
 
@@ -474,11 +475,15 @@ def _run_notebook(
         str(output),
         parameters=dict(parameters),
         kernel_name=KERNEL_NAME,
+        language="python",
         cwd=str(cwd),
         progress_bar=False,
         log_output=False,
         request_save_on_cell_execute=False,
         execution_timeout=timeout,
+        # The kernel's own log (transport warnings, shutdown notices) is not the
+        # notebook's output; errors in cells still reach the notebook.
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
     )
 
 
@@ -559,6 +564,7 @@ def render_quarter(
     with _locked(out / f".{quarter}.lock", echo, quarter), _reproducible_env():
         _recover(out, quarter)
         tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-", dir=out))
+        os.chmod(tmp, 0o755)  # mkdtemp makes it owner-only; a report folder is for reading
         try:
             return _render_into(tmp, target, info, quarter, jobs, mode=mode, pdf=pdf, timeout=timeout,
                                 parameters=parameters or {}, t0=t0)
@@ -665,7 +671,7 @@ def _keep_failed(
     _fsync_tree(failed)
     if not target.exists():
         holder = tmp.with_name(tmp.name + "-failed")
-        holder.mkdir()
+        holder.mkdir(mode=0o755)
         os.rename(failed, holder / FAILED_DIR)
         try:
             os.rename(holder, target)
@@ -867,7 +873,8 @@ def _trend_figure(table: pd.DataFrame) -> str:
     ax.set_ylim(bottom=0)
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.legend(loc="best", frameon=False, fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", frameon=False, fontsize=8)
     ax.set_title("Headline measures by quarter (shaded: 95% interval)", fontsize=10, loc="left")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})

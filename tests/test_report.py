@@ -1,0 +1,360 @@
+"""The report runner (fairness.report): atomic output, failures kept, locks, kills.
+
+These tests use tiny notebooks written here (no audit), so they test the
+runner alone; tests/test_notebooks.py runs the real notebooks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from fairness import _report_format as fr
+from fairness import cli, report
+from tests.conftest import good_row
+
+PARAMETERS = textwrap.dedent(
+    """\
+    matrix: str = ""  # matrix file
+    quarter: str = ""  # quarter to report
+    mode: str = "publication"  # publication or internal
+    metrics_path: str = ""  # where to write metrics.json
+    run_time: str = ""  # time of the run
+    fail_on: str = ""  # raise for this quarter, or * for every quarter
+    sleep: float = 0.0  # seconds to sleep before writing anything
+    token: str = "t"  # marks which run wrote a file
+    leak: bool = False  # print a person_id (to test the publication scan)
+    """
+)
+BODY = textwrap.dedent(
+    """\
+    import json, sys, time
+    import fairness
+    v = fairness.read_matrix(matrix)
+    n = int((v.valid["snapshot_date"].dt.to_period("Q").astype(str) == quarter).sum())
+    if sleep:
+        open("started", "w").close()  # cwd is the run's temporary folder
+    time.sleep(sleep)
+    if fail_on in (quarter, "*"):
+        raise RuntimeError(f"deliberate failure for {quarter}")
+    """
+)
+WRITE = textwrap.dedent(
+    """\
+    if metrics_path:
+        with open(metrics_path, "w") as fh:
+            fh.write(json.dumps({"quarter": quarter, "n": n, "mode": mode, "token": token,
+                                 "python": sys.executable}, sort_keys=True))
+    print(f"Report for {quarter}: {n:,} people; token {token}.")
+    if leak:
+        print("first person:", v.valid["person_id"].iloc[0])
+    """
+)
+
+
+def _notebook(path: Path, **defaults: object) -> Path:
+    params = PARAMETERS
+    for name, value in defaults.items():
+        params = "\n".join(
+            f"{name}: {type(value).__name__} = {value!r}  # set by the test" if line.startswith(f"{name}:") else line
+            for line in params.splitlines()
+        )
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Test report"),
+        cell,
+        nbformat.v4.new_code_cell(BODY),
+        nbformat.v4.new_code_cell(WRITE),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def matrix(tmp_path: Path) -> Path:
+    """Two quarters, five people each (P0–P4)."""
+    rows = [
+        good_row(f"P{i}", snapshot_date=d, last_reviewed=r)
+        for d, r in (("2018-09-30", "2018-08-30"), ("2018-12-31", "2018-11-30"))
+        for i in range(5)
+    ]
+    path = tmp_path / "matrix.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def nb(tmp_path: Path) -> Path:
+    return _notebook(tmp_path / "ok.ipynb")
+
+
+def _metrics(out: Path, quarter: str) -> dict:
+    return json.loads((out / quarter / "metrics.json").read_text())
+
+
+def _visible(out: Path) -> set[str]:
+    return {p.name for p in out.iterdir() if not p.name.startswith(".")}
+
+
+def _hidden_dirs(out: Path) -> list[str]:
+    return [p.name for p in out.iterdir() if p.name.startswith(".") and p.is_dir()]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def test_resolve_quarters_latest_duplicates_and_unknown():
+    avail = ("2018Q3", "2018Q4", "2019Q1")
+    assert report.resolve_quarters(["2018-q4", "latest", "2019Q1"], avail) == ["2018Q4", "2019Q1"]
+    assert report.resolve_quarters([], avail, all_quarters=True) == list(avail)
+    with pytest.raises(ValueError, match="2017Q1 is not in"):
+        report.resolve_quarters(["2017Q1"], avail)
+    with pytest.raises(ValueError, match="no quarter"):
+        report.resolve_quarters(["latest"], ())
+
+
+def test_formatting_for_people():
+    assert fr.fmt_share(0.38237, 0.3671, 0.3984) == "38.2% (36.7–39.8)"
+    assert fr.fmt_int(1234567) == "1,234,567"
+    assert fr.fmt_ratio(3.4123, 3.2, 3.634) == "3.41 (3.20–3.63)"
+    assert fr.fmt_share(float("nan"), 0.1, 0.2) == fr.DASH
+    assert fr.fmt_p(0.0004) == "<0.001"
+    t = fr.display_table(
+        pd.DataFrame({"group": ["Black"], "count": [12345], "share": [0.8], "ci_low": [0.79], "ci_high": [0.81]}),
+        "publication",
+    )
+    html = t.to_html()
+    assert "12,345" in html and "80.0% (79.0–81.0)" in html
+    with pytest.raises(fr.RowLevelColumnError, match="person_id"):
+        fr.display_table(pd.DataFrame({"person_id": ["P1"], "count": [1]}), "publication")
+    assert "P1" in fr.display_table(pd.DataFrame({"person_id": ["P1"]}), "internal").to_html()
+
+
+def test_person_id_scan_finds_ids_but_not_in_images():
+    ids = frozenset({"GVM-00017", "P3"})
+    assert report.find_person_ids({"a": "<td>GVM-00017</td>"}, ids) == {"a": 1}
+    assert report.find_person_ids({"a": "person P3 here"}, ids) == {"a": 1}
+    assert report.find_person_ids({"a": "P30 and XP3 are not (P3)"}, ids) == {"a": 1}
+    assert report.find_person_ids({"a": "P30 and XP3"}, ids) == {}
+    assert report.find_person_ids({"a": '<img src="data:image/png;base64,AAP3/P3+GVM-00017==">'}, ids) == {}
+    # the runner's own check, used when fairness.privacy is absent
+    assert report._fallback_scan("<td>GVM-00017</td> (P3) P30 XP3", ids) == {"GVM-00017", "P3"}
+    assert report._fallback_scan("P30 XP3 2018", ids | {"2018"}) == set()  # short numbers are counts
+
+
+def test_trend_appendix_from_metrics_files(tmp_path: Path):
+    for q, share in (("2018Q3", 0.79), ("2018Q4", 0.8)):
+        (tmp_path / q).mkdir()
+        metrics = {
+            "quarter": q,
+            "n": 3000,
+            "quarantined": 12,
+            "mode": "publication",
+            "representation": [
+                {"benchmark": "residents_2021", "benchmark_label": "Residents (Census 2021)", "group": "Black",
+                 "count": 2400, "n": 3000, "share": share, "benchmark_share": 0.135, "ratio": 5.9,
+                 "ci_low": 5.7, "ci_high": 6.1},
+            ],
+            "relative_rate": [
+                {"benchmark": "residents_2021", "group": "Black", "reference": "White", "rri": 14.2,
+                 "ci_low": 12.9, "ci_high": 15.6},
+            ],
+            "no_risk": [{"definition": "harm_zero", "by": "all", "group": "all", "count": 1146, "n": 3000,
+                         "share": 0.382, "ci_low": 0.365, "ci_high": 0.4}],
+            "boroughs": [{"metric": "rate", "borough": "Hackney", "flag": "above_99.8"}],
+        }
+        (tmp_path / q / "metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / ".2019Q1.tmp-x").mkdir()  # a killed run's folder is not a quarter
+    path = report.write_trend_appendix(tmp_path)
+    text = path.read_text()
+    assert "2018Q3" in text and "2018Q4" in text and "2019Q1" not in text
+    assert "38.2% (36.5–40.0)" in text and "5.90 (5.70–6.10)" in text and "14.20 (12.90–15.60)" in text
+    assert "<img" in text
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def test_report_writes_html_pdf_metrics_and_appendix(matrix: Path, nb: Path, tmp_path: Path, capsys):
+    out = tmp_path / "reports"
+    code = cli.main(["report", "--matrix", str(matrix), "--all", "--out", str(out), "--notebook", str(nb)])
+    assert code == 0
+    assert _visible(out) == {"2018Q3", "2018Q4", "trend_appendix.html"}
+    assert _hidden_dirs(out) == []
+    files = {p.name for p in (out / "2018Q4").iterdir()}
+    assert files == {"report.ipynb", "report.html", "report.pdf", "metrics.json"}
+    html = (out / "2018Q4" / "report.html").read_text()
+    assert "Report for 2018Q4: 5 people" in html
+    assert "import json" not in html  # code hidden
+    assert (out / "2018Q4" / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    m = _metrics(out, "2018Q4")
+    assert m["n"] == 5 and m["mode"] == "publication"
+    # the kernel is the Python running the runner (the venv's), not some other one
+    assert Path(m["python"]).resolve() == Path(sys.executable).resolve()
+    printed = capsys.readouterr().out
+    assert "[1/2] 2018Q3" in printed and "[2/2] 2018Q4" in printed and "elapsed" in printed
+
+
+def test_failed_notebook_kept_previous_report_intact(matrix: Path, tmp_path: Path, capsys):
+    out = tmp_path / "reports"
+    good = _notebook(tmp_path / "good.ipynb", token="old")
+    bad = _notebook(tmp_path / "bad.ipynb", fail_on="*", token="new")
+    assert cli.main(["report", "--matrix", str(matrix), "--out", str(out), "--notebook", str(good), "--no-pdf"]) == 0
+    before = {p.name: p.read_bytes() for p in (out / "2018Q4").iterdir()}
+    code = cli.main(["report", "--matrix", str(matrix), "--out", str(out), "--notebook", str(bad), "--no-pdf"])
+    assert code != 0
+    after = {p.name: p.read_bytes() for p in (out / "2018Q4").iterdir() if p.is_file()}
+    assert after == before  # previous report untouched
+    failed = out / "2018Q4" / "failed"
+    assert {p.name for p in failed.iterdir()} == {"report.ipynb", "report.html", "error.txt"}
+    assert "deliberate failure for 2018Q4" in (failed / "error.txt").read_text()
+    assert "deliberate failure for 2018Q4" in (failed / "report.html").read_text()
+    assert "RuntimeError" in (failed / "report.html").read_text()
+    assert _hidden_dirs(out) == []
+    assert "1 failed" in capsys.readouterr().out
+    # a later success replaces the report and clears failed/
+    assert cli.main(["report", "--matrix", str(matrix), "--out", str(out), "--notebook", str(good), "--no-pdf"]) == 0
+    assert not failed.exists()
+
+
+def test_failure_without_previous_report_leaves_only_failed(matrix: Path, tmp_path: Path):
+    out = tmp_path / "reports"
+    bad = _notebook(tmp_path / "bad.ipynb", fail_on="*")
+    assert cli.main(["report", "--matrix", str(matrix), "--out", str(out), "--notebook", str(bad), "--no-pdf"]) == 1
+    assert {p.name for p in (out / "2018Q4").iterdir()} == {"failed"}
+    assert not (out / "trend_appendix.html").exists()
+
+
+def test_all_continues_past_a_failing_quarter(matrix: Path, tmp_path: Path, capsys):
+    out = tmp_path / "reports"
+    nb = _notebook(tmp_path / "q3fails.ipynb", fail_on="2018Q3")
+    code = cli.main(["report", "--matrix", str(matrix), "--all", "--out", str(out), "--notebook", str(nb), "--no-pdf"])
+    assert code == 1
+    assert (out / "2018Q4" / "metrics.json").is_file()
+    assert (out / "2018Q3" / "failed" / "error.txt").is_file()
+    printed = capsys.readouterr().out
+    tail = printed[printed.index("1 failed:"):]
+    assert "2018Q3" in tail and "deliberate failure" in tail and "2018Q4" not in tail
+    assert "2018Q4" in (out / "trend_appendix.html").read_text()
+
+
+def test_rerun_gives_identical_metrics(matrix: Path, nb: Path, tmp_path: Path):
+    out = tmp_path / "reports"
+    args = ["report", "--matrix", str(matrix), "--out", str(out), "--notebook", str(nb), "--no-pdf"]
+    assert cli.main(args) == 0
+    first = (out / "2018Q4" / "metrics.json").read_bytes()
+    assert cli.main(args) == 0
+    assert (out / "2018Q4" / "metrics.json").read_bytes() == first
+
+
+def test_publication_mode_refuses_a_person_id(matrix: Path, tmp_path: Path, capsys):
+    out = tmp_path / "reports"
+    leaky = _notebook(tmp_path / "leaky.ipynb", leak=True)
+    code = cli.main(["report", "--matrix", str(matrix), "--out", str(out), "--notebook", str(leaky), "--no-pdf"])
+    assert code == 1
+    assert "person_id" in capsys.readouterr().out
+    assert not (out / "2018Q4" / "metrics.json").exists()
+    failed = out / "2018Q4" / "failed"
+    # nothing showing the id is kept under reports/, only the error
+    assert {p.name for p in failed.iterdir()} == {"error.txt"}
+    assert "P0" not in (failed / "error.txt").read_text()
+    # internal mode may show it (and marks every page)
+    code = cli.main(["report", "--matrix", str(matrix), "--out", str(out), "--notebook", str(leaky),
+                     "--no-pdf", "--mode", "internal"])
+    assert code == 0
+    html = (out / "2018Q4" / "report.html").read_text()
+    assert "first person: P0" in html
+    assert html.count("INTERNAL — NOT FOR PUBLICATION") >= 2  # on screen, and @page for every printed page
+    assert "@top-center" in html
+
+
+# --------------------------------------------------------------------------- processes
+
+_RUN = textwrap.dedent(
+    """\
+    import sys
+    from fairness import report
+    with report.terminate_gracefully():
+        res = report.run_reports(sys.argv[1], ["2018Q4"], out_dir=sys.argv[2], notebook=sys.argv[3], pdf=False,
+                                 parameters={{"token": sys.argv[4], "sleep": float(sys.argv[5])}})
+    sys.exit(0 if all(r.ok for r in res) else 1)
+    """
+)
+
+
+def _spawn(matrix: Path, out: Path, nb: Path, token: str, sleep: float) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", _RUN.format(), str(matrix), str(out), str(nb), token, str(sleep)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: killing it kills its kernel too
+        cwd=Path(__file__).resolve().parents[1],
+    )
+
+
+def _wait_for_tmp(out: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tmps = list(out.glob(".2018Q4.tmp-*"))
+        if tmps and any((t / "started").exists() for t in tmps):
+            return
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.1)
+    raise AssertionError("the run never started its notebook")
+
+
+def test_two_jobs_for_one_quarter_do_not_corrupt_it(matrix: Path, nb: Path, tmp_path: Path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    a = _spawn(matrix, out, nb, "first", 2.0)
+    time.sleep(0.3)
+    b = _spawn(matrix, out, nb, "second", 0.0)
+    out_a, _ = a.communicate(timeout=120)
+    out_b, _ = b.communicate(timeout=120)
+    assert a.returncode == 0, out_a
+    assert b.returncode == 0, out_b
+    assert "waiting" in out_a + out_b  # one waited for the other's lock
+    token = _metrics(out, "2018Q4")["token"]
+    html = (out / "2018Q4" / "report.html").read_text()
+    assert f"token {token}." in html  # the report and its metrics come from the same run
+    assert _visible(out) == {"2018Q4", "trend_appendix.html"}
+    assert _hidden_dirs(out) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_run_leaves_previous_report_intact(matrix: Path, tmp_path: Path, sig: int):
+    out = tmp_path / "reports"
+    good = _notebook(tmp_path / "good.ipynb", token="old")
+    slow = _notebook(tmp_path / "slow.ipynb", token="new", sleep=60.0)
+    assert report.run_reports(matrix, ["2018Q4"], out_dir=out, notebook=good, pdf=False, echo=lambda s: None)[0].ok
+    before = {p.name: p.read_bytes() for p in (out / "2018Q4").iterdir()}
+    proc = _spawn(matrix, out, slow, "new", 60.0)
+    _wait_for_tmp(out, proc)
+    if sig == signal.SIGKILL:
+        os.killpg(proc.pid, sig)  # the runner and its kernel, at once
+    else:
+        proc.send_signal(sig)  # the runner only: it must clean up after itself
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    after = {p.name: p.read_bytes() for p in (out / "2018Q4").iterdir()}
+    assert after == before
+    assert _visible(out) == {"2018Q4", "trend_appendix.html"}
+    if sig == signal.SIGTERM:
+        assert _hidden_dirs(out) == []  # removed its own temporary folder
+    # the next run clears whatever a killed run left behind
+    assert report.run_reports(matrix, ["2018Q4"], out_dir=out, notebook=good, pdf=False, echo=lambda s: None)[0].ok
+    assert _hidden_dirs(out) == []
