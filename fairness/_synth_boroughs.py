@@ -4,7 +4,8 @@ Each borough gets a listing weight per ethnic group from Census 2021
 residents, tilted toward boroughs with more residents aged 10-24, times a
 practice multiplier; a zero-harm offset (how readily it lists people with no
 recorded harm); band cut-points; and a review-miss multiplier. Planted values
-come from the scenario file; the rest are drawn from the seed.
+come from the scenario file; the rest are drawn from the seed (within two
+standard deviations, so that the planted values are the clear outliers).
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def planted(raw: dict, key: str, where: str) -> dict[int, float]:
 def _drawn_with_planted(
     rng: np.random.Generator, sd: float, planted_values: dict[int, float], log: bool
 ) -> np.ndarray:
-    draws = rng.normal(0.0, sd, size=len(BOROUGHS))
+    # unplanned variation is kept within 2 sd, so the planted values stay the clear outliers
+    draws = np.clip(rng.normal(0.0, sd, size=len(BOROUGHS)), -2 * sd, 2 * sd)
     values = np.exp(draws) if log else draws
     for i, v in planted_values.items():
         values[i] = float(v)

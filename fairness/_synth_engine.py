@@ -582,6 +582,7 @@ def _start_spell(sim: Simulation, people: np.ndarray, t: int) -> None:
     if len(people):
         sim.pool.date_added[people] = _date_added(sim, people, t)
         sim.pool.last_reviewed[people] = sim.pool.date_added[people]
+        sim.pool.was_missed[people] = False
 
 
 # --------------------------------------------------------------------------- reviews

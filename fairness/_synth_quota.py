@@ -64,13 +64,6 @@ def capped_largest_remainder(weights: np.ndarray, total: int, caps: np.ndarray) 
     return out
 
 
-def exact_flags(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """A random boolean vector of length ``n`` with exactly ``k`` True."""
-    flags = np.zeros(n, dtype=bool)
-    flags[: max(0, min(k, n))] = True
-    return rng.permutation(flags)
-
-
 def exact_categories(rng: np.random.Generator, n: int, shares: np.ndarray) -> np.ndarray:
     """Codes ``0..len(shares)-1`` for ``n`` items, with exactly the largest-remainder counts, shuffled."""
     counts = largest_remainder(np.asarray(shares, dtype=float), n)

@@ -25,6 +25,9 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "synthetic" / "
 ASSUMPTION = "assumption"
 
 ERR_UNKNOWN_SCENARIO = "unknown scenario {name!r}: valid names are {valid} (in {folder}), or give the path of a .toml file"
+ERR_NO_FILE = "{path}: no such scenario file"
+ERR_UNKNOWN_TRAJECTORY = "{path}: unknown trajectory {name!r}; valid: {valid}"
+ERR_COUNT_SERIES = "{path}: trajectory {name!r} takes counts (people at scale 1), not {kind!r}"
 ERR_MISSING_KEY = "{path}: missing [{section}] key {key!r}"
 ERR_KEYFRAME = "{path}: trajectory {name!r}, keyframe {index}: needs 'quarter' and exactly one of {kinds}; got {got}"
 ERR_KEYFRAME_RANGE = (
@@ -92,7 +95,9 @@ def scenario_paths() -> dict[str, Path]:
 def resolve_scenario(scenario: str | Path) -> Path:
     """Path of the TOML file named by ``scenario`` (a name or a path)."""
     path = Path(scenario)
-    if path.suffix == ".toml" and path.is_file():
+    if path.suffix == ".toml":
+        if not path.is_file():
+            raise ValueError(ERR_NO_FILE.format(path=path))
         return path
     known = scenario_paths()
     if str(scenario) in known:
@@ -116,6 +121,10 @@ def read_scenario(path: Path) -> dict[str, Any]:
     for name in ("people", "additions"):
         if name not in raw.get("trajectories", {}):
             raise ValueError(ERR_MISSING_KEY.format(path=path, section="trajectories", key=name))
+    for name in raw.get("trajectories", {}):
+        if name not in STOCK_TRAJECTORIES + BEHAVIOUR_TRAJECTORIES:
+            valid = ", ".join(STOCK_TRAJECTORIES + BEHAVIOUR_TRAJECTORIES)
+            raise ValueError(ERR_UNKNOWN_TRAJECTORY.format(path=path, name=name, valid=valid))
     _check_sources(raw, path)
     return raw
 
@@ -226,7 +235,13 @@ def _keyframes(raw: dict, name: str, quarters: tuple[str, ...], path: Path) -> l
             raise ValueError(
                 ERR_SHARE.format(path=path, what=f"{name} at {q}", value=frame["share"])
             )
+        if name in ("people", "additions") and kind != "count":
+            raise ValueError(ERR_COUNT_SERIES.format(path=path, name=name, kind=kind))
         out.append({**frame, "quarter": q, "index": quarters.index(q), "kind": kind})
+    if not out and name in STOCK_TRAJECTORIES:
+        raise ValueError(
+            ERR_MISSING_KEY.format(path=path, section=f"trajectories.{name}", key="keyframes")
+        )
     return out
 
 
@@ -391,7 +406,7 @@ def _check_plan(plan: Plan, path: Path) -> None:
 # --------------------------------------------------------------------------- targets
 
 
-def calibration_targets(raw: dict, plan: Plan, scale: float) -> list[dict[str, Any]]:
+def calibration_targets(raw: dict, plan: Plan, scale: float, path: Path) -> list[dict[str, Any]]:
     """Every published figure the scenario calibrates to, as check() specs.
 
     Each spec has ``id, quarter, figure, measure, target, tolerance, kind,
@@ -410,7 +425,7 @@ def calibration_targets(raw: dict, plan: Plan, scale: float) -> list[dict[str, A
 
     for name, measure in TRAJECTORY_MEASURES.items():
         trajectory = raw.get("trajectories", {}).get(name, {})
-        for f in _keyframes(raw, name, plan.quarters, Path("?")):
+        for f in _keyframes(raw, name, plan.quarters, path):
             sid = f.get("source", ASSUMPTION)
             if sid == ASSUMPTION:
                 continue

@@ -161,7 +161,7 @@ def generate(
         )
     )
     matrix = matrix_frame(sim, records, ids, partners)
-    specs = calibration_targets(raw, plan, float(scale))
+    specs = calibration_targets(raw, plan, float(scale), path)
     achieved = measure_targets(matrix, specs)
     boroughs = borough_truth(sim, records)
     truth = {
