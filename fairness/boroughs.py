@@ -93,6 +93,14 @@ def borough_funnel(
     tables, disp, limits = [], [], []
     for metric in metrics:
         c = borough_counts(matrix, metric)
+        if int((c["n"] > 0).sum()) < 2:
+            # One borough's own matrix: nothing to compare with. The funnel
+            # functions rightly refuse (k < 2); say "not estimable" instead of
+            # failing the whole audit.
+            t, d = _funnel_not_estimable(metric, c)
+            tables.append(t)
+            disp.append(d)
+            continue
         if metric == "rate_per_1000":
             res = funnel_rate(c["count"], c["n"], labels=c["borough"], overdispersion=overdispersion)
         else:
@@ -111,6 +119,24 @@ def borough_funnel(
     limits_df = pd.concat(limits, ignore_index=True) if limits else pd.DataFrame(
         columns=["metric", "n", "level", "lower", "upper"])
     return pd.concat(tables, ignore_index=True), pd.DataFrame(disp), limits_df
+
+
+NOTE_FUNNEL_TOO_FEW = "not estimable: fewer than 2 boroughs with a denominator above 0"
+
+
+def _funnel_not_estimable(metric: str, c: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Funnel rows and dispersion record when fewer than two boroughs can be compared."""
+    n = c["n"].to_numpy(dtype="float64")
+    scale = 1000.0 if metric == "rate_per_1000" else 1.0
+    value = np.where(n > 0, scale * c["count"].to_numpy(dtype="float64") / np.where(n > 0, n, 1.0), np.nan)
+    t = pd.DataFrame({"metric": metric, "borough": c["borough"].to_numpy(), "count": c["count"].to_numpy(),
+                      "n": c["n"].to_numpy(), "value": value, "target": np.nan, "z": np.nan,
+                      "z_adjusted": np.nan, "flag": "not_estimable"})
+    for col in ("lower_95", "upper_95", "lower_998", "upper_998"):
+        t[col] = np.nan
+    d = {"metric": metric, "phi": np.nan, "tau2": np.nan, "target": np.nan, "k": int((n > 0).sum()),
+         "overdispersed": False, "adjusted": False, "method": NOTE_FUNNEL_TOO_FEW}
+    return t, d
 
 
 def borough_heterogeneity(matrix: pd.DataFrame, metrics: Sequence[str] = tuple(BOROUGH_METRICS)) -> pd.DataFrame:

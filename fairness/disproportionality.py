@@ -53,9 +53,11 @@ _KNOWN_SHARE_POPULATION = 1e12
 NOTE_NOT_STATED = "no benchmark population for 'Not stated'; excluded from shares"
 NOTE_NO_BENCHMARK = "group absent from the benchmark: not estimable"
 NOTE_ZERO = "no one listed in this group: ratio 0, log interval not estimable"
+NOTE_EMPTY = "no one with a stated ethnicity listed here: shares not estimable"
 NOTE_REFERENCE = "reference group"
 NOTE_SHARES_ONLY = "benchmark gives shares only: no rate per 1,000"
 NOTE_NO_REFERENCE = "reference group absent from the benchmark: not estimable"
+NOTE_REFERENCE_ZERO = "no one in the reference group is listed: no finite ratio, not estimable"
 ERR_BY = "by={by!r}: ratios need 'ethnicity' and may add 'borough' (the benchmark has no detail for {extra})"
 ERR_REFERENCE = "reference group {reference!r} is not an ethnic group; valid: {valid}"
 
@@ -88,15 +90,18 @@ def _population(frame: pd.DataFrame, method: str = "katz") -> np.ndarray:
     """Benchmark counts, or a notional population for share-only benchmarks.
 
     For the Katz method a huge notional population makes the benchmark's
-    variance terms vanish (the share is known); exact methods condition on the
-    listed counts and take the shares themselves as exposures. Exact methods
-    need whole counts, so modelled (fractional) benchmark counts are rounded.
+    variance terms vanish (the share is known). Exact methods condition on the
+    listed counts and use only the ratio of the exposures, so the same notional
+    population serves them too (the shares themselves would be smaller than the
+    listed counts, which the interval functions rightly reject as a count above
+    its denominator). Exact methods need whole counts, so modelled
+    (fractional) benchmark counts are rounded.
     """
     pop = frame["bench_count"].to_numpy(dtype="float64")
     shares = frame["benchmark_share"].to_numpy(dtype="float64")
     if method == "katz":
         return np.where(np.isnan(pop), shares * _KNOWN_SHARE_POPULATION, pop)
-    return np.where(np.isnan(pop), shares, np.round(pop))
+    return np.where(np.isnan(pop), shares * _KNOWN_SHARE_POPULATION, np.round(pop))
 
 
 def representation_ratio(
@@ -228,7 +233,9 @@ def _notes(t, stated, pop, estimable, bench) -> list[str]:
             notes.append(NOTE_NOT_STATED)
         elif np.isnan(pop[i]) or pop[i] == 0:
             notes.append(NOTE_NO_BENCHMARK)
-        elif t["count"].iloc[i] == 0:
+        elif t["n"].iloc[i] == 0:
+            notes.append(NOTE_EMPTY)
+        elif t["count"].iloc[i] == 0 and np.isnan(t["ci_low"].iloc[i]):
             notes.append(NOTE_ZERO)
         else:
             notes.append(bench.assumption)
@@ -305,7 +312,8 @@ def relative_rate_index(
             rri[e], lo[e], hi[e] = confint_rate_ratio(a[e], pop[e], ref_a[e], ref_A[e], alpha=alpha, method=method)
             p[e] = test_rate_ratio(a[e], pop[e], ref_a[e], ref_A[e], method=_TEST_FOR_METHOD[method])
         # a zero count has RRI 0 even where a log interval cannot be formed
-        zero = stated & ~is_ref & (a == 0) & ~np.isnan(pop) & (pop > 0)
+        # (but not when the reference count is zero too: 0/0 is not 0)
+        zero = stated & ~is_ref & (a == 0) & ~np.isnan(pop) & (pop > 0) & (ref_a > 0)
         rri[zero & np.isnan(rri)] = 0.0
         rri[is_ref] = 1.0
         t["rri"], t["ci_low"], t["ci_high"], t["p_value"] = rri, lo, hi, p
@@ -324,9 +332,10 @@ def relative_rate_index(
             (NOTE_NOT_STATED if not s else
              (NOTE_NO_BENCHMARK if (np.isnan(pp) or pp == 0) else
               (NOTE_NO_REFERENCE if (np.isnan(ra) or ra == 0) else
+               (NOTE_REFERENCE_ZERO if rc == 0 else
                (NOTE_ZERO if c == 0 and np.isnan(lo_) else
-               (NOTE_SHARES_ONLY if not hc else bench.assumption)))))
-            for r, s, pp, ra, c, lo_, hc in zip(is_ref, stated, pop, ref_A, a, lo, has_counts)
+               (NOTE_SHARES_ONLY if not hc else bench.assumption))))))
+            for r, s, pp, ra, rc, c, lo_, hc in zip(is_ref, stated, pop, ref_A, ref_a, a, lo, has_counts, strict=True)
         ]
         t["benchmark"], t["benchmark_label"] = bench.name, bench.label
         out.append(t)
@@ -394,6 +403,15 @@ def ratio_sentences(relative_rate: pd.DataFrame, *, alpha: float = 0.05) -> pd.D
             why = r.note or "not estimable"
             sentence = (f"The rate for {r.group} {people}{where} relative to {r.reference} {people} "
                         f"could not be estimated ({why}; benchmark: {r.benchmark_label}).")
+        elif r.rri == 0:
+            # only the exact methods give an interval here (0 to an upper bound);
+            # "times less likely" would divide by zero
+            pt, lo_, hi_ = _fmt_ratios(r.rri, r.ci_low, r.ci_high)
+            sentence = (
+                f"No {r.group} {people}{where} were on the list: a rate ratio of {pt} ({level}% CI "
+                f"{lo_}–{hi_}) relative to {r.reference} {people} "
+                f"(benchmark: {r.benchmark_label})."
+            )
         elif r.rri >= 1:
             pt, lo_, hi_ = _fmt_ratios(r.rri, r.ci_low, r.ci_high)
             sentence = (

@@ -111,15 +111,20 @@ def headline_sentences(res: AuditResult) -> list[str]:
     if b is not None and len(b):
         nrb = b[b["metric"] == "no_risk_share"]
         outside = nrb["flag"].astype(str).isin(["above_99.8", "below_99.8"]).sum()
+        # boroughs with no one listed have no share: they are not "inside the limits"
+        compared = int((nrb["flag"].astype(str) != "not_estimable").sum())
         above = nrb[nrb["flag"].astype(str) == "above_99.8"]["borough"].tolist()
         od = _row(res.overdispersion, metric="no_risk_share")
-        phi = f"φ = {float(od['phi']):.1f}, τ² = {float(od['tau2']):.4f}" if od is not None else ""
+        phi_v = _num(od["phi"]) if od is not None else None
+        tau_v = _num(od["tau2"]) if od is not None else None
+        phi = f"; φ = {phi_v:.1f}, τ² = {tau_v:.4f}" if phi_v is not None and tau_v is not None else ""
         adj = " after allowing for overdispersion" if od is not None and bool(od["adjusted"]) else ""
         where = f" (higher: {', '.join(above)})" if above else ""
-        out.append(
-            f"{outside} of 32 boroughs had a no-risk share outside the 99.8% funnel limits around the London "
-            f"value{adj}{where}; {phi}."
-        )
+        if compared >= 2:
+            out.append(
+                f"{outside} of {compared} boroughs had a no-risk share outside the 99.8% funnel limits around "
+                f"the London value{adj}{where}{phi}."
+            )
     t = res.trends
     if t is not None and len(t):
         listed = t[t["metric"] == "listed"].reset_index(drop=True)
@@ -271,7 +276,8 @@ def html_summary(res: AuditResult) -> str:
         ("definition_label", "definition", "text"), ("count", "count", "count"), ("n", "n", "count"),
         ("share", "share", "pct"), ("ci_low", "95% CI low", "pct"), ("ci_high", "high", "pct"),
         ("note", "note", "text")]))
-    flagged = res.boroughs[~res.boroughs["flag"].astype(str).isin(["within"])] if len(res.boroughs) else res.boroughs
+    flagged = (res.boroughs[~res.boroughs["flag"].astype(str).isin(["within", "not_estimable"])]
+               if len(res.boroughs) else res.boroughs)
     parts.append("<h4>Boroughs outside the 95% funnel limits</h4>")
     parts.append(_html_table(flagged, [
         ("metric", "metric", "text"), ("borough", "borough", "text"), ("count", "count", "count"),

@@ -1,0 +1,263 @@
+"""Tests for fairness.boroughs: funnels, heterogeneity, case-mix adjustment, band consistency.
+
+The funnel example is worked by hand from the Spiegelhalter (2005) formulas in
+/work/shared/reference/published_figures.md (arcsine-square-root scale,
+s = 1/(2√n), z-scores Winsorised 10% each tail with numpy's linear quantile,
+φ = Σz²/k, τ² = max(0, (kφ − (k−1)) / (Σw − Σw²/Σw)), w = 1/s²). The case-mix
+and band examples are built so that the answer is known by construction.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api  # noqa: F401  (imported first: it installs warning filters of its own)
+
+from fairness import band_consistency, borough_funnel, borough_heterogeneity, casemix_adjusted
+from fairness._constants import BOROUGHS, ETHNICITIES
+from fairness.boroughs import BOROUGH_METRICS, NOTE_FUNNEL_TOO_FEW, borough_counts
+
+CENSUS = Path(__file__).resolve().parent.parent / "data" / "reference" / "census"
+FLAGS = {"above_99.8", "above_95", "within", "below_95", "below_99.8", "not_estimable"}
+BOROUGH_COLUMNS = ["metric", "borough", "count", "n", "value", "target", "z", "flag",
+                   "lower_95", "upper_95", "lower_998", "upper_998"]
+OVERDISPERSION_COLUMNS = ["metric", "phi", "tau2", "target", "k", "overdispersed", "method"]
+
+
+def people(borough: str, n: int, *, zero: int = 0, black: int = 0, green: int = 0) -> pd.DataFrame:
+    """``n`` people in one borough: the first ``zero`` with harm score 0, the first
+    ``black`` Black (others White), the first ``green`` in the green band (others Amber)."""
+    i = np.arange(n)
+    return pd.DataFrame({
+        "borough": borough,
+        "harm_score": np.where(i < zero, 0.0, 5.0),
+        "ethnicity": pd.Categorical(np.where(i < black, "Black", "White"), categories=list(ETHNICITIES)),
+        "risk_band": np.where(i < green, "Green", "Amber"),
+    })
+
+
+def frame(*parts: pd.DataFrame) -> pd.DataFrame:
+    m = pd.concat(parts, ignore_index=True)
+    m["borough"] = pd.Categorical(m["borough"], categories=list(BOROUGHS))
+    return m
+
+
+# ---------------------------------------------------------------- counts
+
+
+def test_borough_counts_each_metric():
+    m = frame(people("Hackney", 5, zero=2, black=4, green=1), people("Barnet", 3, zero=3, black=0, green=2))
+    expected = {  # (Hackney, Barnet) as (count, n)
+        "no_risk_share": ((2, 5), (3, 3)),
+        "black_share": ((4, 5), (0, 3)),
+        "green_share": ((1, 5), (2, 3)),
+    }
+    for metric, (hackney, barnet) in expected.items():
+        c = borough_counts(m, metric).set_index("borough")
+        assert c.index.tolist() == list(BOROUGHS)
+        assert tuple(c.loc["Hackney"]) == hackney
+        assert tuple(c.loc["Barnet"]) == barnet
+        assert c.drop(index=["Hackney", "Barnet"]).to_numpy().sum() == 0  # every other borough, empty
+    # rate per 1,000: people listed over usual residents, Census 2021 (from the CSV)
+    census = pd.read_csv(CENSUS / "ethnicity_by_borough_census2021.csv").set_index("la_name")
+    c = borough_counts(m, "rate_per_1000").set_index("borough")
+    assert c.loc["Hackney", "count"] == 5 and c.loc["Barnet", "count"] == 3
+    assert c.loc["Hackney", "n"] == census.loc["Hackney", "all_usual_residents"]
+    assert c.loc["Croydon", "n"] == census.loc["Croydon", "all_usual_residents"]
+    assert c.loc["Croydon", "count"] == 0
+    with pytest.raises(ValueError, match="no_risk_share, black_share"):
+        borough_counts(m, "share_black")
+
+
+# ---------------------------------------------------------------- funnel
+
+
+def test_funnel_all_32_boroughs_contract_columns_and_flags():
+    rng = np.random.default_rng(20181231)
+    parts = [people(b, int(n), zero=int(z), black=int(k), green=int(g))
+             for b, n, z, k, g in zip(BOROUGHS, rng.integers(20, 200, 32), rng.integers(0, 20, 32),
+                                      rng.integers(0, 20, 32), rng.integers(0, 20, 32), strict=True)]
+    boroughs, disp, limits = borough_funnel(frame(*parts))
+    assert set(BOROUGH_COLUMNS) <= set(boroughs.columns)
+    assert set(OVERDISPERSION_COLUMNS) <= set(disp.columns)
+    assert list(limits.columns) == ["metric", "n", "level", "lower", "upper"]
+    for metric in BOROUGH_METRICS:
+        t = boroughs[boroughs["metric"] == metric]
+        assert t["borough"].tolist() == list(BOROUGHS)
+        assert set(t["flag"]) <= FLAGS
+        assert (t["lower_998"] <= t["lower_95"]).all() and (t["upper_95"] <= t["upper_998"]).all()
+    assert disp["metric"].tolist() == list(BOROUGH_METRICS)
+    assert (disp["k"] == 32).all()
+    # rate per 1,000 residents: value = 1000 * listed / residents
+    r = boroughs[boroughs["metric"] == "rate_per_1000"]
+    assert r["value"].to_numpy() == pytest.approx(1000 * r["count"] / r["n"])
+
+
+def test_phi_and_tau2_by_hand():
+    # Four boroughs of 100 people with 10, 20, 30 and 40 scored zero; the other
+    # 28 boroughs are empty (n = 0: not estimable, left out, so k = 4).
+    # Pooled p = 100/400 = 0.25, θ = asin(√0.25) = π/6 = 0.5235988; s = 1/(2√100) = 0.05.
+    # y = asin(√p):  0.3217506, 0.4636476, 0.5796397, 0.6847192
+    # z = (y − θ)/s: −4.036964, −1.199023, 1.120819, 3.222409
+    # Winsorise 10%: h = (k−1)·0.1 = 0.3
+    #   lower cut = z(1) + 0.3 (z(2) − z(1)) = −4.036964 + 0.3 × 2.837941 = −3.185582
+    #   upper cut (h = 2.7) = z(3) + 0.7 (z(4) − z(3)) = 1.120819 + 0.7 × 2.101590 = 2.591932
+    # Σz_w² = 10.147933 + 1.437656 + 1.256235 + 6.718111 = 19.559935; φ = 19.559935 / 4 = 4.889984
+    # w = 1/s² = 400 each: Σw − Σw²/Σw = 1600 − 640000/1600 = 1200
+    # τ² = (4 × 4.889984 − 3) / 1200 = 16.559935 / 1200 = 0.0137999
+    m = frame(*[people(b, 100, zero=z) for b, z in
+                (("Barnet", 10), ("Brent", 20), ("Hackney", 30), ("Lambeth", 40))])
+    boroughs, disp, _ = borough_funnel(m, metrics=("no_risk_share",))
+    d = disp.iloc[0]
+    assert d["k"] == 4
+    assert d["target"] == pytest.approx(0.25)
+    assert d["phi"] == pytest.approx(4.889984, abs=1e-6)
+    assert d["tau2"] == pytest.approx(0.0137999, abs=1e-7)
+    assert bool(d["overdispersed"]) and bool(d["adjusted"])
+    t = boroughs.set_index("borough")
+    assert t.loc[["Barnet", "Brent", "Hackney", "Lambeth"], "z"].to_numpy() == pytest.approx(
+        [-4.036964, -1.199023, 1.120819, 3.222409], abs=1e-6)
+    # Limits with τ²: sd = √(0.0025 + 0.0137999) = 0.1276712; 1.959964 × sd = 0.2502310
+    #   95%: sin²(0.5235988 ∓ 0.2502310) = sin²(0.2733677), sin²(0.7738298) = 0.072887, 0.488433
+    assert (t.loc["Lambeth", "lower_95"], t.loc["Lambeth", "upper_95"]) == pytest.approx(
+        (0.072887, 0.488433), abs=1e-6)
+    # Without τ², Barnet (z = −4.04) and Lambeth (z = 3.22) lie outside the 99.8% limits (±3.09);
+    # with it, z_adj = z × 0.05 / 0.1276712 = −1.581, 1.262: all within.
+    assert set(t.loc[["Barnet", "Brent", "Hackney", "Lambeth"], "flag"]) == {"within"}
+    plain, _, _ = borough_funnel(m, metrics=("no_risk_share",), overdispersion=False)
+    p = plain.set_index("borough")["flag"]
+    assert (p["Barnet"], p["Brent"], p["Hackney"], p["Lambeth"]) == ("below_99.8", "within", "within", "above_99.8")
+    assert (t.drop(index=["Barnet", "Brent", "Hackney", "Lambeth"])["flag"] == "not_estimable").all()
+
+
+def test_heterogeneity_by_hand():
+    # Same four boroughs: pooled 0.25; n p (1 − p) = 18.75 each;
+    # X² = (15² + 5² + 5² + 15²) / 18.75 = 500 / 18.75 = 26.667 on 3 df
+    m = frame(*[people(b, 100, zero=z) for b, z in
+                (("Barnet", 10), ("Brent", 20), ("Hackney", 30), ("Lambeth", 40))])
+    h = borough_heterogeneity(m, metrics=("no_risk_share",)).iloc[0]
+    assert h["statistic"] == pytest.approx(500 / 18.75)
+    assert h["df"] == 3 and h["k"] == 4
+    assert h["i2"] == pytest.approx((500 / 18.75 - 3) / (500 / 18.75))
+
+
+def test_funnel_with_a_single_borough_is_not_estimable_rather_than_an_error():
+    # One borough's own matrix: nothing to compare with (used to raise ValueError).
+    m = frame(people("Hackney", 10, zero=4, black=6, green=3))
+    boroughs, disp, _ = borough_funnel(m, metrics=("no_risk_share", "black_share"))
+    h = boroughs[boroughs["borough"] == "Hackney"].set_index("metric")
+    assert h.loc["no_risk_share", "value"] == pytest.approx(0.4)
+    assert (boroughs["flag"] == "not_estimable").all()
+    assert disp["method"].tolist() == [NOTE_FUNNEL_TOO_FEW] * 2
+    assert disp["phi"].isna().all() and (disp["k"] == 1).all()
+
+
+# ---------------------------------------------------------------- case mix
+
+# No-risk share depends only on age band, by construction: 60% of 10-17s and
+# 20% of 25-34s, the same in each sex, ethnic group and borough. The boroughs
+# differ only in their age mix (young, old per sex-ethnicity cell).
+MIX = {"Hackney": (40, 10), "Barnet": (10, 40), "Lambeth": (25, 25), "Brent": (35, 15), "Croydon": (15, 35)}
+
+
+def casemix_frame(excess: str | None = None) -> pd.DataFrame:
+    parts = []
+    for b, (young, old) in MIX.items():
+        zy, zo = (young * 9 // 10, old // 2) if b == excess else (young * 3 // 5, old // 5)
+        for sex in ("Male", "Female"):
+            for eth in ("Black", "White"):
+                for age, n, z in ((16, young, zy), (30, old, zo)):
+                    parts.append(pd.DataFrame({
+                        "borough": b, "sex": sex, "ethnicity": eth, "age": age,
+                        "harm_score": [0.0] * z + [10.0] * (n - z),
+                        "snapshot_date": pd.Timestamp("2018-12-31"),
+                    }))
+    m = pd.concat(parts, ignore_index=True)
+    m["ethnicity"] = pd.Categorical(m["ethnicity"], categories=list(ETHNICITIES))
+    return m
+
+
+def fit(m: pd.DataFrame):
+    with warnings.catch_warnings():
+        # the constructed data fit the model exactly, which statsmodels reports
+        warnings.simplefilter("ignore")
+        return casemix_adjusted(m)
+
+
+def test_casemix_explained_by_age_alone():
+    table, test = fit(casemix_frame())
+    t = table.set_index("borough")
+    used = t.loc[list(MIX)]
+    # Expected for Barnet, by hand: 4 cells × (10 young × 0.6 + 40 old × 0.2) = 4 × 14 = 56
+    assert used.loc["Barnet", "expected"] == pytest.approx(56.0)
+    assert used.loc["Barnet", "observed"] == 56 and used.loc["Barnet", "n"] == 200
+    assert used["oe_ratio"].to_numpy() == pytest.approx(np.ones(5), abs=1e-6)
+    assert (used["flag"] == "within").all()
+    assert (t.drop(index=list(MIX))["flag"] == "not_estimable").all()
+    r = test.iloc[0]
+    assert r["df"] == 4  # five boroughs: four borough terms
+    assert r["lr_statistic"] == pytest.approx(0.0, abs=1e-6)
+    assert r["p_value"] > 0.99
+
+
+def test_casemix_flags_a_planted_excess():
+    # Hackney: 90% of its young and 50% of its old scored zero.
+    # London-wide rates the model fits: young (144 + 0.6 × 340) / 500 = 348/500 = 0.696;
+    # old (20 + 0.2 × 460) / 500 = 112/500 = 0.224.
+    # Hackney: observed 4 × (36 + 5) = 164; expected 160 × 0.696 + 40 × 0.224 = 111.36 + 8.96 = 120.32
+    table, test = fit(casemix_frame(excess="Hackney"))
+    h = table.set_index("borough").loc["Hackney"]
+    assert h["observed"] == 164
+    assert h["expected"] == pytest.approx(120.32, abs=1e-6)
+    assert h["oe_ratio"] == pytest.approx(164 / 120.32, abs=1e-6)
+    assert h["ci_low"] > 1
+    assert h["flag"] == "higher"
+    others = table[table["borough"].isin([b for b in MIX if b != "Hackney"])]
+    assert (others["flag"] == "within").all()
+    assert test["p_value"].iloc[0] < 1e-6
+
+
+# ---------------------------------------------------------------- band consistency
+
+
+def banded(borough: str, amber_from: float, red_from: float) -> pd.DataFrame:
+    scores = np.arange(0.0, 100.0, 2.0)  # 50 people: 0, 2, ..., 98
+    band = np.where(scores >= red_from, "Red", np.where(scores >= amber_from, "Amber", "Green"))
+    return pd.DataFrame({"borough": borough, "harm_score": scores, "risk_band": band})
+
+
+def test_band_consistency_flags_the_borough_with_other_cut_points():
+    # Five boroughs band at 10 / 50, Southwark at 30 / 70. Under the London-wide
+    # cut-points (10 / 50, the majority) Southwark's scores 10..28 (10 people) and
+    # 50..68 (10 people) are banded differently: 20 of 50 disagree; London 20/300.
+    normal = ["Hackney", "Barnet", "Lambeth", "Brent", "Croydon"]
+    m = pd.concat([banded(b, 10, 50) for b in normal] + [banded("Southwark", 30, 70)], ignore_index=True)
+    t = band_consistency(m).set_index("borough")
+    assert t.loc["Southwark", "flag"] == "inconsistent"
+    assert (t.loc[normal, "flag"] == "consistent").all()
+    assert t.loc["Southwark", "disagree"] == 20 and t.loc["Southwark", "n"] == 50
+    assert (t.loc["Southwark", "amber_from"], t.loc["Southwark", "red_from"]) == (30, 70)
+    assert (t.loc["Hackney", "amber_from"], t.loc["Hackney", "red_from"]) == (10, 50)
+    assert (t["london_amber_from"] == 10).all() and (t["london_red_from"] == 50).all()
+    assert t["london_share"].iloc[0] == pytest.approx(20 / 300)
+    assert (t.loc[normal, "disagree"] == 0).all()
+    empty = t.drop(index=normal + ["Southwark"])
+    assert (empty["flag"] == "not_estimable").all() and (empty["n"] == 0).all()
+    assert len(t) == 32
+
+
+def test_band_consistency_empty_matrix():
+    out = band_consistency(pd.DataFrame({"borough": [], "harm_score": [], "risk_band": []}))
+    assert len(out) == 0 and "flag" in out.columns
+
+
+def test_flags_are_never_nan():
+    m = frame(*[people(b, 100, zero=z) for b, z in (("Barnet", 10), ("Brent", 20), ("Hackney", 30))])
+    boroughs, _, _ = borough_funnel(m)
+    assert boroughs["flag"].notna().all()
+    assert not any(isinstance(f, float) and math.isnan(f) for f in boroughs["flag"])
