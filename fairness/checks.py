@@ -735,7 +735,9 @@ def _same_person_two_boroughs(
     if quarantine is None:
         raise NotAssessable(REASON_NO_QUARANTINE)
     view = _quarantine_view(quarantine, ("person_id", "snapshot_date", "borough", "rules"))
-    dup = view[view["rules"].map(lambda r: _DUPLICATE_RULE in r)]
+    # .loc with a boolean array: an empty object-dtype mask would otherwise be
+    # read as a list of column labels (empty quarantine -> KeyError).
+    dup = view.loc[view["rules"].map(lambda r: _DUPLICATE_RULE in r).to_numpy(dtype=bool)]
     dup_key = (
         dup["snapshot_date"]
         .dt.strftime("%Y-%m-%d")

@@ -132,8 +132,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         from fairness._safe_io import refuse_reports_dir
 
         refuse_reports_dir(args.out)
-        written = synth.write(result, Path(args.out))
-        print(f"wrote {len(result.matrix):,} rows to {written}")
+        matrix_path, truth_path = synth.write(result, Path(args.out))
+        print(f"wrote {len(result.matrix):,} rows to {matrix_path} (ground truth: {truth_path})")
     if args.check:
         table = synth.check(result)
         print(synth.format_check(table) if hasattr(synth, "format_check") else table.to_string(index=False))
@@ -302,6 +302,7 @@ COMMANDS: list[Command] = [
     ("schema", _args_schema, _cmd_schema),
     ("benchmarks", _args_benchmarks, _cmd_benchmarks),
     ("synth", _args_synth, _cmd_synth),
+    ("audit", _args_audit, _cmd_audit),
     ("pseudonymise", _args_pseudonymise, _cmd_pseudonymise),
     ("report", _args_report, _cmd_report),
 ]
@@ -311,6 +312,7 @@ _HELP = {
     "schema": "print the matrix format (data dictionary)",
     "benchmarks": "list the population benchmarks, or show one",
     "synth": "generate a synthetic matrix calibrated to the published figures",
+    "audit": "audit one quarter: representation, relative rates, no-risk share, boroughs, trends, checks",
     "pseudonymise": "replace person_id with a keyed hash (HMAC-SHA-256); key from FAIRNESS_PSEUDONYM_KEY or --key-file",
     "report": "render the quarterly oversight report (HTML, PDF, metrics.json) into reports/<quarter>/",
 }

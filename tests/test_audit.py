@@ -127,9 +127,6 @@ def test_audit_end_to_end(matrix_path):
     json.loads(res.to_json())
 
 
-@pytest.mark.xfail(raises=KeyError, strict=True, reason=(
-    "fairness.checks.run_checks raises KeyError('snapshot_date') when nothing was quarantined "
-    "(_same_person_two_boroughs indexes an empty quarantine view); remove this marker once fixed"))
 def test_audit_end_to_end_clean_file(tmp_path):
     # The commonest case: a file in which every row is valid.
     data = [r for r in rows() if r["person_id"] != "BAD1"]
