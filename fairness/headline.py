@@ -70,6 +70,19 @@ def _ratio(v: Any, lo: Any, hi: Any) -> str:
     return f"{r:.{d}f} (95% CI {a:.{d}f}–{b:.{d}f})"
 
 
+def _share_of(count: Any, n: Any) -> str:
+    c, t = _num(count), _num(n)
+    return "a suppressed share" if c is None or not t else f"{100 * c / t:.1f}%"
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value for people: ``<0.001`` below one in a thousand, else two significant figures."""
+    f = _num(p)
+    if f is None:
+        return "—"
+    return "<0.001" if f < 0.001 else f"{f:.2g}"
+
+
 def _row(table: pd.DataFrame, **match: Any) -> pd.Series | None:
     if table is None or len(table) == 0:
         return None
@@ -91,8 +104,9 @@ def headline_sentences(res: AuditResult) -> list[str]:
     if rep is not None:
         out.append(
             f"In {res.quarter}, {fmt_count(res.n)} people were on the list; {fmt_count(rep['count'])} of the "
-            f"{fmt_count(rep['n'])} with a stated ethnicity were Black: {fmt_ci_pct(rep['share'], None, None)} "
-            f"against {fmt_pct(rep['benchmark_share'])} of {rep['benchmark_label']}, a representation ratio of "
+            f"{fmt_count(rep['n'])} with a stated ethnicity were Black ({fmt_ci_pct(rep['share'], None, None)}; "
+            f"{_share_of(rep['count'], res.n)} of everyone listed) against {fmt_pct(rep['benchmark_share'])} of "
+            f"{rep['benchmark_label']}: a representation ratio of "
             f"{_ratio(rep['ratio'], rep['ci_low'], rep['ci_high'])}."
         )
     sentences = res.sentences
@@ -181,7 +195,7 @@ def text_summary(res: AuditResult) -> str:
         p = _num(r.p_adjusted)
         lines.append(
             f"  {r.benchmark_label:<45} {r.group:<11} {fmt_count(r.count):>7}  RRI {_ratio(r.rri, r.ci_low, r.ci_high)}"
-            + (f"  p_adj {p:.2g}" if p is not None else "") + f"  {r.flag}"
+            + (f"  p_adj {fmt_p(p)}" if p is not None else "") + f"  {r.flag}"
         )
     lines += ["", "No-risk share"]
     for r in res.no_risk[res.no_risk["by"] == "all"].itertuples(index=False):
@@ -240,8 +254,10 @@ def _html_table(df: pd.DataFrame, cols: list[tuple[str, str, str]]) -> str:
                 f = _num(v)
                 s = f"{f:.2f}" if f is not None else (SUPPRESSED if _hidden(v) else "—")
             elif kind == "p":
+                s = fmt_p(v)
+            elif kind == "ratio4":
                 f = _num(v)
-                s = f"{f:.2g}" if f is not None else "—"
+                s = f"{f:.4f}" if f is not None else "—"
             else:
                 s = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
             cells.append(f"<td class='{'t' if kind == 'text' else ''}'>{html.escape(s)}</td>")
@@ -283,7 +299,7 @@ def html_summary(res: AuditResult) -> str:
         ("metric", "metric", "text"), ("borough", "borough", "text"), ("count", "count", "count"),
         ("n", "n", "count"), ("value", "value", "ratio"), ("z", "z", "ratio"), ("flag", "flag", "text")]))
     parts.append(_html_table(res.overdispersion, [
-        ("metric", "metric", "text"), ("phi", "φ", "ratio"), ("tau2", "τ²", "p"), ("k", "boroughs", "count")]))
+        ("metric", "metric", "text"), ("phi", "φ", "ratio"), ("tau2", "τ²", "ratio4"), ("k", "boroughs", "count")]))
     if res.disclosure_note:
         parts.append(f"<p><small>{html.escape(res.disclosure_note)}</small></p>")
     parts.append("<p><small>Every table is an attribute of this object (e.g. <code>res.relative_rate</code>); "
