@@ -211,6 +211,7 @@ def render_html(
     mode: Mode = "publication",
     show_code: bool = False,
     footer: str = "",
+    kind: str = "report",
 ) -> str:
     """A standalone HTML page of an executed notebook.
 
@@ -233,10 +234,10 @@ def render_html(
         anchor_link_text="",
     )
     body, _ = exporter.from_notebook_node(nb if show_code else _strip_for_report(nb))
-    return _page(body, title=title, mode=mode, footer=footer or title)
+    return _page(body, title=title, mode=mode, footer=footer or title, kind=kind)
 
 
-def _page(body: str, *, title: str, mode: str, footer: str) -> str:
+def _page(body: str, *, title: str, mode: str, footer: str, kind: str = "report") -> str:
     page_css = f"@page {{ @bottom-left {{ content: {_css_string(footer)}; }} }}\n"
     banner = ""
     if mode == "internal":
@@ -252,7 +253,7 @@ def _page(body: str, *, title: str, mode: str, footer: str) -> str:
         f"<title>{html.escape(title)}</title>\n"
         f'<meta name="generator" content="fairness-audit">\n'
         f"<style>\n{_css()}\n{page_css}</style>\n</head>\n"
-        f'<body class="mode-{mode}">\n{banner}<main>\n{body}\n</main>\n</body>\n</html>\n'
+        f'<body class="mode-{mode} {html.escape(kind)}">\n{banner}<main>\n{body}\n</main>\n</body>\n</html>\n'
     )
 
 
@@ -607,7 +608,7 @@ def _render_into(
 
             nb = nbformat.read(tmp / f"{stem}.ipynb", as_version=4)
             title = title_base if kind == "report" else f"Scrutiny briefing, {quarter}"
-            page = render_html(nb, title=title, mode=mode)  # type: ignore[arg-type]
+            page = render_html(nb, title=title, mode=mode, kind=kind)  # type: ignore[arg-type]
             (tmp / f"{stem}.html").write_text(page, encoding="utf-8")
         if mode == "publication":
             _check_publication(tmp, info.person_ids)  # before spending time on PDFs
@@ -615,8 +616,6 @@ def _render_into(
             for _, _, stem in jobs:
                 page = (tmp / f"{stem}.html").read_text(encoding="utf-8")
                 pages[stem] = render_pdf(page, tmp / f"{stem}.pdf", base_url=str(tmp))
-            if pages.get(BRIEFING_STEM, 0) > BRIEFING_MAX_PAGES:
-                raise RuntimeError(ERR_BRIEFING_PAGES.format(pages=pages[BRIEFING_STEM], limit=BRIEFING_MAX_PAGES))
     except Exception as exc:  # noqa: BLE001 - every failure is kept and reported
         error = _describe_error(exc)
         error = _keep_failed(tmp, target, current, error, mode=mode, ids=info.person_ids, quarter=quarter)
@@ -735,9 +734,11 @@ def run_reports(
         outcomes.append(res)
         elapsed = _fmt_seconds(time.monotonic() - t0)
         if res.ok:
-            pages = ", ".join(f"{k}.pdf {v} pages" for k, v in res.pages.items())
+            pages = ", ".join(f"{k}.pdf {v} page{'s' if v != 1 else ''}" for k, v in res.pages.items())
             echo(f"[{i}/{n}] {q}: ok in {_fmt_seconds(res.seconds)} → {res.directory}/ "
                  f"({pages or 'no PDF'}); elapsed {elapsed}")
+            if res.pages.get(BRIEFING_STEM, 0) > BRIEFING_MAX_PAGES:
+                echo(f"[{i}/{n}] warning: {ERR_BRIEFING_PAGES.format(pages=res.pages[BRIEFING_STEM], limit=BRIEFING_MAX_PAGES)}")
             try:
                 write_trend_appendix(out)
             except Exception as exc:  # noqa: BLE001 - the quarter itself is fine
