@@ -59,6 +59,7 @@ __all__ = [
     "MatrixInfo",
     "NOTEBOOKS",
     "PersonIdLeakError",
+    "RenderedPdf",
     "ReportOutcome",
     "find_person_ids",
     "inspect_matrix",
@@ -257,8 +258,21 @@ def _page(body: str, *, title: str, mode: str, footer: str, kind: str = "report"
     )
 
 
-def render_pdf(page: str, path: str | os.PathLike[str], *, base_url: str | None = None) -> int:
-    """Write ``page`` (HTML) as an A4 PDF with WeasyPrint; return the page count."""
+@dataclass(frozen=True)
+class RenderedPdf:
+    """A PDF written by :func:`render_pdf`: its page count and anything sticking out of a page."""
+
+    pages: int
+    overflow: tuple[str, ...] = ()
+
+
+def render_pdf(page: str, path: str | os.PathLike[str], *, base_url: str | None = None) -> RenderedPdf:
+    """Write ``page`` (HTML) as an A4 PDF with WeasyPrint.
+
+    Returns the page count and a description of every table, image or block
+    that reaches past the right margin (it would be cut off when printed):
+    none is expected.
+    """
     import logging
 
     from weasyprint import HTML
@@ -267,7 +281,29 @@ def render_pdf(page: str, path: str | os.PathLike[str], *, base_url: str | None 
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     doc = HTML(string=page, base_url=base_url).render()
     doc.write_pdf(str(path))
-    return len(doc.pages)
+    return RenderedPdf(len(doc.pages), tuple(_overflow(doc)))
+
+
+def _overflow(doc: Any, tolerance: float = 1.0) -> list[str]:
+    """Boxes whose right edge lies past the page's content area (WeasyPrint layout)."""
+    found: list[str] = []
+    try:
+        for number, page in enumerate(doc.pages, 1):
+            root = page._page_box
+            right = root.content_box_x() + root.width
+            stack = list(root.children)
+            while stack:
+                box = stack.pop()
+                edge = box.position_x + box.margin_width() - (box.margin_right or 0)
+                if edge > right + tolerance:
+                    tag = getattr(box, "element_tag", None) or type(box).__name__
+                    if tag in ("table", "img", "figure", "pre", "svg") or not found:
+                        found.append(f"page {number}: <{tag}> {edge - right:.0f} pt past the margin")
+                    continue  # its children are reported with it
+                stack.extend(getattr(box, "children", []) or [])
+    except AttributeError:  # a WeasyPrint whose layout tree differs: skip the check
+        return []
+    return found
 
 
 # --------------------------------------------------------------------------- privacy
@@ -460,6 +496,7 @@ class ReportOutcome:
     error: str = ""
     seconds: float = 0.0
     pages: Mapping[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def failed_dir(self) -> Path:
@@ -589,6 +626,7 @@ def _render_into(
     run_time = datetime.now(UTC).isoformat(timespec="seconds")
     title_base = f"Gang database oversight report, {quarter}"
     pages: dict[str, int] = {}
+    warnings: list[str] = []
     current = jobs[0]
     try:
         for kind, template, stem in jobs:
@@ -615,7 +653,11 @@ def _render_into(
         if pdf:
             for _, _, stem in jobs:
                 page = (tmp / f"{stem}.html").read_text(encoding="utf-8")
-                pages[stem] = render_pdf(page, tmp / f"{stem}.pdf", base_url=str(tmp))
+                pdf_info = render_pdf(page, tmp / f"{stem}.pdf", base_url=str(tmp))
+                pages[stem] = pdf_info.pages
+                warnings += [f"{stem}.pdf {w}" for w in pdf_info.overflow]
+            if pages.get(BRIEFING_STEM, 0) > BRIEFING_MAX_PAGES:
+                warnings.append(ERR_BRIEFING_PAGES.format(pages=pages[BRIEFING_STEM], limit=BRIEFING_MAX_PAGES))
     except Exception as exc:  # noqa: BLE001 - every failure is kept and reported
         error = _describe_error(exc)
         error = _keep_failed(tmp, target, current, error, mode=mode, ids=info.person_ids, quarter=quarter)
@@ -623,7 +665,9 @@ def _render_into(
     files = tuple(sorted(p.name for p in tmp.iterdir()))
     _fsync_tree(tmp)
     _replace_dir(tmp, target)
-    return ReportOutcome(quarter, True, target, files=files, seconds=time.monotonic() - t0, pages=pages)
+    return ReportOutcome(
+        quarter, True, target, files=files, seconds=time.monotonic() - t0, pages=pages, warnings=tuple(warnings)
+    )
 
 
 def _keep_failed(
@@ -737,8 +781,8 @@ def run_reports(
             pages = ", ".join(f"{k}.pdf {v} page{'s' if v != 1 else ''}" for k, v in res.pages.items())
             echo(f"[{i}/{n}] {q}: ok in {_fmt_seconds(res.seconds)} → {res.directory}/ "
                  f"({pages or 'no PDF'}); elapsed {elapsed}")
-            if res.pages.get(BRIEFING_STEM, 0) > BRIEFING_MAX_PAGES:
-                echo(f"[{i}/{n}] warning: {ERR_BRIEFING_PAGES.format(pages=res.pages[BRIEFING_STEM], limit=BRIEFING_MAX_PAGES)}")
+            for w in res.warnings:
+                echo(f"[{i}/{n}] warning: {w}")
             try:
                 write_trend_appendix(out)
             except Exception as exc:  # noqa: BLE001 - the quarter itself is fine

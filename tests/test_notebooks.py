@@ -1,0 +1,240 @@
+"""The report notebooks: papermill-ready, thin, and what they render is the audit.
+
+The first group of tests reads the notebooks as files (fast). The second runs
+them on the "small" synthetic matrix (about 300 people a quarter): the full
+report and the briefing once through ``fairness.report`` (HTML and PDF), the
+research walkthrough once through papermill, and the report once more to check
+that re-running gives a byte-identical ``metrics.json``. Together they take
+about 30-60 seconds (marker ``notebooks``; deselect with ``-m "not notebooks"``).
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+import fairness
+from fairness import report
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NAMES = ("quarterly_oversight_report", "scrutiny_briefing", "research_walkthrough")
+PARAMETERS = {
+    "matrix",
+    "quarter",
+    "benchmarks",
+    "reference",
+    "alpha",
+    "mode",
+    "disclosure_threshold",
+    "metrics_path",
+    "run_time",
+}
+# name: type = value  # comment
+_TYPED_LINE = re.compile(r"^(\w+): (str|int|float|bool|list|dict) = .+  # \S.*$")
+
+
+def _nb(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+
+
+def _code(nb: nbformat.NotebookNode) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+# --------------------------------------------------------------------------- static
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_parameters_cell_with_typed_commented_defaults(name: str):
+    nb = _nb(name)
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1
+    lines = [ln for ln in tagged[0].source.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert lines, "the parameters cell is empty"
+    for line in lines:
+        assert _TYPED_LINE.match(line), f"not 'name: type = value  # comment': {line!r}"
+    # only literals: no derived values in the parameters cell
+    for node in ast.parse(tagged[0].source).body:
+        assert isinstance(node, ast.AnnAssign)
+        ast.literal_eval(node.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_papermill_lists_the_parameters(name: str):
+    found = pm.inspect_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"))
+    assert set(found) == PARAMETERS
+    assert all(p["help"] for p in found.values())
+    assert found["mode"]["default"] == ('"internal"' if name == "research_walkthrough" else '"publication"')
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stored_without_outputs(name: str):
+    for cell in _nb(name).cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebooks_define_no_functions(name: str):
+    for source in _code(_nb(name)):
+        tree = ast.parse(source)
+        kinds = {type(n) for n in ast.walk(tree)}
+        assert not kinds & {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef}, source
+        assert "def " not in source
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebooks_call_the_package_for_everything(name: str):
+    """No statistics in notebooks: no numpy, scipy or statsmodels of their own."""
+    for source in _code(_nb(name)):
+        assert not re.search(r"^\s*(import|from) (numpy|scipy|statsmodels)", source, re.M), source
+
+
+def test_publication_notebooks_apply_disclosure_control():
+    for name in ("quarterly_oversight_report", "scrutiny_briefing"):
+        text = "\n".join(_code(_nb(name)))
+        assert "fairness.audit(" in text and ".for_publication(" in text
+        assert "person_id" not in text
+
+
+# --------------------------------------------------------------------------- executed
+
+notebooks = pytest.mark.notebooks
+
+
+@pytest.fixture(scope="module")
+def small_matrix(tmp_path_factory) -> Path:
+    from fairness import synth
+
+    folder = tmp_path_factory.mktemp("synthetic")
+    result = synth.generate("small")
+    path = folder / "small.csv"
+    synth.write(result, path)  # also writes small.truth.json beside it
+    return path
+
+
+@pytest.fixture(scope="module")
+def expected(small_matrix: Path):
+    """What fairness.audit returns for the same input, in publication mode."""
+    return fairness.audit(small_matrix).for_publication()
+
+
+@pytest.fixture(scope="module")
+def rendered(small_matrix: Path, tmp_path_factory) -> report.ReportOutcome:
+    pytest.importorskip("weasyprint")
+    out = tmp_path_factory.mktemp("out") / "reports"
+    outcomes = report.run_reports(small_matrix, ["latest"], out_dir=out, briefing=True, echo=lambda s: None)
+    assert len(outcomes) == 1
+    return outcomes[0]
+
+
+@notebooks
+def test_report_and_briefing_render(rendered: report.ReportOutcome, expected):
+    assert rendered.ok, rendered.error
+    assert rendered.quarter == expected.quarter
+    assert set(rendered.files) == {
+        "report.ipynb", "report.html", "report.pdf", "briefing.ipynb", "briefing.html", "briefing.pdf", "metrics.json",
+    }
+    assert rendered.pages["briefing"] <= 2
+    assert rendered.warnings == ()  # nothing past the page margin
+    assert (rendered.directory.parent / "trend_appendix.html").is_file()
+
+
+@notebooks
+def test_html_shows_the_audit_headline(rendered: report.ReportOutcome, expected):
+    sentences = expected.headline()
+    assert 5 <= len(sentences) <= 7
+    for stem in ("report", "briefing"):
+        page = html.unescape((rendered.directory / f"{stem}.html").read_text(encoding="utf-8"))
+        for sentence in sentences:
+            assert sentence in page, (stem, sentence)
+        assert "fairness.audit(" not in page  # code hidden
+        assert "INTERNAL" not in page
+
+
+@notebooks
+def test_report_has_its_sections_and_provenance(rendered: report.ReportOutcome, expected):
+    page = (rendered.directory / "report.html").read_text(encoding="utf-8")
+    for anchor in ("headline", "who", "no-risk", "boroughs", "bands", "data-protection", "trends", "quality",
+                   "methods", "provenance"):
+        assert f'id="{anchor}"' in page and f'href="#{anchor}"' in page
+    assert expected.sha256 in page
+    assert "SYNTHETIC DATA" in page
+    assert "Time of the run" in page
+    assert page.count("<figure") >= 8
+
+
+@notebooks
+def test_metrics_json_is_the_audit_json(rendered: report.ReportOutcome, expected):
+    written = (rendered.directory / "metrics.json").read_text(encoding="utf-8")
+    assert written == expected.to_json() + "\n"
+    data = json.loads(written)
+    assert data["mode"] == "publication" and data["quarter"] == expected.quarter
+    assert "run_time" not in written and "Time of the run" not in written
+
+
+@notebooks
+def test_no_person_id_anywhere_in_a_publication_report(rendered: report.ReportOutcome, small_matrix: Path):
+    validation = fairness.read_matrix(small_matrix)
+    ids = frozenset(validation.valid["person_id"].astype(str)) | frozenset(
+        validation.quarantined.get("person_id", []).astype(str) if len(validation.quarantined) else []
+    )
+    assert ids
+    texts = {
+        p.name: report._published_text(p)
+        for p in rendered.directory.rglob("*")
+        if p.suffix in (".html", ".ipynb", ".json")
+    }
+    assert set(texts) >= {"report.html", "briefing.html", "report.ipynb", "metrics.json"}
+    assert report.find_person_ids(texts, ids) == {}
+    assert report._fallback_scan("\n".join(texts.values()), ids) == set()
+
+
+@notebooks
+def test_rerun_gives_byte_identical_metrics(rendered: report.ReportOutcome, small_matrix: Path, tmp_path: Path):
+    before = (rendered.directory / "metrics.json").read_bytes()
+    again = report.run_reports(small_matrix, ["latest"], out_dir=tmp_path, pdf=False, echo=lambda s: None)[0]
+    assert again.ok, again.error
+    assert (again.directory / "metrics.json").read_bytes() == before
+
+
+@notebooks
+def test_pdf_pages_render_to_png(rendered: report.ReportOutcome, tmp_path: Path):
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (Debian poppler-utils) not installed")
+    for stem in ("report", "briefing"):
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "30", str(rendered.directory / f"{stem}.pdf"), str(tmp_path / stem)],
+            check=True,
+        )
+        assert len(list(tmp_path.glob(f"{stem}-*.png"))) == rendered.pages[stem]
+
+
+@notebooks
+def test_research_walkthrough_executes_in_internal_mode(small_matrix: Path, tmp_path: Path, expected):
+    out = tmp_path / "walkthrough.ipynb"
+    pm.execute_notebook(
+        str(NOTEBOOK_DIR / "research_walkthrough.ipynb"),
+        str(out),
+        parameters={"matrix": str(small_matrix), "metrics_path": str(tmp_path / "metrics.json")},
+        kernel_name=report.KERNEL_NAME,
+        language="python",
+        cwd=str(NOTEBOOK_DIR),
+        progress_bar=False,
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+    )
+    nb = nbformat.read(out, as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    assert sum(len(c.outputs) for c in nb.cells if c.cell_type == "code") >= 15
+    # it ends by writing the publication JSON: the same as the audit's
+    assert (tmp_path / "metrics.json").read_text(encoding="utf-8") == expected.to_json() + "\n"
