@@ -457,9 +457,9 @@ def _flag_text(flag: object) -> str:
 
 #: Readable names of the borough and trend metrics.
 METRIC_LABELS: dict[str, str] = {
-    "no_risk_share": "share with no risk (harm score zero)",
+    "no_risk_share": "no-risk share (harm score zero)",
     "black_share": "Black share of the people listed",
-    "green_share": "share in the Green (lowest) band",
+    "green_share": "Green-band share",
     "rate_per_1000": "people listed per 1,000 residents",
     "listed": "people listed",
     "under18_share": "share aged under 18",
@@ -1021,7 +1021,7 @@ def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
     if "flag" in bor:
         out = bor[bor["flag"].astype(str) == "above_99.8"]
         if len(out):
-            names = [f"{_text(b)} ({metric_label(m)})" for b, m in zip(out["borough"], out["metric"], strict=True)]
+            names = [f"{_text(b)}: {metric_label(m)}" for b, m in zip(out["borough"], out["metric"], strict=True)]
             qs.append(
                 f"{len(names)} borough figure(s) lie above the 99.8% funnel limit: {'; '.join(names[:6])}"
                 f"{' …' if len(names) > 6 else ''}. What in local practice explains them?"

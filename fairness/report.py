@@ -945,7 +945,6 @@ def write_trend_appendix(out_dir: str | os.PathLike[str]) -> Path | None:
                 "Quarter": table["quarter"],
                 "People listed": table["n"].map(fr.fmt_int),
                 f"{table['group'].iloc[0]} share": table["share"].map(fr.fmt_pct),
-                "Benchmark share": table["benchmark_share"].map(fr.fmt_pct),
                 "Representation ratio (95% CI)": [
                     fr.fmt_ratio(r, lo, hi) for r, lo, hi in zip(table["ratio"], table["ratio_low"], table["ratio_high"], strict=True)
                 ],
@@ -963,8 +962,10 @@ def write_trend_appendix(out_dir: str | os.PathLike[str]) -> Path | None:
         tbl = fr.Table(
             shown,
             caption="Headline measures of every quarter reported",
-            note=f"Benchmark: {table['benchmark'].iloc[0]}. Built from the metrics.json beside each "
-            "quarter's report; a quarter appears here once its report has been rendered.",
+            note=f"Representation ratio against {table['benchmark'].iloc[0]} "
+            f"({table['group'].iloc[0]} share of that population: "
+            f"{', '.join(sorted(set(table['benchmark_share'].map(fr.fmt_pct))))}). Built from the metrics.json "
+            "beside each quarter's report; a quarter appears here once its report has been rendered.",
             numeric=tuple(shown.columns[1:]),
         )
         mixed = len(modes) > 1

@@ -6,6 +6,7 @@ runner alone; tests/test_notebooks.py runs the real notebooks.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -183,6 +184,8 @@ def test_trend_appendix_from_metrics_files(tmp_path: Path):
     assert "2018Q3" in text and "2018Q4" in text and "2019Q1" not in text
     assert "38.2% (36.5–40.0)" in text and "5.90 (5.70–6.10)" in text and "14.20 (12.90–15.60)" in text
     assert "<img" in text
+    if importlib.util.find_spec("weasyprint"):
+        assert report.render_pdf(text, tmp_path / "appendix.pdf").overflow == ()  # fits an A4 page
 
 
 # --------------------------------------------------------------------------- runs
