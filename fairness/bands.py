@@ -35,17 +35,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import (
-    MetricFrame,
-    demographic_parity_difference,
-    demographic_parity_ratio,
-    equalized_odds_difference,
-    equalized_odds_ratio,
-    false_negative_rate,
-    false_positive_rate,
-    selection_rate,
-)
-from sklearn.metrics import precision_score
+from fairlearn.metrics import MetricFrame, selection_rate
 
 from fairness._constants import DEFAULT_REFERENCE, RISK_BANDS
 from fairness._groups import age_band as _age_band_series
@@ -54,7 +44,7 @@ from fairness._intervals import (
     confint_proportion,
     confint_rate_ratio,
 )
-from fairness._quarters import normalise_quarter, quarter_label
+from fairness._quarters import normalise_quarter, quarter_codes
 
 __all__ = [
     "BY_GROUP_COLUMNS",
@@ -70,6 +60,7 @@ __all__ = [
     "VERSUS_REFERENCE_COLUMNS",
     "age_band",
     "band_performance",
+    "band_performance_from_cells",
 ]
 
 OUTCOME = "outcome_violence_12m"
@@ -299,38 +290,143 @@ def _not_assessable(reason: str, n_unknown: int) -> BandPerformance:
 
 
 # --------------------------------------------------------------------------
-# fairlearn metrics (binary 0/1 arrays)
+# fairlearn metrics (binary 0/1 arrays, weighted by record counts)
 # --------------------------------------------------------------------------
 
 
-def _precision(y_true, y_pred) -> float:
-    return precision_score(y_true, y_pred, pos_label=1, zero_division=np.nan)
+# The metrics take record counts as ``sample_weight``. They are numpy
+# versions of fairlearn's ``false_positive_rate`` / ``false_negative_rate``
+# and sklearn's ``precision_score`` (same divisions of the same counts, so the
+# same numbers: tests/test_bands.py checks them on records), without the
+# input validation that made each call cost a millisecond.
 
 
-def _base_rate(y_true, y_pred) -> float:
-    return float(np.mean(np.asarray(y_true)))
+def _weighted_counts(y_true, y_pred, sample_weight) -> tuple[float, float, float, float]:
+    """(tn, fp, fn, tp) weighted by ``sample_weight`` (1 each when None)."""
+    t = np.asarray(y_true, dtype=bool)
+    p = np.asarray(y_pred, dtype=bool)
+    w = np.ones(len(t)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    return (float(w[~t & ~p].sum()), float(w[~t & p].sum()), float(w[t & ~p].sum()), float(w[t & p].sum()))
+
+
+def _divide(num: float, den: float) -> float:
+    return num / den if den > 0 else np.nan
+
+
+def _fpr(y_true, y_pred, sample_weight=None) -> float:
+    tn, fp, _, _ = _weighted_counts(y_true, y_pred, sample_weight)
+    return _divide(fp, tn + fp)
+
+
+def _fnr(y_true, y_pred, sample_weight=None) -> float:
+    _, _, fn, tp = _weighted_counts(y_true, y_pred, sample_weight)
+    return _divide(fn, fn + tp)
+
+
+def _precision(y_true, y_pred, sample_weight=None) -> float:
+    _, fp, _, tp = _weighted_counts(y_true, y_pred, sample_weight)
+    return _divide(tp, tp + fp)
+
+
+def _base_rate(y_true, y_pred, sample_weight=None) -> float:
+    y = np.asarray(y_true, dtype=float)
+    if sample_weight is None:
+        return float(np.mean(y))
+    w = np.asarray(sample_weight, dtype=float)
+    return float(np.dot(y, w) / w.sum())
 
 
 _FAIRLEARN_METRICS = {
     "selection_rate": selection_rate,
-    "fpr": false_positive_rate,
-    "fnr": false_negative_rate,
+    "fpr": _fpr,
+    "fnr": _fnr,
     "precision": _precision,
     "base_rate": _base_rate,
 }
 
+#: Columns of the count table the tables are computed from: one row per
+#: quarter, group, band and outcome (``<NA>`` = not yet known), with the
+#: number of records in ``count``.
+CELL_COLUMNS: tuple[str, ...] = ("quarter", "risk_band", "outcome", "count")
 
-def _confusion_counts(
-    y_true: np.ndarray, y_pred: np.ndarray, row_labels: pd.Series, labels: list[str]
-) -> pd.DataFrame:
-    """tp, fp, tn, fn per group label (every label, 0 when empty)."""
-    cell = np.array(["tn", "fn", "fp", "tp"], dtype=object)[2 * y_pred + y_true]
-    table = pd.crosstab(
-        pd.Series(row_labels.to_numpy(), name="group"), pd.Series(cell, name="cell")
+
+def _outcome_cells(matrix: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Records counted by quarter, the breakdown ``columns``, band and outcome.
+
+    The whole computation works from this table, so a million records cost
+    one group-by; a record's weight in every metric is its cell's ``count``.
+    ``age_band`` is derived from ``age`` when the matrix has no such column.
+    """
+    codes, labels = quarter_codes(matrix["snapshot_date"])
+    data: dict[str, object] = {
+        "quarter": pd.Categorical.from_codes(codes, categories=labels) if labels
+        else pd.Categorical([None] * len(matrix))
+    }
+    for col in columns:
+        if col == "age_band" and "age_band" not in matrix.columns:
+            data[col] = age_band(matrix["age"])
+        else:
+            data[col] = matrix[col].to_numpy() if not isinstance(matrix[col].dtype, pd.CategoricalDtype) \
+                else matrix[col].array
+    data["risk_band"] = matrix["risk_band"].array
+    if OUTCOME in matrix.columns:
+        data["outcome"] = matrix[OUTCOME].astype("boolean").array
+    else:
+        data["outcome"] = pd.array([pd.NA] * len(matrix), dtype="boolean")
+    frame = pd.DataFrame(data)
+    keys = list(frame.columns)
+    cells = frame.groupby(keys, observed=True, dropna=False, sort=False).size()
+    return cells.rename("count").reset_index()
+
+
+def _weighted_frame(cells: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
+    """Cells of known outcome summed by group label, band and outcome (non-empty only)."""
+    label = (
+        cells[cols[0]].astype(object).map(str)
+        if len(cols) == 1
+        else pd.DataFrame({c: cells[c].astype(object).map(str) for c in cols}).agg(GROUP_SEPARATOR.join, axis=1)
     )
-    return table.reindex(index=labels, columns=["tp", "fp", "tn", "fn"], fill_value=0).astype(
-        "int64"
-    )
+    frame = pd.DataFrame({
+        "group": label.to_numpy(dtype=object),
+        "risk_band": cells["risk_band"].astype(object).to_numpy(),
+        "y": cells["outcome"].astype(bool).to_numpy(dtype=int),
+        "count": cells["count"].to_numpy(dtype="int64"),
+    })
+    out = frame.groupby(["group", "risk_band", "y"], sort=False, dropna=False)["count"].sum().reset_index()
+    return out[out["count"] > 0].reset_index(drop=True)
+
+
+def _metric_values(weighted: Mapping[str, pd.DataFrame], thresholds: Sequence[str]) -> pd.DataFrame:
+    """fairlearn's :class:`~fairlearn.metrics.MetricFrame` over every breakdown and threshold at once.
+
+    The count tables of all breakdowns are stacked, once per threshold, with
+    the threshold and the breakdown as control features and the group label
+    as the sensitive feature; each cell weighs its record count. One
+    MetricFrame then disaggregates everything (its cost is per group, not per
+    record). Indexed by ``(threshold, by, group)``.
+    """
+    parts = []
+    for threshold in thresholds:
+        for by_label, frame in weighted.items():
+            parts.append(frame.assign(
+                threshold=threshold, by=by_label,
+                y_pred=frame["risk_band"].isin(THRESHOLDS[threshold]).to_numpy(dtype=int),
+            ))
+    stacked = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if stacked.empty:
+        return pd.DataFrame(columns=list(_FAIRLEARN_METRICS), dtype=float)
+    weight = stacked["count"].to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = MetricFrame(
+            metrics=_FAIRLEARN_METRICS,
+            y_true=stacked["y"].to_numpy(),
+            y_pred=stacked["y_pred"].to_numpy(),
+            sensitive_features=stacked["group"].rename("group"),
+            control_features=stacked[["threshold", "by"]],
+            sample_params={name: {"sample_weight": weight} for name in _FAIRLEARN_METRICS},
+        ).by_group
+    return values
 
 
 # --------------------------------------------------------------------------
@@ -394,46 +490,39 @@ def _resolve_reference(reference, breakdowns, groups_n: dict[str, pd.Series]) ->
 # --------------------------------------------------------------------------
 
 
-def _group_frame(
-    data: pd.DataFrame, cols: tuple[str, ...]
-) -> tuple[pd.DataFrame, list[str], pd.Series]:
-    """(sensitive features as text, every group label in order, label per row)."""
-    features = pd.DataFrame({c: data[c].astype(object).map(str) for c in cols}, index=data.index)
-    grids = [_categories(data[c]) for c in cols]
+def _group_labels(cells: pd.DataFrame, cols: tuple[str, ...]) -> list[str]:
+    """Every group label of a breakdown, in category order (empty groups included)."""
+    grids = [_categories(cells[c]) for c in cols]
     combos = pd.MultiIndex.from_product(grids) if len(cols) > 1 else pd.Index(grids[0])
-    labels = [_label(c) if isinstance(c, tuple) else str(c) for c in combos]
-    row_labels = (
-        features.agg(GROUP_SEPARATOR.join, axis=1) if len(data) else pd.Series([], dtype=object)
-    )
-    return features, labels, row_labels
+    return [_label(c) if isinstance(c, tuple) else str(c) for c in combos]
 
 
 def _by_group_table(
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    features: pd.DataFrame,
-    row_labels: pd.Series,
+    weighted: pd.DataFrame,
+    values: pd.DataFrame,
     labels: list[str],
     threshold: str,
     by_label: str,
     alpha: float,
 ) -> pd.DataFrame:
-    if len(y_true):
-        sensitive = features.iloc[:, 0] if features.shape[1] == 1 else features
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = MetricFrame(
-                metrics=_FAIRLEARN_METRICS,
-                y_true=y_true,
-                y_pred=y_pred,
-                sensitive_features=sensitive,
-            ).by_group
-        multi = isinstance(frame.index, pd.MultiIndex)
-        frame.index = [_label(map(str, i)) if multi else str(i) for i in frame.index]
+    """One threshold and breakdown: confusion counts from the count table, rates from MetricFrame."""
+    y_true = weighted["y"].to_numpy()
+    y_pred = weighted["risk_band"].isin(THRESHOLDS[threshold]).to_numpy(dtype=int)
+    key = (threshold, by_label)
+    if len(values) and key in values.index.droplevel("group"):
+        table = values.xs(key, level=("threshold", "by"))
+        table.index = [str(i) for i in table.index]
+        table = table.reindex(labels)
     else:  # every record of this breakdown lacks a group value
-        frame = pd.DataFrame(columns=list(_FAIRLEARN_METRICS), dtype=float)
-    table = frame.reindex(labels)
-    counts = _confusion_counts(y_true, y_pred, row_labels, labels)
+        table = pd.DataFrame(np.nan, index=labels, columns=list(_FAIRLEARN_METRICS))
+    cell = np.array(["tn", "fn", "fp", "tp"], dtype=object)[2 * y_pred + y_true]
+    counts = (
+        pd.DataFrame({"group": weighted["group"].to_numpy(), "cell": cell, "count": weighted["count"].to_numpy()})
+        .pivot_table(index="group", columns="cell", values="count", aggfunc="sum", fill_value=0)
+        .reindex(index=labels, columns=["tp", "fp", "tn", "fn"], fill_value=0)
+        .fillna(0)
+        .astype("int64")
+    )
     out = pd.DataFrame({"threshold": threshold, "by": by_label, "group": labels})
     for c in ("tp", "fp", "tn", "fn"):
         out[c] = counts[c].to_numpy()
@@ -511,15 +600,32 @@ def _versus_table(by_group: pd.DataFrame, reference: str, alpha: float) -> pd.Da
     return pd.concat(rows, ignore_index=True)
 
 
-def _summary_row(
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    features: pd.DataFrame,
-    row_labels: pd.Series,
-    by_group: pd.DataFrame,
-    threshold: str,
-    by_label: str,
-) -> dict:
+def _between_groups(rates: np.ndarray) -> tuple[float, float]:
+    """fairlearn's ``MetricFrame.difference()`` and ``.ratio()`` (method "between_groups") of one metric.
+
+    ``difference`` is the largest absolute difference to the smallest rate,
+    ``ratio`` the smallest rate over the largest (NaN when the largest is 0),
+    computed as fairlearn does from the same per-group rates.
+    """
+    series = pd.Series(rates, dtype=float)
+    low, high = series.min(), series.max()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = float(np.float64(low) / np.float64(high))
+    return float((series - low).abs().max()), ratio
+
+
+def _summary_row(by_group: pd.DataFrame, threshold: str, by_label: str) -> dict:
+    """fairlearn's equalised-odds and demographic-parity figures, from the per-group counts.
+
+    :func:`fairlearn.metrics.demographic_parity_difference` is the spread of
+    the groups' selection rates (``selected / n``);
+    :func:`~fairlearn.metrics.equalized_odds_difference` the larger of the
+    spreads of the true positive rates (``tp / positives``) and the false
+    positive rates (``fp / negatives``); the ratios are smallest over largest,
+    and the equalised-odds ratio the smaller of the two. Computed from the
+    counts (``tests/test_bands.py`` checks they equal fairlearn's functions
+    on the records).
+    """
     present = by_group[by_group["n"] > 0]
     both = present[(present["positives"] > 0) & (present["negatives"] > 0)]
     excluded = present.loc[~present["group"].isin(both["group"]), "group"].tolist()
@@ -534,29 +640,19 @@ def _summary_row(
         "groups_excluded": "; ".join(excluded),
     }
     notes = []
-    sensitive = features.iloc[:, 0] if features.shape[1] == 1 else features
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if len(present) >= 2:
-            row["demographic_parity_difference"] = demographic_parity_difference(
-                y_true, y_pred, sensitive_features=sensitive
-            )
-            row["demographic_parity_ratio"] = demographic_parity_ratio(
-                y_true, y_pred, sensitive_features=sensitive
-            )
-        else:
-            notes.append(NOTE_DP_FEW)
-        if len(both) >= 2:
-            keep = row_labels.isin(both["group"]).to_numpy()
-            sub = sensitive[keep]
-            row["equalized_odds_difference"] = equalized_odds_difference(
-                y_true[keep], y_pred[keep], sensitive_features=sub
-            )
-            row["equalized_odds_ratio"] = equalized_odds_ratio(
-                y_true[keep], y_pred[keep], sensitive_features=sub
-            )
-        else:
-            notes.append(NOTE_EO_FEW)
+    if len(present) >= 2:
+        selection = present["selected"].to_numpy() / present["n"].to_numpy()
+        row["demographic_parity_difference"], row["demographic_parity_ratio"] = _between_groups(selection)
+    else:
+        notes.append(NOTE_DP_FEW)
+    if len(both) >= 2:
+        tpr = _between_groups(both["tp"].to_numpy() / both["positives"].to_numpy())
+        fpr = _between_groups(both["fp"].to_numpy() / both["negatives"].to_numpy())
+        # fairlearn: max() and min() over the Series (tpr, fpr), in that order
+        row["equalized_odds_difference"] = max([tpr[0], fpr[0]])
+        row["equalized_odds_ratio"] = min([tpr[1], fpr[1]])
+    else:
+        notes.append(NOTE_EO_FEW)
     if excluded:
         notes.append("equalised odds without groups lacking outcomes or non-outcomes")
     row["note"] = "; ".join(notes)
@@ -564,24 +660,20 @@ def _summary_row(
 
 
 def _calibration_table(
-    y_true: np.ndarray,
-    bands: pd.Series,
-    row_labels: pd.Series,
+    weighted: pd.DataFrame,
     labels: list[str],
     by_label: str,
     alpha: float,
 ) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {"group": row_labels.to_numpy(), "risk_band": bands.to_numpy(), "y": y_true}
-    )
     band_list = list(RISK_BANDS)
     grid = pd.MultiIndex.from_product([labels, band_list], names=["group", "risk_band"])
-    agg = frame.groupby(["group", "risk_band"], observed=True)["y"].agg(["size", "sum"])
+    frame = weighted.assign(outcomes=weighted["count"] * weighted["y"])
+    agg = frame.groupby(["group", "risk_band"], observed=True)[["count", "outcomes"]].sum()
     agg = agg.reindex(grid, fill_value=0)
     out = grid.to_frame(index=False)
     out.insert(0, "by", by_label)
-    out["n"] = agg["size"].to_numpy(dtype="int64")
-    out["outcomes"] = agg["sum"].to_numpy(dtype="int64")
+    out["n"] = agg["count"].to_numpy(dtype="int64")
+    out["outcomes"] = agg["outcomes"].to_numpy(dtype="int64")
     nn = out["n"].to_numpy()
     out["rate"] = np.divide(out["outcomes"], nn, out=np.full(len(nn), np.nan), where=nn > 0)
     out["ci_low"], out["ci_high"] = confint_proportion(
@@ -677,87 +769,97 @@ def band_performance(
         if t not in THRESHOLDS:
             raise ValueError(ERR_THRESHOLD.format(got=t, valid=", ".join(THRESHOLDS)))
     breakdowns = _normalise_by(by)
-    derive_age_band = False
     for cols in breakdowns:
         for col in cols:
-            if col in matrix.columns:
-                continue
-            if col == "age_band" and "age" in matrix.columns:
-                derive_age_band = True
+            if col in matrix.columns or (col == "age_band" and "age" in matrix.columns):
                 continue
             raise ValueError(
                 ERR_BY_COLUMN.format(
                     by=_label(cols), column=col, columns=", ".join(map(str, matrix.columns))
                 )
             )
+    columns = list(dict.fromkeys(c for cols in breakdowns for c in cols))
+    cells = _outcome_cells(matrix, columns)
+    return band_performance_from_cells(
+        cells, quarter=quarter, by=breakdowns, thresholds=thresholds, reference=reference, alpha=alpha,
+        has_outcome=OUTCOME in matrix.columns,
+    )
 
-    labels_q = quarter_label(matrix["snapshot_date"])
+
+def band_performance_from_cells(
+    cells: pd.DataFrame,
+    *,
+    quarter: str | Sequence[str] | None = None,
+    by: Sequence[str | Sequence[str]] = DEFAULT_BY,
+    thresholds: Sequence[ThresholdName] = ("red", "red_amber"),
+    reference: str | Mapping[str | tuple[str, ...], str] | None = None,
+    alpha: float = 0.05,
+    has_outcome: bool = True,
+) -> BandPerformance:
+    """:func:`band_performance` from a count table (``quarter``, the breakdown columns, ``risk_band``,
+    ``outcome`` and ``count``; see :data:`CELL_COLUMNS`): the audit's path, and the one that
+    :func:`band_performance` takes after counting the records."""
+    thresholds = [thresholds] if isinstance(thresholds, str) else list(thresholds)
+    breakdowns = _normalise_by(by)
+    quarter_of = cells["quarter"].astype(object).to_numpy()
+    count = cells["count"].to_numpy(dtype="int64")
     if quarter is not None:
         wanted = [quarter] if isinstance(quarter, str) else list(quarter)
         wanted = [normalise_quarter(q) for q in wanted]
-        keep = labels_q.isin(wanted).to_numpy()
+        keep = pd.Series(quarter_of).isin(wanted).to_numpy() & (count > 0)
         if not keep.any():
             return _not_assessable(REASON_NO_ROWS.format(quarters=", ".join(wanted)), 0)
     else:
-        keep = np.ones(len(matrix), dtype=bool)
+        keep = count > 0
     if not keep.any():
         return _not_assessable(REASON_EMPTY_MATRIX, 0)
-    if OUTCOME not in matrix.columns:
-        return _not_assessable(REASON_NO_OUTCOME_COLUMN, int(keep.sum()))
+    if not has_outcome:
+        return _not_assessable(REASON_NO_OUTCOME_COLUMN, int(count[keep].sum()))
 
-    outcome = matrix[OUTCOME].astype("boolean")
-    known = outcome.notna().to_numpy() & keep
-    unknown = ~outcome.notna().to_numpy() & keep
-    n_unknown = int(unknown.sum())
-    per_quarter = (
-        pd.DataFrame({"q": labels_q[keep], "known": known[keep]}).groupby("q")["known"].any()
-    )
+    is_known = cells["outcome"].notna().to_numpy()
+    known = is_known & keep
+    unknown = ~is_known & keep
+    n_unknown = int(count[unknown].sum())
+    per_quarter = pd.DataFrame({"q": quarter_of[keep], "known": known[keep]}).groupby("q")["known"].any()
     dark = per_quarter.index[~per_quarter.to_numpy()].tolist()
     if not known.any():
         return _not_assessable(REASON_ALL_UNKNOWN.format(quarters=", ".join(dark)), n_unknown)
     reasons = []
     if dark:
-        excluded = int((unknown & labels_q.isin(dark).to_numpy()).sum())
+        excluded = int(count[unknown & pd.Series(quarter_of).isin(dark).to_numpy()].sum())
         reasons.append(REASON_QUARTERS_UNKNOWN.format(quarters=", ".join(dark), n=excluded))
 
-    data = matrix.loc[known].copy()  # a copy: the input is never changed
-    if derive_age_band:
-        data["age_band"] = age_band(data["age"])
-    y_true = data[OUTCOME].astype(bool).to_numpy(dtype=int)
-    bands = data["risk_band"].astype(object)
-
+    data = cells.loc[known].reset_index(drop=True)
     by_group_parts, versus_parts, summary_rows, calibration_parts = [], [], [], []
     prepared = {}
     for cols in breakdowns:
         label = _label(cols)
         complete = data[list(cols)].notna().all(axis=1).to_numpy()
         if not complete.all():
-            reasons.append(REASON_MISSING_GROUP.format(by=label, n=int((~complete).sum())))
+            missing = int(data.loc[~complete, "count"].sum())
+            reasons.append(REASON_MISSING_GROUP.format(by=label, n=missing))
         sub = data.loc[complete]
-        features, labels, row_labels = _group_frame(sub, cols)
-        prepared[label] = (complete, features, labels, row_labels)
+        weighted = _weighted_frame(sub, cols)
+        prepared[label] = (weighted, _group_labels(sub, cols))
     groups_n = {
-        label: pd.Series(row_labels.value_counts()).reindex(labels, fill_value=0)
-        for label, (_, _, labels, row_labels) in prepared.items()
+        label: weighted.groupby("group")["count"].sum().reindex(labels, fill_value=0)
+        for label, (weighted, labels) in prepared.items()
     }
     references = _resolve_reference(reference, breakdowns, groups_n)
 
+    values = _metric_values({label: weighted for label, (weighted, _) in prepared.items()}, thresholds)
     for cols in breakdowns:
         label = _label(cols)
-        complete, features, labels, row_labels = prepared[label]
-        yt = y_true[complete]
+        weighted, labels = prepared[label]
         for threshold in thresholds:
-            yp = bands[complete].isin(THRESHOLDS[threshold]).to_numpy(dtype=int)
-            table = _by_group_table(yt, yp, features, row_labels, labels, threshold, label, alpha)
+            table = _by_group_table(weighted, values, labels, threshold, label, alpha)
             by_group_parts.append(table)
             versus_parts.append(_versus_table(table, references[label], alpha))
-            summary_rows.append(_summary_row(yt, yp, features, row_labels, table, threshold, label))
-        calibration_parts.append(
-            _calibration_table(yt, bands[complete], row_labels, labels, label, alpha)
-        )
+            summary_rows.append(_summary_row(table, threshold, label))
+        calibration_parts.append(_calibration_table(weighted, labels, label, alpha))
 
     by_group = pd.concat(by_group_parts, ignore_index=True).loc[:, list(BY_GROUP_COLUMNS)]
-    quarters = tuple(sorted(set(labels_q[known])))
+    quarters = tuple(sorted(set(quarter_of[known])))
     return BandPerformance(
         by_group=by_group,
         versus_reference=pd.concat(versus_parts, ignore_index=True).loc[

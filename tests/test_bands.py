@@ -395,3 +395,97 @@ def test_age_band():
         "35+",
         None,
     ]
+
+
+# --------------------------------------------------------------------------
+# Counts against records: the count-table path equals fairlearn on the rows
+# --------------------------------------------------------------------------
+
+
+def random_matrix(seed: int, n: int = 400) -> pd.DataFrame:
+    """Records with random groups, bands and outcomes; small groups, so rates of 0 and 1 occur."""
+    rng = np.random.default_rng(seed)
+    ethnicity = rng.choice(["White", "Black", "Asian", "Mixed"], size=n, p=[0.4, 0.4, 0.15, 0.05])
+    frame = pd.DataFrame(
+        {
+            "person_id": [f"P{i}" for i in range(n)],
+            "snapshot_date": "2018-12-31",
+            "borough": "Brent",
+            "ethnicity": ethnicity,
+            "sex": rng.choice(["Male", "Female"], size=n, p=[0.85, 0.15]),
+            "age": rng.integers(10, 60, size=n),
+            "harm_score": 1.0,
+            "risk_band": rng.choice(["Red", "Amber", "Green"], size=n, p=[0.2, 0.3, 0.5]),
+            "outcome_violence_12m": rng.random(n) < rng.choice([0.0, 0.2, 0.6]),
+        }
+    )
+    return as_validated(frame)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_summary_equals_fairlearn_on_records(seed):
+    """The equalised-odds and demographic-parity figures computed from the
+    per-group counts are fairlearn's functions applied to the records."""
+    from fairlearn.metrics import (
+        demographic_parity_difference,
+        demographic_parity_ratio,
+        equalized_odds_difference,
+        equalized_odds_ratio,
+    )
+
+    m = random_matrix(seed)
+    result = band_performance(m)
+    m = m.assign(age_band=age_band(m["age"]))
+    y_true = m["outcome_violence_12m"].astype(bool).to_numpy(dtype=int)
+    for s in result.summary.itertuples(index=False):
+        cols = s.by.split(" / ")
+        y_pred = m["risk_band"].isin(bands.THRESHOLDS[s.threshold]).to_numpy(dtype=int)
+        features = pd.DataFrame({c: m[c].astype(object).map(str) for c in cols})
+        sensitive = features.iloc[:, 0] if len(cols) == 1 else features
+        labels = features.agg(" / ".join, axis=1)
+        if s.n_groups >= 2:
+            kw = {"sensitive_features": sensitive}
+            assert s.demographic_parity_difference == demographic_parity_difference(y_true, y_pred, **kw)
+            assert s.demographic_parity_ratio == demographic_parity_ratio(y_true, y_pred, **kw) or (
+                np.isnan(s.demographic_parity_ratio)
+            )
+        excluded = set(filter(None, s.groups_excluded.split("; ")))
+        keep = ~labels.isin(excluded).to_numpy()
+        if labels[keep].nunique() >= 2:
+            kw = {"sensitive_features": sensitive[keep]}
+            expected = equalized_odds_difference(y_true[keep], y_pred[keep], **kw)
+            assert s.equalized_odds_difference == expected
+            expected = equalized_odds_ratio(y_true[keep], y_pred[keep], **kw)
+            assert s.equalized_odds_ratio == expected or (np.isnan(expected) and np.isnan(s.equalized_odds_ratio))
+        else:
+            assert np.isnan(s.equalized_odds_difference)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_by_group_rates_equal_fairlearn_metricframe_on_records(seed):
+    """MetricFrame on the weighted count table gives the row-level MetricFrame's numbers exactly."""
+    from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
+    from sklearn.metrics import precision_score
+
+    m = random_matrix(seed)
+    result = band_performance(m, by=["ethnicity"], thresholds=["red_amber"])
+    y_true = m["outcome_violence_12m"].astype(bool).to_numpy(dtype=int)
+    y_pred = m["risk_band"].isin(("Red", "Amber")).to_numpy(dtype=int)
+    metrics = {
+        "selection_rate": selection_rate,
+        "fpr": false_positive_rate,
+        "fnr": false_negative_rate,
+        "precision": lambda t, p: precision_score(t, p, pos_label=1, zero_division=np.nan),
+        "base_rate": lambda t, p: float(np.mean(t)),
+    }
+    rows = MetricFrame(
+        metrics=metrics, y_true=y_true, y_pred=y_pred,
+        sensitive_features=m["ethnicity"].astype(object).map(str),
+    ).by_group
+    got = result.by_group.set_index("group")
+    got["negatives"] = got["fp"] + got["tn"]
+    for metric in METRICS:
+        for group, value in rows[metric].items():
+            den = got.loc[group, bands._RATE_PARTS[metric][1]]
+            if den > 0:
+                assert got.loc[group, metric] == value, (metric, group)

@@ -495,6 +495,21 @@ def test_adjust_default_is_holm_and_shapes():
     assert iv.adjust_pvalues([]).shape == (0,)
 
 
+_STATSMODELS_NAME = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(p=st.lists(st.one_of(st.floats(0, 1), st.sampled_from([0.0, 0.01, 0.05, 0.5, 1.0])),
+                  min_size=1, max_size=40))
+def test_adjust_identical_to_statsmodels(p):
+    """The numpy procedures give statsmodels' multipletests values bit for bit (ties included)."""
+    from statsmodels.stats.multitest import multipletests
+
+    for method, name in _STATSMODELS_NAME.items():
+        expected = multipletests(np.asarray(p, dtype=float), method=name)[1]
+        np.testing.assert_array_equal(iv.adjust_pvalues(p, method=method), expected)
+
+
 @pytest.mark.parametrize("bad", [[0.5, 1.2], [-0.1], [np.inf]])
 def test_adjust_rejects_invalid(bad):
     with pytest.raises(ValueError, match="p-values must lie"):
