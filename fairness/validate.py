@@ -377,8 +377,9 @@ def _read_csv_bytes(
     except csv.Error as exc:
         raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=f"line 1 (header): {exc}")) from exc
     names = _check_header(header, source, delimiter)
-    if '"' not in text:
-        # Fast path: no quoting, so one physical line is one row and the field
+    if '"' not in text and text.count("\r") == text.count("\r\n"):
+        # Fast path: no quoting and no bare CR (a line break to pandas, not to
+        # the split below), so one physical line is one row and the field
         # count of each line can be read off the text directly.
         body = text.split("\n")[1:]
         if body and body[-1] == "":
@@ -419,8 +420,10 @@ def _field_count_problems(fields: np.ndarray, blank: np.ndarray, width: int) -> 
 
 
 def _drop_trailing_blank(raw: pd.DataFrame, lines: np.ndarray, extra: list[dict]):
-    # A single empty line at the very end (an extra newline) is not a row.
-    if len(raw) and (raw.iloc[-1] == "").all() and raw.shape[1] > 1:
+    # A single empty line at the very end (an extra newline) is not a row;
+    # a last line of too few or too many commas is (it is reported).
+    last = len(raw) - 1
+    if len(raw) and (raw.iloc[-1] == "").all() and raw.shape[1] > 1 and all(p["index"] != last for p in extra):
         raw = raw.iloc[:-1]
         lines = lines[:-1]
     return raw.reset_index(drop=True), lines, extra
@@ -697,7 +700,8 @@ def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | Non
         not_number = num.isna().to_numpy() & ~empty
         infinite = np.isinf(num.to_numpy())
         if col in INTEGER_COLUMNS:
-            fractional = ~np.isnan(num.to_numpy()) & ~infinite & (np.mod(num.to_numpy(), 1) != 0)
+            with np.errstate(invalid="ignore"):  # inf % 1 is NaN; inf is reported above
+                fractional = ~np.isnan(num.to_numpy()) & ~infinite & (np.mod(num.to_numpy(), 1) != 0)
             bad = not_number | infinite | fractional
             if bad.any():
                 found.append(_problem_frame(bad, col, s, "not_an_integer", "is not a whole number"))
