@@ -53,7 +53,6 @@ import os
 import re
 import shutil
 import socket
-import string
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -584,10 +583,11 @@ def log_read(*, command: str, result, outputs: Iterable[str | os.PathLike[str]] 
         The record written (see :func:`log_event`).
     """
     counts = {"rows": result.n_rows, "valid": result.n_valid, "quarantined": result.n_quarantined}
+    in_memory = not result.sha256  # validate_frame on a DataFrame: no file to name
     return log_event(
         command,
-        input_path=result.source,
-        sha256=result.sha256 or None,
+        input_path=None if in_memory else result.source,
+        sha256=None if in_memory else result.sha256,
         counts=counts,
         outputs=outputs,
     )
@@ -693,7 +693,9 @@ MIN_ID_SUBSTRING = 4
 _TEXT_SUFFIXES = (".html", ".htm", ".md", ".txt", ".json", ".tex", ".svg", ".xml", ".ipynb", ".rst")
 _TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 _SKIPPED_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".css", ".js", ".woff", ".woff2", ".ttf")
-_EDGE_PUNCTUATION = string.punctuation + "“”‘’«»…"
+#: Stripped from both ends of a space-separated token before a short id is compared
+#: (sentence punctuation and brackets; not "%", "-", "/" or "#", which change the meaning).
+_EDGE_PUNCTUATION = ".,;:!?()[]{}<>\"'“”‘’«»…"
 _WORD = re.compile(r"\w+")
 _FINDING_COLUMNS = ("source", "kind", "location", "detail")
 
@@ -891,8 +893,10 @@ def _read_publication_file(path: Path) -> tuple[str, str, object]:
         return label, "text", _pdf_text(path)
     if suffix in _TEXT_SUFFIXES:
         text = path.read_text(encoding="utf-8", errors="replace")
-        if suffix in (".html", ".htm", ".svg", ".xml", ".ipynb"):
-            text = text + "\n" + html.unescape(text)
+        if suffix in (".html", ".htm", ".svg", ".xml"):
+            # Tags become separate tokens (so "<td>7</td>" holds the token "7")
+            # and entities are decoded ("P&#49;23" is "P123"); lines are unchanged.
+            text = html.unescape(re.sub(r"<[^<>]*>", lambda m: f" {m.group()} ", text))
         return label, "text", text
     supported = ", ".join(_TEXT_SUFFIXES + _TABLE_SUFFIXES + (".pdf",))
     raise ValueError(ERR_SCAN_TYPE.format(path=path, suffix=path.suffix, supported=supported))
@@ -927,7 +931,9 @@ def _scan_table(label, table: pd.DataFrame, index: _IdIndex, threshold: int, cou
     header = "\n".join(map(str, list(table.columns) + list(table.index.names)))
     for pid, _ in index.find(header):
         out.append((label, "person_id", "column names", _id_hint(pid)))
-    columns = [("index", table.index.to_series())] + [(c, table[c]) for c in table.columns]
+    columns = [(c, table[c]) for c in table.columns]
+    if not isinstance(table.index, pd.RangeIndex):  # a default index holds no data
+        columns.insert(0, ("index", table.index.to_series()))
     for name, series in columns:
         cells = series.astype(object).where(series.notna(), "").map(str)
         text = "\n".join(cell.replace("\n", " ") for cell in cells)
