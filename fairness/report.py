@@ -822,13 +822,14 @@ def _pick(df: pd.DataFrame, **where: Any) -> pd.Series | None:
     return sub.iloc[0] if len(sub) else None
 
 
-def _num(row: pd.Series | None, col: str) -> float:
-    if row is None or col not in row.index:
+def _num(row: pd.Series | None, col: str) -> float | str:
+    """A number of a metrics record; a marker such as "[c]" (suppressed) is kept as it is."""
+    if row is None or col not in row.index or row[col] is None:
         return float("nan")
     try:
         return float(row[col])
     except (TypeError, ValueError):
-        return float("nan")
+        return str(row[col])
 
 
 def headline_metrics(metrics: Mapping[str, Any], *, group: str = "Black") -> dict[str, Any]:
@@ -847,7 +848,7 @@ def headline_metrics(metrics: Mapping[str, Any], *, group: str = "Black") -> dic
         if overall.empty and "n" in nr:
             overall = nr.sort_values("n", ascending=False, kind="stable")
         nr_row = overall.iloc[0] if len(overall) else None
-    flagged = float("nan")
+    flagged: float = float("nan")
     if "flag" in bor:
         flagged = float(bor["flag"].astype(str).str.startswith("above_99.8").sum())
     return {
@@ -905,12 +906,14 @@ def _trend_figure(table: pd.DataFrame) -> str:
         ("no_risk_share", "no_risk_low", "no_risk_high", "share with no risk", "--", "s", "#4d4d4d"),
     )
     for col, lo, hi, label, ls, marker, colour in styles:
-        y = 100 * table[col].astype(float)
+        y = 100 * pd.to_numeric(table[col], errors="coerce")
         if y.isna().all():
             continue
         ax.plot(x, y, linestyle=ls, marker=marker, color=colour, label=label, linewidth=1.6, markersize=4)
         if lo and hi:
-            ax.fill_between(x, 100 * table[lo].astype(float), 100 * table[hi].astype(float), color=colour, alpha=0.15, linewidth=0)
+            low = 100 * pd.to_numeric(table[lo], errors="coerce")
+            high = 100 * pd.to_numeric(table[hi], errors="coerce")
+            ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0)
     ax.set_xticks(x)
     step = max(1, len(x) // 12)
     ax.set_xticklabels([q if i % step == 0 else "" for i, q in enumerate(table["quarter"])], rotation=45, ha="right", fontsize=8)
@@ -955,7 +958,7 @@ def write_trend_appendix(out_dir: str | os.PathLike[str]) -> Path | None:
                     fr.fmt_share(s, lo, hi)
                     for s, lo, hi in zip(table["no_risk_share"], table["no_risk_low"], table["no_risk_high"], strict=True)
                 ],
-                "Boroughs above 99.8% limit": table["boroughs_above_998"].map(fr.fmt_int),
+                "Borough figures above the 99.8% limit": table["boroughs_above_998"].map(fr.fmt_int),
                 "Rows quarantined (file)": table["quarantined"].map(fr.fmt_int),
             }
         )
