@@ -179,6 +179,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     with report.terminate_gracefully():
         info = report.inspect_matrix(args.matrix)
+        # logged before any output is written: if the audit log cannot be written, nothing is
+        _log_read(args, info.validation, outputs=[args.out])
         outcomes = report.run_reports(
             info,
             args.quarter or ["latest"],
@@ -190,7 +192,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
             pdf=not args.no_pdf,
             timeout=args.timeout,
         )
-    _log_read(args, info.validation, outputs=[str(o.directory) for o in outcomes if o.ok])
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_SOME_INVALID
 
 
