@@ -84,6 +84,12 @@ def _notebook(path: Path, **defaults: object) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _audit_log(tmp_path: Path, monkeypatch):
+    """The commands' s.62 audit log goes to the test's folder, not the user's."""
+    monkeypatch.setenv("FAIRNESS_AUDIT_LOG", str(tmp_path / "audit.log"))
+
+
 @pytest.fixture
 def matrix(tmp_path: Path) -> Path:
     """Two quarters, five people each (P0–P4)."""
