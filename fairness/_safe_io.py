@@ -93,7 +93,9 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *, private: bool =
     ``private=True`` marks row-level data: the file is created owner-only and
     may not be written under a ``reports/`` folder.
     """
-    text = neutralise_formulas(df).to_csv(index=False, lineterminator="\n")
+    # CRLF, the RFC 4180 line ending: the csv writer then quotes any cell holding
+    # a bare \r or \n, so a reader never splits a row in two.
+    text = neutralise_formulas(df).to_csv(index=False, lineterminator="\r\n")
     if private:
         return write_private_bytes(path, text.encode("utf-8"))
     path = Path(path)

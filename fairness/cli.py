@@ -8,6 +8,7 @@ toolkit's own errors into a clear message and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,8 +40,8 @@ def _args_validate(p: argparse.ArgumentParser) -> None:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from fairness.validate import read_matrix
 
+    _check_log()
     res = read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
-    _log_read(args, res)
     print(res.summary())
     for note in res.notes:
         print(f"note: {note}")
@@ -49,10 +50,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(line)
     if limit is not None and len(res.problems) > limit:
         print(f"… and {len(res.problems) - limit:,} more problems (use --limit 0 to see all)")
+    written = []
     if args.quarantine and res.n_quarantined:
         path = res.write_quarantine(args.quarantine)
+        written.append(str(path))
         print(f"quarantined rows written to {path} (owner-only: it holds personal data)")
+    _log_read(args, res, written)
     return res.exit_code
+
+
+def _check_log() -> None:
+    """Fail before any work if the audit log cannot be written (the logging duty is not optional)."""
+    try:
+        from fairness.privacy import check_audit_log
+    except ImportError:
+        return
+    check_audit_log()
 
 
 def _log_read(args: argparse.Namespace, res, outputs: Sequence[str] = ()) -> None:
@@ -224,6 +237,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from fairness.audit import audit
     from fairness.validate import read_matrix
 
+    _check_log()
     res = read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
     result = audit(
         res,
@@ -319,24 +333,43 @@ _HELP = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors never echo the values of unknown options.
+
+    ``fairness pseudonymise ... --key SECRET`` must fail without printing
+    SECRET: only option names are repeated back.
+    """
+
+    def error(self, message: str):  # type: ignore[override]
+        if message.startswith("unrecognized arguments:"):
+            words = message.split(":", 1)[1].split()
+            names = [w.split("=", 1)[0] for w in words if w.startswith("-")]
+            message = "unrecognized option(s): " + (", ".join(names) or "(values not shown)")
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fairness",
+        allow_abbrev=False,
         description="Audit a gang database extract for disproportionality and data-protection failures.",
     )
     from fairness import __version__
 
     parser.add_argument("--version", action="version", version=f"fairness-audit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, add_args, _ in COMMANDS:
-        p = sub.add_parser(name, help=_HELP.get(name, ""), description=_HELP.get(name, ""))
+        p = sub.add_parser(name, help=_HELP.get(name, ""), description=_HELP.get(name, ""), allow_abbrev=False)
         add_args(p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse's own exit (usage error, --help, --version)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_UNUSABLE
     if not args.command:
         parser.print_help()
         return EXIT_UNUSABLE
@@ -352,6 +385,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The toolkit's own errors (MatrixFileError, unknown options, files that
         # cannot be written) carry a message meant for a person.
         print(f"fairness {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except Exception as exc:  # noqa: BLE001  last resort: a traceback could print row-level data
+        if os.environ.get("FAIRNESS_DEBUG"):
+            raise
+        print(
+            f"fairness {args.command}: internal error ({type(exc).__name__}). This is a bug in fairness, "
+            "not in your file; set FAIRNESS_DEBUG=1 to see the traceback (it may show data from the file), "
+            "and report it without the data (see SECURITY.md).",
+            file=sys.stderr,
+        )
         return EXIT_UNUSABLE
     return EXIT_UNUSABLE
 

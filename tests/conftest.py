@@ -32,6 +32,13 @@ def good_row(pid: str = "P1", **over) -> dict:
     return row
 
 
+@pytest.fixture(autouse=True)
+def _isolated_audit_log(tmp_path, monkeypatch):
+    """Every test logs to its own file, never the user's real audit log, and has no pseudonym key."""
+    monkeypatch.setenv("FAIRNESS_AUDIT_LOG", str(tmp_path / "audit.log"))
+    monkeypatch.delenv("FAIRNESS_PSEUDONYM_KEY", raising=False)
+
+
 @pytest.fixture
 def write_csv(tmp_path):
     """Write rows (dicts) to a CSV file and return its path."""

@@ -10,11 +10,6 @@ from fairness.cli import main
 from tests.conftest import good_row
 
 
-@pytest.fixture(autouse=True)
-def _audit_log(tmp_path, monkeypatch):
-    monkeypatch.setenv("FAIRNESS_AUDIT_LOG", str(tmp_path / "audit.log"))
-
-
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "validate" in capsys.readouterr().out
