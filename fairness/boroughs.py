@@ -90,9 +90,16 @@ def borough_funnel(
     limits : DataFrame
         ``metric, n, level, lower, upper``: the limit curves, for plotting.
     """
+    return funnel_from_counts({metric: borough_counts(matrix, metric) for metric in metrics},
+                              overdispersion=overdispersion, n_grid=n_grid)
+
+
+def funnel_from_counts(
+    counts: dict[str, pd.DataFrame], *, overdispersion: str | bool = "auto", n_grid: int = 200,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`borough_funnel` from ``borough, count, n`` per metric (as :func:`borough_counts` gives)."""
     tables, disp, limits = [], [], []
-    for metric in metrics:
-        c = borough_counts(matrix, metric)
+    for metric, c in counts.items():
         if int((c["n"] > 0).sum()) < 2:
             # One borough's own matrix: nothing to compare with. The funnel
             # functions rightly refuse (k < 2); say "not estimable" instead of
@@ -141,9 +148,13 @@ def _funnel_not_estimable(metric: str, c: pd.DataFrame) -> tuple[pd.DataFrame, d
 
 def borough_heterogeneity(matrix: pd.DataFrame, metrics: Sequence[str] = tuple(BOROUGH_METRICS)) -> pd.DataFrame:
     """Chi-square test that all boroughs share one value: ``metric, statistic, df, p_value, i2, k``."""
+    return heterogeneity_from_counts({metric: borough_counts(matrix, metric) for metric in metrics})
+
+
+def heterogeneity_from_counts(counts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`borough_heterogeneity` from ``borough, count, n`` per metric."""
     rows = []
-    for metric in metrics:
-        c = borough_counts(matrix, metric)
+    for metric, c in counts.items():
         h = heterogeneity_test(c["count"], c["n"])
         rows.append({"metric": metric, "statistic": h.statistic, "df": h.df, "p_value": h.pvalue,
                      "i2": h.i2, "k": h.k})
@@ -182,9 +193,6 @@ def casemix_adjusted(
     test : DataFrame
         One row: ``metric, lr_statistic, df, p_value, covariates``.
     """
-    import statsmodels.api as sm
-    from scipy import stats
-
     if outcome != "no_risk_share":
         raise ValueError(f"casemix_adjusted: outcome {outcome!r} not supported; valid: no_risk_share")
     m = with_groups(matrix)
@@ -195,15 +203,37 @@ def casemix_adjusted(
         pd.DataFrame({**{k: m[k].astype(str) for k in keys}, "y": y})
         .groupby(keys, sort=True)["y"].agg(["sum", "size"]).reset_index()
     )
+    return casemix_from_grouped(grouped, outcome=outcome, covariates=cols, alpha=alpha, adjust=adjust)
+
+
+def casemix_from_grouped(
+    grouped: pd.DataFrame,
+    *,
+    outcome: str = "no_risk_share",
+    covariates: Sequence[str] = CASEMIX_COVARIATES,
+    alpha: float = 0.05,
+    adjust: str = "holm",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`casemix_adjusted` from people grouped by borough and ``covariates`` (as text, sorted),
+    with ``sum`` (no-risk) and ``size`` (people) per group."""
+    from scipy import stats
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.tools import add_constant
+
+    if outcome != "no_risk_share":
+        raise ValueError(f"casemix_adjusted: outcome {outcome!r} not supported; valid: no_risk_share")
+    cols = list(covariates)
+    grouped = grouped.copy()
     X0 = pd.get_dummies(grouped[cols], drop_first=True, dtype="float64")
-    X0 = sm.add_constant(X0, has_constant="add")
+    X0 = add_constant(X0, has_constant="add")
     endog = np.column_stack([grouped["sum"], grouped["size"] - grouped["sum"]])
-    fit0 = sm.GLM(endog, X0, family=sm.families.Binomial()).fit()
+    fit0 = GLM(endog, X0, family=families.Binomial()).fit()
     p_hat = fit0.predict(X0)
     grouped["expected"] = p_hat * grouped["size"]
     grouped["var"] = p_hat * (1 - p_hat) * grouped["size"]
     X1 = pd.concat([X0, pd.get_dummies(grouped["borough"], drop_first=True, dtype="float64", prefix="b")], axis=1)
-    fit1 = sm.GLM(endog, X1, family=sm.families.Binomial()).fit()
+    fit1 = GLM(endog, X1, family=families.Binomial()).fit()
     lr = max(0.0, 2 * (fit1.llf - fit0.llf))
     df = X1.shape[1] - X0.shape[1]
     test = pd.DataFrame([{
@@ -236,24 +266,6 @@ def casemix_adjusted(
     return table, test
 
 
-def _best_cutpoints(scores: np.ndarray, bands: np.ndarray, grid: np.ndarray) -> tuple[float, float, int]:
-    """Cut-points (amber, red) maximising agreement with the recorded bands.
-
-    Predicted band: Green below ``c1``, Amber from ``c1`` to below ``c2``, Red
-    from ``c2``. Searched over ``grid`` (both cut-points), vectorised.
-    """
-    cum = {}
-    for band in ("Green", "Amber", "Red"):
-        s = np.sort(scores[bands == band])
-        cum[band] = np.searchsorted(s, grid, side="left")  # number below each grid value
-    total_red = int((bands == "Red").sum())
-    # agreement[i, j] = green below g_i + amber in [g_i, g_j) + red at or above g_j, i <= j
-    agree = cum["Green"][:, None] + (cum["Amber"][None, :] - cum["Amber"][:, None]) + (total_red - cum["Red"][None, :])
-    agree = np.where(np.arange(len(grid))[:, None] <= np.arange(len(grid))[None, :], agree, -1)
-    i, j = np.unravel_index(int(np.argmax(agree)), agree.shape)
-    return float(grid[i]), float(grid[j]), int(agree[i, j])
-
-
 def band_consistency(
     matrix: pd.DataFrame, *, alpha: float = 0.05, grid_size: int = 200
 ) -> pd.DataFrame:
@@ -272,27 +284,100 @@ def band_consistency(
         ``borough, n, disagree, share, ci_low, ci_high, amber_from, red_from,
         london_amber_from, london_red_from, london_share, flag``.
     """
-    scores = matrix["harm_score"].to_numpy(dtype="float64")
-    bands = matrix["risk_band"].astype(str).to_numpy()
+    table = (
+        pd.DataFrame({"borough": matrix["borough"].astype(str).to_numpy(dtype=object),
+                      "risk_band": matrix["risk_band"].astype(str).to_numpy(dtype=object),
+                      "harm_score": matrix["harm_score"].to_numpy(dtype="float64")})
+        .groupby(["borough", "risk_band", "harm_score"], sort=False).size().rename("count").reset_index()
+    )
+    return band_consistency_from_counts(table, alpha=alpha, grid_size=grid_size)
+
+
+def _quantile_from_counts(values: np.ndarray, counts: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(np.repeat(values, counts), q)`` (method "linear") without the repeat.
+
+    ``values`` sorted and distinct. The arithmetic is numpy's own (virtual
+    index ``(n - 1) q``, its neighbours, and numpy's ``_lerp``), so the result
+    is the same to the last bit; tests/test_boroughs.py checks it.
+    """
+    n = int(counts.sum())
+    virtual = (n - 1) * q
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= n - 1
+    previous[above] = -1
+    following[above] = -1
+    below = virtual < 0
+    previous[below] = 0
+    following[below] = 0
+    previous = previous.astype(np.intp)
+    following = following.astype(np.intp)
+    gamma = np.asanyarray(virtual - previous, dtype=virtual.dtype)
+    cumulative = np.cumsum(counts)
+
+    def order_statistic(k: np.ndarray) -> np.ndarray:
+        k = np.where(k < 0, n + k, k)
+        return values[np.searchsorted(cumulative, k, side="right")]
+
+    a, b = order_statistic(previous), order_statistic(following)
+    diff_b_a = b - a
+    out = np.add(a, diff_b_a * gamma)
+    np.subtract(b, diff_b_a * (1 - gamma), out=out, where=gamma >= 0.5, casting="unsafe")
+    return out
+
+
+def _cutpoints_from_counts(scores: np.ndarray, bands: np.ndarray, counts: np.ndarray,
+                           grid: np.ndarray) -> tuple[float, float, int]:
+    """Cut-points (amber, red) maximising agreement with the recorded bands.
+
+    Predicted band: Green below ``c1``, Amber from ``c1`` to below ``c2``, Red
+    from ``c2``. Searched over ``grid`` (both cut-points), vectorised, from
+    distinct (score, band) pairs and the number of records of each.
+    """
+    cum = {}
+    for band in ("Green", "Amber", "Red"):
+        mine = bands == band
+        order = np.argsort(scores[mine], kind="stable")
+        s, c = scores[mine][order], counts[mine][order]
+        below = np.searchsorted(s, grid, side="left")  # distinct values below each grid value
+        running = np.concatenate([[0], np.cumsum(c)])
+        cum[band] = running[below]  # records below each grid value
+    total_red = int(counts[bands == "Red"].sum())
+    agree = cum["Green"][:, None] + (cum["Amber"][None, :] - cum["Amber"][:, None]) + (total_red - cum["Red"][None, :])
+    agree = np.where(np.arange(len(grid))[:, None] <= np.arange(len(grid))[None, :], agree, -1)
+    i, j = np.unravel_index(int(np.argmax(agree)), agree.shape)
+    return float(grid[i]), float(grid[j]), int(agree[i, j])
+
+
+def band_consistency_from_counts(table: pd.DataFrame, *, alpha: float = 0.05, grid_size: int = 200) -> pd.DataFrame:
+    """:func:`band_consistency` from ``borough, risk_band, harm_score, count`` (records of one
+    quarter counted by borough, band and score)."""
     cols = ["borough", "n", "disagree", "share", "ci_low", "ci_high", "amber_from", "red_from",
             "london_amber_from", "london_red_from", "london_share", "flag"]
-    if len(scores) == 0:
+    table = table[table["count"] > 0]
+    if len(table) == 0:
         return pd.DataFrame(columns=cols)
-    grid = np.unique(np.concatenate([[0.0], np.quantile(scores, np.linspace(0, 1, grid_size)),
-                                     [scores.max() + 1]]))
-    c1, c2, agree = _best_cutpoints(scores, bands, grid)
+    scores = table["harm_score"].to_numpy(dtype="float64")
+    bands = table["risk_band"].astype(str).to_numpy(dtype=object)
+    counts = table["count"].to_numpy(dtype="int64")
+    borough = table["borough"].astype(str).to_numpy(dtype=object)
+    values, inverse = np.unique(scores, return_inverse=True)
+    per_value = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(values)).astype("int64")
+    quantiles = _quantile_from_counts(values, per_value, np.linspace(0, 1, grid_size))
+    grid = np.unique(np.concatenate([[0.0], quantiles, [values.max() + 1]]))
+    c1, c2, agree = _cutpoints_from_counts(scores, bands, counts, grid)
     predicted = np.where(scores >= c2, "Red", np.where(scores >= c1, "Amber", "Green"))
     differs = predicted != bands
-    london_share = float(differs.mean())
-    lon_lo, lon_hi = confint_proportion(int(differs.sum()), len(differs), alpha=alpha)
+    total, wrong = int(counts.sum()), int(counts[differs].sum())
+    london_share = float(np.float64(wrong) / np.float64(total))
+    lon_lo, lon_hi = confint_proportion(wrong, total, alpha=alpha)
     rows = []
-    borough = matrix["borough"].astype(str).to_numpy()
     for b in BOROUGHS:
         mask = borough == b
-        n = int(mask.sum())
-        d = int(differs[mask].sum())
+        n = int(counts[mask].sum())
+        d = int(counts[mask & differs].sum())
         if n:
-            a, r, _ = _best_cutpoints(scores[mask], bands[mask], grid)
+            a, r, _ = _cutpoints_from_counts(scores[mask], bands[mask], counts[mask], grid)
         else:
             a = r = np.nan
         rows.append({"borough": b, "n": n, "disagree": d, "amber_from": a, "red_from": r})

@@ -8,11 +8,20 @@ small check and runs them all, per quarter and per borough, into one tidy
 table a scrutiny body can publish.
 
 Every check is registered in one table, :data:`REGISTRY`. A check is a
-function ``(matrix, *, quarantine, config) -> CheckFlags`` that marks *units*
+function ``(data, *, quarantine, config) -> CheckFlags`` that marks *units*
 (matrix rows, people, quarantined rows) as eligible (the denominator) and
 flagged (the numerator); :func:`run_checks` does the grouping, the counting,
 the Wilson intervals and the status for every check in the same way. Adding a
 check is one function and one :class:`Check` row.
+
+The built-in checks read counts, not records (``Check.on == "counts"``):
+:class:`fairness._cube.CheckData` holds the matrix rows counted by quarter,
+borough and each row's state in each check (and people counted by quarter
+with their zero-harm streak and re-listing), so a check costs the same for a
+thousand rows as for ten million, and the same counts can come from pandas
+or from DuckDB. A check may instead read the records (``on="records"``:
+``data`` is then the matrix); such a check cannot run on a file counted in
+DuckDB, and is then "not assessable".
 
 A check that needs an optional column the matrix lacks (or the quarantine
 frame, when none is passed) is reported as ``"not assessable"`` with the
@@ -33,6 +42,7 @@ import pandas as pd
 from fairness._constants import BOROUGHS, REQUIRED_COLUMNS, RISK_BANDS, SHARED_WITH_SEPARATOR
 from fairness._intervals import confint_proportion
 from fairness._quarters import quarter_label
+from fairness._cube import CheckData, check_data_from_frame
 from fairness.no_risk import no_risk_flag
 
 __all__ = [
@@ -50,6 +60,7 @@ __all__ = [
     "STATUS_OK",
     "list_checks",
     "run_checks",
+    "run_checks_on_counts",
     "sharing_by_partner",
 ]
 
@@ -98,6 +109,8 @@ SHARING_COLUMNS: tuple[str, ...] = (
 )
 #: Columns of :attr:`CheckFlags.units`.
 UNIT_COLUMNS: tuple[str, ...] = ("quarter", "borough", "unit", "eligible", "flagged", "reason")
+#: Columns of :attr:`CheckFlags.counts`.
+COUNT_COLUMNS: tuple[str, ...] = ("quarter", "borough", "eligible", "flagged", "reason", "units", "first")
 #: Columns of :func:`list_checks`' result, in order.
 LIST_COLUMNS: tuple[str, ...] = (
     "name",
@@ -134,6 +147,7 @@ REASON_COLUMNS_ABSENT = "{columns} absent"
 REASON_NO_QUARANTINE = "no quarantine frame passed"
 REASON_QUARANTINE_COLUMNS = "quarantine frame lacks {columns}"
 REASON_EMPTY_GROUP = "no records in this group"
+REASON_NEEDS_RECORDS = "the check reads the records, which were counted without being loaded"
 
 #: Default pattern for test identifiers (PND reprimand: test data in the live
 #: system): ids that start with test/dummy/sample/xxx/zzz or end with
@@ -300,11 +314,19 @@ class CheckFlags:
     incomplete : mapping of str to str
         Quarters whose count is only a lower bound (not enough history), with
         the reason: such a quarter can show a concern but not an "ok".
+    counts : DataFrame, optional
+        Units already counted, columns :data:`COUNT_COLUMNS`: ``quarter``,
+        ``borough``, ``eligible``, ``flagged``, ``reason``, ``units`` (how many
+        distinct units: none of them is in ``units`` or in another row) and
+        ``first`` (where the first of them comes in unit order: reasons are
+        listed in order of first appearance). Rows of ``units`` without a
+        ``first`` column come after every counted unit, in their order.
     """
 
-    units: pd.DataFrame
+    units: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(UNIT_COLUMNS)))
     note: str = ""
     incomplete: Mapping[str, str] = field(default_factory=dict)
+    counts: pd.DataFrame | None = None
 
 
 CheckFunction = Callable[..., CheckFlags]
@@ -321,7 +343,9 @@ class Check:
     finding : str
         The published finding the check looks for, with its source.
     func : callable
-        ``func(matrix, *, quarantine, config) -> CheckFlags``.
+        ``func(data, *, quarantine, config) -> CheckFlags``; ``data`` is a
+        :class:`fairness._cube.CheckData` (``on="counts"``) or the matrix
+        (``on="records"``).
     needs : tuple of str
         Matrix columns the check cannot run without (or :data:`QUARANTINE`).
         When one is missing the check is "not assessable".
@@ -332,6 +356,8 @@ class Check:
         Whether the threshold applies to ``share`` or to ``count``.
     default_threshold : float
         See :class:`ChecksConfig` for why each default.
+    on : {"records", "counts"}
+        What ``func`` reads (see the module docstring).
     """
 
     name: str
@@ -341,6 +367,7 @@ class Check:
     uses_if_present: tuple[str, ...] = ()
     basis: Literal["share", "count"] = "share"
     default_threshold: float = 0.0
+    on: Literal["records", "counts"] = "records"
 
 
 # ---- helpers shared by the checks -----------------------------------------
@@ -359,7 +386,7 @@ def _row_units(
     excluded_reason: str = "",
     prefix: str = "m",
 ) -> pd.DataFrame:
-    """Units that are the matrix rows themselves.
+    """Units that are the matrix rows themselves (for checks that read the records).
 
     ``reason`` says why an eligible row is flagged; ``excluded_reason`` why a
     row is not eligible (leave it empty when not being eligible is expected,
@@ -387,13 +414,43 @@ def _row_units(
     )
 
 
-def _shared(matrix: pd.DataFrame) -> pd.Series:
-    """True where the record was shared with at least one third party."""
-    return matrix["shared_with"].fillna("").astype(str).str.strip().ne("")
+def _cell_units(
+    cells: pd.DataFrame,
+    flagged: np.ndarray,
+    *,
+    eligible: np.ndarray | None = None,
+    reason: np.ndarray | str = "",
+    excluded_reason: str = "",
+) -> pd.DataFrame:
+    """Counted units (:data:`COUNT_COLUMNS`) from count cells whose units are matrix rows.
+
+    The counts-side twin of :func:`_row_units`: ``flagged``, ``eligible`` and
+    ``reason`` are given per cell.
+    """
+    n = len(cells)
+    flagged = np.asarray(flagged, dtype=bool)
+    eligible = np.ones(n, dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
+    if isinstance(reason, str):
+        reason = np.full(n, reason, dtype=object)
+    reason = np.where(eligible, np.asarray(reason, dtype=object), excluded_reason)
+    frame = pd.DataFrame(
+        {
+            "quarter": cells["quarter"].astype(object).to_numpy(dtype=object),
+            "borough": cells["borough"].astype(str).to_numpy(dtype=object),
+            "eligible": eligible,
+            "flagged": flagged,
+            "reason": np.asarray(reason, dtype=object),
+            "units": cells["count"].to_numpy(dtype="int64"),
+            "first": cells["first"].to_numpy(),
+        }
+    )
+    keys = ["quarter", "borough", "eligible", "flagged", "reason"]
+    return frame.groupby(keys, sort=False).agg(units=("units", "sum"), first=("first", "min")).reset_index()
 
 
-def _missing(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    return [c for c in columns if c not in frame.columns]
+def _missing(frame: pd.DataFrame | frozenset, columns: Sequence[str]) -> list[str]:
+    present = frame.columns if isinstance(frame, pd.DataFrame) else frame
+    return [c for c in columns if c not in present]
 
 
 def _plural_columns(cols: Sequence[str]) -> str:
@@ -451,196 +508,134 @@ def _quarantine_view(quarantine: pd.DataFrame, needs: Sequence[str]) -> pd.DataF
     return out
 
 
-def _person_quarters(matrix: pd.DataFrame) -> pd.DataFrame:
-    """One row per person per quarter (the last snapshot in the quarter), with
-    ``rank``: the position of the quarter among the snapshots' quarters."""
-    frame = pd.DataFrame(
-        {
-            "person_id": matrix["person_id"].astype(str).to_numpy(dtype=object),
-            "quarter": _quarters(matrix),
-            "borough": matrix["borough"].astype(str).to_numpy(dtype=object),
-            "harm_score": matrix["harm_score"].to_numpy(dtype=float),
-            "snapshot_date": matrix["snapshot_date"].to_numpy(),
-        }
-    )
-    frame = frame.sort_values(["person_id", "snapshot_date"], kind="stable")
-    frame = frame.groupby(["person_id", "quarter"], sort=False).tail(1)
-    order = sorted(frame["quarter"].unique())
-    frame["rank"] = frame["quarter"].map({q: i for i, q in enumerate(order)}).astype(int)
-    return frame.sort_values(["person_id", "rank"], kind="stable").reset_index(drop=True)
+def _person_units(data: CheckData, flagged: np.ndarray, reason: np.ndarray | str) -> pd.DataFrame:
+    """Counted units from :attr:`CheckData.persons`: one per person per quarter."""
+    return _cell_units(data.persons, flagged, reason=reason)
 
 
-def _person_units(pq: pd.DataFrame, flagged: pd.Series, reason: pd.Series | str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "quarter": pq["quarter"].to_numpy(dtype=object),
-            "borough": pq["borough"].to_numpy(dtype=object),
-            "unit": pq["person_id"].to_numpy(dtype=object),
-            "eligible": True,
-            "flagged": np.asarray(flagged, dtype=bool),
-            "reason": reason if isinstance(reason, str) else np.asarray(reason, dtype=object),
-        }
-    )
-
-
-def _early_quarters(pq: pd.DataFrame, history: int, reason: str) -> dict[str, str]:
-    ranks = pq.drop_duplicates("quarter").set_index("quarter")["rank"]
-    return {q: reason for q, r in ranks.items() if r < history - 1}
+def _early_quarters(data: CheckData, history: int, reason: str) -> dict[str, str]:
+    """Quarters with fewer than ``history`` snapshots of history (quarters are ranked among those present)."""
+    return {q: reason for rank, q in enumerate(data.quarters) if rank < history - 1}
 
 
 # ---- the checks -----------------------------------------------------------
+#
+# Each reads :class:`fairness._cube.CheckData`: ``data.cells`` (matrix rows
+# counted by quarter, borough and their state in each check) and
+# ``data.persons`` (people counted by quarter). The states themselves are
+# worked out row by row in fairness._cube (pandas) and fairness._duck (SQL).
 
 
-def _victims_as_offenders(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
-) -> CheckFlags:
+def _victims_as_offenders(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
     """Listed victims with no violent offence in two years and a harm score of 0."""
-    known = (
-        matrix["victim_flag"].notna()
-        & matrix["violent_offences_2y"].notna()
-        & matrix["harm_score"].notna()
-    )
-    flagged = no_risk_flag(matrix, "victim_only")
-    units = _row_units(
-        matrix,
-        flagged,
-        eligible=known,
+    state = data.cells["victim_state"].to_numpy()
+    counts = _cell_units(
+        data.cells,
+        state == 2,
+        eligible=state > 0,
         reason="victim, no violent offence in 2 years, harm 0",
         excluded_reason="victim_flag or violent_offences_2y unknown",
     )
-    return CheckFlags(units)
+    return CheckFlags(counts=counts)
 
 
-def _blanket_sharing(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
-) -> CheckFlags:
+def _blanket_sharing(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
     """Low-risk records (harm 0, or band Green) shared with a third party."""
-    no_risk = no_risk_flag(matrix, "harm_zero")
-    green = no_risk_flag(matrix, "green_band")
+    cells = data.cells
+    no_risk = cells["harm_zero"].to_numpy(dtype=bool)
+    green = cells["green"].to_numpy(dtype=bool)
     reason = np.where(no_risk, "no-risk (harm 0) shared", "Green, harm > 0, shared")
-    return CheckFlags(_row_units(matrix, _shared(matrix), eligible=no_risk | green, reason=reason))
+    return CheckFlags(counts=_cell_units(cells, cells["shared"].to_numpy(dtype=bool), eligible=no_risk | green,
+                                         reason=reason))
 
 
-def _reviews_overdue(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
-) -> CheckFlags:
+def _reviews_overdue(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
     """Last review more than ``review_days`` before the snapshot, or never reviewed.
 
     A record never reviewed but added within ``review_days`` of the snapshot
     is not yet overdue (when ``date_added`` is present).
     """
     days = config.review_days
-    snap = matrix["snapshot_date"]
-    last = matrix["last_reviewed"]
-    stale = (snap - last).dt.days.gt(days).fillna(False)
-    never = last.isna()
+    state = data.cells["review_state"].to_numpy()
     note = ""
-    if "date_added" in matrix.columns:
-        recent = (snap - matrix["date_added"]).dt.days.le(days).fillna(False)
-        never = never & ~recent
-    else:
+    if "date_added" not in data.columns:
         note = "column date_added absent: every record never reviewed counts as overdue"
-    reason = np.where(never, "never reviewed", f"last review more than {days} days before snapshot")
-    return CheckFlags(_row_units(matrix, stale | never, reason=reason), note=note)
+    reason = np.where(state == 2, "never reviewed", f"last review more than {days} days before snapshot")
+    return CheckFlags(counts=_cell_units(data.cells, state > 0, reason=reason), note=note)
 
 
-def _zero_harm_retained(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
-) -> CheckFlags:
+def _zero_harm_retained(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
     """People with harm 0 in ``zero_harm_snapshots`` or more consecutive snapshots.
 
     Consecutive means in consecutive quarterly snapshots of the data (a person
     absent from a snapshot starts again); counted at each quarter.
     """
     need = config.zero_harm_snapshots
-    pq = _person_quarters(matrix)
-    zero = pq["harm_score"].eq(0).to_numpy()
-    person = pq["person_id"].to_numpy()
-    rank = pq["rank"].to_numpy()
-    starts = np.ones(len(pq), dtype=bool)
-    if len(pq) > 1:
-        starts[1:] = (person[1:] != person[:-1]) | (np.diff(rank) != 1) | (zero[1:] != zero[:-1])
-    segment = np.cumsum(starts)
-    run = pd.Series(segment).groupby(segment).cumcount().to_numpy() + 1
-    streak = np.where(zero, run, 0)
-    flagged = streak >= need
+    flagged = data.persons["streak"].to_numpy() >= need
     reason = f"harm 0 in {need} or more consecutive snapshots"
-    early = _early_quarters(
-        pq, need, f"fewer than {need} snapshots of history: count is a lower bound"
-    )
-    return CheckFlags(_person_units(pq, flagged, reason), incomplete=early)
+    early = _early_quarters(data, need, f"fewer than {need} snapshots of history: count is a lower bound")
+    return CheckFlags(counts=_person_units(data, flagged, reason), incomplete=early)
 
 
-def _relisted(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
-) -> CheckFlags:
+def _relisted(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
     """People back on the list after being absent from at least one snapshot.
 
     Counted in the quarter in which they reappear; the denominator is the
     people listed that quarter.
     """
-    pq = _person_quarters(matrix)
-    same_person = pq["person_id"].eq(pq["person_id"].shift())
-    gap = pq["rank"].diff()
-    flagged = (same_person & gap.gt(1)).to_numpy()
-    reason = np.where(pq["harm_score"].eq(0), "relisted with harm 0", "relisted with harm > 0")
-    early = _early_quarters(
-        pq, 3, "fewer than 3 snapshots of history: relisting cannot yet be seen"
-    )
-    return CheckFlags(_person_units(pq, flagged, reason), incomplete=early)
+    persons = data.persons
+    reason = np.where(persons["harm_zero"].to_numpy(dtype=bool), "relisted with harm 0", "relisted with harm > 0")
+    early = _early_quarters(data, 3, "fewer than 3 snapshots of history: relisting cannot yet be seen")
+    return CheckFlags(counts=_person_units(data, persons["relisted"].to_numpy(dtype=bool), reason),
+                      incomplete=early)
 
 
-def _children_listed(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
-) -> CheckFlags:
+def _children_listed(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
     """People under ``child_age`` on the list."""
-    child = matrix["age"].lt(config.child_age)
-    return CheckFlags(_row_units(matrix, child, reason=f"under {config.child_age}"))
+    child = data.cells["child"].to_numpy(dtype=bool)
+    return CheckFlags(counts=_cell_units(data.cells, child, reason=f"under {config.child_age}"))
 
 
-def _children_shared(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
-) -> CheckFlags:
+def _children_shared(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
     """Children (under ``child_age``) whose record was shared; denominator: children listed."""
-    child = matrix["age"].lt(config.child_age)
+    cells = data.cells
     return CheckFlags(
-        _row_units(
-            matrix, _shared(matrix), eligible=child, reason=f"under {config.child_age}, shared"
-        )
+        counts=_cell_units(cells, cells["shared"].to_numpy(dtype=bool), eligible=cells["child"].to_numpy(dtype=bool),
+                           reason=f"under {config.child_age}, shared")
     )
 
 
-def _test_data(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
-) -> CheckFlags:
+def _test_reason(mask: int, columns: Sequence[str]) -> str:
+    return "; ".join(f"{column} matches test pattern" for i, column in enumerate(columns) if mask >> i & 1)
+
+
+def _test_data(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
     """Identifiers or values that look like test data, in the matrix and the quarantine."""
-    notes = []
+    notes = list(data.test_notes)
     patterns = {"person_id": config.test_id_pattern, **config.test_value_patterns}
-
-    def scan(frame: pd.DataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
-        hits = np.zeros(len(frame), dtype=bool)
-        reason = np.full(len(frame), "", dtype=object)
-        for column, pattern in patterns.items():
-            if column not in frame.columns:
-                notes.append(f"{where} has no column {column}: its test pattern not applied")
-                continue
-            search = re.compile(pattern).search
-            text = frame[column].astype("string").fillna("")
-            match = np.fromiter((bool(search(t)) for t in text), dtype=bool, count=len(text))
-            label = f"{column} matches test pattern"
-            reason = np.where(
-                match & (reason == ""), label, np.where(match, reason + "; " + label, reason)
-            )
-            hits |= match
-        return hits, reason
-
-    hits, reason = scan(matrix, "matrix")
-    units = [_row_units(matrix, hits, reason=reason)]
+    mask = data.cells["test_mask"].to_numpy()
+    reasons = {int(m): _test_reason(int(m), data.test_columns) for m in np.unique(mask)}
+    reason = np.array([reasons[int(m)] for m in mask], dtype=object)
+    counts = _cell_units(data.cells, mask != 0, reason=reason)
+    units = []
     if quarantine is None:
         notes.append("no quarantine frame passed: quarantined rows not scanned")
     else:
         view = _quarantine_view(quarantine, ())
-        qhits, qreason = scan(quarantine, "quarantine")
+        hits = np.zeros(len(quarantine), dtype=bool)
+        qreason = np.full(len(quarantine), "", dtype=object)
+        for column, pattern in patterns.items():
+            if column not in quarantine.columns:
+                notes.append(f"quarantine has no column {column}: its test pattern not applied")
+                continue
+            search = re.compile(pattern).search
+            text = quarantine[column].astype("string").fillna("")
+            match = np.fromiter((bool(search(t)) for t in text), dtype=bool, count=len(text))
+            label = f"{column} matches test pattern"
+            qreason = np.where(
+                match & (qreason == ""), label, np.where(match, qreason + "; " + label, qreason)
+            )
+            hits |= match
         units.append(
             pd.DataFrame(
                 {
@@ -648,17 +643,16 @@ def _test_data(
                     "borough": view["borough"].to_numpy(dtype=object),
                     "unit": ("q" + view["line"]).to_numpy(dtype=object),
                     "eligible": True,
-                    "flagged": qhits,
+                    "flagged": hits,
                     "reason": np.asarray(["quarantined row: " + r for r in qreason], dtype=object),
                 }
             )
         )
-    return CheckFlags(pd.concat(units, ignore_index=True), note="; ".join(dict.fromkeys(notes)))
+    units_frame = pd.concat(units, ignore_index=True) if units else pd.DataFrame(columns=list(UNIT_COLUMNS))
+    return CheckFlags(units_frame, note="; ".join(dict.fromkeys(notes)), counts=counts)
 
 
-def _impossible_dates(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
-) -> CheckFlags:
+def _impossible_dates(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
     """Dates that cannot be true, in the matrix and among quarantined rows.
 
     In the matrix (needs ``date_added``): added before ``matrix_start``; added
@@ -669,35 +663,24 @@ def _impossible_dates(
     rows with rule ``bad_date`` or ``date_order``, counted in the quarter of
     their snapshot date, or in quarter "unknown" when it does not parse.
     """
-    has_added = "date_added" in matrix.columns
+    has_added = "date_added" in data.columns
     if not has_added and quarantine is None:
         raise NotAssessable(
             f"{REASON_COLUMNS_ABSENT.format(columns=_plural_columns(['date_added']))} and {REASON_NO_QUARANTINE}"
         )
     notes = []
-    units = []
-    if has_added:
-        added = matrix["date_added"]
-        snap = matrix["snapshot_date"]
-        years = (snap - added).dt.days / 365.25
-        early = added.lt(config.matrix_start).fillna(False)
-        after = added.gt(snap).fillna(False)
-        young = (matrix["age"] + 1 - years).le(config.min_age_at_addition).fillna(False) & ~after
-        reason = np.select(
-            [early.to_numpy(), after.to_numpy(), young.to_numpy()],
-            [
-                f"date_added before {config.matrix_start.date()}",
-                "date_added after snapshot_date",
-                f"under {config.min_age_at_addition} at date_added",
-            ],
-            default="",
-        )
-        units.append(_row_units(matrix, early | after | young, reason=reason))
-    else:
+    state = data.cells["date_state"].to_numpy()
+    labels = np.array(
+        ["", f"date_added before {config.matrix_start.date()}", "date_added after snapshot_date",
+         f"under {config.min_age_at_addition} at date_added"],
+        dtype=object,
+    )
+    counts = _cell_units(data.cells, state > 0, reason=labels[state])
+    if not has_added:
         notes.append(
             f"{REASON_COLUMNS_ABSENT.format(columns=_plural_columns(['date_added']))}: only quarantined rows counted"
         )
-        units.append(_row_units(matrix, np.zeros(len(matrix), dtype=bool)))
+    units = pd.DataFrame(columns=list(UNIT_COLUMNS))
     if quarantine is None:
         notes.append(f"{REASON_NO_QUARANTINE}: quarantined date errors not counted")
     else:
@@ -707,23 +690,21 @@ def _impossible_dates(
         reason = rules.map(
             lambda r: "quarantined: " + ", ".join(sorted(r & _QUARANTINE_DATE_RULES))
         ).to_numpy(dtype=object)
-        units.append(
-            pd.DataFrame(
-                {
-                    "quarter": view["quarter"].to_numpy(dtype=object),
-                    "borough": view["borough"].to_numpy(dtype=object),
-                    "unit": ("q" + view["line"]).to_numpy(dtype=object),
-                    "eligible": True,
-                    "flagged": hit,
-                    "reason": reason,
-                }
-            )
+        units = pd.DataFrame(
+            {
+                "quarter": view["quarter"].to_numpy(dtype=object),
+                "borough": view["borough"].to_numpy(dtype=object),
+                "unit": ("q" + view["line"]).to_numpy(dtype=object),
+                "eligible": True,
+                "flagged": hit,
+                "reason": reason,
+            }
         )
-    return CheckFlags(pd.concat(units, ignore_index=True), note="; ".join(notes))
+    return CheckFlags(units, note="; ".join(notes), counts=counts)
 
 
 def _same_person_two_boroughs(
-    matrix: pd.DataFrame, *, quarantine: pd.DataFrame | None, config: ChecksConfig
+    data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig
 ) -> CheckFlags:
     """A person_id twice in one snapshot with different boroughs.
 
@@ -751,34 +732,42 @@ def _same_person_two_boroughs(
             "borough": dup["borough"].to_numpy(dtype=object),
         }
     )
-    keys_m = pd.DataFrame(
-        {
-            "person_id": matrix["person_id"].astype(str).str.strip().to_numpy(dtype=object),
-            "date": matrix["snapshot_date"].dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
-            "quarter": _quarters(matrix),
-            "borough": matrix["borough"].astype(str).to_numpy(dtype=object),
-        }
-    )
+    # Only the matrix rows of the people concerned are looked up; every other
+    # row is a unit of its own, unflagged, and stays counted.
+    keys_m = data.involved(sorted(set(keys_q["person_id"]))) if len(keys_q) else pd.DataFrame(
+        {"person_id": [], "date": [], "quarter": [], "borough": [], "row": []})
+    keys_m = keys_m.astype({"person_id": object, "date": object, "quarter": object, "borough": object})
     involved = keys_q[["person_id", "date"]].drop_duplicates()
-    pool = pd.concat([keys_q, keys_m.merge(involved, on=["person_id", "date"])], ignore_index=True)
+    matched = keys_m.merge(involved, on=["person_id", "date"])
+    pool = pd.concat([keys_q, matched.drop(columns="row")], ignore_index=True)
     n_boroughs = pool.groupby(["person_id", "date"])["borough"].transform("nunique")
     conflicts = pool[n_boroughs.gt(1)].drop_duplicates(["person_id", "date", "borough"])
     conflict_keys = set(zip(conflicts["person_id"], conflicts["date"], strict=True))
-
-    base = keys_m.drop_duplicates(["person_id", "date", "borough"])
     in_conflict = np.fromiter(
-        ((p, d) in conflict_keys for p, d in zip(base["person_id"], base["date"], strict=True)),
+        ((p, d) in conflict_keys for p, d in zip(matched["person_id"], matched["date"], strict=True)),
         dtype=bool,
-        count=len(base),
+        count=len(matched),
     )
+    reason = "same person_id in another borough in this snapshot"
+    # matrix rows: the flagged ones as units (a conflict's other rows share their id), the rest counted
+    flagged_rows = matched[in_conflict].sort_values("row", kind="stable")
+    cells = data.cells
+    counted = _cell_units(cells, np.zeros(len(cells), dtype=bool), reason=reason)
+    if len(flagged_rows):
+        taken = flagged_rows.groupby(["quarter", "borough"]).size()
+        counted = counted.set_index(["quarter", "borough"])
+        counted["units"] = counted["units"] - taken.reindex(counted.index, fill_value=0).to_numpy()
+        counted = counted.reset_index()
+        counted = counted[counted["units"] > 0]
     listed = pd.DataFrame(
         {
-            "quarter": base["quarter"].to_numpy(dtype=object),
-            "borough": base["borough"].to_numpy(dtype=object),
-            "unit": (base["person_id"] + "|" + base["date"]).to_numpy(dtype=object),
+            "quarter": flagged_rows["quarter"].to_numpy(dtype=object),
+            "borough": flagged_rows["borough"].to_numpy(dtype=object),
+            "unit": (flagged_rows["person_id"] + "|" + flagged_rows["date"]).to_numpy(dtype=object),
             "eligible": True,
-            "flagged": in_conflict,
-            "reason": "same person_id in another borough in this snapshot",
+            "flagged": True,
+            "reason": reason,
+            "first": flagged_rows["row"].to_numpy(dtype="int64"),
         }
     )
     extra = pd.DataFrame(
@@ -788,10 +777,11 @@ def _same_person_two_boroughs(
             "unit": (conflicts["person_id"] + "|" + conflicts["date"]).to_numpy(dtype=object),
             "eligible": True,
             "flagged": True,
-            "reason": "same person_id in another borough in this snapshot",
+            "reason": reason,
+            "first": data.n_rows + np.arange(len(conflicts), dtype="int64"),
         }
     )
-    return CheckFlags(pd.concat([listed, extra], ignore_index=True))
+    return CheckFlags(pd.concat([listed, extra], ignore_index=True), counts=counted)
 
 
 #: The registry: one row per check, in reporting order. ``run_checks`` runs
@@ -801,6 +791,7 @@ REGISTRY: tuple[Check, ...] = (
         "victims_as_offenders",
         "ICO enforcement notice (Nov 2018): victims and perpetrators were not clearly distinguished",
         _victims_as_offenders,
+        on="counts",
         needs=("victim_flag", "violent_offences_2y"),
     ),
     Check(
@@ -808,6 +799,7 @@ REGISTRY: tuple[Check, ...] = (
         "ICO enforcement notice (Nov 2018): blanket and undifferentiated sharing with third "
         "parties, disproportionate as most people listed were low risk",
         _blanket_sharing,
+        on="counts",
         needs=("shared_with",),
         default_threshold=0.10,
     ),
@@ -815,6 +807,7 @@ REGISTRY: tuple[Check, ...] = (
         "reviews_overdue",
         "MPS policy (2018): borough cohorts to be reviewed at least every quarter",
         _reviews_overdue,
+        on="counts",
         needs=("last_reviewed",),
         uses_if_present=("date_added",),
     ),
@@ -822,18 +815,21 @@ REGISTRY: tuple[Check, ...] = (
         "zero_harm_retained",
         "ICO enforcement notice (Nov 2018): people scored zero were not removed",
         _zero_harm_retained,
+        on="counts",
     ),
     Check(
         "relisted",
         "ICO enforcement notice (Nov 2018): no retention period; people removed were kept "
         "on informal lists",
         _relisted,
+        on="counts",
         default_threshold=0.05,
     ),
     Check(
         "children_listed",
         "MOPAC review (2018) and update (Feb 2020): under-18s on the matrix (14% in 2018, 6% in 2019)",
         _children_listed,
+        on="counts",
         default_threshold=0.06,
     ),
     Check(
@@ -841,12 +837,14 @@ REGISTRY: tuple[Check, ...] = (
         "ICO enforcement notice (Nov 2018) on blanket sharing, for children, who merit "
         "specific protection (UK GDPR recital 38)",
         _children_shared,
+        on="counts",
         needs=("shared_with",),
     ),
     Check(
         "test_data",
         "ICO reprimand (Police National Database): test data entered the live system",
         _test_data,
+        on="counts",
         uses_if_present=(QUARANTINE,),
         basis="count",
     ),
@@ -855,6 +853,7 @@ REGISTRY: tuple[Check, ...] = (
         "ICO reprimand (Police National Database): an automated check of uploads could have "
         "prevented the incident; dates that cannot be true",
         _impossible_dates,
+        on="counts",
         uses_if_present=("date_added", QUARANTINE),
         basis="count",
     ),
@@ -863,6 +862,7 @@ REGISTRY: tuple[Check, ...] = (
         "ICO enforcement notice (Nov 2018): 32 borough matrices compiled into one, with "
         "inconsistent practice across boroughs",
         _same_person_two_boroughs,
+        on="counts",
         needs=(QUARANTINE,),
         basis="count",
     ),
@@ -913,10 +913,10 @@ def list_checks() -> pd.DataFrame:
 # --------------------------------------------------------------------------
 
 
-def _group_grid(matrix: pd.DataFrame, keys: list[str], extra: pd.DataFrame) -> pd.DataFrame:
+def _group_grid(quarters: Sequence[str], keys: list[str], extra: pd.DataFrame) -> pd.DataFrame:
     """Every group to report: the matrix's quarters (x every borough), plus any
     group only found among a check's units (e.g. quarter "unknown")."""
-    quarters = sorted(set(_quarters(matrix)))
+    quarters = sorted(set(quarters))
     if keys == ["quarter"]:
         grid = pd.DataFrame({"quarter": quarters})
     else:
@@ -936,36 +936,60 @@ def _group_grid(matrix: pd.DataFrame, keys: list[str], extra: pd.DataFrame) -> p
     return order[keys].reset_index(drop=True)
 
 
-def _counts_text(values: pd.Series) -> str:
-    counts = values.value_counts(sort=False)
-    return "; ".join(f"{k} {v}" for k, v in counts.items() if k)
+def _reasons_text(table: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
+    """``"reason units; reason units"`` per group, reasons in order of first appearance, empty ones left out."""
+    if table.empty:
+        return pd.DataFrame(columns=[*keys, name])
+    per = table.groupby([*keys, "reason"], sort=False).agg(units=("units", "sum"), first=("first", "min"))
+    per = per.reset_index().sort_values([*keys, "first"], kind="stable")
+    per["text"] = [f"{r} {u}" if r else "" for r, u in zip(per["reason"], per["units"], strict=True)]
+    return per.groupby(keys, sort=True)["text"].agg(lambda t: "; ".join(x for x in t if x)).rename(
+        name).reset_index()
 
 
-def _aggregate(units: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """count, n and detail per group of the units (distinct units)."""
-    eligible = units[units["eligible"]]
-    flagged = eligible[eligible["flagged"]]
-    excluded = units[~units["eligible"] & units["reason"].astype(str).ne("")]
-    n = eligible.groupby(keys)["unit"].nunique().rename("n")
-    count = flagged.groupby(keys)["unit"].nunique().rename("count")
-    why = (
-        flagged.drop_duplicates(keys + ["unit"])
-        .groupby(keys)["reason"]
-        .agg(_counts_text)
-        .rename("why")
-    )
-    out = pd.concat([n, count, why], axis=1)
-    if len(excluded):
-        left = (
-            excluded.drop_duplicates(keys + ["unit"])
-            .groupby(keys)["reason"]
-            .agg(_counts_text)
-            .rename("excluded")
-        )
-        out = out.join(left, how="outer")
-    else:
-        out["excluded"] = np.nan
-    return out.reset_index()
+def _sum_by(frames: list[pd.DataFrame], keys: list[str], name: str) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=[*keys, name])
+    return pd.concat(frames, ignore_index=True).groupby(keys, sort=True)["v"].sum().rename(name).reset_index()
+
+
+def _aggregate(units: pd.DataFrame, keys: list[str], counts: pd.DataFrame | None = None,
+               offset: int = 0) -> pd.DataFrame:
+    """count, n and detail per group, over the distinct units and the counted ones.
+
+    ``units`` rows are deduplicated by ``unit`` within each group (a unit in
+    two boroughs counts once London-wide); ``counts`` rows are distinct units
+    already counted. Reasons are listed in order of first appearance.
+    """
+    n_parts, count_parts, why_parts, excluded_parts = [], [], [], []
+    if len(units):
+        units = units.copy()
+        if "first" not in units.columns:
+            units["first"] = offset + np.arange(len(units), dtype="int64")
+        eligible = units[units["eligible"].astype(bool)]
+        flagged = eligible[eligible["flagged"].astype(bool)]
+        excluded = units[~units["eligible"].astype(bool) & units["reason"].astype(str).ne("")]
+        n_parts.append(eligible.groupby(keys)["unit"].nunique().rename("v").reset_index())
+        count_parts.append(flagged.groupby(keys)["unit"].nunique().rename("v").reset_index())
+        for part, source in ((why_parts, flagged), (excluded_parts, excluded)):
+            distinct = source.drop_duplicates(keys + ["unit"])
+            part.append(distinct.assign(units=1)[[*keys, "reason", "units", "first"]])
+    if counts is not None and len(counts):
+        counts = counts.copy()
+        if keys == ["quarter"]:
+            counts["borough"] = ALL_BOROUGHS
+        eligible = counts[counts["eligible"].astype(bool)]
+        flagged = eligible[eligible["flagged"].astype(bool)]
+        excluded = counts[~counts["eligible"].astype(bool) & counts["reason"].astype(str).ne("")]
+        n_parts.append(eligible.groupby(keys)["units"].sum().rename("v").reset_index())
+        count_parts.append(flagged.groupby(keys)["units"].sum().rename("v").reset_index())
+        why_parts.append(flagged[[*keys, "reason", "units", "first"]])
+        excluded_parts.append(excluded[[*keys, "reason", "units", "first"]])
+    out = _sum_by(n_parts, keys, "n").merge(_sum_by(count_parts, keys, "count"), on=keys, how="outer")
+    for parts, name in ((why_parts, "why"), (excluded_parts, "excluded")):
+        table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        out = out.merge(_reasons_text(table, keys, name), on=keys, how="outer")
+    return out
 
 
 def _validate_by(by: Sequence[str]) -> list[str]:
@@ -981,28 +1005,34 @@ def _join(*parts: str) -> str:
 
 def _run_one(
     check: Check,
-    matrix: pd.DataFrame,
+    matrix: pd.DataFrame | None,
+    data: CheckData | None,
     quarantine: pd.DataFrame | None,
     keys: list[str],
     config: ChecksConfig,
     alpha: float,
 ) -> pd.DataFrame:
     threshold = float(config.thresholds.get(check.name, check.default_threshold))
-    missing = [c for c in check.needs if c != QUARANTINE and c not in matrix.columns]
+    columns = data.columns if data is not None else frozenset(matrix.columns)
+    quarters = data.quarters if data is not None else tuple(set(_quarters(matrix)))
+    missing = [c for c in check.needs if c != QUARANTINE and c not in columns]
     reason = ""
     if missing:
         reason = REASON_COLUMNS_ABSENT.format(columns=_plural_columns(missing))
     elif QUARANTINE in check.needs and quarantine is None:
         reason = REASON_NO_QUARANTINE
+    elif check.on == "records" and matrix is None:
+        reason = REASON_NEEDS_RECORDS
     flags = None
     if not reason:
         try:
-            flags = check.func(matrix, quarantine=quarantine, config=config)
+            source = data if check.on == "counts" else matrix
+            flags = check.func(source, quarantine=quarantine, config=config)
         except NotAssessable as why:
             reason = str(why)
 
     if flags is None:
-        grid = _group_grid(matrix, keys, pd.DataFrame())
+        grid = _group_grid(quarters, keys, pd.DataFrame())
         table = grid.assign(
             count=pd.NA,
             n=pd.NA,
@@ -1013,11 +1043,20 @@ def _run_one(
             detail=reason,
         )
     else:
-        units = flags.units.loc[:, list(UNIT_COLUMNS)].copy()
+        units = flags.units
+        keep = [c for c in (*UNIT_COLUMNS, "first") if c in units.columns]
+        units = units.loc[:, keep].copy()
         if keys == ["quarter"]:
             units["borough"] = ALL_BOROUGHS
-        grid = _group_grid(matrix, keys, units)
-        table = grid.merge(_aggregate(units, keys), on=keys, how="left")
+        extra = units
+        if flags.counts is not None and len(flags.counts):
+            extra = pd.concat([units[["quarter", "borough"]], flags.counts[["quarter", "borough"]]],
+                              ignore_index=True)
+            if keys == ["quarter"]:
+                extra["borough"] = ALL_BOROUGHS
+        grid = _group_grid(quarters, keys, extra)
+        offset = data.n_rows if (data is not None and flags.counts is not None) else 0
+        table = grid.merge(_aggregate(units, keys, flags.counts, offset), on=keys, how="left")
         n = table["n"].fillna(0).astype(int).to_numpy()
         count = table["count"].fillna(0).astype(int).to_numpy()
         share = np.divide(count, n, out=np.full(len(n), np.nan), where=n > 0)
@@ -1053,6 +1092,8 @@ def _run_one(
     )
     table["count"] = table["count"].astype("Int64")
     table["n"] = table["n"].astype("Int64")
+    table["quarter"] = table["quarter"].astype("str")
+    table["borough"] = table["borough"].astype("str")
     return table.loc[:, list(CHECK_RESULT_COLUMNS)]
 
 
@@ -1140,6 +1181,32 @@ def run_checks(
         )
     keys = _validate_by(by)
     config = ChecksConfig() if config is None else config
+    selected = _select(config, checks)
+    data = check_data_from_frame(matrix, config=config) if any(c.on == "counts" for c in selected) else None
+    return _run_selected(selected, matrix, data, quarantine, keys, config, alpha)
+
+
+def run_checks_on_counts(
+    data: CheckData,
+    *,
+    quarantine: pd.DataFrame | None = None,
+    by: Sequence[str] = ("quarter",),
+    config: ChecksConfig | None = None,
+    checks: Sequence[str] | None = None,
+    alpha: float = 0.05,
+    matrix: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`run_checks` from counts already made (:func:`fairness._cube.check_data_from_frame`,
+    or SQL over a Parquet file). Checks that read the records need ``matrix``; without it they
+    are "not assessable". ``data`` must have been counted with the same ``config``."""
+    if not 0 < alpha < 1:
+        raise ValueError(ERR_ALPHA.format(alpha=alpha))
+    keys = _validate_by(by)
+    config = ChecksConfig() if config is None else config
+    return _run_selected(_select(config, checks), matrix, data, quarantine, keys, config, alpha)
+
+
+def _select(config: ChecksConfig, checks: Sequence[str] | None) -> list[Check]:
     names = [c.name for c in REGISTRY]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -1147,8 +1214,11 @@ def run_checks(
     for name in list(config.thresholds) + list(checks or ()):
         if name not in names:
             raise ValueError(ERR_UNKNOWN_CHECK.format(name=name, valid=", ".join(names)))
-    selected = [c for c in REGISTRY if checks is None or c.name in set(checks)]
-    tables = [_run_one(c, matrix, quarantine, keys, config, alpha) for c in selected]
+    return [c for c in REGISTRY if checks is None or c.name in set(checks)]
+
+
+def _run_selected(selected, matrix, data, quarantine, keys, config, alpha) -> pd.DataFrame:
+    tables = [_run_one(c, matrix, data, quarantine, keys, config, alpha) for c in selected]
     if not tables:
         return pd.DataFrame({c: [] for c in CHECK_RESULT_COLUMNS})
     return pd.concat(tables, ignore_index=True)

@@ -158,8 +158,24 @@ def representation_ratio(
     5.85
     """
     by = _split_by(by)
+    return representation_from_counts(_list_counts(matrix, by), benchmarks, by=by, alpha=alpha, method=method)
+
+
+def representation_from_counts(
+    list_counts: pd.DataFrame,
+    benchmarks: Sequence[str | Benchmark] = ("residents_2021", "residents_2011"),
+    *,
+    by: str | Sequence[str] = "ethnicity",
+    alpha: float = 0.05,
+    method: RatioMethod = "katz",
+) -> pd.DataFrame:
+    """:func:`representation_ratio` from the number listed per group.
+
+    ``list_counts`` has the ``by`` columns as text and ``count``, one row per
+    group, empty groups included (zeros kept).
+    """
+    by = _split_by(by)
     rows = []
-    list_counts = _list_counts(matrix, by)
     for b in benchmarks:
         bench = get_benchmark(b)
         bc = _benchmark_counts(bench, by).rename(columns={"count": "bench_count", "share": "benchmark_share"})
@@ -278,8 +294,26 @@ def relative_rate_index(
     by = _split_by(by)
     if reference not in CENSUS_ETHNICITIES:
         raise ValueError(ERR_REFERENCE.format(reference=reference, valid=", ".join(CENSUS_ETHNICITIES)))
+    return relative_rate_from_counts(_list_counts(matrix, by), benchmarks, by=by, reference=reference,
+                                     alpha=alpha, method=method, adjust=adjust, rate_method=rate_method)
+
+
+def relative_rate_from_counts(
+    list_counts: pd.DataFrame,
+    benchmarks: Sequence[str | Benchmark] = ("residents_2021", "residents_2011"),
+    *,
+    by: str | Sequence[str] = "ethnicity",
+    reference: str = DEFAULT_REFERENCE,
+    alpha: float = 0.05,
+    method: RatioMethod = "katz",
+    adjust: AdjustMethod = "holm",
+    rate_method: Literal["phe", "byar", "exact"] = "phe",
+) -> pd.DataFrame:
+    """:func:`relative_rate_index` from the number listed per group (as :func:`representation_from_counts`)."""
+    by = _split_by(by)
+    if reference not in CENSUS_ETHNICITIES:
+        raise ValueError(ERR_REFERENCE.format(reference=reference, valid=", ".join(CENSUS_ETHNICITIES)))
     keys = [c for c in by if c != "ethnicity"]
-    list_counts = _list_counts(matrix, by)
     out = []
     for b in benchmarks:
         bench = get_benchmark(b)

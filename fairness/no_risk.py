@@ -19,7 +19,7 @@ the definition is a parameter and is named in every output:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -129,11 +129,7 @@ def no_risk_share(
             "ci_low", "ci_high", "method", "note"]
     missing = [c for c in d.needs if c not in matrix.columns]
     if missing:
-        return pd.DataFrame([{
-            "definition": definition, "definition_label": d.label, "by": by or "all", "group": "all",
-            "count": np.nan, "n": len(matrix), "share": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-            "method": method, "note": NOT_ASSESSABLE.format(columns=", ".join(missing)),
-        }], columns=cols)
+        return not_assessable_share(definition, by, len(matrix), missing, method)
     frame = with_groups(matrix) if by in ("quarter", "age_band") else matrix
     flag = pd.Series(d.flag(frame), index=frame.index)
     if by is None:
@@ -143,6 +139,21 @@ def no_risk_share(
         counts = pd.DataFrame({"count": g.sum().astype("int64"), "n": g.size()}).reset_index()
         counts = counts.rename(columns={by: "group"})
         counts["group"] = counts["group"].astype(str)
+    return share_from_counts(counts, definition=definition, by=by, alpha=alpha, method=method)
+
+
+def share_from_counts(
+    counts: pd.DataFrame,
+    *,
+    definition: NoRiskDefinition | str = "harm_zero",
+    by: str | None = None,
+    alpha: float = 0.05,
+    method: str = "wilson",
+) -> pd.DataFrame:
+    """:func:`no_risk_share` from ``group, count, n`` (people meeting the definition, people listed)."""
+    d = _definition(definition)
+    cols = ["definition", "definition_label", "by", "group", "count", "n", "share",
+            "ci_low", "ci_high", "method", "note"]
     n = counts["n"].to_numpy()
     c = counts["count"].to_numpy()
     share = np.where(n > 0, c / np.where(n > 0, n, 1), np.nan)
@@ -153,6 +164,19 @@ def no_risk_share(
         note=np.where(n == 0, "no one listed: not estimable", ""),
     )
     return out[cols]
+
+
+def not_assessable_share(definition: str, by: str | None, n: int, missing: list[str],
+                         method: str = "wilson") -> pd.DataFrame:
+    """The one-row table of a definition whose columns are absent."""
+    d = _definition(definition)
+    cols = ["definition", "definition_label", "by", "group", "count", "n", "share",
+            "ci_low", "ci_high", "method", "note"]
+    return pd.DataFrame([{
+        "definition": definition, "definition_label": d.label, "by": by or "all", "group": "all",
+        "count": np.nan, "n": n, "share": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+        "method": method, "note": NOT_ASSESSABLE.format(columns=", ".join(missing)),
+    }], columns=cols)
 
 
 #: Bands for how long no-risk people had been on the list.
@@ -185,20 +209,28 @@ def no_risk_duration(
         needs) is absent.
     """
     d = _definition(definition)
-    cols = ["definition", "duration", "count", "n", "share", "ci_low", "ci_high", "method", "note"]
     missing = [c for c in (*d.needs, "date_added") if c not in matrix.columns]
     if missing:
-        return pd.DataFrame([{
-            "definition": definition, "duration": "all", "count": np.nan, "n": np.nan, "share": np.nan,
-            "ci_low": np.nan, "ci_high": np.nan, "method": method,
-            "note": NOT_ASSESSABLE.format(columns=", ".join(missing)),
-        }], columns=cols)
+        return not_assessable_duration(definition, missing, method)
     flagged = matrix.loc[d.flag(matrix)]
     days = (flagged["snapshot_date"] - flagged["date_added"]).dt.days.to_numpy(dtype="float64")
-    labels = [label for label, _, _ in DURATION_BANDS] + ["date added unknown"]
     counts = [int(((days >= lo) & (days < hi)).sum()) for _, lo, hi in DURATION_BANDS]
     counts.append(int(np.isnan(days).sum()))
-    n = len(flagged)
+    return duration_from_counts(counts, len(flagged), definition=definition, alpha=alpha, method=method)
+
+
+def duration_from_counts(
+    counts: Sequence[int],
+    n: int,
+    *,
+    definition: NoRiskDefinition | str = "harm_zero",
+    alpha: float = 0.05,
+    method: str = "wilson",
+) -> pd.DataFrame:
+    """:func:`no_risk_duration` from the counts per band of :data:`DURATION_BANDS` then "date
+    added unknown", and ``n`` (everyone meeting the definition)."""
+    cols = ["definition", "duration", "count", "n", "share", "ci_low", "ci_high", "method", "note"]
+    labels = [label for label, _, _ in DURATION_BANDS] + ["date added unknown"]
     c = np.asarray(counts)
     lo, hi = confint_proportion(c, np.full(len(c), n), alpha=alpha, method=method)
     share = c / n if n else np.full(len(c), np.nan)
@@ -207,3 +239,13 @@ def no_risk_duration(
         "ci_low": lo, "ci_high": hi, "method": method,
         "note": "" if n else "no one meets the definition: not estimable",
     })[cols]
+
+
+def not_assessable_duration(definition: str, missing: Sequence[str], method: str = "wilson") -> pd.DataFrame:
+    """The one-row duration table when ``date_added`` or a column the definition needs is absent."""
+    cols = ["definition", "duration", "count", "n", "share", "ci_low", "ci_high", "method", "note"]
+    return pd.DataFrame([{
+        "definition": definition, "duration": "all", "count": np.nan, "n": np.nan, "share": np.nan,
+        "ci_low": np.nan, "ci_high": np.nan, "method": method,
+        "note": NOT_ASSESSABLE.format(columns=", ".join(missing)),
+    }], columns=cols)

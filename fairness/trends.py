@@ -60,7 +60,22 @@ def quarterly_trends(matrix: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFra
     """
     m = with_groups(matrix)
     quarters = sorted(m["quarter"].astype(str).unique(), key=parse_quarter)
-    sizes = m.groupby(m["quarter"].astype(str)).size().reindex(quarters)
+    by_quarter = m["quarter"].astype(str)
+    sizes = m.groupby(by_quarter).size().reindex(quarters)
+    counts = {}
+    for metric, (_, indicator) in TREND_METRICS.items():
+        flag = indicator(m) if indicator is not None else None
+        if flag is not None:
+            counts[metric] = flag.astype(bool).groupby(by_quarter).sum().reindex(quarters).to_numpy(dtype="int64")
+    return trends_from_counts(quarters, sizes.to_numpy(dtype="int64"), counts, alpha=alpha)
+
+
+def trends_from_counts(
+    quarters: list[str], sizes: np.ndarray, counts: dict[str, np.ndarray], *, alpha: float = 0.05
+) -> pd.DataFrame:
+    """:func:`quarterly_trends` from people listed per quarter (``sizes``) and, per metric of
+    :data:`TREND_METRICS` (absent: not reported), the number meeting it per quarter."""
+    sizes = pd.Series(np.asarray(sizes), index=quarters)
     frames = []
     for metric, (label, indicator) in TREND_METRICS.items():
         if metric == "listed":
@@ -77,10 +92,9 @@ def quarterly_trends(matrix: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFra
             t["diff_year"] = [t_v - year.get(_shift_quarter(q, 4), np.nan) for q, t_v in zip(quarters, t["value"])]
             t["note"] = "a count of the whole list (not a sample): no interval"
         else:
-            flag = indicator(m)
-            if flag is None:
+            if metric not in counts:
                 continue
-            count = flag.astype(bool).groupby(m["quarter"].astype(str)).sum().reindex(quarters)
+            count = pd.Series(counts[metric], index=quarters)
             t = pd.DataFrame({"quarter": quarters, "count": count.to_numpy(dtype="int64"),
                               "n": sizes.to_numpy(dtype="int64")})
             t["value"] = t["count"] / t["n"]

@@ -261,3 +261,47 @@ def test_flags_are_never_nan():
     boroughs, _, _ = borough_funnel(m)
     assert boroughs["flag"].notna().all()
     assert not any(isinstance(f, float) and math.isnan(f) for f in boroughs["flag"])
+
+
+# --------------------------------------------------------------------------
+# Band consistency from counts equals the record-level computation
+# --------------------------------------------------------------------------
+
+
+def _best_cutpoints_on_records(scores, bands, grid):
+    """The record-level search the count version replaced (kept here as the reference)."""
+    cum = {}
+    for band in ("Green", "Amber", "Red"):
+        s = np.sort(scores[bands == band])
+        cum[band] = np.searchsorted(s, grid, side="left")
+    total_red = int((bands == "Red").sum())
+    agree = cum["Green"][:, None] + (cum["Amber"][None, :] - cum["Amber"][:, None]) + (total_red - cum["Red"][None, :])
+    agree = np.where(np.arange(len(grid))[:, None] <= np.arange(len(grid))[None, :], agree, -1)
+    i, j = np.unravel_index(int(np.argmax(agree)), agree.shape)
+    return float(grid[i]), float(grid[j]), int(agree[i, j])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_quantile_from_counts_is_numpy_quantile(seed):
+    from fairness.boroughs import _quantile_from_counts
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    scores = np.round(rng.gamma(1.5, 20, size=n) * (rng.random(n) < 0.7), int(rng.integers(0, 3)))
+    values, counts = np.unique(scores, return_counts=True)
+    q = np.linspace(0, 1, int(rng.integers(2, 300)))
+    np.testing.assert_array_equal(_quantile_from_counts(values, counts, q), np.quantile(scores, q))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_cutpoints_from_counts_equal_records(seed):
+    from fairness.boroughs import _cutpoints_from_counts
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 2000))
+    scores = np.round(rng.gamma(1.5, 20, size=n) * (rng.random(n) < 0.6), 1)
+    bands = np.where(scores + rng.normal(0, 8, n) > 40, "Red", np.where(scores > 10, "Amber", "Green"))
+    grid = np.unique(np.concatenate([[0.0], np.quantile(scores, np.linspace(0, 1, 50)), [scores.max() + 1]]))
+    t = pd.DataFrame({"s": scores, "b": bands}).groupby(["s", "b"]).size().reset_index()
+    got = _cutpoints_from_counts(t["s"].to_numpy(), t["b"].to_numpy(dtype=object), t[0].to_numpy(), grid)
+    assert got == _best_cutpoints_on_records(scores, bands.astype(object), grid)

@@ -1,0 +1,576 @@
+"""Count tables ("the cube"): a validated matrix aggregated once, every audit number derived from it.
+
+A matrix has one row per person per snapshot: millions of rows once years of
+snapshots, several forces or national record sets are pooled. Every figure
+the audit reports is a function of a few small count tables, so the audit
+counts once and derives everything from the counts; its cost then grows with
+the rows only in the counting, which is one vectorised pass (numpy here;
+SQL in :mod:`fairness._duck` for Parquet files larger than memory).
+
+The tables (tidy, one row per observed combination, ``count`` records):
+
+``people``
+    quarter x borough x ethnicity x sex x age band x ``flags`` (bit mask of
+    :data:`FLAG_BITS`: harm score 0, no violent offence in two years, green
+    band, recorded victim, aged under 18). Representation, relative rates,
+    no-risk shares, borough funnels, case mix and trends.
+``durations``
+    quarter x flags x time on the list (:data:`DURATION_CODES`): no-risk
+    duration.
+``outcomes``
+    quarter x ethnicity x age band x sex x band x outcome (``<NA>`` = not yet
+    known): band performance (see :func:`fairness.bands.band_performance_from_cells`).
+``sharing``
+    quarter x band x harm 0 x ``shared_with`` as written: sharing by partner.
+``harm``
+    borough x band x harm score, for the selected quarter: band consistency.
+``checks``
+    quarter x borough x the state of each row-level data-protection check,
+    with ``first`` (the first row in file order, which orders the reasons in
+    a check's detail); see :mod:`fairness.checks`.
+``persons``
+    quarter x borough x harm 0 x zero-harm streak x re-listed, one unit per
+    person per quarter, with ``first`` (the person's place in person_id order).
+
+Categories are kept with their full lists (unobserved ones too), so tables
+derived from the cube show every group as the row-level functions do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fairness._constants import AGE_BANDS, BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
+from fairness._groups import AGE_BAND_LABELS
+from fairness._quarters import quarter_codes
+
+__all__ = [
+    "CheckData",
+    "Cube",
+    "DURATION_CODES",
+    "FLAG_BITS",
+    "check_data_from_frame",
+    "cube_from_frame",
+    "count_codes",
+]
+
+#: Bits of ``flags`` in the ``people`` and ``durations`` tables.
+FLAG_BITS: Mapping[str, int] = {
+    "harm_zero": 1,  # harm_score == 0
+    "no_violence": 2,  # violent_offences_2y == 0 (unknown is not 0)
+    "green": 4,  # risk_band == "Green"
+    "victim": 8,  # victim_flag true (unknown is not true)
+    "under18": 16,  # age < 18
+}
+#: Codes of ``duration`` in the ``durations`` table: the bands of
+#: :data:`fairness.no_risk.DURATION_BANDS` in order, then "date added
+#: unknown", then "none" (negative: added after the snapshot).
+DURATION_CODES: tuple[str, ...] = ("under 1 year", "1–2 years", "2–3 years", "3 years or more",
+                                   "date added unknown", "none")
+#: States of the row-level checks in the ``checks`` table (see fairness.checks).
+VICTIM_STATES = ("excluded", "eligible", "flagged")  # victims_as_offenders
+REVIEW_STATES = ("ok", "stale", "never")  # reviews_overdue
+DATE_STATES = ("", "early", "after", "young")  # impossible_dates
+
+_EMPTY_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "borough": BOROUGHS, "ethnicity": ETHNICITIES, "sex": SEXES, "risk_band": RISK_BANDS,
+}
+
+
+@dataclass(frozen=True)
+class Cube:
+    """The count tables of one matrix (see the module docstring).
+
+    Attributes
+    ----------
+    quarters : tuple of str
+        Quarters in the matrix, chronological ("2018Q4").
+    quarter : str
+        The selected quarter (the ``harm`` table is for it).
+    columns : frozenset of str
+        Columns of the matrix (optional ones may be absent).
+    categories : mapping of str to tuple of str
+        Category lists of borough, ethnicity, sex and risk_band.
+    n_rows : int
+        Rows (person-snapshots) counted.
+    people, durations, outcomes, sharing, harm : DataFrame
+        The tables.
+    check_data : CheckData
+        The ``checks`` and ``persons`` tables, with what the checks need
+        besides (see :class:`CheckData`).
+    """
+
+    quarters: tuple[str, ...]
+    quarter: str
+    columns: frozenset[str]
+    categories: Mapping[str, tuple[str, ...]]
+    n_rows: int
+    people: pd.DataFrame = field(repr=False)
+    durations: pd.DataFrame = field(repr=False)
+    outcomes: pd.DataFrame = field(repr=False)
+    sharing: pd.DataFrame = field(repr=False)
+    harm: pd.DataFrame = field(repr=False)
+    check_data: CheckData = field(repr=False, default=None)
+
+
+@dataclass(frozen=True)
+class CheckData:
+    """What the data-protection checks of :mod:`fairness.checks` are computed from.
+
+    Attributes
+    ----------
+    cells : DataFrame
+        The ``checks`` table: quarter, borough, ``harm_zero``, ``green``,
+        ``shared``, ``child`` (bool), ``victim_state`` (0 excluded, 1 eligible,
+        2 flagged), ``review_state`` (0 in time, 1 stale, 2 never reviewed),
+        ``test_mask`` (bit i: the i-th of ``test_columns`` matches its test
+        pattern), ``date_state`` (0 none, 1 added before the matrix began, 2
+        added after the snapshot, 3 too young when added), ``count`` and
+        ``first`` (the first row of the cell, in file order).
+    persons : DataFrame
+        quarter, borough, ``harm_zero``, ``streak`` (snapshots in a row with
+        harm 0, up to this one), ``relisted``, ``count`` (people) and
+        ``first`` (the first person of the cell in person_id order); one unit
+        per person per quarter, at the person's last snapshot in the quarter.
+    quarters : tuple of str
+        Quarters in the matrix, chronological.
+    columns : frozenset of str
+        Columns of the matrix.
+    n_rows : int
+        Rows of the matrix (units from the quarantine are placed after them).
+    test_columns, test_notes : tuple of str
+        Columns whose test pattern was applied, in bit order; notes on the
+        patterns that could not be.
+    involved : callable
+        ``involved(person_ids) -> DataFrame`` (``person_id, date, quarter,
+        borough, row``): the matrix rows of those people.
+    """
+
+    cells: pd.DataFrame = field(repr=False)
+    persons: pd.DataFrame = field(repr=False)
+    quarters: tuple[str, ...]
+    columns: frozenset[str]
+    n_rows: int
+    test_columns: tuple[str, ...] = ()
+    test_notes: tuple[str, ...] = ()
+    involved: Callable[[Sequence[str]], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
+
+    def only(self, quarter: str) -> CheckData:
+        """The data of one quarter alone, as if the matrix held only it.
+
+        Person-level history restarts: everyone's streak is 1 if their harm
+        score is 0, and nobody can be seen re-listed.
+        """
+        cells = self.cells[self.cells["quarter"].astype(object) == quarter]
+        persons = self.persons[self.persons["quarter"].astype(object) == quarter]
+        persons = (
+            persons.assign(streak=persons["harm_zero"].astype("int64"), relisted=False)
+            .groupby(["quarter", "borough", "harm_zero", "streak", "relisted"], observed=True, sort=False)
+            .agg(count=("count", "sum"), first=("first", "min")).reset_index()
+        )
+        for table in (cells, persons):
+            table["quarter"] = table["quarter"].cat.set_categories([quarter]) if len(table) else table["quarter"]
+        involved = self.involved
+
+        def involved_here(person_ids):
+            rows = involved(person_ids)
+            return rows[rows["quarter"] == quarter].reset_index(drop=True)
+
+        return CheckData(
+            cells=cells.reset_index(drop=True), persons=persons, quarters=(quarter,), columns=self.columns,
+            n_rows=self.n_rows, test_columns=self.test_columns, test_notes=self.test_notes,
+            involved=involved_here if involved is not None else None,
+        )
+
+
+# ---------------------------------------------------------------------- counting
+
+
+def count_codes(codes: Mapping[str, np.ndarray], sizes: Mapping[str, int], *,
+                first: bool = False, order: np.ndarray | None = None) -> pd.DataFrame:
+    """Count rows by several integer-coded dimensions at once.
+
+    ``codes[d]`` holds each row's code in ``-1 .. sizes[d] - 1`` (-1: missing).
+    Returns one row per observed combination with the codes, ``count`` and,
+    with ``first=True``, ``first``: the smallest ``order`` (default: the row
+    position) among the rows of the combination.
+    """
+    names = list(codes)
+    n = len(next(iter(codes.values()))) if names else 0
+    key = np.zeros(n, dtype=np.int64)
+    space = 1
+    for d in names:
+        key = key * (sizes[d] + 1) + (np.asarray(codes[d], dtype=np.int64) + 1)
+        space *= sizes[d] + 1
+    where = np.arange(n) if order is None else np.asarray(order)
+    if space <= _DENSE_LIMIT:
+        # a dense count per possible combination, then keep the observed ones
+        dense = np.bincount(key, minlength=space)
+        uniques = np.flatnonzero(dense)
+        counts = dense[uniques].astype(np.int64)
+        if first:
+            lowest = np.full(space, np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(lowest, key, where.astype(np.int64))
+            first_values = lowest[uniques]
+    else:
+        cell, uniques = pd.factorize(key, sort=False)
+        counts = np.bincount(cell, minlength=len(uniques)).astype(np.int64)
+        if first:
+            lowest = np.full(len(uniques), np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(lowest, cell, where.astype(np.int64))
+            first_values = lowest
+    out = {}
+    rest = np.asarray(uniques, dtype=np.int64)
+    for d in reversed(names):
+        rest, code = np.divmod(rest, sizes[d] + 1)
+        out[d] = code - 1
+    table = pd.DataFrame({d: out[d] for d in names})
+    table["count"] = counts
+    if first:
+        table["first"] = first_values
+    return table
+
+
+#: Largest number of possible combinations counted in a dense array.
+_DENSE_LIMIT = 1 << 22
+
+
+def _categorical(codes: np.ndarray, categories: Sequence[str], *, ordered: bool = False) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(categories),
+                                     ordered=ordered)
+
+
+def _category_codes(series: pd.Series, default: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(dtype=np.int64), tuple(str(c) for c in series.cat.categories)
+    cat = pd.Categorical(series.astype(object), categories=list(default))
+    return cat.codes.astype(np.int64), tuple(default)
+
+
+def _age_band_codes(age: pd.Series) -> np.ndarray:
+    edges = [lo for _, lo, _ in AGE_BANDS] + [AGE_BANDS[-1][2] + 1]
+    codes = np.searchsorted(edges, np.asarray(age, dtype="float64"), side="right") - 1
+    return np.where((codes < 0) | (codes >= len(AGE_BANDS)), -1, codes)
+
+
+def _bool(series: pd.Series) -> np.ndarray:
+    return np.asarray(series.fillna(False), dtype=bool) if series.dtype != bool else series.to_numpy()
+
+
+def _tristate(series: pd.Series) -> np.ndarray:
+    """0 False, 1 True, -1 missing."""
+    s = series.astype("boolean")
+    return np.where(s.isna().to_numpy(), -1, s.fillna(False).to_numpy(dtype=bool).astype(np.int64))
+
+
+def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
+    """Whole days from ``earlier`` to ``later`` as float (NaN where either is missing)."""
+    return (later - earlier).dt.days.to_numpy(dtype="float64")
+
+
+def cube_from_frame(frame: pd.DataFrame, *, quarter: str, config=None) -> Cube:
+    """Count a validated matrix (a pandas DataFrame) into a :class:`Cube`.
+
+    ``config`` is a :class:`fairness.checks.ChecksConfig` (thresholds are not
+    needed here, only the parameters that decide each row's check state).
+    """
+    from fairness.checks import ChecksConfig
+
+    config = ChecksConfig() if config is None else config
+    n = len(frame)
+    q_codes, quarters = quarter_codes(frame["snapshot_date"])
+    categories = {}
+    codes: dict[str, np.ndarray] = {}
+    for col in ("borough", "ethnicity", "sex", "risk_band"):
+        codes[col], categories[col] = _category_codes(frame[col], _EMPTY_CATEGORIES[col])
+    age_band = _age_band_codes(frame["age"])
+    harm = frame["harm_score"].to_numpy(dtype="float64")
+    harm_zero = harm == 0
+    green = (frame["risk_band"] == "Green").to_numpy(dtype=bool)
+    columns = frozenset(frame.columns)
+    no_violence = _bool(frame["violent_offences_2y"] == 0) if "violent_offences_2y" in columns else (
+        np.zeros(n, dtype=bool))
+    victim = _bool(frame["victim_flag"]) if "victim_flag" in columns else np.zeros(n, dtype=bool)
+    under18 = (frame["age"] < 18).to_numpy(dtype=bool)
+    flags = (harm_zero * FLAG_BITS["harm_zero"] + no_violence * FLAG_BITS["no_violence"]
+             + green * FLAG_BITS["green"] + victim * FLAG_BITS["victim"] + under18 * FLAG_BITS["under18"])
+    sizes = {"quarter": len(quarters), "borough": len(categories["borough"]),
+             "ethnicity": len(categories["ethnicity"]), "sex": len(categories["sex"]),
+             "age_band": len(AGE_BAND_LABELS), "risk_band": len(categories["risk_band"]), "flags": 32}
+
+    people = count_codes({"quarter": q_codes, "borough": codes["borough"], "ethnicity": codes["ethnicity"],
+                          "sex": codes["sex"], "age_band": age_band, "flags": flags}, sizes)
+
+    # time on the list
+    if "date_added" in columns:
+        days = _days(frame["snapshot_date"], frame["date_added"])
+        duration = np.full(n, DURATION_CODES.index("none"), dtype=np.int64)
+        from fairness.no_risk import DURATION_BANDS
+
+        for i, (_, lo, hi) in enumerate(DURATION_BANDS):
+            duration[(days >= lo) & (days < hi)] = i
+        duration[np.isnan(days)] = DURATION_CODES.index("date added unknown")
+    else:
+        duration = np.full(n, DURATION_CODES.index("date added unknown"), dtype=np.int64)
+    durations = count_codes({"quarter": q_codes, "flags": flags, "duration": duration},
+                            {**sizes, "duration": len(DURATION_CODES)})
+
+    # outcomes, for band performance
+    outcome = _tristate(frame["outcome_violence_12m"]) if "outcome_violence_12m" in columns else np.full(n, -1)
+    outcomes = count_codes({"quarter": q_codes, "ethnicity": codes["ethnicity"], "age_band": age_band,
+                            "sex": codes["sex"], "risk_band": codes["risk_band"], "outcome": outcome},
+                           {**sizes, "outcome": 2})
+
+    # sharing, by what was written in shared_with
+    if "shared_with" in columns:
+        sw_codes, sw_values = pd.factorize(frame["shared_with"].fillna("").astype(str))
+        shared = pd.Series(sw_values, dtype=object).astype(str).str.strip().ne("").to_numpy()[sw_codes] if (
+            len(sw_values)) else np.zeros(n, dtype=bool)
+    else:
+        sw_codes, sw_values, shared = np.zeros(n, dtype=np.int64), np.array([""], dtype=object), (
+            np.zeros(n, dtype=bool))
+    sharing = count_codes({"quarter": q_codes, "risk_band": codes["risk_band"], "harm_zero": harm_zero,
+                           "shared_with": sw_codes}, {**sizes, "harm_zero": 2, "shared_with": len(sw_values)})
+
+    # harm scores of the selected quarter, for band consistency
+    in_quarter = q_codes == (quarters.index(quarter) if quarter in quarters else -2)
+    harm_values, harm_codes = np.unique(harm[in_quarter], return_inverse=True)
+    harm_table = count_codes({"borough": codes["borough"][in_quarter], "risk_band": codes["risk_band"][in_quarter],
+                              "harm": harm_codes.reshape(-1)},
+                             {**sizes, "harm": max(len(harm_values), 1)})
+
+    check_data = check_data_from_frame(frame, config=config, q_codes=q_codes, quarters=quarters,
+                                       borough=codes["borough"], boroughs=categories["borough"],
+                                       harm_zero=harm_zero, green=green, shared=shared, victim=victim,
+                                       no_violence=no_violence)
+    return _finish(
+        quarters=tuple(quarters), quarter=quarter, columns=columns, categories=categories, n_rows=n,
+        people=people, durations=durations, outcomes=outcomes, sharing=sharing,
+        sharing_values=np.asarray(sw_values, dtype=object), harm=harm_table, harm_values=harm_values,
+        check_data=check_data,
+    )
+
+
+def check_data_from_frame(frame: pd.DataFrame, *, config=None, q_codes=None, quarters=None, borough=None,
+                          boroughs=None, harm_zero=None, green=None, shared=None, victim=None,
+                          no_violence=None) -> CheckData:
+    """Count a validated matrix into the :class:`CheckData` of the data-protection checks.
+
+    The keyword arrays, when given, are the per-row values :func:`cube_from_frame` already has.
+    """
+    from fairness.checks import ChecksConfig
+
+    config = ChecksConfig() if config is None else config
+    n = len(frame)
+    columns = frozenset(frame.columns)
+    if q_codes is None:
+        q_codes, quarters = quarter_codes(frame["snapshot_date"])
+    if borough is None:
+        borough, boroughs = _category_codes(frame["borough"], BOROUGHS)
+    if harm_zero is None:
+        harm_zero = frame["harm_score"].to_numpy(dtype="float64") == 0
+    if green is None:
+        green = (frame["risk_band"] == "Green").to_numpy(dtype=bool)
+    if shared is None:
+        shared = _shared(frame) if "shared_with" in columns else np.zeros(n, dtype=bool)
+    if victim is None:
+        victim = _bool(frame["victim_flag"]) if "victim_flag" in columns else np.zeros(n, dtype=bool)
+    if no_violence is None:
+        no_violence = _bool(frame["violent_offences_2y"] == 0) if "violent_offences_2y" in columns else (
+            np.zeros(n, dtype=bool))
+    sizes = {"quarter": len(quarters), "borough": len(boroughs)}
+    check_codes, test_columns, test_notes = _check_states(frame, config, harm_zero, green, shared, victim,
+                                                          no_violence, columns)
+    check_sizes = {**sizes, "harm_zero": 2, "green": 2, "shared": 2, "child": 2, "victim_state": 3,
+                   "review_state": 3, "test_mask": 2 ** len(test_columns), "date_state": 4}
+    cells = count_codes({"quarter": q_codes, "borough": borough, "harm_zero": harm_zero,
+                         "green": green, "shared": shared, **check_codes}, check_sizes, first=True)
+    persons = _person_table(frame, q_codes, borough, harm_zero, len(quarters), len(boroughs))
+    quarter_names = np.asarray(quarters, dtype=object)
+
+    def involved(person_ids) -> pd.DataFrame:
+        pid = frame["person_id"].astype(str).str.strip()
+        hit = pid.isin(set(person_ids)).to_numpy()
+        sub = frame.loc[hit]
+        return pd.DataFrame({
+            "person_id": pid[hit].to_numpy(dtype=object),
+            "date": sub["snapshot_date"].dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
+            "quarter": quarter_names[q_codes[hit]] if len(quarter_names) else np.array([], dtype=object),
+            "borough": sub["borough"].astype(str).to_numpy(dtype=object),
+            "row": np.flatnonzero(hit),
+        })
+
+    return _finish_checks(cells, persons, quarters, boroughs, columns, n, test_columns, test_notes, involved)
+
+
+def _shared(frame: pd.DataFrame) -> np.ndarray:
+    """True where ``shared_with`` names a partner (after stripping), worked out once per distinct value."""
+    codes, uniques = pd.factorize(frame["shared_with"].fillna("").astype(str))
+    hit = pd.Series(uniques, dtype=object).astype(str).str.strip().ne("").to_numpy()
+    return hit[codes] if len(hit) else np.zeros(len(frame), dtype=bool)
+
+
+def _check_states(frame, config, harm_zero, green, shared, victim, no_violence, columns):
+    """Each row's state in the row-level checks (codes for :func:`count_codes`)."""
+    n = len(frame)
+    out: dict[str, np.ndarray] = {}
+    # victims_as_offenders: eligible where victim_flag and violent_offences_2y are known
+    if "victim_flag" in columns and "violent_offences_2y" in columns:
+        known = (frame["victim_flag"].notna() & frame["violent_offences_2y"].notna()).to_numpy(dtype=bool)
+        known = known & ~np.isnan(frame["harm_score"].to_numpy(dtype="float64"))
+        flagged = victim & no_violence & harm_zero
+        out["victim_state"] = np.where(~known, 0, np.where(flagged, 2, 1))
+    else:
+        out["victim_state"] = np.zeros(n, dtype=np.int64)
+    out["child"] = (frame["age"] < config.child_age).to_numpy(dtype=bool)
+    # reviews_overdue
+    if "last_reviewed" in columns:
+        days = config.review_days
+        stale = np.nan_to_num(_days(frame["snapshot_date"], frame["last_reviewed"]), nan=-np.inf) > days
+        never = frame["last_reviewed"].isna().to_numpy()
+        if "date_added" in columns:
+            recent = np.nan_to_num(_days(frame["snapshot_date"], frame["date_added"]), nan=np.inf) <= days
+            never = never & ~recent
+        out["review_state"] = np.where(never, 2, np.where(stale, 1, 0))
+    else:
+        out["review_state"] = np.zeros(n, dtype=np.int64)
+    # test_data: one bit per pattern applied, matched once per distinct value
+    patterns = {"person_id": config.test_id_pattern, **config.test_value_patterns}
+    mask = np.zeros(n, dtype=np.int64)
+    applied, notes = [], []
+    for column, pattern in patterns.items():
+        if column not in columns:
+            notes.append(f"matrix has no column {column}: its test pattern not applied")
+            continue
+        search = re.compile(pattern).search
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+        text = pd.Series(uniques).astype("string").fillna("").tolist()
+        hit = np.fromiter((bool(search(t)) for t in text), dtype=bool, count=len(text))
+        row_hit = np.where(codes >= 0, hit[np.where(codes >= 0, codes, 0)] if len(hit) else False,
+                           bool(search("")))
+        mask |= row_hit.astype(np.int64) << len(applied)
+        applied.append(column)
+    out["test_mask"] = mask
+    # impossible_dates (matrix part)
+    if "date_added" in columns:
+        added = frame["date_added"]
+        snap = frame["snapshot_date"]
+        years = (snap - added).dt.days / 365.25
+        early = added.lt(config.matrix_start).fillna(False).to_numpy(dtype=bool)
+        after = added.gt(snap).fillna(False).to_numpy(dtype=bool)
+        young = ((frame["age"] + 1 - years).le(config.min_age_at_addition).fillna(False).to_numpy(dtype=bool)
+                 & ~after)
+        out["date_state"] = np.select([early, after, young], [1, 2, 3], default=0)
+    else:
+        out["date_state"] = np.zeros(n, dtype=np.int64)
+    return out, tuple(applied), tuple(notes)
+
+
+def _person_table(frame, q_codes, borough, harm_zero, n_quarters, n_boroughs) -> pd.DataFrame:
+    """One unit per person per quarter (the last snapshot in the quarter).
+
+    ``streak``: consecutive snapshots with harm 0 up to this one (0 when
+    the harm score is not 0); ``relisted``: the person is back after at least
+    one quarter absent. Quarters are ranked among the quarters present.
+    ``first`` is the person's position in person_id order.
+    """
+    pid_codes, _ = pd.factorize(frame["person_id"].astype(str), sort=True)
+    date = frame["snapshot_date"].to_numpy().view(np.int64)
+    order = np.lexsort((date, pid_codes))
+    p, q = pid_codes[order], q_codes[order]
+    # the last snapshot of each person in each quarter
+    last = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        last[:-1] = (p[1:] != p[:-1]) | (q[1:] != q[:-1])
+    rows = order[last]
+    p, q = pid_codes[rows], q_codes[rows]
+    zero = harm_zero[rows]
+    starts = np.ones(len(rows), dtype=bool)
+    same = np.zeros(len(rows), dtype=bool)
+    if len(rows) > 1:
+        same[1:] = p[1:] == p[:-1]
+        starts[1:] = ~same[1:] | (np.diff(q) != 1) | (zero[1:] != zero[:-1])
+    segment = np.cumsum(starts)
+    run = np.arange(len(rows)) - np.flatnonzero(starts)[segment - 1] + 1 if len(rows) else segment
+    streak = np.where(zero, run, 0)
+    relisted = np.zeros(len(rows), dtype=bool)
+    if len(rows) > 1:
+        relisted[1:] = same[1:] & (np.diff(q) > 1)
+    return count_codes(
+        {"quarter": q, "borough": borough[rows], "harm_zero": zero, "streak": streak, "relisted": relisted},
+        {"quarter": n_quarters, "borough": n_boroughs, "harm_zero": 2, "streak": n_quarters + 1, "relisted": 2},
+        first=True, order=p,
+    )
+
+
+def _finish(*, quarters, quarter, columns, categories, n_rows, people, durations, outcomes, sharing,
+            sharing_values, harm, harm_values, check_data) -> Cube:
+    """Turn code tables into the Cube's tidy tables (labels and categoricals)."""
+    q = list(quarters)
+
+    def qcat(codes):
+        return _categorical(codes, q) if q else pd.Categorical([None] * len(codes))
+
+    people = people.assign(
+        quarter=qcat(people["quarter"]),
+        borough=_categorical(people["borough"], categories["borough"]),
+        ethnicity=_categorical(people["ethnicity"], categories["ethnicity"]),
+        sex=_categorical(people["sex"], categories["sex"]),
+        age_band=_categorical(people["age_band"], AGE_BAND_LABELS, ordered=True),
+    )
+    durations = durations.assign(quarter=qcat(durations["quarter"]))
+    outcome = outcomes["outcome"].to_numpy()
+    outcomes = outcomes.assign(
+        quarter=qcat(outcomes["quarter"]),
+        ethnicity=_categorical(outcomes["ethnicity"], categories["ethnicity"]),
+        age_band=_categorical(outcomes["age_band"], AGE_BAND_LABELS, ordered=True),
+        sex=_categorical(outcomes["sex"], categories["sex"]),
+        risk_band=_categorical(outcomes["risk_band"], categories["risk_band"]),
+        outcome=pd.array(np.where(outcome < 0, None, outcome == 1), dtype="boolean"),
+    )
+    sharing = sharing.assign(
+        quarter=qcat(sharing["quarter"]),
+        risk_band=_categorical(sharing["risk_band"], categories["risk_band"]),
+        harm_zero=sharing["harm_zero"].astype(bool),
+        shared_with=np.asarray(sharing_values, dtype=object)[sharing["shared_with"].to_numpy()] if len(sharing)
+        else np.array([], dtype=object),
+    )
+    harm = harm.assign(
+        borough=_categorical(harm["borough"], categories["borough"]),
+        risk_band=_categorical(harm["risk_band"], categories["risk_band"]),
+        harm=np.asarray(harm_values, dtype="float64")[harm["harm"].to_numpy()] if len(harm)
+        else np.array([], dtype="float64"),
+    ).rename(columns={"harm": "harm_score"})
+    return Cube(
+        quarters=tuple(quarters), quarter=quarter, columns=frozenset(columns), categories=categories,
+        n_rows=int(n_rows), people=people, durations=durations, outcomes=outcomes, sharing=sharing, harm=harm,
+        check_data=check_data,
+    )
+
+
+def _finish_checks(cells, persons, quarters, boroughs, columns, n_rows, test_columns, test_notes,
+                   involved) -> CheckData:
+    q = list(quarters)
+
+    def qcat(codes):
+        return _categorical(codes, q) if q else pd.Categorical([None] * len(codes))
+
+    cells = cells.assign(
+        quarter=qcat(cells["quarter"]),
+        borough=_categorical(cells["borough"], boroughs),
+        **{c: cells[c].astype(bool) for c in ("harm_zero", "green", "shared", "child")},
+    )
+    persons = persons.assign(
+        quarter=qcat(persons["quarter"]),
+        borough=_categorical(persons["borough"], boroughs),
+        harm_zero=persons["harm_zero"].astype(bool),
+        relisted=persons["relisted"].astype(bool),
+    )
+    return CheckData(cells=cells, persons=persons, quarters=tuple(quarters), columns=frozenset(columns),
+                     n_rows=int(n_rows), test_columns=tuple(test_columns), test_notes=tuple(test_notes),
+                     involved=involved)
