@@ -10,12 +10,19 @@ on each and then handles what a per-row rule cannot see:
   hidden every rate ratio, interval and p-value of its family is hidden;
 * rolling four-quarter sums can be differenced to recover one quarter, so when
   any quarter of a metric is hidden, that metric's rolling values are hidden;
+* a check's ``detail`` text quotes sub-counts (e.g. "no-risk shared 728;
+  Green shared 557") that the per-cell rules cannot see, so in publication it
+  is kept only where it explains why a check was not assessable;
 * if a table cannot be protected at all (a small count recoverable from a
   total published elsewhere), every count and derived value in it is
   withheld, and the decisions say so.
 
 The decisions for every table are collected in ``AuditResult.disclosure``
 (``table, row, column, hidden, rule``) so a reviewer can audit them.
+
+Not suppressed: the number of rows quarantined from the file. It counts
+records that failed validation, not people with a characteristic, and a
+reader needs it to judge the data (the breakdown by rule *is* protected).
 
 Limitation: protection is per table. The same count can appear in two tables
 (e.g. a borough's list size in the no-risk and funnel tables); each table
@@ -146,6 +153,9 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
             if name == "trends":
                 protected, extra = _hide_rolling(protected)
                 dec = pd.concat([dec, extra], ignore_index=True)
+            if name == "checks" and "detail" in protected:
+                keep = protected["status"].astype(str).eq("not assessable")
+                protected = protected.assign(detail=protected["detail"].where(keep, ""))
         changes[name] = protected
         dec = dec.copy()
         dec.insert(0, "table", name)
