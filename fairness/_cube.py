@@ -574,3 +574,125 @@ def _finish_checks(cells, persons, quarters, boroughs, columns, n_rows, test_col
     return CheckData(cells=cells, persons=persons, quarters=tuple(quarters), columns=frozenset(columns),
                      n_rows=int(n_rows), test_columns=tuple(test_columns), test_notes=tuple(test_notes),
                      involved=involved)
+
+
+# ---------------------------------------------------------------------- reading the cube
+#
+# Each function gives one statistic's counts in the form the row-level
+# function of that statistic counts them, so both share the derivation.
+
+
+def _flag(flags: np.ndarray, definition: str) -> np.ndarray:
+    """Whether cells with these ``flags`` meet a no-risk definition (see fairness.no_risk)."""
+    bit = FLAG_BITS
+    if definition == "victim_only":
+        need = bit["victim"] | bit["no_violence"] | bit["harm_zero"]
+        return (flags & need) == need
+    name = {"harm_zero": "harm_zero", "no_violence_2y": "no_violence", "green_band": "green"}[definition]
+    return (flags & bit[name]) != 0
+
+
+def in_quarter(table: pd.DataFrame, quarter: str) -> pd.DataFrame:
+    """The rows of ``table`` (a cube table with a ``quarter`` column) in one quarter."""
+    return table[(table["quarter"].astype(object) == quarter).to_numpy(dtype=bool)]
+
+
+def list_counts(cube: Cube) -> pd.DataFrame:
+    """People listed per ethnic group in the selected quarter (every category, zeros kept)."""
+    people = in_quarter(cube.people, cube.quarter)
+    counts = people.groupby("ethnicity", observed=False)["count"].sum().astype("int64")
+    out = counts.rename("count").reset_index()
+    out["ethnicity"] = out["ethnicity"].astype(str)
+    return out
+
+
+def no_risk_counts(cube: Cube, definition: str, by: str | None) -> pd.DataFrame:
+    """``group, count, n`` of one no-risk definition, as :func:`fairness.no_risk.no_risk_share` counts.
+
+    ``by="quarter"`` uses every quarter; anything else the selected quarter.
+    """
+    people = cube.people if by == "quarter" else in_quarter(cube.people, cube.quarter)
+    hit = _flag(people["flags"].to_numpy(), definition)
+    count = people["count"].to_numpy(dtype="int64")
+    if by is None:
+        return pd.DataFrame({"group": ["all"], "count": [int(count[hit].sum())], "n": [int(count.sum())]})
+    frame = pd.DataFrame({by: people[by], "count": np.where(hit, count, 0), "n": count})
+    out = frame.groupby(by, observed=False)[["count", "n"]].sum().astype("int64").reset_index()
+    out = out.rename(columns={by: "group"})
+    out["group"] = out["group"].astype(str)
+    return out[["group", "count", "n"]]
+
+
+def people_in_quarter(cube: Cube) -> int:
+    return int(in_quarter(cube.people, cube.quarter)["count"].sum())
+
+
+def duration_counts(cube: Cube, definition: str) -> tuple[list[int], int]:
+    """Counts per duration band (then "date added unknown") and everyone meeting the definition."""
+    table = in_quarter(cube.durations, cube.quarter)
+    table = table[_flag(table["flags"].to_numpy(), definition)]
+    per = table.groupby("duration")["count"].sum()
+    counts = [int(per.get(i, 0)) for i in range(DURATION_CODES.index("date added unknown") + 1)]
+    return counts, int(table["count"].sum())
+
+
+def borough_metric_counts(cube: Cube, metric: str, *, benchmark: str = "residents_2021") -> pd.DataFrame:
+    """``borough, count, n`` for one borough metric, as :func:`fairness.boroughs.borough_counts` gives."""
+    from fairness.benchmarks import get_benchmark
+
+    people = in_quarter(cube.people, cube.quarter)
+    count = people["count"].to_numpy(dtype="int64")
+    listed = people.groupby("borough", observed=False)["count"].sum().reindex(list(BOROUGHS), fill_value=0)
+    if metric == "rate_per_1000":
+        res = get_benchmark(benchmark).by_borough().groupby("borough")["count"].sum()
+        return pd.DataFrame({"borough": list(BOROUGHS), "count": listed.to_numpy(),
+                             "n": res.reindex(list(BOROUGHS)).to_numpy()})
+    flags = people["flags"].to_numpy()
+    hit = {
+        "no_risk_share": (flags & FLAG_BITS["harm_zero"]) != 0,
+        "black_share": (people["ethnicity"] == "Black").to_numpy(dtype=bool),
+        "green_share": (flags & FLAG_BITS["green"]) != 0,
+    }[metric]
+    hits = pd.Series(np.where(hit, count, 0)).groupby(people["borough"].to_numpy()).sum()
+    hits = pd.Series(hits).reindex(list(BOROUGHS), fill_value=0)
+    return pd.DataFrame({"borough": list(BOROUGHS), "count": hits.to_numpy(dtype="int64"),
+                         "n": listed.to_numpy(dtype="int64")})
+
+
+def casemix_grouped(cube: Cube, covariates: Sequence[str]) -> pd.DataFrame:
+    """People of the selected quarter by borough and ``covariates`` as text (sorted), with the
+    no-risk count ``sum`` and ``size``, as :func:`fairness.boroughs.casemix_adjusted` groups them."""
+    people = in_quarter(cube.people, cube.quarter)
+    keys = ["borough", *covariates]
+    count = people["count"].to_numpy(dtype="int64")
+    harm_zero = (people["flags"].to_numpy() & FLAG_BITS["harm_zero"]) != 0
+    frame = pd.DataFrame({**{k: people[k].astype(str) for k in keys},
+                          "sum": np.where(harm_zero, count, 0), "size": count})
+    return frame.groupby(keys, sort=True)[["sum", "size"]].sum().astype("int64").reset_index()
+
+
+def trend_counts(cube: Cube) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+    """Quarters, people per quarter and, per trend metric, people meeting it per quarter."""
+    quarters = list(cube.quarters)
+    people = cube.people
+    q = people["quarter"].cat.codes.to_numpy()
+    count = people["count"].to_numpy(dtype="int64")
+    flags = people["flags"].to_numpy()
+
+    def per_quarter(hit: np.ndarray, q=q, count=count) -> np.ndarray:
+        return np.bincount(q[hit], weights=count[hit], minlength=len(quarters)).astype("int64")
+
+    all_rows = np.ones(len(people), dtype=bool)
+    counts = {
+        "black_share": per_quarter((people["ethnicity"] == "Black").to_numpy(dtype=bool)),
+        "no_risk_share": per_quarter((flags & FLAG_BITS["harm_zero"]) != 0),
+        "under18_share": per_quarter((flags & FLAG_BITS["under18"]) != 0),
+        "green_share": per_quarter((flags & FLAG_BITS["green"]) != 0),
+    }
+    if "shared_with" in cube.columns:
+        cells = cube.check_data.cells
+        shared = cells["shared"].to_numpy(dtype=bool)
+        qc = cells["quarter"].cat.codes.to_numpy()
+        counts["shared_share"] = np.bincount(qc[shared], weights=cells["count"].to_numpy()[shared],
+                                             minlength=len(quarters)).astype("int64")
+    return quarters, per_quarter(all_rows), counts

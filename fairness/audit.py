@@ -8,6 +8,7 @@ frozen dataclass of tidy tables (contract: ``docs/audit_contract.md``);
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -21,18 +22,22 @@ import numpy as np
 import pandas as pd
 
 from fairness._constants import DEFAULT_REFERENCE, DEFAULT_SUPPRESSION_THRESHOLD
-from fairness._groups import with_groups
-from fairness._quarters import normalise_quarter, parse_quarter
-from fairness.benchmarks import get_benchmark
-from fairness.boroughs import band_consistency, borough_funnel, borough_heterogeneity, casemix_adjusted
-from fairness.disproportionality import (
-    benchmark_sensitivity,
-    ratio_sentences,
-    relative_rate_index,
-    representation_ratio,
+from fairness._cube import (
+    Cube,
+    borough_metric_counts,
+    casemix_grouped,
+    cube_from_frame,
+    duration_counts,
+    in_quarter,
+    list_counts,
+    no_risk_counts,
+    people_in_quarter,
+    trend_counts,
 )
-from fairness.no_risk import no_risk_duration, no_risk_share
-from fairness.trends import quarterly_trends
+from fairness._quarters import normalise_quarter, quarter_codes
+from fairness.benchmarks import get_benchmark
+from fairness.checks import ChecksConfig
+from fairness.disproportionality import benchmark_sensitivity, ratio_sentences
 from fairness.validate import ValidationResult, read_matrix, validate_frame
 
 __all__ = ["AuditResult", "audit", "TABLES"]
@@ -270,46 +275,152 @@ def audit(
     """
     frame, validation = _load(matrix)
     if len(frame) == 0:
-        raise ValueError("no valid rows to audit: every row was quarantined (run `fairness validate` for reasons)")
-    frame = with_groups(frame)
-    quarters = tuple(sorted(frame["quarter"].astype(str).unique(), key=parse_quarter))
+        raise ValueError(ERR_NO_VALID_ROWS)
+    codes, quarters = quarter_codes(frame["snapshot_date"])
+    q = _select_quarter(quarter, tuple(quarters))
+    config = checks_config or ChecksConfig()
+    cube = cube_from_frame(frame, quarter=q, config=config)
+    records = _records_for_checks(frame, codes, quarters.index(q))
+    facts = _facts(validation, len(frame))
+    return audit_from_cube(
+        cube, facts=facts, quarantine=validation.quarantined if validation is not None else None,
+        benchmarks=benchmarks, reference=reference, alpha=alpha, method=method, adjust=adjust,
+        no_risk=no_risk, checks_config=config, records=records,
+    )
+
+
+ERR_NO_VALID_ROWS = "no valid rows to audit: every row was quarantined (run `fairness validate` for reasons)"
+
+
+def _select_quarter(quarter: str | None, quarters: tuple[str, ...]) -> str:
     if quarter in (None, "latest"):
-        q = quarters[-1]
-    else:
-        q = normalise_quarter(quarter)
-        if q not in quarters:
-            raise ValueError(ERR_QUARTER.format(quarter=q, found=", ".join(quarters)))
-    current = frame[frame["quarter"].astype(str) == q].reset_index(drop=True)
+        return quarters[-1]
+    q = normalise_quarter(quarter)
+    if q not in quarters:
+        raise ValueError(ERR_QUARTER.format(quarter=q, found=", ".join(quarters)))
+    return q
+
+
+def _facts(validation: Any, n_frame: int) -> dict[str, Any]:
+    """What the audit says about the file it read."""
+    if validation is None:
+        return {"quarantined": 0, "n_rows": n_frame, "source": "<frame>", "sha256": "",
+                "quarantine_reasons": pd.DataFrame(columns=["rule", "column", "rows"])}
+    return {"quarantined": validation.n_quarantined, "n_rows": validation.n_rows, "source": validation.source,
+            "sha256": validation.sha256, "quarantine_reasons": validation.quarantine_reasons()}
+
+
+def _records_for_checks(frame: pd.DataFrame, codes, selected: int):
+    """The records, for registered checks that read them (none of the built-in ones do)."""
+    from fairness.checks import REGISTRY
+
+    if not any(c.on == "records" for c in REGISTRY):
+        return None
+    return frame, frame.loc[codes == selected].reset_index(drop=True)
+
+
+def audit_from_cube(
+    cube: Cube,
+    *,
+    facts: dict[str, Any],
+    quarantine: pd.DataFrame | None,
+    benchmarks: Sequence[str] = ("residents_2021", "residents_2011"),
+    reference: str = DEFAULT_REFERENCE,
+    alpha: float = 0.05,
+    method: str = "katz",
+    adjust: str = "holm",
+    no_risk: str = "harm_zero",
+    checks_config: Any = None,
+    records: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> AuditResult:
+    """Every table of :func:`audit` from the count tables (pandas or DuckDB made them).
+
+    ``facts`` holds ``quarantined, n_rows, source, sha256, quarantine_reasons``;
+    ``records`` (the whole matrix and the selected quarter's rows) only serve
+    registered checks that read records.
+    """
+    # Every matrix here is small (the case-mix model has a few hundred rows):
+    # a multi-threaded BLAS only spins, and on a busy two-core laptop turns a
+    # 5 ms pseudo-inverse into 0.7 s.
+    with _single_threaded_blas():
+        return _audit_from_cube(cube, facts=facts, quarantine=quarantine, benchmarks=benchmarks,
+                                reference=reference, alpha=alpha, method=method, adjust=adjust, no_risk=no_risk,
+                                checks_config=checks_config, records=records)
+
+
+def _single_threaded_blas():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn, which fairlearn needs
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, method, adjust, no_risk,
+                     checks_config, records) -> AuditResult:
+    from fairness.bands import band_performance_from_cells
+    from fairness.boroughs import (
+        BOROUGH_METRICS,
+        band_consistency_from_counts,
+        funnel_from_counts,
+        heterogeneity_from_counts,
+    )
+    from fairness.checks import ChecksConfig, run_checks_on_counts, sharing_from_counts
+    from fairness.disproportionality import relative_rate_from_counts, representation_from_counts
+    from fairness.no_risk import (
+        ERR_DEFINITION,
+        NO_RISK_DEFINITIONS,
+        duration_from_counts,
+        not_assessable_duration,
+        not_assessable_share,
+        share_from_counts,
+    )
+    from fairness.trends import trends_from_counts
+
+    q = cube.quarter
+    config = checks_config or ChecksConfig()
+    n = people_in_quarter(cube)
     benches = [get_benchmark(b) for b in benchmarks]
     notes = [f"benchmark {b.label}: {b.assumption}" for b in benches if b.assumption]
+    counts = list_counts(cube)
+    representation = representation_from_counts(counts, benches, alpha=alpha, method=method)
+    relative = relative_rate_from_counts(counts, benches, reference=reference, alpha=alpha, method=method,
+                                         adjust=adjust)
 
-    representation = representation_ratio(current, benches, alpha=alpha, method=method)
-    relative = relative_rate_index(current, benches, reference=reference, alpha=alpha, method=method, adjust=adjust)
-    no_risk_tables = []
-    from fairness.no_risk import NO_RISK_DEFINITIONS
+    def share(definition: str, by: str | None) -> pd.DataFrame:
+        missing = [c for c in NO_RISK_DEFINITIONS[definition].needs if c not in cube.columns]
+        if missing:
+            size = int(cube.people["count"].sum()) if by == "quarter" else n
+            return not_assessable_share(definition, by, size, missing)
+        return share_from_counts(no_risk_counts(cube, definition, by), definition=definition, by=by, alpha=alpha)
 
+    if no_risk not in NO_RISK_DEFINITIONS:
+        raise ValueError(ERR_DEFINITION.format(name=no_risk, valid=", ".join(NO_RISK_DEFINITIONS)))
     ordered = [no_risk] + [d for d in NO_RISK_DEFINITIONS if d != no_risk]
-    for definition in ordered:
-        no_risk_tables.append(no_risk_share(current, definition=definition, alpha=alpha))
-    for by in NO_RISK_BY:
-        data = frame if by == "quarter" else current
-        no_risk_tables.append(no_risk_share(data, definition=no_risk, by=by, alpha=alpha))
-    boroughs, overdispersion, limits = borough_funnel(current)
-    casemix, casemix_test = _casemix(current, alpha=alpha, adjust=adjust, notes=notes)
+    no_risk_tables = [share(definition, None) for definition in ordered]
+    no_risk_tables += [share(no_risk, by) for by in NO_RISK_BY]
+    missing = [c for c in (*NO_RISK_DEFINITIONS[no_risk].needs, "date_added") if c not in cube.columns]
+    if missing:
+        duration = not_assessable_duration(no_risk, missing)
+    else:
+        band_counts, flagged = duration_counts(cube, no_risk)
+        duration = duration_from_counts(band_counts, flagged, definition=no_risk, alpha=alpha)
 
-    from fairness.checks import ChecksConfig, run_checks, sharing_by_partner
+    metric_counts = {metric: borough_metric_counts(cube, metric) for metric in BOROUGH_METRICS}
+    boroughs, overdispersion, limits = funnel_from_counts(metric_counts)
+    casemix, casemix_test = _casemix(cube, alpha=alpha, adjust=adjust, notes=notes)
 
-    quarantine = validation.quarantined if validation is not None else None
-    checks = run_checks(frame, quarantine=quarantine, by=("quarter",), config=checks_config or ChecksConfig(),
-                        alpha=alpha)
-    checks_b = run_checks(current, quarantine=quarantine, by=("quarter", "borough"),
-                          config=checks_config or ChecksConfig(), alpha=alpha)
+    whole, current = records if records is not None else (None, None)
+    checks = run_checks_on_counts(cube.check_data, quarantine=quarantine, by=("quarter",), config=config,
+                                  alpha=alpha, matrix=whole)
+    checks_b = run_checks_on_counts(cube.check_data.only(q), quarantine=quarantine, by=("quarter", "borough"),
+                                    config=config, alpha=alpha, matrix=current)
     checks_all = pd.concat([checks, checks_b], ignore_index=True)
-    sharing = sharing_by_partner(current, alpha=alpha) if "shared_with" in current else pd.DataFrame()
-
-    from fairness.bands import band_performance
-
-    bands = band_performance(frame, quarter=q, reference=reference, alpha=alpha)
+    sharing = (sharing_from_counts(in_quarter(cube.sharing, q), alpha=alpha) if "shared_with" in cube.columns
+               else pd.DataFrame())
+    bands = band_performance_from_cells(cube.outcomes, quarter=q, reference=reference, alpha=alpha,
+                                        has_outcome="outcome_violence_12m" in cube.columns)
+    trend_quarters, sizes, trend_hits = trend_counts(cube)
 
     params = {
         "quarter": q, "benchmarks": [b.name for b in benches], "reference": reference, "alpha": alpha,
@@ -317,12 +428,12 @@ def audit(
     }
     return AuditResult(
         quarter=q,
-        quarters=quarters,
-        n=len(current),
-        quarantined=validation.n_quarantined if validation is not None else 0,
-        n_rows=validation.n_rows if validation is not None else len(frame),
-        source=validation.source if validation is not None else "<frame>",
-        sha256=validation.sha256 if validation is not None else "",
+        quarters=cube.quarters,
+        n=n,
+        quarantined=facts["quarantined"],
+        n_rows=facts["n_rows"],
+        source=facts["source"],
+        sha256=facts["sha256"],
         mode="internal",
         parameters=params,
         representation=representation,
@@ -330,15 +441,15 @@ def audit(
         sensitivity=benchmark_sensitivity(relative, representation),
         sentences=ratio_sentences(relative, alpha=alpha),
         no_risk=pd.concat(no_risk_tables, ignore_index=True),
-        no_risk_duration=no_risk_duration(current, definition=no_risk, alpha=alpha),
+        no_risk_duration=duration,
         boroughs=boroughs,
         overdispersion=overdispersion,
         funnel_limits=limits,
-        heterogeneity=borough_heterogeneity(current),
+        heterogeneity=heterogeneity_from_counts(metric_counts),
         casemix=casemix,
         casemix_test=casemix_test,
-        band_consistency=band_consistency(current, alpha=alpha),
-        trends=quarterly_trends(frame, alpha=alpha),
+        band_consistency=band_consistency_from_counts(cube.harm, alpha=alpha),
+        trends=trends_from_counts(trend_quarters, sizes, trend_hits, alpha=alpha),
         checks=checks_all,
         sharing_by_partner=sharing,
         band_by_group=bands.by_group,
@@ -347,16 +458,17 @@ def audit(
         band_calibration=bands.calibration,
         band_status=bands.status,
         band_reason=bands.reason,
-        quarantine_reasons=validation.quarantine_reasons() if validation is not None else pd.DataFrame(
-            columns=["rule", "column", "rows"]),
+        quarantine_reasons=facts["quarantine_reasons"],
         notes=tuple(notes),
     )
 
 
-def _casemix(current: pd.DataFrame, *, alpha: float, adjust: str, notes: list[str]):
+def _casemix(cube: Cube, *, alpha: float, adjust: str, notes: list[str]):
     """Case-mix adjustment, or an explicit 'not estimable' when the model cannot be fitted."""
+    from fairness.boroughs import CASEMIX_COVARIATES, casemix_from_grouped
+
     try:
-        return casemix_adjusted(current, alpha=alpha, adjust=adjust)
+        return casemix_from_grouped(casemix_grouped(cube, CASEMIX_COVARIATES), alpha=alpha, adjust=adjust)
     except Exception as exc:  # statsmodels raises several types for degenerate data
         notes.append(f"case-mix adjustment not estimable: {type(exc).__name__}: {exc}")
         cols = ["metric", "borough", "observed", "expected", "n", "oe_ratio", "ci_low", "ci_high", "z",

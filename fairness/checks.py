@@ -41,7 +41,7 @@ import pandas as pd
 
 from fairness._constants import BOROUGHS, REQUIRED_COLUMNS, RISK_BANDS, SHARED_WITH_SEPARATOR
 from fairness._intervals import confint_proportion
-from fairness._quarters import quarter_label
+from fairness._quarters import quarter_codes, quarter_label
 from fairness._cube import CheckData, check_data_from_frame
 from fairness.no_risk import no_risk_flag
 
@@ -1276,43 +1276,57 @@ def sharing_by_partner(matrix: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataF
         raise ValueError(ERR_SHARED_WITH_ABSENT)
     if not 0 < alpha < 1:
         raise ValueError(ERR_ALPHA.format(alpha=alpha))
-    partners_per_row = (
-        matrix["shared_with"]
-        .fillna("")
-        .astype(str)
-        .map(lambda s: sorted({p.strip() for p in s.split(SHARED_WITH_SEPARATOR) if p.strip()}))
-    )
+    codes, labels = quarter_codes(matrix["snapshot_date"])
+    table = pd.DataFrame({
+        "quarter": pd.Categorical.from_codes(codes, categories=labels) if labels else pd.Categorical([]),
+        "risk_band": matrix["risk_band"].astype(object).to_numpy(),
+        "harm_zero": no_risk_flag(matrix, "harm_zero").to_numpy(dtype=bool),
+        "shared_with": matrix["shared_with"].fillna("").astype(str).to_numpy(dtype=object),
+    })
+    table = table.groupby(list(table.columns), observed=True, sort=False, dropna=False).size()
+    return sharing_from_counts(table.rename("count").reset_index(), alpha=alpha)
+
+
+def sharing_from_counts(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`sharing_by_partner` from records counted by ``quarter, risk_band, harm_zero,
+    shared_with`` (as written, "" when not shared) in ``count``."""
+    table = table[table["count"] > 0]
+    written = table["shared_with"].astype(object).to_numpy()
+    distinct = pd.unique(written)
+    partners_of = {
+        s: sorted({p.strip() for p in str(s).split(SHARED_WITH_SEPARATOR) if p.strip()}) for s in distinct
+    }
     cells = pd.DataFrame(
         {
-            "quarter": _quarters(matrix),
-            "risk_band": matrix["risk_band"].astype(object).to_numpy(),
-            "no_risk": no_risk_flag(matrix, "harm_zero").to_numpy(dtype=bool),
-            "partners": partners_per_row.to_numpy(dtype=object),
+            "quarter": table["quarter"].astype(object).to_numpy(dtype=object),
+            "risk_band": table["risk_band"].astype(object).to_numpy(),
+            "no_risk": table["harm_zero"].to_numpy(dtype=bool),
+            "partners": [partners_of[s] + [ANY_PARTNER] if partners_of[s] else [] for s in written],
+            "count": table["count"].to_numpy(dtype="int64"),
         }
     )
-    cells["partners"] = [p + [ANY_PARTNER] if p else [] for p in cells["partners"]]
-    partner_names = sorted({p for ps in cells["partners"] for p in ps if p != ANY_PARTNER})
+    partner_names = sorted({p for ps in partners_of.values() for p in ps})
     keys = ["quarter", "risk_band", "no_risk"]
-    n = cells.groupby(keys).size().rename("n")
+    n = cells.groupby(keys)["count"].sum().rename("n")
     shared = cells.explode("partners").dropna(subset=["partners"])
-    count = shared.groupby(keys + ["partners"]).size().rename("count")
+    count = shared.groupby(keys + ["partners"])["count"].sum().rename("count")
     bands = list(RISK_BANDS) + sorted(set(cells["risk_band"].dropna()) - set(RISK_BANDS))
     grid = pd.MultiIndex.from_product(
         [sorted(cells["quarter"].unique()), [ANY_PARTNER, *partner_names], bands, [True, False]],
         names=["quarter", "partner", "risk_band", "no_risk"],
     ).to_frame(index=False)
-    table = grid.copy()
+    out = grid.copy()
     cell_index = pd.MultiIndex.from_frame(grid[keys])
-    table["n"] = n.reindex(cell_index, fill_value=0).to_numpy()
+    out["n"] = n.reindex(cell_index, fill_value=0).to_numpy()
     partner_index = pd.MultiIndex.from_frame(grid[keys + ["partner"]])
-    table["count"] = count.reindex(partner_index, fill_value=0).to_numpy()
-    table["n"] = table["n"].astype("int64")
-    table["count"] = table["count"].fillna(0).astype("int64")
-    nn = table["n"].to_numpy()
-    table["share"] = np.divide(
-        table["count"].to_numpy(dtype=float), nn, out=np.full(len(nn), np.nan), where=nn > 0
+    out["count"] = count.reindex(partner_index, fill_value=0).to_numpy()
+    out["n"] = out["n"].astype("int64")
+    out["count"] = out["count"].fillna(0).astype("int64")
+    nn = out["n"].to_numpy()
+    out["share"] = np.divide(
+        out["count"].to_numpy(dtype=float), nn, out=np.full(len(nn), np.nan), where=nn > 0
     )
-    table["ci_low"], table["ci_high"] = confint_proportion(
-        table["count"].to_numpy(), nn, alpha=alpha, method="wilson"
+    out["ci_low"], out["ci_high"] = confint_proportion(
+        out["count"].to_numpy(), nn, alpha=alpha, method="wilson"
     )
-    return table.loc[:, list(SHARING_COLUMNS)]
+    return out.loc[:, list(SHARING_COLUMNS)]
