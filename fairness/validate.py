@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import hashlib
 import io
 import os
@@ -381,10 +382,20 @@ def _read_csv_bytes(
         # Fast path: no quoting and no bare CR (a line break to pandas, not to
         # the split below), so one physical line is one row and the field
         # count of each line can be read off the text directly.
-        body = text.split("\n")[1:]
-        if body and body[-1] == "":
-            body = body[:-1]
-        fields = np.fromiter((ln.count(delimiter) + 1 for ln in body), dtype=np.int64, count=len(body))
+        utf8 = _utf8_body(data, text, encoding, delimiter)
+        if utf8 is not None:
+            fields, blank = _line_shapes(utf8, delimiter, len(names))
+            if len(fields) and (fields == len(names)).all():
+                raw = _read_simple_csv(utf8, names, delimiter)
+                if raw is not None and len(raw) == len(fields):
+                    return _drop_trailing_blank(raw, np.arange(2, len(raw) + 2), [])
+            body = None
+        else:
+            body = text.split("\n")[1:]
+            if body and body[-1] == "":
+                body = body[:-1]
+            fields = np.fromiter((ln.count(delimiter) + 1 for ln in body), dtype=np.int64, count=len(body))
+            blank = None
         raw = pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
@@ -397,12 +408,73 @@ def _read_csv_bytes(
             engine="c",
             on_bad_lines="error",
         ) if (fields <= len(names)).all() else None
-        if raw is not None and len(raw) == len(body):
+        if raw is not None and len(raw) == len(fields):
             lines = np.arange(2, len(raw) + 2)
-            blank = np.fromiter((ln.strip() == "" for ln in body), dtype=bool, count=len(body))
+            if blank is None:
+                blank = np.fromiter((ln.strip() == "" for ln in body), dtype=bool, count=len(body))
             extra = _field_count_problems(fields, blank, len(names))
             return _drop_trailing_blank(raw.fillna(""), lines, extra)
     return _read_csv_slow(text, source, names, delimiter)
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _utf8_body(data: bytes, text: str, encoding: str | None, delimiter: str) -> bytes | None:
+    """The file's bytes when they are the UTF-8 of ``text`` (BOM removed) and the delimiter is ASCII."""
+    if encoding is not None or len(delimiter.encode("utf-8")) != 1 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    return data[len(_UTF8_BOM):] if data.startswith(_UTF8_BOM) else data
+
+
+def _line_shapes(utf8: bytes, delimiter: str, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fields per line and whether each line is blank, for the lines after the header.
+
+    The same as ``line.count(delimiter) + 1`` and ``line.strip() == ""`` over
+    ``text.split("\\n")[1:]`` (a last empty piece dropped), vectorised over
+    the bytes (an ASCII delimiter byte never occurs inside a multi-byte
+    character). Blankness only matters for a line of another width than the
+    header's, so only those lines are decoded and stripped.
+    """
+    b = np.frombuffer(utf8, dtype=np.uint8)
+    newlines = np.flatnonzero(b == 10)
+    starts = newlines + 1
+    if len(starts) and starts[-1] == len(b):  # the file ends with a newline: no last line
+        starts = starts[:-1]
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    is_delimiter = (b == ord(delimiter)).view(np.uint8)
+    fields = np.add.reduceat(is_delimiter, starts, dtype=np.int32).astype(np.int64) + 1
+    blank = np.zeros(len(starts), dtype=bool)
+    ends = np.append(newlines[1:], len(b))
+    for i in np.flatnonzero(fields != width):
+        blank[i] = utf8[starts[i]:ends[i]].decode("utf-8").strip() == ""
+    return fields, blank
+
+
+def _read_simple_csv(utf8: bytes, names: list[str], delimiter: str) -> pd.DataFrame | None:
+    """Read unquoted CSV whose every line has one field per column, all as text, with pyarrow.
+
+    What ``pd.read_csv(dtype=str, na_filter=False)`` returns for such a file,
+    several times faster. None if pyarrow reads it otherwise.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                              escape_char=False, newlines_in_values=False,
+                                              ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[],
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
 
 
 def _field_count_problems(fields: np.ndarray, blank: np.ndarray, width: int) -> list[dict]:
@@ -491,19 +563,84 @@ def _read_parquet_bytes(data: bytes, source: str) -> tuple[pd.DataFrame, np.ndar
         raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
     names = _check_header(list(table.column_names), source, ",")
     try:
-        try:
-            df = table.to_pandas()
-        except Exception:  # e.g. a date outside pandas' range (year 9999): keep it as an object
-            df = table.to_pandas(timestamp_as_object=True, date_as_object=True)
-        df.columns = names
-        raw = pd.DataFrame({c: _to_text(df[c]) for c in df.columns})
+        raw = _parquet_text(table, names)
     except Exception as exc:
         raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
     return raw, np.arange(1, len(raw) + 1)
 
 
+def _parquet_text(table, names: list[str]) -> pd.DataFrame:
+    """Every column as the text a CSV would hold (:func:`_to_text`), one distinct value at a time.
+
+    Each column is dictionary-encoded by pyarrow and only its distinct values
+    are converted to Python and written as text; the text is then spread back
+    with the codes. A distinct value is converted as pandas converts the whole
+    column (a column with missing values is converted with one, so booleans
+    become objects and integers floats, as ``Table.to_pandas`` does).
+    """
+    import pyarrow as pa
+
+    index_columns = [c for c in (table.schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)]
+    if index_columns:  # pandas would move them to the index: convert as before
+        try:
+            df = table.to_pandas()
+        except Exception:  # e.g. a date outside pandas' range (year 9999): keep it as an object
+            df = table.to_pandas(timestamp_as_object=True, date_as_object=True)
+        df.columns = names
+        return pd.DataFrame({c: _to_text(df[c]) for c in df.columns})
+    text_type = pd.StringDtype("pyarrow", na_value=np.nan)
+    columns = {}
+    for name, column in zip(names, table.columns, strict=True):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            # text is written as it is ("" when missing)
+            as_text = column.cast(pa.large_string()).fill_null("")
+            columns[name] = pd.Series(as_text.to_pandas(types_mapper={pa.large_string(): text_type}.get),
+                                      dtype=text_type)
+            continue
+        try:
+            if pa.types.is_dictionary(column.type):
+                column = column.cast(column.type.value_type)
+            encoded = column.dictionary_encode().combine_chunks()
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid, TypeError):
+            columns[name] = _to_text(_column_to_pandas(column)).astype(object)
+            continue
+        dictionary = encoded.dictionary
+        if column.null_count:
+            dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
+        text = _to_text_each(_column_to_pandas(dictionary)).to_numpy(dtype=object)
+        if column.null_count:
+            text = text[:-1]
+        indices = encoded.indices.fill_null(len(text)) if column.null_count else encoded.indices
+        as_text = pa.array(np.append(text, "").astype(object) if column.null_count else text, type=pa.large_string())
+        columns[name] = pd.Series(as_text.take(indices).to_pandas(types_mapper={pa.large_string(): text_type}.get),
+                                  dtype=text_type)
+    return pd.DataFrame(columns)
+
+
+def _column_to_pandas(values) -> pd.Series:
+    try:
+        return pd.Series(values.to_pandas())
+    except Exception:  # e.g. a date outside pandas' range (year 9999): keep it as an object
+        return pd.Series(values.to_pandas(timestamp_as_object=True, date_as_object=True))
+
+
 def _to_text(s: pd.Series) -> pd.Series:
-    """Render a typed column as the text a CSV would hold, so both formats share one parser."""
+    """Render a typed column as the text a CSV would hold, so both formats share one parser.
+
+    Worked out once per distinct value for numbers, dates and booleans (whose
+    distinct values cannot be confused); per cell for objects.
+    """
+    if s.dtype != object and len(s):
+        try:
+            codes, uniques = pd.factorize(s, use_na_sentinel=False)
+        except TypeError:
+            return _to_text_each(s)
+        text = _to_text_each(pd.Series(uniques, dtype=s.dtype)).to_numpy(dtype=object)
+        return pd.Series(text[codes], index=s.index, dtype=object)
+    return _to_text_each(s)
+
+
+def _to_text_each(s: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s.dt.strftime("%Y-%m-%d")
     elif pd.api.types.is_bool_dtype(s):
@@ -577,7 +714,7 @@ def validate_frame(
         problems.append(pd.DataFrame(list(extra_problems)))
     typed = pd.DataFrame(index=raw.index)
     for col in [c for c in ALL_COLUMNS if c in text.columns]:
-        values, found = _parse_column(col, text[col])
+        values, found = _parse_by_value(col, text[col])
         typed[col] = values
         if found is not None and len(found):
             problems.append(found)
@@ -595,7 +732,7 @@ def validate_frame(
     bad_mask[bad_index] = True
 
     unknown = tuple(c for c in raw.columns if c not in ALL_COLUMNS)
-    valid = typed.loc[~bad_mask].copy()
+    valid = typed.loc[~bad_mask] if bad_mask.any() else typed.copy()
     for c in unknown:
         valid[c] = text.loc[~bad_mask, c]
     valid = valid.astype({k: v for k, v in canonical_dtypes().items() if k in valid.columns})
@@ -631,9 +768,26 @@ def validate_frame(
 
 
 def _as_text(s: pd.Series) -> pd.Series:
+    """Each cell as text ("" when missing), as a pyarrow-backed string column.
+
+    Text stays text (no per-cell Python work for a column of strings); other
+    values are written as a CSV would hold them (:func:`_to_text`).
+    """
     if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
-        return s.astype(object).where(s.notna(), "").map(str)
-    return _to_text(s)
+        if isinstance(s.dtype, pd.StringDtype) or pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            try:
+                return s.astype("str").fillna("")
+            except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate arrow cannot encode
+                pass
+        return _text_column(s.astype(object).where(s.notna(), "").map(str))
+    return _text_column(_to_text(s))
+
+
+def _text_column(s: pd.Series) -> pd.Series:
+    try:
+        return s.astype("str")
+    except (TypeError, ValueError, UnicodeError):
+        return s.astype(object)
 
 
 def _problem_frame(mask: np.ndarray, col: str, values: pd.Series, rule: str, message) -> pd.DataFrame:
@@ -644,6 +798,32 @@ def _problem_frame(mask: np.ndarray, col: str, values: pd.Series, rule: str, mes
     else:
         msgs = [f"{_shown(v)} {message}" for v in vals]
     return pd.DataFrame({"index": idx, "column": col, "value": vals.to_numpy(), "rule": rule, "message": msgs})
+
+
+def _parse_by_value(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | None]:
+    """:func:`_parse_column` on each distinct text of ``s``, spread back to its rows.
+
+    A million rows hold a few thousand distinct ages, dates or scores: each is
+    parsed (and, if wrong, described) once. Every row of a value gets that
+    value's parsed value and its problems.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    values_u, found_u = _parse_column(col, distinct)
+    if col in CATEGORIES:
+        cat = pd.Categorical(values_u, categories=list(CATEGORIES[col]))
+        values = pd.Series(pd.Categorical.from_codes(cat.codes[codes], categories=cat.categories), index=s.index)
+    elif col in TEXT_COLUMNS:
+        values = pd.Series(pd.array(values_u, dtype="string")[codes], index=s.index)
+    else:
+        values = values_u.iloc[codes].set_axis(s.index)
+    if found_u is None or not len(found_u):
+        return values, None
+    rows = np.flatnonzero(np.isin(codes, found_u["index"].to_numpy()))
+    spread = pd.DataFrame({"index": rows, "u": codes[rows]}).merge(
+        found_u.rename(columns={"index": "u"}), on="u", how="inner", sort=False
+    )
+    return values, spread[["index", "column", "value", "rule", "message"]]
 
 
 def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | None]:
@@ -786,19 +966,11 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
         missing_id = typed["person_id"].isna()
         frame.loc[missing_id, "person_id"] = [f"\x00missing{i}" for i in np.flatnonzero(missing_id)]
     snap_missing = typed["snapshot_date"].isna()
-    try:
-        MatrixSchema.validate(frame, lazy=True)
-        return pd.DataFrame(columns=["index", "column", "value", "rule", "message"])
-    except pa.errors.SchemaErrors as err:
-        fc = err.failure_cases
     records = []
-    fc = fc[fc["index"].notna()]
-    for check, group in fc.groupby("check", sort=False):
-        check = str(check)
-        name = check.split("(")[0]
+    for check, column, idx in _schema_failures(frame):
+        name = check.name
         if name in CHECK_RULES:
             rule, column, message = CHECK_RULES[name]
-            idx = np.unique(group["index"].astype(int).to_numpy())
             if name == "duplicate_person_id":
                 idx = idx[~snap_missing.iloc[idx].to_numpy() & typed["person_id"].iloc[idx].notna().to_numpy()]
             elif rule == "date_order":
@@ -807,19 +979,53 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
                 value = text[column].iloc[i] if column in text else ""
                 records.append((i, column, value, rule, f"{_shown(value)}: {message}"))
             continue
-        for r in group.itertuples(index=False):
-            if r.index is None or pd.isna(r.index):
-                continue
-            i = int(r.index)
-            col = str(r.column)
-            raw_value = text[col].iloc[i] if col in text else ""
-            if typed[col].isna().iloc[i]:
+        missing = typed[column].isna().to_numpy()
+        rule = _COLUMN_RULES.get(name, "invalid")
+        valid = _schema().columns[column].metadata.get("valid", "")
+        what = "is too long" if rule == "bad_text" else "is out of range"
+        for i in idx:
+            if missing[i]:
                 continue  # already reported as a parse failure or missing value
-            rule = _COLUMN_RULES.get(name, "invalid")
-            valid = MatrixSchema.to_schema().columns[col].metadata.get("valid", "")
-            what = "is too long" if rule == "bad_text" else "is out of range"
-            records.append((i, col, raw_value, rule, f"{_shown(raw_value)} {what}. Valid: {valid}"))
+            raw_value = text[column].iloc[i] if column in text else ""
+            records.append((i, column, raw_value, rule, f"{_shown(raw_value)} {what}. Valid: {valid}"))
     return pd.DataFrame(records, columns=["index", "column", "value", "rule", "message"])
+
+
+@functools.cache
+def _schema() -> pa.DataFrameSchema:
+    return MatrixSchema.to_schema()
+
+
+def _schema_failures(frame: pd.DataFrame) -> list[tuple[pa.Check, str | None, np.ndarray]]:
+    """Every failed check of :class:`MatrixSchema`: (check, column, row positions), in the order
+    pandera lists its failure cases (frame-wide checks, then each column's).
+
+    The schema's own :class:`pandera.Check` objects are applied: the frame-wide
+    ones to the frame, the column ones to each column's distinct values (a
+    range or set check of a value does not depend on the row), which is what
+    ``MatrixSchema.validate(frame, lazy=True)`` reports without its per-cell
+    bookkeeping (tests/test_validate.py checks they agree).
+    """
+    schema = _schema()
+    out: list[tuple[pa.Check, str | None, np.ndarray]] = []
+    for check in schema.checks:
+        passed = check(frame).check_output
+        failed = np.flatnonzero(~np.asarray(passed, dtype=bool))
+        if len(failed):
+            out.append((check, None, failed))
+    for column, spec in schema.columns.items():
+        if column not in frame or not spec.checks:
+            continue
+        codes, uniques = pd.factorize(frame[column])
+        distinct = pd.Series(uniques)
+        if not len(distinct):
+            continue
+        for check in spec.checks:
+            passed = np.asarray(check(distinct).check_output, dtype=bool)
+            bad = np.flatnonzero(~passed)
+            if len(bad):
+                out.append((check, column, np.flatnonzero(np.isin(codes, bad))))
+    return out
 
 
 AGE_FILL = 30  # placeholder for unparseable ages (already reported) so range checks run

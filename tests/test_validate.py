@@ -3,9 +3,11 @@ with a message naming line, column and what would be valid; counts add up."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -207,3 +209,94 @@ def test_quarantine_reasons_table_has_no_values(write_csv):
     t = res.quarantine_reasons()
     assert list(t.columns) == ["rule", "column", "rows"]
     assert int(t["rows"].sum()) == 2
+
+
+# --------------------------------------------------------------------------
+# The fast paths give what the straightforward ones gave
+# --------------------------------------------------------------------------
+
+
+def test_schema_failures_are_panderas():
+    """The schema's checks applied directly (column checks once per distinct value) find
+    exactly the failures ``MatrixSchema.validate(lazy=True)`` reports."""
+    import pandera.pandas as pa
+
+    from fairness.schema import MatrixSchema
+    from fairness.validate import _schema_failures
+
+    rng = np.random.default_rng(4)
+    n = 300
+    frame = pd.DataFrame({
+        "person_id": rng.choice(["a", "b", "c", "x" * 201, ""], n).astype(object),
+        "snapshot_date": pd.to_datetime(rng.choice(["2018-12-31", "2019-03-31"], n)),
+        "borough": "Brent", "ethnicity": "White", "sex": "Male",
+        "age": rng.integers(5, 105, n),
+        "harm_score": rng.choice([-1.0, 0.0, 3.5], n),
+        "risk_band": "Red",
+        "violent_offences_2y": pd.array(rng.choice([-1, 0, 2, None], n), dtype="Int64"),
+        "date_added": pd.to_datetime(rng.choice(["2018-01-01", "2019-06-30", None], n)),
+        "last_reviewed": pd.to_datetime(rng.choice(["2017-01-01", "2018-12-01", "2019-12-01", None], n)),
+    })
+    ours = {(check.name, int(i)) for check, _, rows in _schema_failures(frame) for i in rows}
+    with pytest.raises(pa.errors.SchemaErrors) as info:
+        MatrixSchema.validate(frame, lazy=True)
+    fc = info.value.failure_cases
+    fc = fc[fc["index"].notna()]
+    theirs = {(str(c).split("(")[0], int(i)) for c, i in zip(fc["check"], fc["index"])}
+    assert ours == theirs and len(ours) > 50
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_line_shapes_are_counted_like_python(seed):
+    from fairness.validate import _line_shapes
+
+    rng = np.random.default_rng(seed)
+    pieces = ["a", ",", " ", "\t", "é", "\u00a0", "\u2028", "x,y", "\r"]
+    lines = ["".join(rng.choice(pieces, int(rng.integers(0, 6)))) for _ in range(200)]
+    text = "h1,h2,h3\n" + "\n".join(lines) + ("\n" if seed % 2 else "")
+    body = text.split("\n")[1:]
+    if body and body[-1] == "":
+        body = body[:-1]
+    fields, blank = _line_shapes(text.encode("utf-8"), ",", 3)
+    assert fields.tolist() == [ln.count(",") + 1 for ln in body]
+    wrong = fields != 3
+    assert blank[wrong].tolist() == [ln.strip() == "" for ln, w in zip(body, wrong) if w]
+
+
+def test_simple_csv_reads_as_pandas_does(tmp_path):
+    from fairness.validate import _read_simple_csv
+
+    text = "a,b,c\n1, x ,\n,,\n é,2018-12-31,TRUE\r\n0,nan,NA\n"
+    got = _read_simple_csv(text.encode("utf-8"), ["a", "b", "c"], ",")
+    expected = pd.read_csv(io.StringIO(text), sep=",", dtype=str, keep_default_na=False, na_filter=False,
+                           skip_blank_lines=False, header=0, names=["a", "b", "c"], engine="c")
+    pd.testing.assert_frame_equal(got, expected.fillna(""))
+
+
+def test_parquet_text_is_the_text_of_the_whole_table():
+    """Column by column, distinct value by distinct value, the text is what converting the whole
+    table to pandas and writing each cell gives."""
+    import datetime as dt
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    from fairness.validate import _parquet_text, _to_text_each
+
+    table = pa.table({
+        "ints": pa.array([1, None, 2**53 + 1, 3], type=pa.int64()),
+        "ints_full": pa.array([1, 2, 2**53 + 1, 3], type=pa.int64()),
+        "floats": pa.array([1.0, float("nan"), None, 0.1]),
+        "bools": pa.array([True, None, False, True]),
+        "bools_full": pa.array([True, False, False, True]),
+        "dates": pa.array([dt.date(2018, 12, 31), None, dt.date(1999, 1, 2), dt.date(2018, 12, 31)]),
+        "stamps": pa.array([dt.datetime(2018, 12, 31, 13), None, dt.datetime(2019, 1, 1), None]),
+        "text": pa.array(["a", None, " b ", "a"]),
+        "cats": pa.array(["x", "y", None, "x"]).dictionary_encode(),
+        "money": pa.array([Decimal("1.50"), None, Decimal("2"), Decimal("1.50")]),
+    })
+    names = list(table.column_names)
+    got = _parquet_text(table, names)
+    df = table.to_pandas()
+    for name in names:
+        assert got[name].tolist() == _to_text_each(df[name]).tolist(), name
