@@ -38,6 +38,7 @@ derived from the cube show every group as the row-level functions do.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -279,119 +280,221 @@ def cube_from_frame(frame: pd.DataFrame, *, quarter: str, config=None) -> Cube:
     ``config`` is a :class:`fairness.checks.ChecksConfig` (thresholds are not
     needed here, only the parameters that decide each row's check state).
     """
-    from fairness.checks import ChecksConfig
-
-    config = ChecksConfig() if config is None else config
-    n = len(frame)
-    q_codes, quarters = quarter_codes(frame["snapshot_date"])
-    categories = {}
-    codes: dict[str, np.ndarray] = {}
-    for col in ("borough", "ethnicity", "sex", "risk_band"):
-        codes[col], categories[col] = _category_codes(frame[col], _EMPTY_CATEGORIES[col])
-    age_band = _age_band_codes(frame["age"])
-    harm = frame["harm_score"].to_numpy(dtype="float64")
-    harm_zero = harm == 0
-    green = (frame["risk_band"] == "Green").to_numpy(dtype=bool)
-    columns = frozenset(frame.columns)
-    no_violence = _bool(frame["violent_offences_2y"] == 0) if "violent_offences_2y" in columns else (
-        np.zeros(n, dtype=bool))
-    victim = _bool(frame["victim_flag"]) if "victim_flag" in columns else np.zeros(n, dtype=bool)
-    under18 = (frame["age"] < 18).to_numpy(dtype=bool)
-    flags = (harm_zero * FLAG_BITS["harm_zero"] + no_violence * FLAG_BITS["no_violence"]
-             + green * FLAG_BITS["green"] + victim * FLAG_BITS["victim"] + under18 * FLAG_BITS["under18"])
-    sizes = {"quarter": len(quarters), "borough": len(categories["borough"]),
-             "ethnicity": len(categories["ethnicity"]), "sex": len(categories["sex"]),
-             "age_band": len(AGE_BAND_LABELS), "risk_band": len(categories["risk_band"]), "flags": 32}
-
-    people = count_codes({"quarter": q_codes, "borough": codes["borough"], "ethnicity": codes["ethnicity"],
-                          "sex": codes["sex"], "age_band": age_band, "flags": flags}, sizes)
-
-    # time on the list
-    if "date_added" in columns:
-        days = _days(frame["snapshot_date"], frame["date_added"])
-        duration = np.full(n, DURATION_CODES.index("none"), dtype=np.int64)
-        from fairness.no_risk import DURATION_BANDS
-
-        for i, (_, lo, hi) in enumerate(DURATION_BANDS):
-            duration[(days >= lo) & (days < hi)] = i
-        duration[np.isnan(days)] = DURATION_CODES.index("date added unknown")
-    else:
-        duration = np.full(n, DURATION_CODES.index("date added unknown"), dtype=np.int64)
-    durations = count_codes({"quarter": q_codes, "flags": flags, "duration": duration},
-                            {**sizes, "duration": len(DURATION_CODES)})
-
-    # outcomes, for band performance
-    outcome = _tristate(frame["outcome_violence_12m"]) if "outcome_violence_12m" in columns else np.full(n, -1)
-    outcomes = count_codes({"quarter": q_codes, "ethnicity": codes["ethnicity"], "age_band": age_band,
-                            "sex": codes["sex"], "risk_band": codes["risk_band"], "outcome": outcome},
-                           {**sizes, "outcome": 2})
-
-    # sharing, by what was written in shared_with
-    if "shared_with" in columns:
-        sw_codes, sw_values = pd.factorize(frame["shared_with"].fillna("").astype(str))
-        shared = pd.Series(sw_values, dtype=object).astype(str).str.strip().ne("").to_numpy()[sw_codes] if (
-            len(sw_values)) else np.zeros(n, dtype=bool)
-    else:
-        sw_codes, sw_values, shared = np.zeros(n, dtype=np.int64), np.array([""], dtype=object), (
-            np.zeros(n, dtype=bool))
-    sharing = count_codes({"quarter": q_codes, "risk_band": codes["risk_band"], "harm_zero": harm_zero,
-                           "shared_with": sw_codes}, {**sizes, "harm_zero": 2, "shared_with": len(sw_values)})
-
-    # harm scores of the selected quarter, for band consistency
-    in_quarter = q_codes == (quarters.index(quarter) if quarter in quarters else -2)
-    harm_values, harm_codes = np.unique(harm[in_quarter], return_inverse=True)
-    harm_table = count_codes({"borough": codes["borough"][in_quarter], "risk_band": codes["risk_band"][in_quarter],
-                              "harm": harm_codes.reshape(-1)},
-                             {**sizes, "harm": max(len(harm_values), 1)})
-
-    check_data = check_data_from_frame(frame, config=config, q_codes=q_codes, quarters=quarters,
-                                       borough=codes["borough"], boroughs=categories["borough"],
-                                       harm_zero=harm_zero, green=green, shared=shared, victim=victim,
-                                       no_violence=no_violence)
-    return _finish(
-        quarters=tuple(quarters), quarter=quarter, columns=columns, categories=categories, n_rows=n,
-        people=people, durations=durations, outcomes=outcomes, sharing=sharing,
-        sharing_values=np.asarray(sw_values, dtype=object), harm=harm_table, harm_values=harm_values,
-        check_data=check_data,
-    )
+    codes, layout = frame_codes(frame, config=config)
+    selected = layout.quarters.index(quarter) if quarter in layout.quarters else -2
+    tables = count_tables(codes, layout, selected=selected)
+    tables["persons"] = _frame_persons(frame, codes)
+    return finish_cube(tables, layout, quarter=quarter, involved=_involved_in(frame, codes["quarter"], layout))
 
 
-def check_data_from_frame(frame: pd.DataFrame, *, config=None, q_codes=None, quarters=None, borough=None,
-                          boroughs=None, harm_zero=None, green=None, shared=None, victim=None,
-                          no_violence=None) -> CheckData:
-    """Count a validated matrix into the :class:`CheckData` of the data-protection checks.
+def check_data_from_frame(frame: pd.DataFrame, *, config=None) -> CheckData:
+    """Count a validated matrix into the :class:`CheckData` of the data-protection checks."""
+    codes, layout = frame_codes(frame, config=config, only_checks=True)
+    tables = {"checks": count_tables(codes, layout, selected=-2, only=("checks",))["checks"],
+              "persons": _frame_persons(frame, codes)}
+    return _check_data(tables, layout, _involved_in(frame, codes["quarter"], layout))
 
-    The keyword arrays, when given, are the per-row values :func:`cube_from_frame` already has.
+
+@dataclass
+class Layout:
+    """What the per-row codes mean: the lists they index and the columns the matrix had.
+
+    ``quarters`` are labels in chronological order (codes index them);
+    ``categories`` the category lists; ``sharing_values`` the distinct texts
+    of ``shared_with``; ``test_columns`` the columns whose test pattern sets a
+    bit of ``test_mask``, in bit order, and ``test_notes`` the patterns not
+    applied; ``n_rows`` the rows counted (units from the quarantine come after).
+    """
+
+    quarters: list[str]
+    categories: dict[str, tuple[str, ...]]
+    columns: frozenset[str]
+    sharing_values: list[str] = field(default_factory=lambda: [""])
+    test_columns: tuple[str, ...] = ()
+    test_notes: tuple[str, ...] = ()
+    n_rows: int = 0
+
+    def sizes(self) -> dict[str, int]:
+        return {"quarter": len(self.quarters), "borough": len(self.categories["borough"]),
+                "ethnicity": len(self.categories["ethnicity"]), "sex": len(self.categories["sex"]),
+                "age_band": len(AGE_BAND_LABELS), "risk_band": len(self.categories["risk_band"]), "flags": 32,
+                "duration": len(DURATION_CODES), "outcome": 2, "harm_zero": 2, "green": 2, "shared": 2,
+                "child": 2, "shared_with": max(len(self.sharing_values), 1), "victim_state": 3,
+                "review_state": 3, "test_mask": 2 ** len(self.test_columns), "date_state": 4}
+
+
+def frame_codes(frame: pd.DataFrame, *, config=None,
+                only_checks: bool = False) -> tuple[dict[str, np.ndarray], Layout]:
+    """Each row's code in every dimension of the cube (see :data:`FLAG_BITS`, :data:`DURATION_CODES`).
+
+    SQL computes the same codes for a Parquet file (fairness._duck); the
+    counting that follows (:func:`count_tables`) is shared.
     """
     from fairness.checks import ChecksConfig
 
     config = ChecksConfig() if config is None else config
     n = len(frame)
     columns = frozenset(frame.columns)
-    if q_codes is None:
-        q_codes, quarters = quarter_codes(frame["snapshot_date"])
-    if borough is None:
-        borough, boroughs = _category_codes(frame["borough"], BOROUGHS)
-    if harm_zero is None:
-        harm_zero = frame["harm_score"].to_numpy(dtype="float64") == 0
-    if green is None:
-        green = (frame["risk_band"] == "Green").to_numpy(dtype=bool)
-    if shared is None:
-        shared = _shared(frame) if "shared_with" in columns else np.zeros(n, dtype=bool)
-    if victim is None:
-        victim = _bool(frame["victim_flag"]) if "victim_flag" in columns else np.zeros(n, dtype=bool)
-    if no_violence is None:
-        no_violence = _bool(frame["violent_offences_2y"] == 0) if "violent_offences_2y" in columns else (
-            np.zeros(n, dtype=bool))
-    sizes = {"quarter": len(quarters), "borough": len(boroughs)}
-    check_codes, test_columns, test_notes = _check_states(frame, config, harm_zero, green, shared, victim,
-                                                          no_violence, columns)
-    check_sizes = {**sizes, "harm_zero": 2, "green": 2, "shared": 2, "child": 2, "victim_state": 3,
-                   "review_state": 3, "test_mask": 2 ** len(test_columns), "date_state": 4}
-    cells = count_codes({"quarter": q_codes, "borough": borough, "harm_zero": harm_zero,
-                         "green": green, "shared": shared, **check_codes}, check_sizes, first=True)
-    persons = _person_table(frame, q_codes, borough, harm_zero, len(quarters), len(boroughs))
-    quarter_names = np.asarray(quarters, dtype=object)
+    q_codes, quarters = quarter_codes(frame["snapshot_date"])
+    codes: dict[str, np.ndarray] = {"quarter": q_codes, "row": np.arange(n, dtype=np.int64)}
+    categories = {}
+    for col in ("borough", "ethnicity", "sex", "risk_band"):
+        codes[col], categories[col] = _category_codes(frame[col], _EMPTY_CATEGORIES[col])
+    harm = frame["harm_score"].to_numpy(dtype="float64")
+    codes["harm"] = harm
+    harm_zero = harm == 0
+    green = (frame["risk_band"] == "Green").to_numpy(dtype=bool)
+    no_violence = _bool(frame["violent_offences_2y"] == 0) if "violent_offences_2y" in columns else (
+        np.zeros(n, dtype=bool))
+    victim = _bool(frame["victim_flag"]) if "victim_flag" in columns else np.zeros(n, dtype=bool)
+    codes["harm_zero"], codes["green"] = harm_zero, green
+    if "shared_with" in columns:
+        sw_codes, sw_values = pd.factorize(frame["shared_with"].fillna("").astype(str))
+        shared = pd.Series(sw_values, dtype=object).astype(str).str.strip().ne("").to_numpy()[sw_codes] if (
+            len(sw_values)) else np.zeros(n, dtype=bool)
+        sharing_values = [str(v) for v in sw_values]
+    else:
+        sw_codes, shared, sharing_values = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), [""]
+    codes["shared_with"], codes["shared"] = sw_codes, shared
+    states, test_columns, test_notes = _check_states(frame, config, harm_zero, green, shared, victim,
+                                                     no_violence, columns)
+    codes.update(states)
+    if not only_checks:
+        codes["age_band"] = _age_band_codes(frame["age"])
+        under18 = (frame["age"] < 18).to_numpy(dtype=bool)
+        codes["flags"] = (harm_zero * FLAG_BITS["harm_zero"] + no_violence * FLAG_BITS["no_violence"]
+                          + green * FLAG_BITS["green"] + victim * FLAG_BITS["victim"]
+                          + under18 * FLAG_BITS["under18"])
+        if "date_added" in columns:
+            days = _days(frame["snapshot_date"], frame["date_added"])
+            duration = np.full(n, DURATION_CODES.index("none"), dtype=np.int64)
+            from fairness.no_risk import DURATION_BANDS
+
+            for i, (_, lo, hi) in enumerate(DURATION_BANDS):
+                duration[(days >= lo) & (days < hi)] = i
+            duration[np.isnan(days)] = DURATION_CODES.index("date added unknown")
+        else:
+            duration = np.full(n, DURATION_CODES.index("date added unknown"), dtype=np.int64)
+        codes["duration"] = duration
+        codes["outcome"] = (_tristate(frame["outcome_violence_12m"]) if "outcome_violence_12m" in columns
+                            else np.full(n, -1))
+    layout = Layout(quarters=list(quarters), categories=categories, columns=columns, sharing_values=sharing_values,
+                    test_columns=test_columns, test_notes=test_notes, n_rows=n)
+    return codes, layout
+
+
+#: The tables :func:`count_tables` makes and the codes each counts.
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "people": ("quarter", "borough", "ethnicity", "sex", "age_band", "flags"),
+    "durations": ("quarter", "flags", "duration"),
+    "outcomes": ("quarter", "ethnicity", "age_band", "sex", "risk_band", "outcome"),
+    "sharing": ("quarter", "risk_band", "harm_zero", "shared_with"),
+    "harm": ("borough", "risk_band", "harm_score"),
+    "checks": ("quarter", "borough", "harm_zero", "green", "shared", "child", "victim_state", "review_state",
+               "test_mask", "date_state"),
+    "persons": ("quarter", "borough", "harm_zero", "streak", "relisted"),
+}
+_WITH_FIRST = ("checks", "persons")
+
+
+def count_tables(codes: Mapping[str, np.ndarray], layout: Layout, *, selected: int,
+                 only: Sequence[str] = ("people", "durations", "outcomes", "sharing", "harm", "checks"),
+                 ) -> dict[str, pd.DataFrame]:
+    """Count one chunk of rows (their codes) into the cube's tables (all but ``persons``).
+
+    ``harm`` counts the rows of quarter code ``selected`` by harm score.
+    Chunks of one matrix are added up with :func:`combine_tables`.
+    """
+    sizes = layout.sizes()
+    out = {}
+    for name in only:
+        if name == "harm":
+            mine = np.asarray(codes["quarter"]) == selected
+            values, harm_codes = np.unique(np.asarray(codes["harm"])[mine], return_inverse=True)
+            table = count_codes({"borough": np.asarray(codes["borough"])[mine],
+                                 "risk_band": np.asarray(codes["risk_band"])[mine],
+                                 "harm": harm_codes.reshape(-1)}, {**sizes, "harm": max(len(values), 1)})
+            out[name] = table.assign(harm=values[table["harm"].to_numpy()] if len(table) else
+                                     np.array([], dtype="float64")).rename(columns={"harm": "harm_score"})
+            continue
+        keys = TABLE_KEYS[name]
+        out[name] = count_codes({k: codes[k] for k in keys}, sizes, first=name in _WITH_FIRST,
+                                order=codes["row"] if name in _WITH_FIRST else None)
+    return out
+
+
+def combine_tables(parts: Sequence[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Add up the tables of several chunks: counts summed, ``first`` the smallest."""
+    if len(parts) == 1:
+        return dict(parts[0])
+    out = {}
+    for name in parts[0]:
+        frames = [p[name] for p in parts if len(p[name])]
+        if not frames:
+            out[name] = parts[0][name]
+            continue
+        table = pd.concat(frames, ignore_index=True)
+        keys = list(TABLE_KEYS[name])
+        aggs = {"count": ("count", "sum")}
+        if "first" in table.columns:
+            aggs["first"] = ("first", "min")
+        out[name] = table.groupby(keys, sort=True).agg(**aggs).reset_index()
+    return out
+
+
+def person_counts(new_person: np.ndarray, quarter: np.ndarray, borough: np.ndarray, harm_zero: np.ndarray,
+                  person: np.ndarray, n_quarters: int, n_boroughs: int) -> pd.DataFrame:
+    """The ``persons`` table from rows sorted by person, then snapshot date.
+
+    ``new_person[i]``: row i is another person than row i - 1 (True for the
+    first row); ``person`` orders people as person_id does (``first``).
+    One unit per person per quarter: the last snapshot in the quarter.
+    ``streak``: consecutive snapshots with harm 0 up to this one (0 when the
+    harm score is not 0); ``relisted``: back after at least one quarter absent.
+    Quarters are ranked among the quarters present (the codes).
+    """
+    n = len(quarter)
+    if n == 0:
+        return pd.DataFrame({k: np.array([], dtype=np.int64) for k in (*TABLE_KEYS["persons"], "count", "first")})
+    new_person = np.asarray(new_person, dtype=bool)
+    last = np.ones(n, dtype=bool)
+    last[:-1] = new_person[1:] | (quarter[1:] != quarter[:-1])
+    rows = np.flatnonzero(last)
+    q, zero = quarter[rows], harm_zero[rows]
+    who = np.cumsum(new_person)[rows]
+    same = np.zeros(len(rows), dtype=bool)
+    same[1:] = who[1:] == who[:-1]
+    starts = np.ones(len(rows), dtype=bool)
+    if len(rows) > 1:
+        starts[1:] = ~same[1:] | (np.diff(q) != 1) | (zero[1:] != zero[:-1])
+    segment = np.cumsum(starts)
+    run = np.arange(len(rows)) - np.flatnonzero(starts)[segment - 1] + 1
+    streak = np.where(zero, run, 0)
+    relisted = np.zeros(len(rows), dtype=bool)
+    if len(rows) > 1:
+        relisted[1:] = same[1:] & (np.diff(q) > 1)
+    return count_codes(
+        {"quarter": q, "borough": borough[rows], "harm_zero": zero, "streak": streak, "relisted": relisted},
+        {"quarter": n_quarters, "borough": n_boroughs, "harm_zero": 2, "streak": n_quarters + 1, "relisted": 2},
+        first=True, order=person[rows],
+    )
+
+
+def _frame_persons(frame: pd.DataFrame, codes: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    pid_codes, _ = pd.factorize(frame["person_id"].astype(str), sort=True)
+    date = frame["snapshot_date"].to_numpy().view(np.int64)
+    order = np.lexsort((date, pid_codes))
+    p = pid_codes[order]
+    new_person = np.ones(len(order), dtype=bool)
+    new_person[1:] = p[1:] != p[:-1]
+    quarter = np.asarray(codes["quarter"])
+    borough = np.asarray(codes["borough"])
+    return person_counts(new_person, quarter[order], borough[order], np.asarray(codes["harm_zero"])[order], p,
+                         int(quarter.max()) + 1 if len(quarter) else 0, int(borough.max()) + 1 if len(borough) else 0)
+
+
+def _involved_in(frame: pd.DataFrame, q_codes: np.ndarray, layout: Layout):
+    quarter_names = np.asarray(layout.quarters, dtype=object)
 
     def involved(person_ids) -> pd.DataFrame:
         pid = frame["person_id"].astype(str).str.strip()
@@ -405,14 +508,7 @@ def check_data_from_frame(frame: pd.DataFrame, *, config=None, q_codes=None, qua
             "row": np.flatnonzero(hit),
         })
 
-    return _finish_checks(cells, persons, quarters, boroughs, columns, n, test_columns, test_notes, involved)
-
-
-def _shared(frame: pd.DataFrame) -> np.ndarray:
-    """True where ``shared_with`` names a partner (after stripping), worked out once per distinct value."""
-    codes, uniques = pd.factorize(frame["shared_with"].fillna("").astype(str))
-    hit = pd.Series(uniques, dtype=object).astype(str).str.strip().ne("").to_numpy()
-    return hit[codes] if len(hit) else np.zeros(len(frame), dtype=bool)
+    return involved
 
 
 def _check_states(frame, config, harm_zero, green, shared, victim, no_violence, columns):
@@ -440,20 +536,13 @@ def _check_states(frame, config, harm_zero, green, shared, victim, no_violence, 
     else:
         out["review_state"] = np.zeros(n, dtype=np.int64)
     # test_data: one bit per pattern applied, matched once per distinct value
-    patterns = {"person_id": config.test_id_pattern, **config.test_value_patterns}
     mask = np.zeros(n, dtype=np.int64)
     applied, notes = [], []
-    for column, pattern in patterns.items():
+    for column, search in pattern_searches(config):
         if column not in columns:
             notes.append(f"matrix has no column {column}: its test pattern not applied")
             continue
-        search = re.compile(pattern).search
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-        text = pd.Series(uniques).astype("string").fillna("").tolist()
-        hit = np.fromiter((bool(search(t)) for t in text), dtype=bool, count=len(text))
-        row_hit = np.where(codes >= 0, hit[np.where(codes >= 0, codes, 0)] if len(hit) else False,
-                           bool(search("")))
-        mask |= row_hit.astype(np.int64) << len(applied)
+        mask |= matches(frame[column], search).astype(np.int64) << len(applied)
         applied.append(column)
     out["test_mask"] = mask
     # impossible_dates (matrix part)
@@ -471,51 +560,33 @@ def _check_states(frame, config, harm_zero, green, shared, victim, no_violence, 
     return out, tuple(applied), tuple(notes)
 
 
-def _person_table(frame, q_codes, borough, harm_zero, n_quarters, n_boroughs) -> pd.DataFrame:
-    """One unit per person per quarter (the last snapshot in the quarter).
-
-    ``streak``: consecutive snapshots with harm 0 up to this one (0 when
-    the harm score is not 0); ``relisted``: the person is back after at least
-    one quarter absent. Quarters are ranked among the quarters present.
-    ``first`` is the person's position in person_id order.
-    """
-    pid_codes, _ = pd.factorize(frame["person_id"].astype(str), sort=True)
-    date = frame["snapshot_date"].to_numpy().view(np.int64)
-    order = np.lexsort((date, pid_codes))
-    p, q = pid_codes[order], q_codes[order]
-    # the last snapshot of each person in each quarter
-    last = np.ones(len(order), dtype=bool)
-    if len(order) > 1:
-        last[:-1] = (p[1:] != p[:-1]) | (q[1:] != q[:-1])
-    rows = order[last]
-    p, q = pid_codes[rows], q_codes[rows]
-    zero = harm_zero[rows]
-    starts = np.ones(len(rows), dtype=bool)
-    same = np.zeros(len(rows), dtype=bool)
-    if len(rows) > 1:
-        same[1:] = p[1:] == p[:-1]
-        starts[1:] = ~same[1:] | (np.diff(q) != 1) | (zero[1:] != zero[:-1])
-    segment = np.cumsum(starts)
-    run = np.arange(len(rows)) - np.flatnonzero(starts)[segment - 1] + 1 if len(rows) else segment
-    streak = np.where(zero, run, 0)
-    relisted = np.zeros(len(rows), dtype=bool)
-    if len(rows) > 1:
-        relisted[1:] = same[1:] & (np.diff(q) > 1)
-    return count_codes(
-        {"quarter": q, "borough": borough[rows], "harm_zero": zero, "streak": streak, "relisted": relisted},
-        {"quarter": n_quarters, "borough": n_boroughs, "harm_zero": 2, "streak": n_quarters + 1, "relisted": 2},
-        first=True, order=p,
-    )
+def pattern_searches(config) -> list[tuple[str, Callable[[str], object]]]:
+    """(column, compiled ``re.search``) of every test pattern, in the order of the mask bits."""
+    patterns = {"person_id": config.test_id_pattern, **config.test_value_patterns}
+    return [(column, re.compile(pattern).search) for column, pattern in patterns.items()]
 
 
-def _finish(*, quarters, quarter, columns, categories, n_rows, people, durations, outcomes, sharing,
-            sharing_values, harm, harm_values, check_data) -> Cube:
-    """Turn code tables into the Cube's tidy tables (labels and categoricals)."""
-    q = list(quarters)
+def matches(values: pd.Series, search) -> np.ndarray:
+    """``search`` on each value as ``values.astype("string").fillna("")`` shows it, once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series(uniques).astype("string").fillna("").tolist()
+    hit = np.fromiter((bool(search(t)) for t in text), dtype=bool, count=len(text))
+    if not len(hit):
+        return np.full(len(codes), bool(search("")))
+    return np.where(codes >= 0, hit[np.where(codes >= 0, codes, 0)], bool(search("")))
+
+
+def finish_cube(tables: Mapping[str, pd.DataFrame], layout: Layout, *, quarter: str, involved) -> Cube:
+    """Turn counted code tables into the :class:`Cube` (labels and categoricals)."""
+    tables, layout = _present_quarters(tables, layout)
+    categories = layout.categories
+    q = list(layout.quarters)
 
     def qcat(codes):
         return _categorical(codes, q) if q else pd.Categorical([None] * len(codes))
 
+    people, durations, outcomes = tables["people"], tables["durations"], tables["outcomes"]
+    sharing, harm = tables["sharing"], tables["harm"]
     people = people.assign(
         quarter=qcat(people["quarter"]),
         borough=_categorical(people["borough"], categories["borough"]),
@@ -533,33 +604,48 @@ def _finish(*, quarters, quarter, columns, categories, n_rows, people, durations
         risk_band=_categorical(outcomes["risk_band"], categories["risk_band"]),
         outcome=pd.array(np.where(outcome < 0, None, outcome == 1), dtype="boolean"),
     )
+    values = np.asarray(layout.sharing_values, dtype=object)
     sharing = sharing.assign(
         quarter=qcat(sharing["quarter"]),
         risk_band=_categorical(sharing["risk_band"], categories["risk_band"]),
         harm_zero=sharing["harm_zero"].astype(bool),
-        shared_with=np.asarray(sharing_values, dtype=object)[sharing["shared_with"].to_numpy()] if len(sharing)
-        else np.array([], dtype=object),
+        shared_with=values[sharing["shared_with"].to_numpy()] if len(sharing) else np.array([], dtype=object),
     )
     harm = harm.assign(
         borough=_categorical(harm["borough"], categories["borough"]),
         risk_band=_categorical(harm["risk_band"], categories["risk_band"]),
-        harm=np.asarray(harm_values, dtype="float64")[harm["harm"].to_numpy()] if len(harm)
-        else np.array([], dtype="float64"),
-    ).rename(columns={"harm": "harm_score"})
+    )
     return Cube(
-        quarters=tuple(quarters), quarter=quarter, columns=frozenset(columns), categories=categories,
-        n_rows=int(n_rows), people=people, durations=durations, outcomes=outcomes, sharing=sharing, harm=harm,
-        check_data=check_data,
+        quarters=tuple(q), quarter=quarter, columns=frozenset(layout.columns), categories=categories,
+        n_rows=int(layout.n_rows), people=people, durations=durations, outcomes=outcomes, sharing=sharing,
+        harm=harm, check_data=_check_data(tables, layout, involved, renumbered=True),
     )
 
 
-def _finish_checks(cells, persons, quarters, boroughs, columns, n_rows, test_columns, test_notes,
-                   involved) -> CheckData:
-    q = list(quarters)
+def _present_quarters(tables, layout):
+    """Drop quarters no row was counted in (codes renumbered): a chunked count may list extra ones."""
+    present = np.zeros(len(layout.quarters), dtype=bool)
+    counted = tables["people"] if "people" in tables else tables["checks"]
+    present[np.unique(counted["quarter"].to_numpy())] = True
+    if present.all():
+        return tables, layout
+    new_code = np.cumsum(present) - 1
+    tables = {name: (t.assign(quarter=new_code[t["quarter"].to_numpy()]) if "quarter" in t.columns else t)
+              for name, t in tables.items()}
+    layout = dataclasses.replace(layout, quarters=[q for q, keep in zip(layout.quarters, present) if keep])
+    return tables, layout
+
+
+def _check_data(tables, layout: Layout, involved, *, renumbered: bool = False) -> CheckData:
+    if not renumbered:
+        tables, layout = _present_quarters(tables, layout)
+    q = list(layout.quarters)
+    boroughs = layout.categories["borough"]
 
     def qcat(codes):
         return _categorical(codes, q) if q else pd.Categorical([None] * len(codes))
 
+    cells, persons = tables["checks"], tables["persons"]
     cells = cells.assign(
         quarter=qcat(cells["quarter"]),
         borough=_categorical(cells["borough"], boroughs),
@@ -571,9 +657,9 @@ def _finish_checks(cells, persons, quarters, boroughs, columns, n_rows, test_col
         harm_zero=persons["harm_zero"].astype(bool),
         relisted=persons["relisted"].astype(bool),
     )
-    return CheckData(cells=cells, persons=persons, quarters=tuple(quarters), columns=frozenset(columns),
-                     n_rows=int(n_rows), test_columns=tuple(test_columns), test_notes=tuple(test_notes),
-                     involved=involved)
+    return CheckData(cells=cells, persons=persons, quarters=tuple(q), columns=frozenset(layout.columns),
+                     n_rows=int(layout.n_rows), test_columns=tuple(layout.test_columns),
+                     test_notes=tuple(layout.test_notes), involved=involved)
 
 
 # ---------------------------------------------------------------------- reading the cube

@@ -569,7 +569,7 @@ def _read_parquet_bytes(data: bytes, source: str) -> tuple[pd.DataFrame, np.ndar
     return raw, np.arange(1, len(raw) + 1)
 
 
-def _parquet_text(table, names: list[str]) -> pd.DataFrame:
+def _parquet_text(table, names: list[str], has_nulls: dict[str, bool] | None = None) -> pd.DataFrame:
     """Every column as the text a CSV would hold (:func:`_to_text`), one distinct value at a time.
 
     Each column is dictionary-encoded by pyarrow and only its distinct values
@@ -577,6 +577,8 @@ def _parquet_text(table, names: list[str]) -> pd.DataFrame:
     with the codes. A distinct value is converted as pandas converts the whole
     column (a column with missing values is converted with one, so booleans
     become objects and integers floats, as ``Table.to_pandas`` does).
+    ``has_nulls`` says, for rows taken from a larger file, which columns of
+    the whole file have missing values.
     """
     import pyarrow as pa
 
@@ -605,10 +607,11 @@ def _parquet_text(table, names: list[str]) -> pd.DataFrame:
             columns[name] = _to_text(_column_to_pandas(column)).astype(object)
             continue
         dictionary = encoded.dictionary
-        if column.null_count:
+        nulls = bool(column.null_count) or bool((has_nulls or {}).get(name, False))
+        if nulls:
             dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
         text = _to_text_each(_column_to_pandas(dictionary)).to_numpy(dtype=object)
-        if column.null_count:
+        if nulls:
             text = text[:-1]
         indices = encoded.indices.fill_null(len(text)) if column.null_count else encoded.indices
         as_text = pa.array(np.append(text, "").astype(object) if column.null_count else text, type=pa.large_string())
@@ -691,6 +694,23 @@ def validate_frame(
     MatrixFileError
         If a required column is missing or the frame has no rows.
     """
+    result, _ = _validate_rows(raw, source=source, lines=lines, line_label=line_label,
+                               extra_problems=extra_problems)
+    return result
+
+
+def _validate_rows(
+    raw: pd.DataFrame,
+    *,
+    source: str = "<frame>",
+    lines: Sequence[int] | np.ndarray | None = None,
+    line_label: str = "line",
+    extra_problems: Sequence[dict] = (),
+    duplicates: bool = True,
+) -> tuple[ValidationResult, pd.DataFrame]:
+    """:func:`validate_frame`, and each row's parsed ``person_id`` and ``snapshot_date`` (missing
+    where they do not parse). ``duplicates=False`` leaves out the one-row-per-person rule (for rows
+    checked in batches, whose duplicates are looked for across the whole file elsewhere)."""
     raw = raw.copy()
     raw.columns = _check_header([str(c) for c in raw.columns], source, ",")
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
@@ -724,7 +744,7 @@ def validate_frame(
         problems.append(long_cells)
 
     # Rules on typed values: ranges, valid sets, date order, one row per person.
-    problems.append(_schema_problems(typed, text))
+    problems.append(_schema_problems(typed, text, duplicates=duplicates))
 
     prob = _assemble_problems(problems, lines)
     bad_index = np.unique(prob["index"].to_numpy()) if len(prob) else np.array([], dtype=int)
@@ -756,6 +776,8 @@ def validate_frame(
         notes.append(
             f"{len(unknown)} column(s) not in the matrix format kept as text: {', '.join(unknown)}"
         )
+    keys = pd.DataFrame({"person_id": typed["person_id"], "snapshot_date": typed["snapshot_date"],
+                         "valid": ~bad_mask})
     return ValidationResult(
         source=source,
         valid=valid,
@@ -764,7 +786,7 @@ def validate_frame(
         unknown_columns=unknown,
         line_label=line_label,
         notes=tuple(notes),
-    )
+    ), keys
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -946,7 +968,7 @@ _COLUMN_RULES = {
 }
 
 
-def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
+def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame, *, duplicates: bool = True) -> pd.DataFrame:
     """Run the pandera schema; turn its failure cases into problem records."""
     # Columns that failed to parse are NaN; pandera's not-null check would
     # report them again, so only rows with a value are shown to range checks.
@@ -967,7 +989,7 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
         frame.loc[missing_id, "person_id"] = [f"\x00missing{i}" for i in np.flatnonzero(missing_id)]
     snap_missing = typed["snapshot_date"].isna()
     records = []
-    for check, column, idx in _schema_failures(frame):
+    for check, column, idx in _schema_failures(frame, duplicates=duplicates):
         name = check.name
         if name in CHECK_RULES:
             rule, column, message = CHECK_RULES[name]
@@ -996,7 +1018,7 @@ def _schema() -> pa.DataFrameSchema:
     return MatrixSchema.to_schema()
 
 
-def _schema_failures(frame: pd.DataFrame) -> list[tuple[pa.Check, str | None, np.ndarray]]:
+def _schema_failures(frame: pd.DataFrame, *, duplicates: bool = True) -> list[tuple[pa.Check, str | None, np.ndarray]]:
     """Every failed check of :class:`MatrixSchema`: (check, column, row positions), in the order
     pandera lists its failure cases (frame-wide checks, then each column's).
 
@@ -1009,6 +1031,8 @@ def _schema_failures(frame: pd.DataFrame) -> list[tuple[pa.Check, str | None, np
     schema = _schema()
     out: list[tuple[pa.Check, str | None, np.ndarray]] = []
     for check in schema.checks:
+        if check.name == "duplicate_person_id" and not duplicates:
+            continue
         passed = check(frame).check_output
         failed = np.flatnonzero(~np.asarray(passed, dtype=bool))
         if len(failed):
