@@ -498,7 +498,7 @@ def test_adjust_default_is_holm_and_shapes():
 _STATSMODELS_NAME = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni"}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(p=st.lists(st.one_of(st.floats(0, 1), st.sampled_from([0.0, 0.01, 0.05, 0.5, 1.0])),
                   min_size=1, max_size=40))
 def test_adjust_identical_to_statsmodels(p):
