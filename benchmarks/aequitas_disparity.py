@@ -1,0 +1,163 @@
+"""Aequitas's group disparity table for one quarter, timed: the peer in benchmarks/run.py.
+
+Runs with the Python of ``benchmarks/.venv-aequitas`` (``benchmarks/setup_aequitas.sh``),
+because Aequitas pins pandas < 3 and the toolkit needs pandas 3. Reads the
+same validated Parquet file as the other peers (loading is not timed), then
+times what an Aequitas user would do to get selection rate, false positive
+rate and false negative rate by ethnic group, with disparities against a
+reference group, at the Red-or-Amber cut-off:
+
+1. keep the quarter's records whose outcome is known; ``score`` = 1 for Red
+   or Amber, ``label_value`` = the outcome; ethnicity as text (Aequitas
+   refuses categorical attribute columns);
+2. ``Group().get_crosstabs``;
+3. ``Bias().get_disparity_predefined_groups`` with the reference group.
+
+As run.py does for the other peers, the table is computed twice, the second
+time on a deep copy of the input: ``seconds`` is the second call (the
+computation), ``first_seconds`` the first (which also pays for whatever
+Aequitas loads on first use). Importing Aequitas is timed apart
+(``import_seconds``).
+
+Prints one JSON object on stdout: ``seconds``, ``first_seconds``,
+``import_seconds``; ``peak_mb``, the peak resident memory of this process
+during both calls (the peak is reset after loading); ``delta_mb``, that peak
+less the resident memory just before; ``rows_used``, ``version`` and
+``groups`` (per group: selection_rate = Aequitas ``pprev``, ``fpr``,
+``fnr``), so run.py can check the numbers agree.
+
+Usage: python aequitas_disparity.py PARQUET --start 2022-10-01 --end 2023-01-01 [--reference White]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import resource
+import time
+import warnings
+from importlib.metadata import version
+
+import pandas as pd
+
+OUTCOME = "outcome_violence_12m"
+SELECTED_BANDS = ("Red", "Amber")
+COLUMNS = ["snapshot_date", "ethnicity", "risk_band", OUTCOME]
+
+
+def _status_mb(key: str) -> float:
+    """A memory line of /proc/self/status (VmRSS, VmHWM) in MB; NaN where there is none."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return math.nan
+
+
+def _reset_peak() -> bool:
+    """Reset the peak resident set size to the current one (Linux >= 4.0), as run.py does."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _number(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def disparity_table(
+    frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, reference: str, group, bias
+) -> pd.DataFrame:
+    """Aequitas crosstabs and disparities for the quarter [start, end).
+
+    ``group`` and ``bias`` are the classes ``aequitas.group.Group`` and
+    ``aequitas.bias.Bias`` (imported by the caller, so the import is timed apart).
+    """
+    dates = frame["snapshot_date"]
+    sub = frame[((dates >= start) & (dates < end) & frame[OUTCOME].notna()).to_numpy()]
+    data = pd.DataFrame(
+        {
+            "score": sub["risk_band"].isin(SELECTED_BANDS).astype(int),
+            "label_value": sub[OUTCOME].astype(bool).astype(int),
+            "ethnicity": sub["ethnicity"].astype(str).astype(object),
+        }
+    )
+    crosstabs, _ = group().get_crosstabs(data, attr_cols=["ethnicity"])
+    return bias().get_disparity_predefined_groups(
+        crosstabs,
+        original_df=data,
+        ref_groups_dict={"ethnicity": reference},
+        check_significance=False,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parquet")
+    parser.add_argument("--start", required=True, help="first day of the quarter, e.g. 2022-10-01")
+    parser.add_argument("--end", required=True, help="first day after the quarter, e.g. 2023-01-01")
+    parser.add_argument("--reference", default="White")
+    args = parser.parse_args()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Aequitas's own pandas deprecation warnings
+        t0 = time.perf_counter()
+        from aequitas.bias import Bias
+        from aequitas.group import Group
+
+        import_seconds = time.perf_counter() - t0
+
+        frame = pd.read_parquet(args.parquet, columns=COLUMNS)
+        frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"])
+        start, end = pd.Timestamp(args.start), pd.Timestamp(args.end)
+        gc.collect()
+        before = _status_mb("VmRSS")
+        reset = _reset_peak()
+        t0 = time.perf_counter()
+        disparity_table(frame, start, end, args.reference, Group, Bias)
+        first_seconds = time.perf_counter() - t0
+        frame = frame.copy(deep=True)
+        gc.collect()
+        t0 = time.perf_counter()
+        table = disparity_table(frame, start, end, args.reference, Group, Bias)
+        seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    if reset and math.isfinite(_status_mb("VmHWM")):
+        peak = _status_mb("VmHWM")
+    groups = {
+        str(row.attribute_value): {
+            "selection_rate": _number(row.pprev),
+            "fpr": _number(row.fpr),
+            "fnr": _number(row.fnr),
+        }
+        for row in table.itertuples()
+    }
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "first_seconds": first_seconds,
+                "import_seconds": import_seconds,
+                "peak_mb": peak,
+                "delta_mb": peak - before,
+                "peak_reset": reset,
+                "rows_used": int(table["group_size"].sum()),
+                "version": version("aequitas"),
+                "pandas": pd.__version__,
+                "groups": groups,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
