@@ -95,7 +95,7 @@ TASKS: tuple[Task, ...] = (
     Task("validate", "validate (read_matrix on the CSV)", target_seconds=5),
     Task("audit", "full audit (audit() on a validated frame)", target_seconds=3, target_mb=2048),
     Task("audit_e2e", "load + validate + audit (audit() on the CSV path)"),
-    Task("disparity_toolkit", "disparity table: fairness.bands.band_performance"),
+    Task("disparity_toolkit", "disparity table: fairness.disparity.disparity_table"),
     Task("disparity_metricframe", "disparity table: fairlearn MetricFrame"),
     Task("disparity_aequitas", "disparity table: Aequitas Group + Bias"),
     Task("disparity_floor", "disparity table floor: pandas groupby().size()"),
@@ -316,18 +316,12 @@ def worker(task: str, size: str) -> dict:
         record, result = _measure(lambda: p["csv"], fairness.audit)
         extra.update(quarter=result.quarter, n=result.n)
     elif task == "disparity_toolkit":
-        from fairness.bands import band_performance
+        from fairness.disparity import disparity_table
 
         extra["import_seconds"] = time.perf_counter() - t0
 
         def toolkit(frame):
-            return band_performance(
-                frame,
-                quarter=meta["quarter"],
-                by=[("ethnicity",)],
-                thresholds=("red_amber",),
-                reference=REFERENCE,
-            ).by_group
+            return disparity_table(frame, quarter=meta["quarter"], threshold="red_amber", reference=REFERENCE)
 
         record, table = _measure(load_disparity, toolkit, twice=True)
         table = table[table["n"] > 0]
@@ -792,9 +786,10 @@ def report(
             "Red-or-Amber cut-off, for the latest quarter with known outcomes, from the same "
             "validated Parquet file (loading not timed; every timing includes selecting the "
             "quarter's rows from the whole matrix). The toolkit's table is "
-            "`band_performance(..., by=[('ethnicity',)], thresholds=('red_amber',))`, which also "
-            "computes Wilson intervals, differences and ratios against White with intervals, "
-            "fairlearn's parity summaries and calibration by band. Each peer computes the table "
+            "`fairness.disparity.disparity_table(..., threshold='red_amber')`: counts per group, "
+            "the three rates with Wilson intervals and their ratios to White (the fuller "
+            "`band_performance`, with calibration and parity summaries, is timed in the audit). "
+            "Each peer computes the table "
             "twice in one process, the second time on a deep copy of the input; the main times "
             "are the second call (computation). Speed-up = peer time ÷ toolkit time; ratio to "
             "floor = toolkit time ÷ floor time. Targets: ≥ 10× faster than Aequitas, ≥ 3× faster "
