@@ -39,8 +39,9 @@ test: $(STAMP) ## run the test suite
 lint: $(STAMP) ## check style with ruff
 	$(BIN)/ruff check fairness tests
 
-bench: $(STAMP) ## run the performance benchmarks (minutes; not part of test)
-	$(BIN)/python benchmarks/run.py
+BENCH_ARGS ?=
+bench: $(STAMP) ## run the performance benchmarks (~10 min; not part of test; BENCH_ARGS=--quick for a smoke run)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean: ## remove generated data and reports (keeps .venv)
 	rm -rf data/synthetic/*.csv data/synthetic/*.parquet data/synthetic/*.truth.json reports/*/ .pytest_cache

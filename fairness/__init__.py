@@ -15,6 +15,7 @@ from fairness.audit import AuditResult, audit
 from fairness.benchmarks import Benchmark, get_benchmark, list_benchmarks, load_benchmark_csv
 from fairness.schema import MatrixSchema, data_dictionary
 from fairness.boroughs import band_consistency, borough_funnel, borough_heterogeneity, casemix_adjusted
+from fairness.disparity import disparity_table
 from fairness.disproportionality import (
     benchmark_sensitivity,
     ratio_sentences,
@@ -41,6 +42,7 @@ __all__ = [
     "borough_heterogeneity",
     "casemix_adjusted",
     "data_dictionary",
+    "disparity_table",
     "get_benchmark",
     "list_benchmarks",
     "load_benchmark_csv",
