@@ -244,6 +244,7 @@ def audit(
     adjust: Literal["holm", "bh", "bonferroni", "none"] = "holm",
     no_risk: str = "harm_zero",
     checks_config: Any = None,
+    engine: Literal["auto", "pandas", "duckdb"] = "auto",
 ) -> AuditResult:
     """Audit one quarter of a matrix (and all quarters for trends).
 
@@ -266,6 +267,15 @@ def audit(
         Multiplicity adjustment of p-values within each family.
     no_risk : str, default "harm_zero"
         Headline no-risk definition (all definitions are reported).
+    checks_config : fairness.checks.ChecksConfig, optional
+        Thresholds and parameters of the data-protection checks.
+    engine : {"auto", "pandas", "duckdb"}, default "auto"
+        Where the rows are counted. ``"duckdb"``: a Parquet file (or a folder
+        of Parquet files) is validated and counted by DuckDB without being
+        loaded (see :mod:`fairness._duck`; larger than memory is fine);
+        ``"pandas"``: in memory. ``"auto"``: DuckDB for a folder of Parquet
+        files or a Parquet file of more than 5 million rows, pandas
+        otherwise. Both give the same results.
 
     Returns
     -------
@@ -273,6 +283,15 @@ def audit(
         In ``internal`` mode; call :meth:`AuditResult.for_publication` before
         publishing anything.
     """
+    options = {"benchmarks": benchmarks, "reference": reference, "alpha": alpha, "method": method,
+               "adjust": adjust, "no_risk": no_risk}
+    if engine not in ENGINES:
+        raise ValueError(ERR_ENGINE.format(engine=engine, valid=", ".join(ENGINES)))
+    duck = _duckdb_input(matrix, engine)
+    if duck is not None:
+        from fairness._duck import audit_parquet
+
+        return audit_parquet(duck, quarter=quarter, checks_config=checks_config, **options)
     frame, validation = _load(matrix)
     if len(frame) == 0:
         raise ValueError(ERR_NO_VALID_ROWS)
@@ -290,6 +309,30 @@ def audit(
 
 
 ERR_NO_VALID_ROWS = "no valid rows to audit: every row was quarantined (run `fairness validate` for reasons)"
+ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb")
+ERR_ENGINE = "engine must be one of {valid}; got {engine!r}"
+ERR_ENGINE_INPUT = (
+    "engine='duckdb' counts Parquet files: give the path of a .parquet file or of a folder of them "
+    "(got {what})"
+)
+
+
+def _duckdb_input(matrix: Any, engine: str):
+    """The ParquetValidation to audit in DuckDB, or None to audit in memory."""
+    from fairness._duck import ParquetValidation, use_duckdb, validate_parquet
+
+    if isinstance(matrix, ParquetValidation):
+        return matrix
+    if engine == "pandas":
+        return None
+    is_path = isinstance(matrix, (str, os.PathLike))
+    if engine == "duckdb":
+        suffix = Path(matrix).suffix.lower() if is_path else ""
+        if not is_path or (suffix not in (".parquet", ".pq") and not Path(matrix).is_dir()
+                           and not any(ch in str(matrix) for ch in "*?[")):
+            raise ValueError(ERR_ENGINE_INPUT.format(what=repr(str(matrix)) if is_path else type(matrix).__name__))
+        return validate_parquet(matrix)
+    return validate_parquet(matrix) if use_duckdb(matrix) else None
 
 
 def _select_quarter(quarter: str | None, quarters: tuple[str, ...]) -> str:

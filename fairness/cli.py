@@ -23,6 +23,29 @@ def _add_read_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--delimiter", default=",", help="CSV field separator (default: ',')")
 
 
+def _add_engine_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "pandas", "duckdb"),
+        help="duckdb: validate and count a Parquet file (or a folder of them) in DuckDB without loading it, "
+        "for files larger than memory; pandas: in memory; auto (default): duckdb for a folder of Parquet "
+        "files or a Parquet file of more than 5 million rows",
+    )
+
+
+def _read(args: argparse.Namespace):
+    """Read and validate the matrix, in memory or (for big Parquet) in DuckDB."""
+    from fairness.validate import read_matrix
+
+    if args.engine != "pandas":
+        from fairness._duck import use_duckdb, validate_parquet
+
+        if args.engine == "duckdb" or use_duckdb(args.file):
+            return validate_parquet(args.file)
+    return read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
+
+
 # --------------------------------------------------------------------- validate
 
 
@@ -35,13 +58,12 @@ def _args_validate(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--limit", type=int, default=200, help="show at most this many problems (default 200; 0 = all)")
     _add_read_options(p)
+    _add_engine_option(p)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from fairness.validate import read_matrix
-
     _check_log()
-    res = read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
+    res = _read(args)
     print(res.summary())
     for note in res.notes:
         print(f"note: {note}")
@@ -231,14 +253,14 @@ def _args_audit(p: argparse.ArgumentParser) -> None:
                    help="publication (default): small counts suppressed; internal: not for publication")
     p.add_argument("--json", metavar="OUT", help="write the audit as JSON here")
     _add_read_options(p)
+    _add_engine_option(p)
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from fairness.audit import audit
-    from fairness.validate import read_matrix
 
     _check_log()
-    res = read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
+    res = _read(args)
     result = audit(
         res,
         quarter=args.quarter,

@@ -1,0 +1,866 @@
+"""Parquet files larger than memory: validated and counted by DuckDB, audited from the counts.
+
+Years of pooled snapshots or a national record set may hold tens of millions
+of rows. ``fairness.audit(path, engine="duckdb")`` (and ``fairness validate
+--engine duckdb``) never loads them into pandas. DuckDB runs embedded (no
+server), within a memory limit, spilling to a temporary directory.
+
+1. **Rows SQL can vouch for.** One scan marks every row whose values are
+   already in the form validation accepts (a category in its canonical
+   spelling, a date in range, an age of 10–99, text without spaces to strip,
+   ...). The test is deliberately stricter than validation: a row it passes
+   is a row :mod:`fairness.validate` passes, with the same typed values.
+2. **The rest, row by row.** The other rows (in a real file, few) are read
+   with pyarrow and validated by :mod:`fairness.validate` itself, in batches:
+   the same rules, the same messages, row numbers 1-based in file order (as
+   ``read_matrix`` gives for Parquet). Rows it accepts (a borough in lower
+   case, a padded id) are kept with their typed values.
+3. **One row per person per snapshot** is checked over the whole file by a
+   DuckDB group-by on (person_id, snapshot date).
+4. **Counting.** The valid rows stream out of DuckDB sorted by person and
+   date, as the same per-row codes :func:`fairness._cube.frame_codes`
+   computes in numpy, and are counted chunk by chunk with the same functions
+   (:func:`fairness._cube.count_tables`, :func:`fairness._cube.person_counts`).
+5. **Deriving.** :func:`fairness.audit.audit_from_cube` computes every table,
+   as for a DataFrame.
+
+The result equals the in-memory path on the same data (``tests/test_duck.py``
+compares them table by table, and the validation problems line by line).
+Test patterns of the data-protection checks apply to person_id, shared_with
+and the category columns (other columns: noted, not applied).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairness._constants import (
+    AGE_BANDS,
+    ALL_COLUMNS,
+    BOROUGHS,
+    ETHNICITIES,
+    REQUIRED_COLUMNS,
+    RISK_BANDS,
+    SEXES,
+)
+from fairness.validate import (
+    ERR_MISSING,
+    ERR_NO_ROWS,
+    ERR_PARQUET,
+    ERR_UNREADABLE,
+    MatrixFileError,
+    ValidationResult,
+    _check_header,
+    _parquet_text,
+    _shown,
+    _validate_rows,
+    canonical_dtypes,
+)
+from fairness.schema import CHECK_RULES
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "DUCKDB_ROWS",
+    "ParquetValidation",
+    "audit_parquet",
+    "use_duckdb",
+    "validate_parquet",
+]
+
+#: DuckDB's memory limit (``SET memory_limit``); it spills to disk beyond it.
+DEFAULT_MEMORY_LIMIT = "3GB"
+#: ``engine="auto"`` counts a Parquet file with more rows than this in DuckDB.
+DUCKDB_ROWS = 5_000_000
+#: Rows validated by pandas at a time, and rows counted in numpy at a time.
+BATCH_ROWS = 250_000
+STREAM_ROWS = 1_000_000
+
+ERR_SCHEMAS = "{source}: the Parquet files do not share one schema ({first} and {other} differ)"
+ERR_NO_FILES = "no Parquet files in {source}"
+NOTE_ROWS_IN_FILE = "valid rows are counted in the file (DuckDB), not loaded: use fairness.audit(result)"
+NOTE_PATTERN = "matrix has no text column {column} for the DuckDB engine: its test pattern not applied"
+
+_DATE_MIN, _DATE_MAX = "1677-09-22", "2262-04-11"  # the dates datetime64[ns] holds, as validation
+_INTS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+_FLOATS = ("FLOAT", "DOUBLE")
+_TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
+_PLAIN = _INTS + _FLOATS + _TIMESTAMPS + ("DATE", "BOOLEAN", "VARCHAR")
+_EXACT = 9007199254740992  # 2**53: integers a float holds exactly
+_CATEGORIES = {"borough": BOROUGHS, "ethnicity": ETHNICITIES, "sex": SEXES, "risk_band": RISK_BANDS}
+
+
+# ---------------------------------------------------------------------- the source
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One Parquet file, or several with one schema read as one (rows numbered across them)."""
+
+    source: str
+    files: tuple[str, ...]
+    offsets: tuple[int, ...]
+    row_groups: tuple[tuple[int, ...], ...]  # rows in each row group, per file
+    n_rows: int
+    raw_names: tuple[str, ...]
+    names: tuple[str, ...]
+    types: dict[str, str]  # DuckDB type by normalised name
+    sha256: str
+
+    def scan(self) -> str:
+        """The FROM clause: the file(s), with a 1-based row number in file order."""
+        files = "[" + ", ".join(_literal(f) for f in self.files) + "]"
+        if len(self.files) == 1:
+            return f"(SELECT *, file_row_number + 1 AS __row FROM read_parquet({files}, file_row_number=true))"
+        offsets = "[" + ", ".join(str(o) for o in self.offsets) + "]"
+        return (f"(SELECT *, file_row_number + 1 + {offsets}[list_position({files}, filename)] AS __row "
+                f"FROM read_parquet({files}, file_row_number=true, filename=true))")
+
+
+def _literal(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _text_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(_literal(v) for v in values) + "]::VARCHAR[]"
+
+
+def _files(path: str | os.PathLike[str]) -> list[str]:
+    p = Path(path)
+    if p.is_dir():
+        return sorted(str(f.resolve()) for f in p.iterdir() if f.suffix.lower() in (".parquet", ".pq"))
+    if any(ch in str(path) for ch in "*?["):
+        return sorted(str(Path(f).resolve()) for f in glob.glob(str(path)))
+    return [str(p.resolve())]
+
+
+def _open(path: str | os.PathLike[str], con) -> _Source:
+    import pyarrow.parquet as pq
+
+    source = str(path)
+    files = _files(path)
+    if not files:
+        raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=ERR_NO_FILES.format(source=source)))
+    schema, counts, groups = None, [], []
+    digest = hashlib.sha256()
+    for f in files:
+        try:
+            meta = pq.ParquetFile(f)
+        except FileNotFoundError as exc:
+            raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc.strerror or exc)) from exc
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
+        if schema is None:
+            schema = meta.schema_arrow
+        elif not meta.schema_arrow.equals(schema):
+            raise MatrixFileError(ERR_SCHEMAS.format(source=source, first=files[0], other=f))
+        counts.append(meta.metadata.num_rows)
+        groups.append(tuple(meta.metadata.row_group(i).num_rows for i in range(meta.metadata.num_row_groups)))
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 24), b""):
+                digest.update(block)
+    raw_names = tuple(schema.names)
+    names = tuple(_check_header(list(raw_names), source, ","))
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise MatrixFileError(ERR_MISSING.format(source=source, missing=", ".join(missing),
+                                                 found=", ".join(names) or "(none)",
+                                                 required=", ".join(REQUIRED_COLUMNS)))
+    n_rows = int(sum(counts))
+    if n_rows == 0:
+        raise MatrixFileError(ERR_NO_ROWS.format(source=source))
+    described = con.sql(f"DESCRIBE SELECT * FROM read_parquet({_literal(files[0])})").fetchall()
+    duck_types = {row[0]: str(row[1]) for row in described}
+    types = {name: duck_types[raw] for raw, name in zip(raw_names, names, strict=True)}
+    offsets = tuple(int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]]))
+    return _Source(source=source, files=tuple(files), offsets=offsets, row_groups=tuple(groups), n_rows=n_rows,
+                   raw_names=raw_names, names=names, types=types, sha256=digest.hexdigest())
+
+
+# ---------------------------------------------------------------------- rows SQL vouches for
+
+
+def _base(t: str) -> str:
+    return t.split("(")[0].upper()
+
+
+def _nice(x: str) -> str:
+    """Text that stripping leaves as it is: printable ASCII at both ends."""
+    return f"(ascii({x}) BETWEEN 33 AND 126 AND ascii(reverse({x})) BETWEEN 33 AND 126)"
+
+
+def _in_range(d: str) -> str:
+    return f"({d} BETWEEN DATE '{_DATE_MIN}' AND DATE '{_DATE_MAX}')"
+
+
+def _date(x: str, t: str, *, required: bool) -> tuple[str, str]:
+    missing_ok = "" if required else f"{x} IS NULL OR "
+    if t == "DATE":
+        return f"({missing_ok}{_in_range(x)})", x
+    if t in _TIMESTAMPS:
+        return f"({missing_ok}{_in_range(f'CAST({x} AS DATE)')})", f"CAST({x} AS DATE)"
+    if t == "VARCHAR":
+        parsed = f"CAST(try_strptime({x}, '%Y-%m-%d') AS DATE)"
+        ok = f"(regexp_full_match({x}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND {_in_range(parsed)})"
+        if not required:
+            return f"({x} IS NULL OR {x} = '' OR {ok})", f"CASE WHEN {x} = '' THEN NULL ELSE {parsed} END"
+        return ok, parsed
+    return "FALSE", "CAST(NULL AS DATE)"
+
+
+def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
+    """(SQL true only where validation surely accepts the value, SQL of the typed value)."""
+    if name == "person_id":
+        if t == "VARCHAR":
+            return f"({x} IS NOT NULL AND strlen({x}) <= 200 AND {_nice(x)})", x
+        if t in _INTS:
+            return f"({x} IS NOT NULL AND abs({x}) < {_EXACT})", f"TRY_CAST({x} AS VARCHAR)"
+        return "FALSE", "CAST(NULL AS VARCHAR)"
+    if name == "snapshot_date":
+        return _date(x, t, required=True)
+    if name in ("date_added", "last_reviewed"):
+        return _date(x, t, required=False)
+    if name in _CATEGORIES:
+        if t == "VARCHAR":
+            return f"(list_position({_text_list(_CATEGORIES[name])}, {x}) IS NOT NULL)", x
+        return "FALSE", "CAST(NULL AS VARCHAR)"
+    if name == "age":
+        if t in _INTS:
+            return f"({x} BETWEEN 10 AND 99)", f"TRY_CAST({x} AS BIGINT)"
+        if t in _FLOATS:
+            return f"(NOT isnan({x}) AND {x} BETWEEN 10 AND 99 AND {x} = floor({x}))", f"TRY_CAST({x} AS BIGINT)"
+        if t == "VARCHAR":
+            return f"regexp_full_match({x}, '[1-9][0-9]')", f"TRY_CAST({x} AS BIGINT)"
+        return "FALSE", "CAST(NULL AS BIGINT)"
+    if name == "harm_score":
+        if t in _FLOATS:
+            return f"(NOT isnan({x}) AND {x} >= 0 AND {x} < 1e15)", f"TRY_CAST({x} AS DOUBLE)"
+        if t in _INTS:
+            return f"({x} >= 0 AND {x} < 1e15)", f"TRY_CAST({x} AS DOUBLE)"
+        if t == "VARCHAR":
+            return f"regexp_full_match({x}, '[0-9]{{1,9}}(\\.[0-9]{{1,6}})?')", f"TRY_CAST({x} AS DOUBLE)"
+        return "FALSE", "CAST(NULL AS DOUBLE)"
+    if name in ("victim_flag", "outcome_violence_12m"):
+        if t == "BOOLEAN":
+            return "TRUE", x
+        if t == "VARCHAR":
+            ok = (f"({x} IS NULL OR (regexp_full_match({x}, '[A-Za-z01]*') AND "
+                  f"lower({x}) IN ('true', 'false', 'yes', 'no', '1', '0', '')))")
+            typed = (f"CASE WHEN lower({x}) IN ('true', 'yes', '1') THEN TRUE "
+                     f"WHEN lower({x}) IN ('false', 'no', '0') THEN FALSE ELSE NULL END")
+            return ok, typed
+        if t in _INTS:
+            return f"({x} IS NULL OR {x} IN (0, 1))", f"({x} = 1)"
+        return "FALSE", "CAST(NULL AS BOOLEAN)"
+    if name == "violent_offences_2y":
+        if t in _INTS:
+            return f"({x} IS NULL OR ({x} >= 0 AND {x} < {_EXACT}))", f"TRY_CAST({x} AS BIGINT)"
+        if t in _FLOATS:
+            return (f"({x} IS NULL OR isnan({x}) OR ({x} >= 0 AND {x} < {_EXACT} AND {x} = floor({x})))",
+                    f"CASE WHEN isnan({x}) THEN NULL ELSE TRY_CAST({x} AS BIGINT) END")
+        if t == "VARCHAR":
+            return (f"({x} IS NULL OR {x} = '' OR regexp_full_match({x}, '[0-9]{{1,9}}'))",
+                    f"CASE WHEN {x} = '' THEN NULL ELSE TRY_CAST({x} AS BIGINT) END")
+        return "FALSE", "CAST(NULL AS BIGINT)"
+    if name == "shared_with":
+        if t == "VARCHAR":
+            return f"({x} IS NULL OR {x} = '' OR (strlen({x}) <= 10000 AND {_nice(x)}))", f"coalesce({x}, '')"
+        return "FALSE", "''"
+    # a column not in the matrix format: only its length is checked
+    if t == "VARCHAR":
+        return f"({x} IS NULL OR strlen({x}) <= 10000)", "NULL"
+    return ("TRUE" if t in _PLAIN or t.startswith("DECIMAL") else "FALSE"), "NULL"
+
+
+#: Typed columns of the view every later query reads, with their SQL type.
+TYPED: dict[str, str] = {
+    "person_id": "VARCHAR", "snapshot_date": "DATE", "borough": "VARCHAR", "ethnicity": "VARCHAR",
+    "sex": "VARCHAR", "age": "BIGINT", "harm_score": "DOUBLE", "risk_band": "VARCHAR", "victim_flag": "BOOLEAN",
+    "violent_offences_2y": "BIGINT", "date_added": "DATE", "last_reviewed": "DATE", "shared_with": "VARCHAR",
+    "outcome_violence_12m": "BOOLEAN",
+}
+
+
+def _typed_view(src: _Source) -> str:
+    """SQL of the rows as typed values, with ``__row``, ``__ok`` (SQL vouches for the row) and
+    ``__null<i>`` (the i-th column of the file is missing)."""
+    oks, cols = [], []
+    for i, (raw, name) in enumerate(zip(src.raw_names, src.names, strict=True)):
+        ok, typed = _vouch(name, _base(src.types[name]), _ident(raw))
+        oks.append(f"coalesce({ok}, FALSE)")  # a NULL (e.g. a date that does not parse) is not a yes
+        if name in TYPED:
+            cols.append(f"TRY_CAST({typed} AS {TYPED[name]}) AS {_ident(name)}")
+        cols.append(f"{_ident(raw)} IS NULL AS {_ident('__null' + str(i))}")
+    present = set(src.names)
+    order = []
+    if "date_added" in present:
+        order.append('("date_added" IS NULL OR "date_added" <= "snapshot_date")')
+    if "last_reviewed" in present:
+        earliest = ' AND ("date_added" IS NULL OR "last_reviewed" >= "date_added")' if "date_added" in present else ""
+        order.append(f'("last_reviewed" IS NULL OR ("last_reviewed" <= "snapshot_date"{earliest}))')
+    inner = f"SELECT __row, ({' AND '.join(oks)}) AS __ok, {', '.join(cols)} FROM {src.scan()}"
+    ok_order = " AND ".join(order) if order else "TRUE"
+    return f"SELECT * EXCLUDE (__ok), (__ok AND coalesce({ok_order}, FALSE)) AS __ok FROM ({inner})"
+
+
+# ---------------------------------------------------------------------- the session
+
+
+@dataclass
+class _Session:
+    """DuckDB, the source, and what validation found; kept for the audit that follows."""
+
+    con: Any
+    src: _Source
+    temp_dir: str | None
+    has_nulls: dict[str, bool]
+    quarter_rows: dict[int, int]  # quarter number -> rows SQL vouched for
+    sharing_values: list[str]
+    rescued: pd.DataFrame  # rows validation accepted although SQL did not vouch for them (typed, with __row)
+    dropped: np.ndarray  # rows SQL vouched for, or rescued, that are duplicates (quarantined)
+    dropped_quarters: dict[int, int] = field(default_factory=dict)
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            if self.temp_dir:
+                shutil.rmtree(self.temp_dir, ignore_errors=True)
+                self.temp_dir = None
+
+
+def _connect(memory_limit: str, temp_directory: str | None, threads: int | None):
+    import duckdb
+
+    own = None
+    if temp_directory is None:
+        own = temp_directory = tempfile.mkdtemp(prefix="fairness-duckdb-")
+    config = {"memory_limit": memory_limit, "temp_directory": str(temp_directory),
+              "preserve_insertion_order": False}
+    if threads:
+        config["threads"] = int(threads)
+    return duckdb.connect(config=config), own
+
+
+@dataclass(frozen=True)
+class ParquetValidation(ValidationResult):
+    """:class:`fairness.validate.ValidationResult` of a Parquet file validated in DuckDB.
+
+    Everything is as ``read_matrix`` would report it (problems, quarantined
+    rows with their file row numbers, counts), except ``valid``, which is
+    empty: the valid rows stay in the file. ``fairness.audit(result)`` counts
+    them there.
+    """
+
+    rows: int = 0
+    session: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def n_valid(self) -> int:  # type: ignore[override]
+        return self.rows - self.n_quarantined
+
+    @property
+    def n_rows(self) -> int:  # type: ignore[override]
+        return self.rows
+
+
+def use_duckdb(path: Any) -> bool:
+    """Whether ``engine="auto"`` counts ``path`` in DuckDB: a folder of Parquet files, or a
+    Parquet file of more than :data:`DUCKDB_ROWS` rows."""
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    p = Path(path)
+    if p.is_dir():
+        return any(f.suffix.lower() in (".parquet", ".pq") for f in p.iterdir())
+    if p.suffix.lower() not in (".parquet", ".pq") or not p.is_file():
+        return False
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(p).metadata.num_rows > DUCKDB_ROWS
+    except Exception:  # not readable: let read_matrix say why
+        return False
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def validate_parquet(
+    path: str | os.PathLike[str],
+    *,
+    quarantine_path: str | os.PathLike[str] | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    temp_directory: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+) -> ParquetValidation:
+    """Validate a Parquet file (or a folder of them) without loading it: see the module docstring.
+
+    Returns a :class:`ParquetValidation` whose problems and quarantined rows
+    are those :func:`fairness.read_matrix` would report. ``quarantine_path``:
+    also write the quarantined rows there (personal data: owner-only).
+    """
+    con, own_temp = _connect(memory_limit, None if temp_directory is None else str(temp_directory), threads)
+    try:
+        src = _open(path, con)
+        con.execute(f"CREATE TEMP VIEW __typed AS {_typed_view(src)}")
+        has_nulls, quarter_rows, sharing_values, suspects = _scan(con, src)
+        results, keys, rescued = _validate_suspects(src, suspects, has_nulls)
+        dup_rows, dup_keys_frame = _duplicates(con, keys)
+        session = _Session(con=con, src=src, temp_dir=own_temp, has_nulls=has_nulls, quarter_rows=quarter_rows,
+                           sharing_values=sharing_values, rescued=rescued, dropped=np.array([], dtype=np.int64))
+        problems, quarantined = _assemble(session, results, keys, dup_rows, dup_keys_frame)
+    except BaseException:
+        con.close()
+        if own_temp:
+            shutil.rmtree(own_temp, ignore_errors=True)
+        raise
+    unknown = tuple(c for c in src.names if c not in ALL_COLUMNS)
+    notes = []
+    if unknown:
+        notes.append(f"{len(unknown)} column(s) not in the matrix format kept as text: {', '.join(unknown)}")
+    empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in canonical_dtypes().items() if c in src.names})
+    result = ParquetValidation(
+        source=src.source, valid=empty, quarantined=quarantined, problems=problems, unknown_columns=unknown,
+        sha256=src.sha256, line_label="row", notes=tuple(notes), rows=src.n_rows, session=session,
+    )
+    if quarantine_path is not None and result.n_quarantined:
+        result.write_quarantine(quarantine_path)
+    return result
+
+
+def _scan(con, src: _Source):
+    """One scan: which columns have missing values, rows per quarter, shared_with texts, rows to check."""
+    nulls = ", ".join(f"bool_or({_ident('__null' + str(i))})" for i in range(len(src.raw_names)))
+    sharing = ('list(DISTINCT "shared_with") FILTER (WHERE __ok)' if "shared_with" in src.names
+               else "CAST([] AS VARCHAR[])")
+    row = con.sql(
+        f"SELECT {nulls}, histogram({_quarter_number('snapshot_date')}) FILTER (WHERE __ok), {sharing}, "
+        f"list(__row ORDER BY __row) FILTER (WHERE NOT __ok) FROM __typed"
+    ).fetchall()[0]
+    k = len(src.raw_names)
+    has_nulls = {name: bool(v) for name, v in zip(src.names, row[:k], strict=True)}
+    quarter_rows = {int(q): int(n) for q, n in dict(row[k] or {}).items()}
+    sharing_values = sorted(v for v in (row[k + 1] or []) if v is not None)
+    suspects = np.asarray(row[k + 2] or [], dtype=np.int64)
+    return has_nulls, quarter_rows, sharing_values, suspects
+
+
+def _quarter_number(d: str) -> str:
+    """Quarters since 1970Q1, as fairness._quarters.quarter_number."""
+    return f"CAST((year({_ident(d)}) - 1970) * 4 + quarter({_ident(d)}) - 1 AS INTEGER)"
+
+
+def _read_rows(src: _Source, rows: np.ndarray, batch: int = BATCH_ROWS):
+    """The raw rows with these 1-based row numbers (sorted), as pyarrow tables of up to ``batch`` rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pending, pending_rows = [], []
+    count = 0
+    for f, offset, groups in zip(src.files, src.offsets, src.row_groups, strict=True):
+        start = offset
+        parquet = None
+        for g, size in enumerate(groups):
+            lo, hi = np.searchsorted(rows, [start + 1, start + size + 1])
+            if hi > lo:
+                parquet = parquet or pq.ParquetFile(f)
+                table = parquet.read_row_group(g)
+                pending.append(table.take(pa.array(rows[lo:hi] - start - 1)))
+                pending_rows.append(rows[lo:hi])
+                count += hi - lo
+                if count >= batch:
+                    yield pa.concat_tables(pending), np.concatenate(pending_rows)
+                    pending, pending_rows, count = [], [], 0
+            start += size
+    if pending:
+        yield pa.concat_tables(pending), np.concatenate(pending_rows)
+
+
+def _validate_suspects(src: _Source, suspects: np.ndarray, has_nulls: dict[str, bool]):
+    """Validate, with fairness.validate, the rows SQL did not vouch for."""
+    results, keys, rescued = [], [], []
+    for table, rows in _read_rows(src, suspects):
+        text = _parquet_text(table, list(src.names), has_nulls)
+        res, k = _validate_rows(text, source=src.source, lines=rows, line_label="row", duplicates=False)
+        k = k.assign(__row=rows)
+        results.append((res, text, rows, k["valid"].to_numpy()))
+        keys.append(k)
+        if res.n_valid:
+            rescued.append(res.valid.assign(__row=rows[k["valid"].to_numpy()]))
+    keys_frame = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(
+        {"person_id": pd.Series(dtype="string"), "snapshot_date": pd.Series(dtype="datetime64[ns]"),
+         "valid": pd.Series(dtype=bool), "__row": pd.Series(dtype="int64")})
+    rescued_frame = pd.concat(rescued, ignore_index=True) if rescued else None
+    return results, keys_frame, rescued_frame
+
+
+def _duplicates(con, keys: pd.DataFrame):
+    """Rows in a group of more than one row with the same person_id and snapshot date.
+
+    Over the whole file: the rows SQL vouched for, and the others with the key
+    validation parsed (a missing snapshot date counts as 1900-01-01, as in
+    validation; a missing person_id never matches).
+    """
+    extra = pd.DataFrame({
+        "pid": keys["person_id"].astype(object).where(keys["person_id"].notna(), None),
+        "snap": keys["snapshot_date"].fillna(pd.Timestamp("1900-01-01")).dt.date,
+        "__row": keys["__row"].to_numpy(dtype="int64"),
+    })
+    extra = extra[extra["pid"].notna()]
+    con.register("__extra_keys", extra)
+    dup = con.sql("""
+        SELECT pid, snap FROM (
+            SELECT person_id AS pid, snapshot_date AS snap FROM __typed WHERE __ok
+            UNION ALL SELECT CAST(pid AS VARCHAR), CAST(snap AS DATE) FROM __extra_keys)
+        GROUP BY pid, snap HAVING count(*) > 1""").df()
+    if dup.empty:
+        return np.array([], dtype=np.int64), dup
+    con.register("__dup_keys", dup)
+    rows = con.sql("""
+        SELECT t.__row FROM __typed t SEMI JOIN __dup_keys d
+        ON t.person_id = d.pid AND t.snapshot_date = d.snap WHERE t.__ok""").fetchnumpy()["__row"]
+    merged = extra.merge(dup.assign(snap=pd.to_datetime(dup["snap"]).dt.date), on=["pid", "snap"])
+    return np.sort(np.concatenate([np.asarray(rows, dtype=np.int64), merged["__row"].to_numpy(dtype=np.int64)])), dup
+
+
+_RANK = {"duplicate_person_id": 1, "bad_text": 2}  # within a row's person_id: as validation orders them
+
+
+def _assemble(session: _Session, results, keys: pd.DataFrame, dup_rows: np.ndarray, dup_keys):
+    """Problems and quarantined rows, in file order, as read_matrix reports them."""
+    src = session.src
+    text_parts, problem_parts = [], []
+    valid_rows = keys.loc[keys["valid"], "__row"].to_numpy(dtype=np.int64)
+    for res, text, rows, _valid in results:
+        if res.n_quarantined:
+            text_parts.append(res.quarantined.drop(columns=["rules", "reasons"]))
+            problem_parts.append(res.problems)
+    # rows quarantined only as duplicates: SQL-vouched rows and rescued ones
+    bad_rows = np.setdiff1d(keys["__row"].to_numpy(dtype=np.int64), valid_rows)
+    newly = np.setdiff1d(dup_rows, bad_rows)
+    if len(newly):
+        for table, rows in _read_rows(src, newly):
+            text = _parquet_text(table, list(src.names), session.has_nulls)
+            text.insert(0, "line", rows)
+            text_parts.append(text)
+    session.dropped = newly
+    rescued = session.rescued
+    if rescued is not None and len(newly):
+        session.rescued = rescued[~rescued["__row"].isin(newly)].reset_index(drop=True)
+    # the duplicate problem of each reportable row in a group
+    reportable = np.union1d(newly, keys.loc[keys["snapshot_date"].notna() & keys["person_id"].notna(), "__row"]
+                            .to_numpy(dtype=np.int64)) if len(dup_rows) else np.array([], dtype=np.int64)
+    dup_report = np.intersect1d(dup_rows, reportable)
+    texts = pd.concat(text_parts, ignore_index=True) if text_parts else None
+    if len(dup_report):
+        rule, column, message = CHECK_RULES["duplicate_person_id"]
+        pid_text = texts.set_index("line")["person_id"] if texts is not None else pd.Series(dtype=object)
+        values = [pid_text.loc[r] for r in dup_report]
+        problem_parts.append(pd.DataFrame({"line": dup_report, "column": column, "value": values, "rule": rule,
+                                           "message": [f"{_shown(v)}: {message}" for v in values]}))
+        dropped_q = _quarter_counts(session, newly)
+        session.dropped_quarters = dropped_q
+    if problem_parts:
+        problems = pd.concat(problem_parts, ignore_index=True)
+        problems["__rank"] = problems["rule"].map(_RANK).fillna(0)
+        problems["__order"] = np.arange(len(problems))
+        problems = problems.sort_values(["line", "column", "__rank", "__order"], kind="stable")
+        problems = problems.drop(columns=["__rank", "__order"]).reset_index(drop=True)
+    else:
+        problems = pd.DataFrame({"line": pd.Series(dtype="int64"), "column": [], "value": [], "rule": [],
+                                 "message": []})
+    if texts is None:
+        quarantined = pd.DataFrame({"line": pd.Series(dtype="int64"), **{c: pd.Series(dtype="str")
+                                                                        for c in src.names}})
+    else:
+        quarantined = texts.sort_values("line", kind="stable").reset_index(drop=True)
+    if len(problems):
+        per_row = problems.groupby("line", sort=True)
+        rules = per_row["rule"].agg(lambda r: ";".join(dict.fromkeys(r)))
+        reasons = per_row["message"].agg(lambda m: " | ".join(m))
+        quarantined["rules"] = rules.reindex(quarantined["line"]).to_numpy()
+        quarantined["reasons"] = reasons.reindex(quarantined["line"]).to_numpy()
+    else:
+        quarantined["rules"] = pd.Series(dtype=object)
+        quarantined["reasons"] = pd.Series(dtype=object)
+    problems = problems.astype({"line": "int64"})
+    quarantined["line"] = quarantined["line"].astype("int64")
+    return problems, quarantined
+
+
+def _quarter_counts(session: _Session, rows: np.ndarray) -> dict[int, int]:
+    """Rows SQL vouched for (or rescued) per quarter number, among ``rows``."""
+    if not len(rows):
+        return {}
+    con = session.con
+    con.register("__rows", pd.DataFrame({"__row": rows}))
+    found = con.sql(f"""SELECT {_quarter_number('snapshot_date')} AS q, count(*) AS n FROM __typed
+                        SEMI JOIN __rows USING (__row) WHERE __ok GROUP BY q""").fetchall()
+    return {int(q): int(n) for q, n in found}
+
+
+# ---------------------------------------------------------------------- counting
+
+
+def audit_parquet(validation: ParquetValidation, *, quarter: str | None, checks_config=None, **options):
+    """Audit a :class:`ParquetValidation`: count the valid rows in DuckDB into the cube, then derive
+    every table with :func:`fairness.audit.audit_from_cube`. ``options`` are audit()'s."""
+    from fairness.audit import ERR_NO_VALID_ROWS, _select_quarter, audit_from_cube
+    from fairness.checks import ChecksConfig
+
+    session = validation.session
+    if session is None:
+        raise ValueError("this ParquetValidation has been closed; validate the file again")
+    config = checks_config or ChecksConfig()
+    numbers = _present_quarter_numbers(session)
+    if not numbers:
+        raise ValueError(ERR_NO_VALID_ROWS)
+    labels = [f"{1970 + q // 4}Q{q % 4 + 1}" for q in numbers]
+    selected = _select_quarter(quarter, tuple(labels))
+    cube = _count(session, numbers, labels, labels.index(selected), config)
+    facts = {"quarantined": validation.n_quarantined, "n_rows": validation.n_rows, "source": validation.source,
+             "sha256": validation.sha256, "quarantine_reasons": validation.quarantine_reasons()}
+    return audit_from_cube(cube, facts=facts, quarantine=validation.quarantined, checks_config=config, **options)
+
+
+def _present_quarter_numbers(session: _Session) -> list[int]:
+    counts = dict(session.quarter_rows)
+    for q, n in session.dropped_quarters.items():
+        counts[q] = counts.get(q, 0) - n
+    if session.rescued is not None and len(session.rescued):
+        from fairness._quarters import quarter_number
+
+        for q in quarter_number(session.rescued["snapshot_date"]):
+            counts[int(q)] = counts.get(int(q), 0) + 1
+    return sorted(q for q, n in counts.items() if n > 0)
+
+
+def _valid_view(session: _Session) -> str:
+    """SQL of the valid rows: those SQL vouched for (less duplicates), and the rescued ones."""
+    con, src = session.con, session.src
+    columns = [c for c in TYPED if c in src.names]
+    parts = [f"SELECT __row, {', '.join(_ident(c) for c in columns)} FROM __typed WHERE __ok"]
+    if len(session.dropped):
+        con.register("__dropped", pd.DataFrame({"__row": session.dropped}))
+        parts[0] += " AND __row NOT IN (SELECT __row FROM __dropped)"
+    if session.rescued is not None and len(session.rescued):
+        frame = pd.DataFrame({"__row": session.rescued["__row"].to_numpy(dtype="int64")})
+        for c in columns:
+            values = session.rescued[c]
+            if c in ("snapshot_date", "date_added", "last_reviewed"):
+                frame[c] = values.dt.date
+            elif isinstance(values.dtype, pd.CategoricalDtype) or c in ("person_id", "shared_with"):
+                frame[c] = values.astype(object).where(values.notna(), None)
+            else:
+                frame[c] = values
+        con.register("__rescued", frame)
+        parts.append(f"SELECT __row, {', '.join(f'CAST({_ident(c)} AS {TYPED[c]}) AS {_ident(c)}' for c in columns)} "
+                     f"FROM __rescued")
+    return " UNION ALL ".join(parts)
+
+
+def _codes_sql(session: _Session, numbers: list[int], config, sharing_values: list[str],
+               pattern_hits: dict[str, list[str]]) -> str:
+    """Each valid row's codes, as fairness._cube.frame_codes computes them."""
+    src = session.src
+    present = set(src.names)
+    q = f"list_position([{', '.join(str(n) for n in numbers)}]::INTEGER[], {_quarter_number('snapshot_date')}) - 1"
+    cat = {c: f"coalesce(list_position({_text_list(_CATEGORIES[c])}, {_ident(c)}) - 1, -1)" for c in _CATEGORIES}
+    bands = " ".join(f"WHEN age BETWEEN {lo} AND {hi} THEN {i}" for i, (_, lo, hi) in enumerate(AGE_BANDS))
+    no_violence = "coalesce(violent_offences_2y = 0, FALSE)" if "violent_offences_2y" in present else "FALSE"
+    victim = "coalesce(victim_flag, FALSE)" if "victim_flag" in present else "FALSE"
+    flags = (f"(CAST(harm_score = 0 AS INTEGER) + 2 * CAST({no_violence} AS INTEGER) "
+             f"+ 4 * CAST(risk_band = 'Green' AS INTEGER) + 8 * CAST({victim} AS INTEGER) "
+             f"+ 16 * CAST(age < 18 AS INTEGER))")
+    if "date_added" in present:
+        from fairness.no_risk import DURATION_BANDS
+
+        days = "date_diff('day', date_added, snapshot_date)"
+        whens = " ".join(f"WHEN {days} >= {lo} AND {days} < {hi} THEN {i}"
+                         for i, (_, lo, hi) in enumerate(DURATION_BANDS) if np.isfinite(hi))
+        last = len(DURATION_BANDS) - 1
+        duration = (f"CASE WHEN date_added IS NULL THEN 4 {whens} "
+                    f"WHEN {days} >= {DURATION_BANDS[-1][1]} THEN {last} ELSE 5 END")
+    else:
+        duration = "4"
+    outcome = ("CASE WHEN outcome_violence_12m IS NULL THEN -1 WHEN outcome_violence_12m THEN 1 ELSE 0 END"
+               if "outcome_violence_12m" in present else "-1")
+    sharing = (f"coalesce(list_position({_text_list(sharing_values)}, shared_with) - 1, -1)"
+               if "shared_with" in present else "0")
+    shared = "(shared_with <> '')" if "shared_with" in present else "FALSE"
+    if "victim_flag" in present and "violent_offences_2y" in present:
+        victim_state = ("CASE WHEN victim_flag IS NULL OR violent_offences_2y IS NULL OR harm_score IS NULL THEN 0 "
+                        "WHEN victim_flag AND violent_offences_2y = 0 AND harm_score = 0 THEN 2 ELSE 1 END")
+    else:
+        victim_state = "0"
+    if "last_reviewed" in present:
+        d = int(config.review_days)
+        stale = f"coalesce(date_diff('day', last_reviewed, snapshot_date) > {d}, FALSE)"
+        never = "last_reviewed IS NULL"
+        if "date_added" in present:
+            never += f" AND NOT coalesce(date_diff('day', date_added, snapshot_date) <= {d}, FALSE)"
+        review = f"CASE WHEN {never} THEN 2 WHEN {stale} THEN 1 ELSE 0 END"
+    else:
+        review = "0"
+    if "date_added" in present:
+        start = _literal(config.matrix_start.isoformat(sep=" "))
+        early = f"coalesce(CAST(date_added AS TIMESTAMP) < TIMESTAMP {start}, FALSE)"
+        after = "coalesce(date_added > snapshot_date, FALSE)"
+        young = (f"coalesce((age + 1) - date_diff('day', date_added, snapshot_date) / 365.25 "
+                 f"<= {int(config.min_age_at_addition)}, FALSE)")
+        date_state = f"CASE WHEN {early} THEN 1 WHEN {after} THEN 2 WHEN {young} THEN 3 ELSE 0 END"
+    else:
+        date_state = "0"
+    bits = []
+    for i, (column, hits) in enumerate(pattern_hits.items()):
+        if column == "person_id":
+            continue  # matched in numpy, once per person, as the rows stream past
+        bits.append(f"{1 << i} * CAST(coalesce(list_contains({_text_list(hits)}, {_ident(column)}), FALSE) AS INTEGER)")
+    mask = " + ".join(bits) if bits else "0"
+    return f"""
+        SELECT person_id AS pid, snapshot_date AS snap, __row AS row,
+            CAST({q} AS INTEGER) AS quarter, CAST({cat['borough']} AS INTEGER) AS borough,
+            CAST({cat['ethnicity']} AS INTEGER) AS ethnicity, CAST({cat['sex']} AS INTEGER) AS sex,
+            CAST({cat['risk_band']} AS INTEGER) AS risk_band,
+            CAST(CASE {bands} ELSE -1 END AS INTEGER) AS age_band, CAST({flags} AS INTEGER) AS flags,
+            CAST({duration} AS INTEGER) AS duration, CAST({outcome} AS INTEGER) AS outcome,
+            harm_score AS harm, harm_score = 0 AS harm_zero, risk_band = 'Green' AS green,
+            CAST({sharing} AS INTEGER) AS shared_with, {shared} AS shared,
+            age < {int(config.child_age)} AS child, CAST({victim_state} AS INTEGER) AS victim_state,
+            CAST({review} AS INTEGER) AS review_state, CAST({mask} AS INTEGER) AS test_mask,
+            CAST({date_state} AS INTEGER) AS date_state
+        FROM ({_valid_view(session)})"""
+
+
+def _count(session: _Session, numbers: list[int], labels: list[str], selected: int, config):
+    """Stream the valid rows sorted by person and date, counting them chunk by chunk into the cube."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from fairness._cube import (
+        Layout,
+        combine_tables,
+        count_tables,
+        finish_cube,
+        pattern_searches,
+        person_counts,
+    )
+
+    src, con = session.src, session.con
+    present = set(src.names)
+    sharing_values = list(session.sharing_values)
+    if session.rescued is not None and "shared_with" in present and len(session.rescued):
+        sharing_values = sorted(set(sharing_values) | set(session.rescued["shared_with"].astype(str)))
+    if not sharing_values:
+        sharing_values = [""]
+    # test patterns: text columns, matched once per distinct value
+    pattern_hits: dict[str, list[str]] = {}
+    notes = []
+    person_search = None
+    for column, search in pattern_searches(config):
+        if column not in present:
+            notes.append(f"matrix has no column {column}: its test pattern not applied")
+            continue
+        if column == "person_id":
+            pattern_hits[column] = []
+            person_search = search
+        elif column == "shared_with":
+            pattern_hits[column] = [v for v in sharing_values if search(v)]
+        elif column in _CATEGORIES:
+            pattern_hits[column] = [v for v in _CATEGORIES[column] if search(v)]
+        else:
+            notes.append(NOTE_PATTERN.format(column=column))
+    layout = Layout(quarters=list(labels), categories={c: tuple(v) for c, v in _CATEGORIES.items()},
+                    columns=frozenset(src.names), sharing_values=sharing_values,
+                    test_columns=tuple(pattern_hits), test_notes=tuple(notes), n_rows=src.n_rows + 1)
+    person_bit = list(pattern_hits).index("person_id") if "person_id" in pattern_hits else None
+    query = _codes_sql(session, numbers, config, sharing_values, pattern_hits) + " ORDER BY pid, snap"
+    reader = con.sql(query).to_arrow_reader(STREAM_ROWS)
+    parts, carry, people_before = [], None, 0
+    n_quarters, n_boroughs = len(labels), len(BOROUGHS)
+
+    def process(table: pa.Table) -> None:
+        nonlocal people_before
+        pid = table.column("pid").combine_chunks()
+        n = len(pid)
+        new_person = np.ones(n, dtype=bool)
+        if n > 1:
+            new_person[1:] = pc.not_equal(pid.slice(1), pid.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+        person = people_before + np.cumsum(new_person) - 1
+        people_before = int(person[-1]) + 1 if n else people_before
+        codes = {name: table.column(name).to_numpy() for name in (
+            "row", "quarter", "borough", "ethnicity", "sex", "risk_band", "age_band", "flags", "duration",
+            "outcome", "harm", "harm_zero", "green", "shared_with", "shared", "child", "victim_state",
+            "review_state", "test_mask", "date_state")}
+        if person_bit is not None:
+            starts = np.flatnonzero(new_person)
+            names = pid.take(pa.array(starts)).to_pylist()
+            hit = np.fromiter((bool(person_search(p)) for p in names), dtype=bool, count=len(names))
+            codes["test_mask"] = codes["test_mask"] | (hit[np.cumsum(new_person) - 1].astype(np.int64) << person_bit)
+        chunk = count_tables(codes, layout, selected=selected)
+        chunk["persons"] = person_counts(new_person, codes["quarter"], codes["borough"], codes["harm_zero"], person,
+                                         n_quarters, n_boroughs)
+        parts.append(chunk)
+
+    def chunks():
+        """The stream in pieces of about STREAM_ROWS rows."""
+        pending, size = [], 0
+        for batch in reader:
+            pending.append(batch)
+            size += batch.num_rows
+            if size >= STREAM_ROWS:
+                yield pa.Table.from_batches(pending)
+                pending, size = [], 0
+        if pending:
+            yield pa.Table.from_batches(pending)
+
+    for table in chunks():
+        if carry is not None:
+            table = pa.concat_tables([carry, table])
+        pid = table.column("pid").combine_chunks()
+        n = len(pid)
+        if n == 0:
+            continue
+        # hold back the last person's rows: a person is counted in one piece
+        last_pid = pid[n - 1].as_py()
+        first_of_last = int(np.flatnonzero(pc.equal(pid, last_pid).to_numpy(zero_copy_only=False))[0])
+        if first_of_last == 0:
+            carry = table
+            continue
+        process(table.slice(0, first_of_last))
+        carry = table.slice(first_of_last)
+    if carry is not None and carry.num_rows:
+        process(carry)
+    if not parts:
+        raise ValueError("no valid rows to audit: every row was quarantined (run `fairness validate` for reasons)")
+    tables = combine_tables(parts)
+    quarter_names = np.asarray(labels, dtype=object)
+
+    def involved(person_ids) -> pd.DataFrame:
+        con.register("__people", pd.DataFrame({"pid": list(person_ids)}, dtype=object))
+        found = con.sql(f"""SELECT person_id, strftime(snapshot_date, '%Y-%m-%d') AS date,
+                                   {_quarter_number('snapshot_date')} AS q, borough, __row AS row
+                            FROM ({_valid_view(session)}) WHERE person_id IN (SELECT pid FROM __people)
+                            ORDER BY __row""").df()
+        codes = np.searchsorted(numbers, found["q"].to_numpy())
+        return pd.DataFrame({"person_id": found["person_id"].astype(object).to_numpy(),
+                             "date": found["date"].astype(object).to_numpy(),
+                             "quarter": quarter_names[codes] if len(found) else np.array([], dtype=object),
+                             "borough": found["borough"].astype(object).to_numpy(),
+                             "row": found["row"].to_numpy()})
+
+    return finish_cube(tables, layout, quarter=labels[selected], involved=involved)

@@ -1,0 +1,171 @@
+"""Tests for fairness._duck: Parquet validated and counted in DuckDB equals the in-memory path.
+
+The oracle is ``read_matrix`` followed by ``fairness.audit`` on the same file
+(itself checked against the record-level functions in tests/test_cube.py).
+Three files from the synthetic matrix (scale 0.2): Parquet with typed columns
+and planted problems (values out of range, dates out of order or out of
+pandas' range, unknown and lower-case boroughs, padded ids, missing values,
+duplicates of every kind), and the same rows with every column as text. The
+validation problems must be identical line by line, and every audit table
+value by value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import statsmodels.api  # noqa: F401  (imported first: it installs warning filters of its own)
+
+import fairness
+from fairness import read_matrix, synth
+from fairness._duck import ParquetValidation, validate_parquet
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _plant(table: pa.Table, seed: int = 5) -> pa.Table:
+    """Problems of every kind, at fixed rows, in a typed table."""
+    cols = {n: table.column(n).to_pylist() for n in table.column_names}
+    rng = np.random.default_rng(seed)
+    n = table.num_rows
+    pick = iter(rng.permutation(n).tolist())
+
+    def rows(k):
+        return [next(pick) for _ in range(k)]
+
+    for i in rows(15):
+        cols["age"][i] = int(rng.choice([5, 120, -1]))
+    for i in rows(15):
+        cols["harm_score"][i] = float(rng.choice([-1.0, np.inf, np.nan, 1e300]))
+    for i in rows(15):
+        cols["date_added"][i] = dt.date(2030, 1, 1)
+    for i in rows(8):
+        cols["last_reviewed"][i] = dt.date(9999, 12, 31)
+    for i in rows(20):
+        cols["borough"][i] = str(rng.choice(["hackney", "Narnia", " Brent", "WESTMINSTER"]))
+    for i in rows(6):
+        cols["borough"][i] = None
+    for i in rows(10):
+        cols["person_id"][i] = " " + cols["person_id"][i] + " "  # padded: valid once stripped
+    for i in rows(6):
+        cols["person_id"][i] = cols["person_id"][i] + "\t"
+    for i in rows(10):
+        cols["victim_flag"][i] = None
+    for i in rows(6):
+        cols["snapshot_date"][i] = None
+    for i in rows(4):
+        cols["person_id"][i] = "x" * 201
+    # duplicates: a row copied into another borough, a padded copy, a copy with a bad age
+    extra = {n: [] for n in cols}
+    for k, i in enumerate(rows(12)):
+        for name in cols:
+            extra[name].append(cols[name][i])
+        if k % 3 == 0:
+            extra["borough"][-1] = "Brent" if cols["borough"][i] != "Brent" else "Hackney"
+        elif k % 3 == 1 and extra["person_id"][-1]:
+            extra["person_id"][-1] = " " + str(extra["person_id"][-1])
+        else:
+            extra["age"][-1] = 7
+    arrays = [pa.array(cols[f.name] + extra[f.name], type=f.type) for f in table.schema]
+    return pa.Table.from_arrays(arrays, schema=table.schema)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("duck")
+    result = synth.generate("gvm-history", scale=0.2)
+    clean = folder / "clean.parquet"
+    synth.write(result, clean)
+    typed = _plant(pq.read_table(clean))
+    pq.write_table(typed, folder / "typed.parquet", row_group_size=4000)
+    text = pa.Table.from_pydict({
+        name: pa.array([None if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))
+                        for v in typed.column(name).to_pylist()], type=pa.string())
+        for name in typed.column_names
+    })
+    pq.write_table(text.append_column("note", pa.array(["x" * (10_001 if i == 7 else 3) for i in range(len(text))])),
+                   folder / "text.parquet")
+    parts = folder / "parts"
+    parts.mkdir()
+    half = typed.num_rows // 2
+    pq.write_table(typed.slice(0, half), parts / "a.parquet", row_group_size=3000)
+    pq.write_table(typed.slice(half), parts / "b.parquet", row_group_size=3000)
+    return {"typed": str(folder / "typed.parquet"), "text": str(folder / "text.parquet"), "parts": str(parts)}
+
+
+def _plain(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.reset_index(drop=True).copy()
+    for c in out.columns:
+        if out[c].dtype == object or str(out[c].dtype) == "str":
+            out[c] = out[c].astype(object)
+    return out
+
+
+def assert_same_validation(duck: ParquetValidation, memory) -> None:
+    pd.testing.assert_frame_equal(duck.problems, memory.problems, check_exact=True)
+    pd.testing.assert_frame_equal(duck.quarantined, memory.quarantined, check_exact=True)
+    for name in ("n_rows", "n_valid", "n_quarantined", "notes", "unknown_columns", "line_label", "exit_code"):
+        assert getattr(duck, name) == getattr(memory, name), name
+    assert [line.replace(duck.source, "<file>", 1) for line in duck.problem_lines()] == [
+        line.replace(memory.source, "<file>", 1) for line in memory.problem_lines()]
+    pd.testing.assert_frame_equal(duck.quarantine_reasons(), memory.quarantine_reasons())
+
+
+def assert_same_audit(duck, memory) -> None:
+    for name, table in memory.tables().items():
+        pd.testing.assert_frame_equal(_plain(duck.tables()[name]), _plain(table), check_exact=True, obj=name)
+    for name in ("quarter", "quarters", "n", "quarantined", "n_rows", "band_status", "band_reason", "notes"):
+        assert getattr(duck, name) == getattr(memory, name), name
+
+
+@pytest.mark.parametrize("kind", ["typed", "text"])
+def test_validation_equals_read_matrix(files, kind):
+    memory = read_matrix(files[kind])
+    duck = validate_parquet(files[kind])
+    assert memory.n_quarantined > 80
+    assert_same_validation(duck, memory)
+    assert duck.sha256 == memory.sha256
+    assert duck.valid.empty and duck.n_valid == memory.n_valid
+
+
+@pytest.mark.parametrize(("kind", "quarter"), [("typed", None), ("typed", "2018Q2"), ("text", "2019Q4")])
+def test_audit_equals_in_memory(files, kind, quarter):
+    memory = fairness.audit(read_matrix(files[kind]), quarter=quarter)
+    duck = fairness.audit(files[kind], quarter=quarter, engine="duckdb")
+    assert_same_audit(duck, memory)
+
+
+def test_a_folder_of_files_is_one_file(files):
+    whole = validate_parquet(files["typed"])
+    parts = validate_parquet(files["parts"])
+    assert_same_validation(parts, whole)  # row numbers run on across the files
+    assert parts.source == files["parts"]
+    assert_same_audit(fairness.audit(parts, quarter="2019Q1"), fairness.audit(whole, quarter="2019Q1"))
+
+
+def test_small_memory_limit_and_one_thread(files, tmp_path):
+    memory = read_matrix(files["typed"])
+    duck = validate_parquet(files["typed"], memory_limit="200MB", threads=1, temp_directory=tmp_path / "spill",
+                            quarantine_path=tmp_path / "quarantine.csv")
+    assert_same_validation(duck, memory)
+    written = pd.read_csv(tmp_path / "quarantine.csv", dtype=str, keep_default_na=False)
+    assert len(written) == memory.n_quarantined
+
+
+def test_engines(files, tmp_path, monkeypatch):
+    import fairness._duck as duck_module
+
+    with pytest.raises(ValueError, match="engine must be one of auto, pandas, duckdb"):
+        fairness.audit(files["typed"], engine="spark")
+    csv = tmp_path / "m.csv"
+    csv.write_text("person_id\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="engine='duckdb' counts Parquet files"):
+        fairness.audit(str(csv), engine="duckdb")
+    monkeypatch.setattr(duck_module, "DUCKDB_ROWS", 10)
+    assert duck_module.use_duckdb(files["typed"]) and duck_module.use_duckdb(files["parts"])
+    assert not duck_module.use_duckdb(str(csv))
