@@ -58,20 +58,45 @@ NOTE_REFERENCE = "reference group"
 NOTE_SHARES_ONLY = "benchmark gives shares only: no rate per 1,000"
 NOTE_NO_REFERENCE = "reference group absent from the benchmark: not estimable"
 NOTE_REFERENCE_ZERO = "no one in the reference group is listed: no finite ratio, not estimable"
-ERR_BY = "by={by!r}: ratios need 'ethnicity' and may add 'borough' (the benchmark has no detail for {extra})"
+ERR_BY = "by={by!r}: ratios are between ethnic groups, so by must include 'ethnicity' (once), e.g. ('ethnicity', 'age_band')"
+ERR_BY_COLUMN = "by names column(s) {missing} not in the matrix; columns: {found}"
 ERR_REFERENCE = "reference group {reference!r} is not an ethnic group; valid: {valid}"
 
 
 def _split_by(by: str | Sequence[str]) -> tuple[str, ...]:
+    """The breakdown: ``ethnicity`` plus any other columns (borough, age_band, sex, ...)."""
     by = (by,) if isinstance(by, str) else tuple(by)
-    if "ethnicity" not in by or any(c not in ("ethnicity", "borough") for c in by):
-        extra = ", ".join(c for c in by if c not in ("ethnicity", "borough")) or "(none)"
-        raise ValueError(ERR_BY.format(by=by, extra=extra))
+    if "ethnicity" not in by or len(set(by)) != len(by):
+        raise ValueError(ERR_BY.format(by=by))
     return by
+
+
+def _bench_keys(by: tuple[str, ...]) -> list[str]:
+    """The columns the benchmarks break down by (borough and ethnic group)."""
+    return [c for c in by if c in ("borough", "ethnicity")]
+
+
+def _strata_note(by: tuple[str, ...]) -> str:
+    extra = [c for c in by if c not in ("borough", "ethnicity")]
+    if not extra:
+        return ""
+    return (f"benchmark has no {' or '.join(extra)} detail: each stratum is compared with the whole "
+            "benchmark population of the group (assumes the same profile in every group)")
 
 
 def _list_counts(matrix: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
     """Count listed people per group, every group present (zeros kept)."""
+    if "age_band" in by and "age_band" not in matrix.columns and "age" in matrix.columns:
+        from fairness._groups import age_band
+
+        matrix = matrix.assign(age_band=age_band(matrix["age"]))
+    if "quarter" in by and "quarter" not in matrix.columns and "snapshot_date" in matrix.columns:
+        from fairness._quarters import quarter_label
+
+        matrix = matrix.assign(quarter=quarter_label(matrix["snapshot_date"]))
+    missing = [c for c in by if c not in matrix.columns]
+    if missing:
+        raise ValueError(ERR_BY_COLUMN.format(missing=", ".join(missing), found=", ".join(map(str, matrix.columns))))
     counts = matrix.groupby(list(by), observed=False).size().rename("count").reset_index()
     for c in by:
         counts[c] = counts[c].astype(str)
@@ -179,7 +204,7 @@ def representation_from_counts(
     for b in benchmarks:
         bench = get_benchmark(b)
         bc = _benchmark_counts(bench, by).rename(columns={"count": "bench_count", "share": "benchmark_share"})
-        t = list_counts.merge(bc, on=list(by), how="left")
+        t = list_counts.merge(bc, on=_bench_keys(by), how="left")
         stated = t["ethnicity"] != "Not stated"
         keys = [c for c in by if c != "ethnicity"]
         if keys:
@@ -201,7 +226,7 @@ def representation_from_counts(
         else:
             ratio, lo, hi = _known_share_ci(t, estimable, alpha, method)
         t["ratio"], t["ci_low"], t["ci_high"] = ratio, lo, hi
-        t["note"] = _notes(t, stated, pop, estimable, bench)
+        t["note"] = _with_strata_note(_notes(t, stated, pop, estimable, bench), by)
         t["benchmark"] = bench.name
         t["benchmark_label"] = bench.label
         rows.append(t)
@@ -240,6 +265,13 @@ def _known_share_ci(t: pd.DataFrame, estimable: np.ndarray, alpha: float, method
         p_lo, p_hi = confint_proportion(a[e], n[e], alpha=alpha, method="wilson" if method == "katz" else "exact")
         ratio[e], lo[e], hi[e] = (a[e] / n[e]) / share[e], p_lo / share[e], p_hi / share[e]
     return ratio, lo, hi
+
+
+def _with_strata_note(notes: list[str], by: tuple[str, ...]) -> list[str]:
+    extra = _strata_note(by)
+    if not extra:
+        return notes
+    return [f"{n}; {extra}" if n else extra for n in notes]
 
 
 def _notes(t, stated, pop, estimable, bench) -> list[str]:
@@ -318,17 +350,18 @@ def relative_rate_from_counts(
     for b in benchmarks:
         bench = get_benchmark(b)
         bc = _benchmark_counts(bench, by).rename(columns={"count": "bench_count", "share": "benchmark_share"})
-        t = list_counts.merge(bc, on=list(by), how="left")
+        t = list_counts.merge(bc, on=_bench_keys(by), how="left")
         t["population"] = t["bench_count"]
-        pop = _population(t, method)
+        t["_pop"] = _population(t, method)
         ref = t[t["ethnicity"] == reference]
         if keys:
             t = t.merge(
-                ref[keys + ["count"]].rename(columns={"count": "ref_count"}), on=keys, how="left"
+                ref[keys + ["count", "_pop"]].rename(columns={"count": "ref_count", "_pop": "ref_pop"}),
+                on=keys, how="left",
             )
-            ref_pop = pd.Series(pop[(t["ethnicity"] == reference).to_numpy()], index=ref[keys[0]].to_numpy())
-            t["ref_pop"] = t[keys[0]].map(ref_pop).to_numpy()
+            pop = t["_pop"].to_numpy(dtype="float64")
         else:
+            pop = t["_pop"].to_numpy(dtype="float64")
             t["ref_count"] = float(ref["count"].iloc[0]) if len(ref) else np.nan
             t["ref_pop"] = float(pop[(t["ethnicity"] == reference).to_numpy()][0]) if len(ref) else np.nan
         a = t["count"].to_numpy(dtype="float64")
@@ -371,6 +404,7 @@ def relative_rate_from_counts(
                (NOTE_SHARES_ONLY if not hc else bench.assumption))))))
             for r, s, pp, ra, rc, c, lo_, hc in zip(is_ref, stated, pop, ref_A, ref_a, a, lo, has_counts, strict=True)
         ]
+        t["note"] = _with_strata_note(list(t["note"]), by)
         t["benchmark"], t["benchmark_label"] = bench.name, bench.label
         out.append(t)
     res = pd.concat(out, ignore_index=True).rename(columns={"ethnicity": "group"})

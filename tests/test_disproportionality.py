@@ -210,9 +210,30 @@ def test_by_borough_uses_within_borough_shares():
     assert sums.to_numpy() == pytest.approx([1.0, 1.0])
 
 
-def test_by_rejects_other_columns():
-    with pytest.raises(ValueError, match="sex"):
+def test_by_needs_ethnicity_and_existing_columns():
+    with pytest.raises(ValueError, match="must include 'ethnicity'"):
+        representation_ratio(listed(Black=3), ["residents_2021"], by=("borough",))
+    with pytest.raises(ValueError, match="not in the matrix"):
         representation_ratio(listed(Black=3), ["residents_2021"], by=("ethnicity", "sex"))
+
+
+def test_by_intersections_keep_small_strata_with_counts():
+    # Stratified by sex: 30 Black and 10 White men, 2 Black women, no White women.
+    m = pd.DataFrame({
+        "ethnicity": pd.Categorical(["Black"] * 32 + ["White"] * 10, categories=["White", "Black"]),
+        "sex": pd.Categorical(["Male"] * 30 + ["Female"] * 2 + ["Male"] * 10, categories=["Male", "Female"]),
+    })
+    rr = representation_ratio(m, ["residents_2021"], by=("ethnicity", "sex")).set_index(["sex", "group"])
+    # every intersection present, the empty one with its zero count
+    assert rr.loc[("Female", "White"), "count"] == 0 and rr.loc[("Female", "Black"), "count"] == 2
+    # shares within each stratum: 30 of 40 men are Black
+    assert rr.loc[("Male", "Black"), "share"] == pytest.approx(30 / 40)
+    assert rr.loc[("Female", "Black"), "n"] == 2
+    assert "no sex detail" in rr.loc[("Male", "Black"), "note"]
+    ri = relative_rate_index(m, ["residents_2021"], by=("ethnicity", "sex")).set_index(["sex", "group"])
+    # no White women listed: the Black women's rate ratio is not estimable, and says why
+    assert np.isnan(ri.loc[("Female", "Black"), "rri"])
+    assert ri.loc[("Female", "Black"), "note"].startswith("no one in the reference group is listed")
 
 
 @pytest.mark.parametrize("method", METHODS)
