@@ -150,6 +150,11 @@ class CheckData:
     involved : callable
         ``involved(person_ids) -> DataFrame`` (``person_id, date, quarter,
         borough, row``): the matrix rows of those people.
+    test_cells : DataFrame, optional
+        quarter, borough, ``test_mask``, ``count``, ``first``, when the test
+        patterns were counted apart from ``cells`` (whose ``test_mask`` is
+        then not used): DuckDB matches person_ids as the rows stream past
+        sorted by person, after the other states were counted.
     """
 
     cells: pd.DataFrame = field(repr=False)
@@ -160,6 +165,13 @@ class CheckData:
     test_columns: tuple[str, ...] = ()
     test_notes: tuple[str, ...] = ()
     involved: Callable[[Sequence[str]], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
+    test_cells: pd.DataFrame | None = field(default=None, repr=False)
+
+    def tests(self) -> pd.DataFrame:
+        """quarter, borough, test_mask, count, first (from ``test_cells`` or ``cells``)."""
+        if self.test_cells is not None:
+            return self.test_cells
+        return self.cells
 
     def only(self, quarter: str) -> CheckData:
         """The data of one quarter alone, as if the matrix held only it.
@@ -174,7 +186,10 @@ class CheckData:
             .groupby(["quarter", "borough", "harm_zero", "streak", "relisted"], observed=True, sort=False)
             .agg(count=("count", "sum"), first=("first", "min")).reset_index()
         )
-        for table in (cells, persons):
+        tests = None
+        if self.test_cells is not None:
+            tests = self.test_cells[self.test_cells["quarter"].astype(object) == quarter].reset_index(drop=True)
+        for table in (cells, persons) + ((tests,) if tests is not None else ()):
             table["quarter"] = table["quarter"].cat.set_categories([quarter]) if len(table) else table["quarter"]
         involved = self.involved
 
@@ -185,7 +200,7 @@ class CheckData:
         return CheckData(
             cells=cells.reset_index(drop=True), persons=persons, quarters=(quarter,), columns=self.columns,
             n_rows=self.n_rows, test_columns=self.test_columns, test_notes=self.test_notes,
-            involved=involved_here if involved is not None else None,
+            involved=involved_here if involved is not None else None, test_cells=tests,
         )
 
 
@@ -393,8 +408,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "checks": ("quarter", "borough", "harm_zero", "green", "shared", "child", "victim_state", "review_state",
                "test_mask", "date_state"),
     "persons": ("quarter", "borough", "harm_zero", "streak", "relisted"),
+    "test_cells": ("quarter", "borough", "test_mask"),
 }
-_WITH_FIRST = ("checks", "persons")
+_WITH_FIRST = ("checks", "persons", "test_cells")
 
 
 def count_tables(codes: Mapping[str, np.ndarray], layout: Layout, *, selected: int,
@@ -657,9 +673,12 @@ def _check_data(tables, layout: Layout, involved, *, renumbered: bool = False) -
         harm_zero=persons["harm_zero"].astype(bool),
         relisted=persons["relisted"].astype(bool),
     )
+    tests = tables.get("test_cells")
+    if tests is not None:
+        tests = tests.assign(quarter=qcat(tests["quarter"]), borough=_categorical(tests["borough"], boroughs))
     return CheckData(cells=cells, persons=persons, quarters=tuple(q), columns=frozenset(layout.columns),
                      n_rows=int(layout.n_rows), test_columns=tuple(layout.test_columns),
-                     test_notes=tuple(layout.test_notes), involved=involved)
+                     test_notes=tuple(layout.test_notes), involved=involved, test_cells=tests)
 
 
 # ---------------------------------------------------------------------- reading the cube

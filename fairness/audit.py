@@ -318,8 +318,8 @@ ERR_ENGINE_INPUT = (
 
 
 def _duckdb_input(matrix: Any, engine: str):
-    """The ParquetValidation to audit in DuckDB, or None to audit in memory."""
-    from fairness._duck import ParquetValidation, use_duckdb, validate_parquet
+    """What to audit in DuckDB (a Parquet path or a ParquetValidation), or None to audit in memory."""
+    from fairness._duck import ParquetValidation, use_duckdb
 
     if isinstance(matrix, ParquetValidation):
         return matrix
@@ -331,8 +331,8 @@ def _duckdb_input(matrix: Any, engine: str):
         if not is_path or (suffix not in (".parquet", ".pq") and not Path(matrix).is_dir()
                            and not any(ch in str(matrix) for ch in "*?[")):
             raise ValueError(ERR_ENGINE_INPUT.format(what=repr(str(matrix)) if is_path else type(matrix).__name__))
-        return validate_parquet(matrix)
-    return validate_parquet(matrix) if use_duckdb(matrix) else None
+        return matrix
+    return matrix if use_duckdb(matrix) else None
 
 
 def _select_quarter(quarter: str | None, quarters: tuple[str, ...]) -> str:

@@ -613,10 +613,11 @@ def _test_data(data: CheckData, *, quarantine: pd.DataFrame | None, config: Chec
     """Identifiers or values that look like test data, in the matrix and the quarantine."""
     notes = list(data.test_notes)
     patterns = {"person_id": config.test_id_pattern, **config.test_value_patterns}
-    mask = data.cells["test_mask"].to_numpy()
+    cells = data.tests()
+    mask = cells["test_mask"].to_numpy()
     reasons = {int(m): _test_reason(int(m), data.test_columns) for m in np.unique(mask)}
     reason = np.array([reasons[int(m)] for m in mask], dtype=object)
-    counts = _cell_units(data.cells, mask != 0, reason=reason)
+    counts = _cell_units(cells, mask != 0, reason=reason)
     units = []
     if quarantine is None:
         notes.append("no quarantine frame passed: quarantined rows not scanned")

@@ -169,3 +169,18 @@ def test_engines(files, tmp_path, monkeypatch):
     monkeypatch.setattr(duck_module, "DUCKDB_ROWS", 10)
     assert duck_module.use_duckdb(files["typed"]) and duck_module.use_duckdb(files["parts"])
     assert not duck_module.use_duckdb(str(csv))
+
+
+def test_audit_with_other_options(files):
+    """Other checks parameters and test patterns (on shared_with and a category too), other statistics;
+    from the path (counted in the validating scan) and from a ParquetValidation (counted afterwards)."""
+    from fairness.checks import ChecksConfig
+
+    config = ChecksConfig(child_age=16, review_days=60, zero_harm_snapshots=2, matrix_start="2016-01-01",
+                          test_id_pattern=r"(?i)^gvm00000",
+                          test_value_patterns={"shared_with": r"DWP", "borough": r"^Ham"})
+    options = {"alpha": 0.1, "method": "mid-p", "adjust": "bh", "no_risk": "victim_only", "checks_config": config,
+               "quarter": "2019Q1"}
+    memory = fairness.audit(read_matrix(files["typed"]), **options)
+    assert_same_audit(fairness.audit(files["typed"], engine="duckdb", **options), memory)
+    assert_same_audit(fairness.audit(validate_parquet(files["typed"]), **options), memory)
