@@ -371,8 +371,9 @@ def frame_codes(frame: pd.DataFrame, *, config=None,
     else:
         sw_codes, shared, sharing_values = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), [""]
     codes["shared_with"], codes["shared"] = sw_codes, shared
+    codes["person"], person_ids = _person_codes(frame)
     states, test_columns, test_notes = _check_states(frame, config, harm_zero, green, shared, victim,
-                                                     no_violence, columns)
+                                                     no_violence, columns, persons=(codes["person"], person_ids))
     codes.update(states)
     if not only_checks:
         codes["age_band"] = _age_band_codes(frame["age"])
@@ -496,10 +497,19 @@ def person_counts(new_person: np.ndarray, quarter: np.ndarray, borough: np.ndarr
     )
 
 
+def _person_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's person as a code in person_id order (as Python orders the ids as text), and the ids."""
+    ids = frame["person_id"]
+    if not pd.api.types.is_string_dtype(ids) or ids.dtype == object:
+        ids = ids.astype(str)
+    codes, uniques = pd.factorize(ids, sort=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
 def _frame_persons(frame: pd.DataFrame, codes: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    pid_codes, _ = pd.factorize(frame["person_id"].astype(str), sort=True)
-    date = frame["snapshot_date"].to_numpy().view(np.int64)
-    order = np.lexsort((date, pid_codes))
+    pid_codes = codes["person"] if "person" in codes else _person_codes(frame)[0]
+    dates, date_codes = np.unique(frame["snapshot_date"].to_numpy().view(np.int64), return_inverse=True)
+    order = np.argsort(pid_codes.astype(np.int64) * len(dates) + date_codes.reshape(-1), kind="stable")
     p = pid_codes[order]
     new_person = np.ones(len(order), dtype=bool)
     new_person[1:] = p[1:] != p[:-1]
@@ -527,7 +537,7 @@ def _involved_in(frame: pd.DataFrame, q_codes: np.ndarray, layout: Layout):
     return involved
 
 
-def _check_states(frame, config, harm_zero, green, shared, victim, no_violence, columns):
+def _check_states(frame, config, harm_zero, green, shared, victim, no_violence, columns, persons=None):
     """Each row's state in the row-level checks (codes for :func:`count_codes`)."""
     n = len(frame)
     out: dict[str, np.ndarray] = {}
@@ -558,7 +568,8 @@ def _check_states(frame, config, harm_zero, green, shared, victim, no_violence, 
         if column not in columns:
             notes.append(f"matrix has no column {column}: its test pattern not applied")
             continue
-        mask |= matches(frame[column], search).astype(np.int64) << len(applied)
+        known = persons if column == "person_id" and pd.api.types.is_string_dtype(frame[column]) else None
+        mask |= matches(frame[column], search, factorized=known).astype(np.int64) << len(applied)
         applied.append(column)
     out["test_mask"] = mask
     # impossible_dates (matrix part)
@@ -582,9 +593,12 @@ def pattern_searches(config) -> list[tuple[str, Callable[[str], object]]]:
     return [(column, re.compile(pattern).search) for column, pattern in patterns.items()]
 
 
-def matches(values: pd.Series, search) -> np.ndarray:
-    """``search`` on each value as ``values.astype("string").fillna("")`` shows it, once per distinct value."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+def matches(values: pd.Series, search, *, factorized=None) -> np.ndarray:
+    """``search`` on each value as ``values.astype("string").fillna("")`` shows it, once per distinct value.
+
+    ``factorized``: the values' codes and distinct values, if already known.
+    """
+    codes, uniques = factorized if factorized is not None else pd.factorize(values, use_na_sentinel=True)
     text = pd.Series(uniques).astype("string").fillna("").tolist()
     hit = np.fromiter((bool(search(t)) for t in text), dtype=bool, count=len(text))
     if not len(hit):
