@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from fairness._constants import DEFAULT_SUPPRESSION_THRESHOLD
+
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.audit import AuditResult
 
@@ -75,6 +77,27 @@ def _share_of(count: Any, n: Any) -> str:
     return "a suppressed share" if c is None or not t else f"{100 * c / t:.1f}%"
 
 
+def _people(res: AuditResult, v: Any) -> str:
+    """A count of people that is not in a protected table (the list size, rows read).
+
+    In publication mode a count from 1 to threshold − 1 is written "fewer than 10".
+    """
+    f = _num(v)
+    threshold = res.parameters.get("disclosure_threshold", DEFAULT_SUPPRESSION_THRESHOLD)
+    if res.mode == "publication" and f is not None and 0 < f < threshold:
+        return f"fewer than {threshold}"
+    return fmt_count(v)
+
+
+def _phi(od: Any) -> str:
+    """φ and τ² of an overdispersion row, or why they could not be estimated."""
+    phi, tau2 = _num(od.phi), _num(od.tau2)
+    if phi is None or tau2 is None:
+        why = getattr(od, "method", "")
+        return f"φ, τ² {why}" if isinstance(why, str) and why.startswith("not estimable") else "φ, τ² not estimable"
+    return f"φ={phi:.2f} τ²={tau2:.5f}"
+
+
 def fmt_p(p: Any) -> str:
     """A p-value for people: ``<0.001`` below one in a thousand, else two significant figures."""
     f = _num(p)
@@ -102,20 +125,34 @@ def headline_sentences(res: AuditResult) -> list[str]:
     ref = res.parameters.get("reference", "White")
     rep = _row(res.representation, benchmark=bench, group="Black")
     if rep is not None:
-        out.append(
-            f"In {res.quarter}, {fmt_count(res.n)} people were on the list; {fmt_count(rep['count'])} of the "
-            f"{fmt_count(rep['n'])} with a stated ethnicity were Black ({fmt_ci_pct(rep['share'], None, None)}; "
-            f"{_share_of(rep['count'], res.n)} of everyone listed) against {fmt_pct(rep['benchmark_share'])} of "
-            f"{rep['benchmark_label']}: a representation ratio of "
-            f"{_ratio(rep['ratio'], rep['ci_low'], rep['ci_high'])}."
-        )
+        size = _people(res, res.n)
+        listed = f"In {res.quarter}, {size} {'person was' if size == '1' else 'people were'} on the list"
+        if _hidden(rep["count"]):
+            out.append(
+                f"{listed}; the number of them who were Black is suppressed (a small count, or one that "
+                f"would reveal a small count), so neither their share nor a representation ratio against "
+                f"{rep['benchmark_label']} is shown."
+            )
+        else:
+            out.append(
+                f"{listed}; {fmt_count(rep['count'])} of the "
+                f"{fmt_count(rep['n'])} with a stated ethnicity were Black ({fmt_ci_pct(rep['share'], None, None)}; "
+                f"{_share_of(rep['count'], res.n)} of everyone listed) against {fmt_pct(rep['benchmark_share'])} of "
+                f"{rep['benchmark_label']}: a representation ratio of "
+                f"{_ratio(rep['ratio'], rep['ci_low'], rep['ci_high'])}."
+            )
     sentences = res.sentences
     for b in res.parameters.get("benchmarks", [])[:2]:
         s = _row(sentences, benchmark=b, group="Black")
         if s is not None:
             out.append(str(s["sentence"]))
     nr = _row(res.no_risk, definition=res.parameters.get("no_risk", "harm_zero"), by="all")
-    if nr is not None:
+    if nr is not None and _hidden(nr["share"]):
+        out.append(
+            f"The share of people listed who met the no-risk definition '{nr['definition_label']}' is "
+            "suppressed (a small count, or one that would reveal a small count)."
+        )
+    elif nr is not None:
         out.append(
             f"{fmt_ci_pct(nr['share'], nr['ci_low'], nr['ci_high'])} of the people listed "
             f"({fmt_count(nr['count'])} of {fmt_count(nr['n'])}) met the no-risk definition "
@@ -125,8 +162,10 @@ def headline_sentences(res: AuditResult) -> list[str]:
     if b is not None and len(b):
         nrb = b[b["metric"] == "no_risk_share"]
         outside = nrb["flag"].astype(str).isin(["above_99.8", "below_99.8"]).sum()
-        # boroughs with no one listed have no share: they are not "inside the limits"
-        compared = int((nrb["flag"].astype(str) != "not_estimable").sum())
+        # boroughs with no one listed have no share: they are not "inside the limits";
+        # nor are boroughs whose flag is suppressed (publication): they are counted apart
+        suppressed = int(nrb["flag"].map(_hidden).sum())
+        compared = int((~nrb["flag"].astype(str).isin(["not_estimable", SUPPRESSED])).sum())
         above = nrb[nrb["flag"].astype(str) == "above_99.8"]["borough"].tolist()
         od = _row(res.overdispersion, metric="no_risk_share")
         phi_v = _num(od["phi"]) if od is not None else None
@@ -134,10 +173,12 @@ def headline_sentences(res: AuditResult) -> list[str]:
         phi = f"; φ = {phi_v:.1f}, τ² = {tau_v:.4f}" if phi_v is not None and tau_v is not None else ""
         adj = " after allowing for overdispersion" if od is not None and bool(od["adjusted"]) else ""
         where = f" (higher: {', '.join(above)})" if above else ""
+        hidden = (f" ({suppressed} more borough{'s' if suppressed != 1 else ''} with people listed not shown: "
+                  "small counts suppressed)") if suppressed else ""
         if compared >= 2:
             out.append(
                 f"{outside} of {compared} boroughs had a no-risk share outside the 99.8% funnel limits around "
-                f"the London value{adj}{where}{phi}."
+                f"the London value{adj}{where}{phi}{hidden}."
             )
     t = res.trends
     if t is not None and len(t):
@@ -175,8 +216,8 @@ def text_summary(res: AuditResult) -> str:
     lines = [
         f"fairness audit: {res.source}",
         f"quarter {res.quarter} ({len(res.quarters)} quarters in the file: {res.quarters[0]}–{res.quarters[-1]})",
-        f"{res.n_rows:,} rows read: {res.n_rows - res.quarantined:,} used, {res.quarantined:,} quarantined; "
-        f"{res.n:,} people in {res.quarter}",
+        f"{_people(res, res.n_rows)} rows read: {_people(res, res.n_rows - res.quarantined)} used, "
+        f"{res.quarantined:,} quarantined; {_people(res, res.n)} people in {res.quarter}",
         f"mode: {res.mode}" + ("  (NOT FOR PUBLICATION)" if res.mode == "internal" else ""),
         "",
         "Headline",
@@ -200,12 +241,13 @@ def text_summary(res: AuditResult) -> str:
     lines += ["", "No-risk share"]
     for r in res.no_risk[res.no_risk["by"] == "all"].itertuples(index=False):
         lines.append(f"  {r.definition_label:<60} {fmt_ci_pct(r.share, r.ci_low, r.ci_high)}  "
-                     f"({fmt_count(r.count)} of {fmt_count(r.n)})" + (f" {r.note}" if r.note else ""))
+                     f"({fmt_count(r.count)} of {fmt_count(r.n)})"
+                     + (f" {r.note}" if isinstance(r.note, str) and r.note else ""))
     lines += ["", "Boroughs outside funnel limits (99.8%)"]
     for od in res.overdispersion.itertuples(index=False):
         b = res.boroughs[(res.boroughs["metric"] == od.metric)
                          & res.boroughs["flag"].astype(str).isin(["above_99.8", "below_99.8"])]
-        lines.append(f"  {od.metric:<15} φ={od.phi:.2f} τ²={od.tau2:.5f} "
+        lines.append(f"  {od.metric:<15} {_phi(od)} "
                      f"{'(adjusted)' if od.adjusted else ''}: {', '.join(b['borough']) or 'none'}")
     if len(res.checks):
         lines += ["", "Data-protection checks (London, this quarter)"]
@@ -271,8 +313,8 @@ def html_summary(res: AuditResult) -> str:
     if res.mode == "internal":
         parts.append("<div class='banner'>INTERNAL — NOT FOR PUBLICATION (no disclosure control)</div>")
     parts.append(
-        f"<h3>Audit of {html.escape(str(res.quarter))}</h3><p>{res.n:,} people listed; "
-        f"{res.n_rows:,} rows read, {res.quarantined:,} quarantined. Quarters in file: "
+        f"<h3>Audit of {html.escape(str(res.quarter))}</h3><p>{_people(res, res.n)} people listed; "
+        f"{_people(res, res.n_rows)} rows read, {res.quarantined:,} quarantined. Quarters in file: "
         f"{html.escape(res.quarters[0])}–{html.escape(res.quarters[-1])}.</p>"
     )
     parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in res.headline()) + "</ul>")

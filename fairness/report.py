@@ -9,8 +9,13 @@
    beside the target, ``<out>/.<quarter>.tmp-*`` (same file system);
 3. renders HTML with the code hidden (nbconvert) and a PDF from that HTML
    (WeasyPrint, A4, with the CSS in ``fairness/report.css``);
-4. in publication mode, scans everything it is about to publish for any
-   ``person_id`` of the input and fails the run if one appears;
+4. in publication mode, checks ``metrics.json`` as soon as the notebook has
+   written it: the run fails if the audit in it is not in publication mode or
+   if any of its tables shows a count from 1 to 9 (below the
+   ``disclosure_threshold`` parameter); then scans everything it is about to
+   publish for any ``person_id`` of the input and fails the run if one
+   appears. A run refused for a small count keeps only ``error.txt`` in
+   ``failed/`` (the notebook would show the count);
 5. swaps the new folder into place in one step (``renameat2(RENAME_EXCHANGE)``
    on Linux; elsewhere rename-aside, rename-in, delete-old, with recovery of
    the old folder on the next run if killed between the two renames).
@@ -60,6 +65,8 @@ __all__ = [
     "NOTEBOOKS",
     "PersonIdLeakError",
     "RenderedPdf",
+    "SmallCountError",
+    "check_metrics",
     "ReportOutcome",
     "find_person_ids",
     "inspect_matrix",
@@ -100,12 +107,25 @@ ERR_LEAK = (
     "report must hold no row-level data, so nothing was published"
 )
 ERR_BRIEFING_PAGES = "the briefing prints to {pages} pages; at most {limit} are allowed"
+ERR_SMALL_COUNT = (
+    "{count} count(s) from 1 to {largest} would appear in {file} ({cells}); a publication-mode "
+    "report must not show a count below {threshold}, so nothing was published; rerun in internal "
+    "mode to see the tables"
+)
+ERR_NOT_PROTECTED = (
+    "{file} holds an audit in {mode!r} mode; a publication-mode report must publish the output of "
+    "AuditResult.for_publication(), so nothing was published"
+)
 
 _QUARTER_DIR = re.compile(r"^\d{4}Q[1-4]$")
 
 
 class PersonIdLeakError(RuntimeError):
     """A publication-mode output contains a person_id of the input."""
+
+
+class SmallCountError(RuntimeError):
+    """A publication-mode output would show a count from 1 to threshold − 1 (or an unprotected audit)."""
 
 
 # --------------------------------------------------------------------------- input
@@ -388,6 +408,45 @@ def _privacy_scanner() -> Callable[[str, frozenset[str]], int] | None:
     return scan
 
 
+def check_metrics(metrics: Mapping[str, Any], *, threshold: int | None = None, file: str = METRICS_FILE) -> None:
+    """Refuse a publication's metrics that are unprotected or show a small count.
+
+    Every table of the audit (columns that count people, see
+    :func:`fairness.publication.count_columns`) must hold no count from 1 to
+    ``threshold - 1``. The error names the table, row and column of each,
+    never the value. (The top-level ``n`` is not checked: a list of fewer than
+    ten people is not protected by the audit's JSON; see AuditResult.to_dict.)
+
+    Raises
+    ------
+    SmallCountError
+    """
+    from fairness._constants import DEFAULT_SUPPRESSION_THRESHOLD
+    from fairness.audit import TABLES
+    from fairness.publication import find_small_counts_in_tables
+
+    if threshold is None:
+        threshold = DEFAULT_SUPPRESSION_THRESHOLD
+    mode = metrics.get("mode")
+    if mode != "publication":
+        raise SmallCountError(ERR_NOT_PROTECTED.format(file=file, mode=mode))
+    tables = {name: metrics.get(name) or [] for name in TABLES}
+    found = find_small_counts_in_tables(tables, threshold=threshold)
+    cells = [f"table {r.table}, row {r.row}, column {r.column}" for r in found.itertuples(index=False)]
+    if cells:
+        shown = "; ".join(cells[:10]) + (f"; and {len(cells) - 10} more" if len(cells) > 10 else "")
+        raise SmallCountError(ERR_SMALL_COUNT.format(count=len(cells), largest=threshold - 1, file=file,
+                                                     cells=shown, threshold=threshold))
+
+
+def _check_metrics_file(path: Path, threshold: int | None) -> None:
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SmallCountError(f"{path.name} cannot be read to check it before publication: {exc}") from exc
+    check_metrics(metrics, threshold=threshold, file=path.name)
+
+
 def _check_publication(folder: Path, ids: frozenset[str]) -> None:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".html", ".ipynb", ".json", ".txt"))
     texts = {str(p.relative_to(folder)): _published_text(p) for p in files}
@@ -642,6 +701,8 @@ def _render_into(
             _run_notebook(template, tmp / f"{stem}.ipynb", params, cwd=tmp, timeout=timeout)
             if kind == "report" and not (tmp / METRICS_FILE).is_file():
                 raise RuntimeError(ERR_NO_METRICS.format(file=METRICS_FILE))
+            if kind == "report" and mode == "publication":
+                _check_metrics_file(tmp / METRICS_FILE, parameters.get("disclosure_threshold"))
             import nbformat
 
             nb = nbformat.read(tmp / f"{stem}.ipynb", as_version=4)
@@ -660,7 +721,8 @@ def _render_into(
                 warnings.append(ERR_BRIEFING_PAGES.format(pages=pages[BRIEFING_STEM], limit=BRIEFING_MAX_PAGES))
     except Exception as exc:  # noqa: BLE001 - every failure is kept and reported
         error = _describe_error(exc)
-        error = _keep_failed(tmp, target, current, error, mode=mode, ids=info.person_ids, quarter=quarter)
+        error = _keep_failed(tmp, target, current, error, mode=mode, ids=info.person_ids, quarter=quarter,
+                             withhold=isinstance(exc, SmallCountError))
         return ReportOutcome(quarter, False, target, error=error, seconds=time.monotonic() - t0)
     files = tuple(sorted(p.name for p in tmp.iterdir()))
     _fsync_tree(tmp)
@@ -679,11 +741,14 @@ def _keep_failed(
     mode: str,
     ids: frozenset[str],
     quarter: str,
+    withhold: bool = False,
 ) -> str:
     """Move the failed notebook (and its HTML) to ``<target>/failed/``; return the error text.
 
     In publication mode, anything that shows a person_id of the input is not
-    kept, and the error text is checked the same way.
+    kept, and the error text is checked the same way; with ``withhold`` (the
+    run was refused for a small count, which the notebook would show) only
+    ``error.txt`` is kept.
     """
     kind, template, stem = job
     failed = tmp / FAILED_DIR
@@ -706,6 +771,9 @@ def _keep_failed(
         for p in list(failed.iterdir()):
             if find_person_ids({p.name: _published_text(p)}, ids):
                 p.unlink()
+    if mode == "publication" and withhold:
+        for p in list(failed.iterdir()):
+            p.unlink()
     (failed / "error.txt").write_text(
         f"quarter: {quarter}\nnotebook: {template.name}\nerror: {error}\n"
         f"time: {datetime.now(UTC).isoformat(timespec='seconds')}\n",
