@@ -30,6 +30,7 @@ reason; it never raises.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -917,15 +918,27 @@ def list_checks() -> pd.DataFrame:
 def _group_grid(quarters: Sequence[str], keys: list[str], extra: pd.DataFrame) -> pd.DataFrame:
     """Every group to report: the matrix's quarters (x every borough), plus any
     group only found among a check's units (e.g. quarter "unknown")."""
-    quarters = sorted(set(quarters))
-    if keys == ["quarter"]:
-        grid = pd.DataFrame({"quarter": quarters})
-    else:
-        grid = pd.MultiIndex.from_product([quarters, list(BOROUGHS)], names=keys).to_frame(
-            index=False
-        )
+    base = _base_grid(tuple(sorted(set(quarters))), tuple(keys))
     if len(extra):
-        grid = pd.concat([grid, extra[keys].drop_duplicates()], ignore_index=True).drop_duplicates()
+        seen = extra[keys].drop_duplicates()
+        known = pd.MultiIndex.from_frame(base) if len(keys) > 1 else pd.Index(base[keys[0]])
+        found = pd.MultiIndex.from_frame(seen.astype(object)) if len(keys) > 1 else pd.Index(seen[keys[0]])
+        if found.isin(known).all():
+            return base.copy()
+        return _ordered(pd.concat([base, seen], ignore_index=True).drop_duplicates(), keys)
+    return base.copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _base_grid(quarters: tuple[str, ...], keys: tuple[str, ...]) -> pd.DataFrame:
+    if keys == ("quarter",):
+        grid = pd.DataFrame({"quarter": list(quarters)})
+    else:
+        grid = pd.MultiIndex.from_product([list(quarters), list(BOROUGHS)], names=list(keys)).to_frame(index=False)
+    return _ordered(grid, list(keys))
+
+
+def _ordered(grid: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     unknown_last = grid["quarter"].eq(UNKNOWN)
     order = grid.assign(_u=unknown_last)
     if "borough" in keys:
@@ -979,13 +992,16 @@ def _aggregate(units: pd.DataFrame, keys: list[str], counts: pd.DataFrame | None
         counts = counts.copy()
         if keys == ["quarter"]:
             counts["borough"] = ALL_BOROUGHS
-        eligible = counts[counts["eligible"].astype(bool)]
-        flagged = eligible[eligible["flagged"].astype(bool)]
-        excluded = counts[~counts["eligible"].astype(bool) & counts["reason"].astype(str).ne("")]
-        n_parts.append(eligible.groupby(keys)["units"].sum().rename("v").reset_index())
-        count_parts.append(flagged.groupby(keys)["units"].sum().rename("v").reset_index())
-        why_parts.append(flagged[[*keys, "reason", "units", "first"]])
-        excluded_parts.append(excluded[[*keys, "reason", "units", "first"]])
+        eligible = counts["eligible"].to_numpy(dtype=bool)
+        flagged = eligible & counts["flagged"].to_numpy(dtype=bool)
+        units_n = np.where(eligible, counts["units"].to_numpy(dtype="int64"), 0)
+        totals = (counts[keys].assign(n=units_n, c=np.where(flagged, units_n, 0))
+                  .groupby(keys, sort=True)[["n", "c"]].sum().reset_index())
+        n_parts.append(totals[[*keys, "n"]].rename(columns={"n": "v"}))
+        count_parts.append(totals.loc[totals["c"] > 0, [*keys, "c"]].rename(columns={"c": "v"}))
+        why_parts.append(counts.loc[flagged, [*keys, "reason", "units", "first"]])
+        excluded = ~eligible & counts["reason"].astype(str).ne("").to_numpy(dtype=bool)
+        excluded_parts.append(counts.loc[excluded, [*keys, "reason", "units", "first"]])
     out = _sum_by(n_parts, keys, "n").merge(_sum_by(count_parts, keys, "count"), on=keys, how="outer")
     for parts, name in ((why_parts, "why"), (excluded_parts, "excluded")):
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
