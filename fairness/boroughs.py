@@ -119,7 +119,11 @@ def funnel_from_counts(
                      "overdispersed": res.overdispersed, "adjusted": res.adjusted, "method": res.method})
         pos = c["n"][c["n"] > 0]
         if len(pos):
-            grid = np.unique(np.geomspace(max(1.0, pos.min() * 0.5), pos.max() * 1.2, n_grid))
+            # The curves' ends must not reveal a borough's n (a small one may be
+            # suppressed in publication): start at a fixed value, end at a
+            # rounded-up 1-2-5 ceiling above the largest.
+            start = 10_000.0 if metric == "rate_per_1000" else 1.0
+            grid = np.unique(np.geomspace(start, max(_nice_ceiling(pos.max() * 1.1), start * 10), n_grid))
             lim = res.limits(grid)
             lim.insert(0, "metric", metric)
             limits.append(lim)
@@ -144,6 +148,12 @@ def _funnel_not_estimable(metric: str, c: pd.DataFrame) -> tuple[pd.DataFrame, d
     d = {"metric": metric, "phi": np.nan, "tau2": np.nan, "target": np.nan, "k": int((n > 0).sum()),
          "overdispersed": False, "adjusted": False, "method": NOTE_FUNNEL_TOO_FEW}
     return t, d
+
+
+def _nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k at or above ``x``."""
+    k = 10.0 ** np.floor(np.log10(x))
+    return float(next(m * k for m in (1, 2, 5, 10) if m * k >= x))
 
 
 def borough_heterogeneity(matrix: pd.DataFrame, metrics: Sequence[str] = tuple(BOROUGH_METRICS)) -> pd.DataFrame:

@@ -223,6 +223,14 @@ def representation_from_counts(
         estimable = stated.to_numpy() & ~np.isnan(pop) & (t["n"].to_numpy() > 0) & (pop > 0)
         if bench.has_counts:
             ratio, lo, hi = _ratio_ci(t["count"], t["n"], pop, total_pop, estimable, alpha, method)
+            # Katz's log variance 1/a − 1/n vanishes when a group is everyone
+            # listed (a == n), collapsing the interval; there the list share's
+            # Wilson interval ÷ the benchmark share (known to within a census
+            # count of millions) is used instead.
+            whole = estimable & (t["count"].to_numpy() == t["n"].to_numpy())
+            if method == "katz" and whole.any():
+                r2, l2, h2 = _known_share_ci(t, whole, alpha, method)
+                ratio, lo, hi = np.where(whole, r2, ratio), np.where(whole, l2, lo), np.where(whole, h2, hi)
         else:
             ratio, lo, hi = _known_share_ci(t, estimable, alpha, method)
         t["ratio"], t["ci_low"], t["ci_high"] = ratio, lo, hi

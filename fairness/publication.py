@@ -256,7 +256,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
                     protected, changes.get("relative_rate"), changes.get("representation"))
                 dec = pd.concat([dec, extra], ignore_index=True)
             if name == "trends":
-                protected, extra = _hide_rolling(protected)
+                protected, extra = _hide_rolling(protected, threshold)
                 dec = pd.concat([dec, extra], ignore_index=True)
                 protected, extra = _hide_differences(protected)
                 dec = pd.concat([dec, extra], ignore_index=True)
@@ -384,12 +384,24 @@ def _hide_when_reference_hidden(t: pd.DataFrame):
     return t, pd.DataFrame(dec, columns=["row", "column", "hidden", "rule"])
 
 
-def _hide_rolling(t: pd.DataFrame):
+def _hide_rolling(t: pd.DataFrame, threshold: int = 10):
+    """Hide a metric's rolling four-quarter values where they could reveal a small count.
+
+    Consecutive rolling sums differ by one quarter in and one out, so if any
+    quarter of the metric is hidden, or a rolling count or base is itself
+    below the threshold, every rolling value of that metric is hidden.
+    """
     t = t.copy()
     dec = []
     cols = ["rolling_count", "rolling_n", "rolling_value", "rolling_low", "rolling_high"]
+
+    def small(values: pd.Series) -> bool:
+        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+        return bool(((v > 0) & (v < threshold)).any())
+
     for metric, idx in t.groupby("metric", sort=False).groups.items():
-        if (t.loc[idx, "count"] == MARKER).any():
+        if (t.loc[idx, "count"] == MARKER).any() or small(t.loc[idx, "rolling_count"]) \
+                or small(t.loc[idx, "rolling_n"]):
             for c in cols:
                 t[c] = t[c].astype(object)
                 t.loc[idx, c] = MARKER

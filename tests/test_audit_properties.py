@@ -279,10 +279,6 @@ def test_outcomes_unknown_band_performance_not_assessable_with_reason(outcome):
     assert data["band_performance_status"] == "not assessable" and data["band_performance_reason"] == res.band_reason
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fairness/disproportionality.py: with method='katz' (the default) a group holding everyone listed "
-    "(count == n) gets a zero-width interval for its representation ratio (1 person: 7.40, 95% CI 7.39–7.41, "
-    "flagged above_band), because the log-ratio variance 1/count − 1/n is 0; the exact methods give 0.19–41"))
 @pytest.mark.parametrize("people", [1, 16])
 def test_representation_interval_of_a_group_holding_everyone_listed(people):
     res = audit_rows([good_row(f"P{i}", borough=["Hackney", "Lambeth"][i % 2]) for i in range(people)])

@@ -575,10 +575,6 @@ def _four_boroughs(croydon: int, brent: int):
     return fairness.audit(fairness.validate_frame(pd.DataFrame(rows))).for_publication()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fairness/boroughs.py (funnel_from_counts): the funnel_limits grid runs from half the smallest borough n "
-    "to 1.2 times the largest, so the published curve gives back a hidden n (Croydon's 4 people: the curve "
-    "starts at n = 2.0; with 3 people at 1.5); a grid whose ends do not depend on the boroughs' n fixes it"))
 def test_funnel_curves_do_not_depend_on_a_hidden_boroughs_n():
     a, b = _four_boroughs(4, 6), _four_boroughs(3, 7)
     for res in (a, b):
