@@ -662,7 +662,7 @@ def _present_quarters(tables, layout):
     new_code = np.cumsum(present) - 1
     tables = {name: (t.assign(quarter=new_code[t["quarter"].to_numpy()]) if "quarter" in t.columns else t)
               for name, t in tables.items()}
-    layout = dataclasses.replace(layout, quarters=[q for q, keep in zip(layout.quarters, present) if keep])
+    layout = dataclasses.replace(layout, quarters=[q for q, keep in zip(layout.quarters, present, strict=True) if keep])
     return tables, layout
 
 

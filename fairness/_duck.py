@@ -60,6 +60,7 @@ from fairness._constants import (
     RISK_BANDS,
     SEXES,
 )
+from fairness.schema import CHECK_RULES
 from fairness.validate import (
     ERR_MISSING,
     ERR_NO_ROWS,
@@ -73,7 +74,6 @@ from fairness.validate import (
     _validate_rows,
     canonical_dtypes,
 )
-from fairness.schema import CHECK_RULES
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",

@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 
 from fairness._constants import BOROUGHS, REQUIRED_COLUMNS, RISK_BANDS, SHARED_WITH_SEPARATOR
+from fairness._cube import CheckData, check_data_from_frame
 from fairness._intervals import confint_proportion
 from fairness._quarters import quarter_codes, quarter_label
-from fairness._cube import CheckData, check_data_from_frame
 from fairness.no_risk import no_risk_flag
 
 __all__ = [

@@ -125,8 +125,6 @@ def no_risk_share(
     [2, 4, 0.5]
     """
     d = _definition(definition)
-    cols = ["definition", "definition_label", "by", "group", "count", "n", "share",
-            "ci_low", "ci_high", "method", "note"]
     missing = [c for c in d.needs if c not in matrix.columns]
     if missing:
         return not_assessable_share(definition, by, len(matrix), missing, method)

@@ -77,7 +77,7 @@ def trends_from_counts(
     :data:`TREND_METRICS` (absent: not reported), the number meeting it per quarter."""
     sizes = pd.Series(np.asarray(sizes), index=quarters)
     frames = []
-    for metric, (label, indicator) in TREND_METRICS.items():
+    for metric, (label, _) in TREND_METRICS.items():
         if metric == "listed":
             t = pd.DataFrame({"quarter": quarters, "count": sizes.to_numpy(), "n": sizes.to_numpy()})
             t["value"] = t["count"].astype("float64")

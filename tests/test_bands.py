@@ -464,7 +464,12 @@ def test_summary_equals_fairlearn_on_records(seed):
 @pytest.mark.parametrize("seed", range(8))
 def test_by_group_rates_equal_fairlearn_metricframe_on_records(seed):
     """MetricFrame on the weighted count table gives the row-level MetricFrame's numbers exactly."""
-    from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
+    from fairlearn.metrics import (
+        MetricFrame,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+    )
     from sklearn.metrics import precision_score
 
     m = random_matrix(seed)

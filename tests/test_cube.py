@@ -25,7 +25,12 @@ from fairness._cube import FLAG_BITS, count_codes, cube_from_frame
 from fairness._groups import with_groups
 from fairness.bands import band_performance
 from fairness.benchmarks import get_benchmark
-from fairness.boroughs import band_consistency, borough_funnel, borough_heterogeneity, casemix_adjusted
+from fairness.boroughs import (
+    band_consistency,
+    borough_funnel,
+    borough_heterogeneity,
+    casemix_adjusted,
+)
 from fairness.checks import ChecksConfig, run_checks, sharing_by_partner
 from fairness.disproportionality import (
     benchmark_sensitivity,

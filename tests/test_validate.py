@@ -242,7 +242,7 @@ def test_schema_failures_are_panderas():
         MatrixSchema.validate(frame, lazy=True)
     fc = info.value.failure_cases
     fc = fc[fc["index"].notna()]
-    theirs = {(str(c).split("(")[0], int(i)) for c, i in zip(fc["check"], fc["index"])}
+    theirs = {(str(c).split("(")[0], int(i)) for c, i in zip(fc["check"], fc["index"], strict=True)}
     assert ours == theirs and len(ours) > 50
 
 
@@ -260,7 +260,7 @@ def test_line_shapes_are_counted_like_python(seed):
     fields, blank = _line_shapes(text.encode("utf-8"), ",", 3)
     assert fields.tolist() == [ln.count(",") + 1 for ln in body]
     wrong = fields != 3
-    assert blank[wrong].tolist() == [ln.strip() == "" for ln, w in zip(body, wrong) if w]
+    assert blank[wrong].tolist() == [ln.strip() == "" for ln, w in zip(body, wrong, strict=True) if w]
 
 
 def test_simple_csv_reads_as_pandas_does(tmp_path):
