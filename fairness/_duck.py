@@ -79,7 +79,9 @@ __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "DUCKDB_ROWS",
     "ParquetValidation",
+    "audit_and_validate_parquet",
     "audit_parquet",
+    "is_parquet_path",
     "use_duckdb",
     "validate_parquet",
 ]
@@ -390,6 +392,14 @@ class ParquetValidation(ValidationResult):
         return self.rows
 
 
+def is_parquet_path(path: Any) -> bool:
+    """A .parquet (.pq) file, a folder, or a glob pattern: what the DuckDB engine reads."""
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    p = Path(path)
+    return p.suffix.lower() in (".parquet", ".pq") or p.is_dir() or any(ch in str(path) for ch in "*?[")
+
+
 def use_duckdb(path: Any) -> bool:
     """Whether ``engine="auto"`` counts ``path`` in DuckDB: a folder of Parquet files, or a
     Parquet file of more than :data:`DUCKDB_ROWS` rows."""
@@ -698,6 +708,16 @@ def audit_parquet(matrix, *, quarter: str | None, checks_config=None, memory_lim
     ``options`` are :func:`fairness.audit`'s statistical options; the result is
     the same :class:`fairness.AuditResult`.
     """
+    return audit_and_validate_parquet(matrix, quarter=quarter, checks_config=checks_config,
+                                      memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
+                                      **options)[0]
+
+
+def audit_and_validate_parquet(matrix, *, quarter: str | None, checks_config=None,
+                               memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory=None,
+                               threads: int | None = None, **options):
+    """:func:`audit_parquet`, and the :class:`ParquetValidation` it made on the way (for a path:
+    one pass validates and counts; the command line logs the validation)."""
     from fairness.audit import ERR_NO_VALID_ROWS, _select_quarter, audit_from_cube
     from fairness.checks import ChecksConfig
 
@@ -733,8 +753,9 @@ def audit_parquet(matrix, *, quarter: str | None, checks_config=None, memory_lim
         facts = {"quarantined": validation.n_quarantined, "n_rows": validation.n_rows,
                  "source": validation.source, "sha256": validation.sha256,
                  "quarantine_reasons": validation.quarantine_reasons()}
-        return audit_from_cube(cube, facts=facts, quarantine=validation.quarantined, checks_config=config,
-                               **options)
+        result = audit_from_cube(cube, facts=facts, quarantine=validation.quarantined, checks_config=config,
+                                 **options)
+        return result, validation
     finally:
         if owned:
             session.close()

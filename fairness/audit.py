@@ -319,17 +319,15 @@ ERR_ENGINE_INPUT = (
 
 def _duckdb_input(matrix: Any, engine: str):
     """What to audit in DuckDB (a Parquet path or a ParquetValidation), or None to audit in memory."""
-    from fairness._duck import ParquetValidation, use_duckdb
+    from fairness._duck import ParquetValidation, is_parquet_path, use_duckdb
 
     if isinstance(matrix, ParquetValidation):
         return matrix
     if engine == "pandas":
         return None
-    is_path = isinstance(matrix, (str, os.PathLike))
     if engine == "duckdb":
-        suffix = Path(matrix).suffix.lower() if is_path else ""
-        if not is_path or (suffix not in (".parquet", ".pq") and not Path(matrix).is_dir()
-                           and not any(ch in str(matrix) for ch in "*?[")):
+        if not is_parquet_path(matrix):
+            is_path = isinstance(matrix, (str, os.PathLike))
             raise ValueError(ERR_ENGINE_INPUT.format(what=repr(str(matrix)) if is_path else type(matrix).__name__))
         return matrix
     return matrix if use_duckdb(matrix) else None

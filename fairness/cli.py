@@ -34,15 +34,29 @@ def _add_engine_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _in_duckdb(args: argparse.Namespace) -> bool:
+    """Whether the file is validated and counted in DuckDB (big Parquet) rather than in memory."""
+    if args.engine == "pandas":
+        return False
+    from fairness._duck import is_parquet_path, use_duckdb
+
+    if args.engine == "duckdb":
+        if not is_parquet_path(args.file):
+            from fairness.audit import ERR_ENGINE_INPUT
+
+            raise ValueError(ERR_ENGINE_INPUT.format(what=repr(args.file)))
+        return True
+    return use_duckdb(args.file)
+
+
 def _read(args: argparse.Namespace):
     """Read and validate the matrix, in memory or (for big Parquet) in DuckDB."""
     from fairness.validate import read_matrix
 
-    if args.engine != "pandas":
-        from fairness._duck import use_duckdb, validate_parquet
+    if _in_duckdb(args):
+        from fairness._duck import validate_parquet
 
-        if args.engine == "duckdb" or use_duckdb(args.file):
-            return validate_parquet(args.file)
+        return validate_parquet(args.file)
     return read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
 
 
@@ -260,16 +274,22 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from fairness.audit import audit
 
     _check_log()
-    res = _read(args)
-    result = audit(
-        res,
-        quarter=args.quarter,
-        benchmarks=tuple(args.benchmarks or ("residents_2021", "residents_2011")),
-        reference=args.reference,
-        alpha=args.alpha,
-        method=args.method,
-        adjust=args.adjust,
-    )
+    options = {
+        "quarter": args.quarter,
+        "benchmarks": tuple(args.benchmarks or ("residents_2021", "residents_2011")),
+        "reference": args.reference,
+        "alpha": args.alpha,
+        "method": args.method,
+        "adjust": args.adjust,
+    }
+    if _in_duckdb(args):
+        # one pass over the file validates and counts
+        from fairness._duck import audit_and_validate_parquet
+
+        result, res = audit_and_validate_parquet(args.file, **options)
+    else:
+        res = _read(args)
+        result = audit(res, **options)
     if args.mode == "publication":
         result = result.for_publication()
     outputs = []

@@ -184,3 +184,20 @@ def test_audit_with_other_options(files):
     memory = fairness.audit(read_matrix(files["typed"]), **options)
     assert_same_audit(fairness.audit(files["typed"], engine="duckdb", **options), memory)
     assert_same_audit(fairness.audit(validate_parquet(files["typed"]), **options), memory)
+
+
+def test_command_line_engine(files, tmp_path, capsys):
+    from fairness.cli import main
+
+    memory = read_matrix(files["typed"])
+    assert main(["validate", files["typed"], "--engine", "duckdb", "--limit", "0"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == memory.summary()
+    assert out[1:] == memory.problem_lines()
+    out_json = tmp_path / "audit.json"
+    assert main(["audit", files["typed"], "--engine", "duckdb", "--mode", "internal", "--json", str(out_json)]) == 0
+    assert fairness.audit(memory).to_json() == out_json.read_text(encoding="utf-8").rstrip("\n")
+    csv = tmp_path / "m.csv"
+    csv.write_text("person_id\n", encoding="utf-8")
+    assert main(["audit", str(csv), "--engine", "duckdb"]) == 2
+    assert "engine='duckdb' counts Parquet files" in capsys.readouterr().err
