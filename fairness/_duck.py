@@ -43,6 +43,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -348,13 +349,20 @@ class _Session:
     dropped: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
     dropped_quarters: dict[int, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # DuckDB's connection and spill folder go when the session does (or at exit)
+        self._finalizer = weakref.finalize(self, _release, self.con, self.temp_dir)
+
     def close(self) -> None:
-        try:
-            self.con.close()
-        finally:
-            if self.temp_dir:
-                shutil.rmtree(self.temp_dir, ignore_errors=True)
-                self.temp_dir = None
+        self._finalizer()
+
+
+def _release(con, temp_dir: str | None) -> None:
+    try:
+        con.close()
+    finally:
+        if temp_dir:
+            shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _connect(memory_limit: str, temp_directory: str | None, threads: int | None):
