@@ -169,9 +169,12 @@ def _open(path: str | os.PathLike[str], con) -> _Source:
     digest = hashlib.sha256()
     for f in files:
         try:
-            meta = pq.ParquetFile(f)
-        except FileNotFoundError as exc:
+            with open(f, "rb"):
+                pass
+        except OSError as exc:  # as read_matrix says it
             raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc.strerror or exc)) from exc
+        try:
+            meta = pq.ParquetFile(f)
         except Exception as exc:  # pyarrow raises several types for a bad file
             raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
         if schema is None:
