@@ -137,9 +137,12 @@ def _plain(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def assert_same_audit(result, expected, bands):
+    # Two code paths (counts vs records) fit the same GLMs with BLAS thread
+    # counts that may differ: floats agree to a tolerance, integers exactly.
     for name, table in expected.items():
         got = getattr(result, name)
-        pd.testing.assert_frame_equal(_plain(got), _plain(table), check_exact=True, obj=name)
+        pd.testing.assert_frame_equal(_plain(got), _plain(table), check_exact=False,
+                                      rtol=1e-9, atol=1e-12, obj=name)
     assert (result.band_status, result.band_reason) == (bands.status, bands.reason)
 
 
