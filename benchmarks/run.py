@@ -73,7 +73,7 @@ SCALING = ("100k", "10M")
 SCALING_LIMIT = 1.5
 
 OUTCOME = "outcome_violence_12m"
-SELECTED_BANDS = ("Red", "Amber")  # the "red_amber" cut-off of fairness.bands
+SELECTED_BANDS = ("Red", "Amber")  # the "red_amber" cut-off of fairness.stats.bands
 REFERENCE = "White"
 DISPARITY_COLUMNS = ["snapshot_date", "ethnicity", "risk_band", OUTCOME]
 METRICS = ("selection_rate", "fpr", "fnr")
@@ -95,7 +95,7 @@ TASKS: tuple[Task, ...] = (
     Task("validate", "validate (read_matrix on the CSV)", target_seconds=5),
     Task("audit", "full audit (audit() on a validated frame)", target_seconds=3, target_mb=2048),
     Task("audit_e2e", "load + validate + audit (audit() on the CSV path)"),
-    Task("disparity_toolkit", "disparity table: fairness.disparity.disparity_table"),
+    Task("disparity_toolkit", "disparity table: fairness.stats.disparity.disparity_table"),
     Task("disparity_metricframe", "disparity table: fairlearn MetricFrame"),
     Task("disparity_aequitas", "disparity table: Aequitas Group + Bias"),
     Task("disparity_floor", "disparity table floor: pandas groupby().size()"),
@@ -139,7 +139,7 @@ def make_data(size: str) -> dict:
     import pandas as pd
 
     from fairness import read_matrix, synth
-    from fairness._quarters import quarter_label
+    from fairness.quarters import quarter_label
 
     p = paths(size)
     p["csv"].parent.mkdir(parents=True, exist_ok=True)
@@ -310,13 +310,13 @@ def worker(task: str, size: str) -> dict:
         record, result = _measure(lambda: p["csv"], fairness.read_matrix)
         extra.update(rows=result.n_rows, valid_rows=result.n_valid)
     elif task == "audit":
-        record, result = _measure(lambda: fairness.read_matrix(p["parquet"]), fairness.audit)
+        record, result = _measure(lambda: fairness.read_matrix(p["parquet"]), fairness.results.audit)
         extra.update(quarter=result.quarter, n=result.n)
     elif task == "audit_e2e":
-        record, result = _measure(lambda: p["csv"], fairness.audit)
+        record, result = _measure(lambda: p["csv"], fairness.results.audit)
         extra.update(quarter=result.quarter, n=result.n)
     elif task == "disparity_toolkit":
-        from fairness.disparity import disparity_table
+        from fairness.stats.disparity import disparity_table
 
         extra["import_seconds"] = time.perf_counter() - t0
 
@@ -786,7 +786,7 @@ def report(
             "Red-or-Amber cut-off, for the latest quarter with known outcomes, from the same "
             "validated Parquet file (loading not timed; every timing includes selecting the "
             "quarter's rows from the whole matrix). The toolkit's table is "
-            "`fairness.disparity.disparity_table(..., threshold='red_amber')`: counts per group, "
+            "`fairness.stats.disparity.disparity_table(..., threshold='red_amber')`: counts per group, "
             "the three rates with Wilson intervals and their ratios to White (the fuller "
             "`band_performance`, with calibration and parity summaries, is timed in the audit). "
             "Each peer computes the table "
@@ -826,12 +826,12 @@ def report(
         lines += [
             "",
             "The same runs, cold: the first call in a fresh process (the library already "
-            "imported), and the import itself (`import fairness.bands`, which also imports "
+            "imported), and the import itself (`import fairness.stats.bands`, which also imports "
             "fairlearn and scikit-learn; `fairlearn.metrics`; `aequitas.group` and "
             "`aequitas.bias`; pandas is imported before and not counted).",
             "",
             "| size | toolkit first call s | MetricFrame first call s | Aequitas first call s | "
-            "floor first call s | import fairness.bands s | import fairlearn.metrics s | "
+            "floor first call s | import fairness.stats.bands s | import fairlearn.metrics s | "
             "import aequitas s |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]

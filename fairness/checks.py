@@ -15,7 +15,7 @@ the Wilson intervals and the status for every check in the same way. Adding a
 check is one function and one :class:`Check` row.
 
 The built-in checks read counts, not records (``Check.on == "counts"``):
-:class:`fairness._cube.CheckData` holds the matrix rows counted by quarter,
+:class:`fairness.counts.cube.CheckData` holds the matrix rows counted by quarter,
 borough and each row's state in each check (and people counted by quarter
 with their zero-harm streak and re-listing), so a check costs the same for a
 thousand rows as for ten million, and the same counts can come from pandas
@@ -40,11 +40,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fairness._constants import BOROUGHS, REQUIRED_COLUMNS, RISK_BANDS, SHARED_WITH_SEPARATOR
-from fairness._cube import CheckData, check_data_from_frame
-from fairness._intervals import confint_proportion
-from fairness._quarters import quarter_codes, quarter_label
-from fairness.no_risk import no_risk_flag
+from fairness.counts.cube import CheckData, check_data_from_frame
+from fairness.definitions import BOROUGHS, REQUIRED_COLUMNS, RISK_BANDS, SHARED_WITH_SEPARATOR
+from fairness.quarters import quarter_codes, quarter_label
+from fairness.stats.intervals import confint_proportion
+from fairness.stats.no_risk import no_risk_flag
 
 __all__ = [
     "ALL_BOROUGHS",
@@ -345,7 +345,7 @@ class Check:
         The published finding the check looks for, with its source.
     func : callable
         ``func(data, *, quarantine, config) -> CheckFlags``; ``data`` is a
-        :class:`fairness._cube.CheckData` (``on="counts"``) or the matrix
+        :class:`fairness.counts.cube.CheckData` (``on="counts"``) or the matrix
         (``on="records"``).
     needs : tuple of str
         Matrix columns the check cannot run without (or :data:`QUARANTINE`).
@@ -521,10 +521,10 @@ def _early_quarters(data: CheckData, history: int, reason: str) -> dict[str, str
 
 # ---- the checks -----------------------------------------------------------
 #
-# Each reads :class:`fairness._cube.CheckData`: ``data.cells`` (matrix rows
+# Each reads :class:`fairness.counts.cube.CheckData`: ``data.cells`` (matrix rows
 # counted by quarter, borough and their state in each check) and
 # ``data.persons`` (people counted by quarter). The states themselves are
-# worked out row by row in fairness._cube (pandas) and fairness._duck (SQL).
+# worked out row by row in fairness.counts.cube (pandas) and fairness.counts.duck (SQL).
 
 
 def _victims_as_offenders(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
@@ -1213,7 +1213,7 @@ def run_checks_on_counts(
     alpha: float = 0.05,
     matrix: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """:func:`run_checks` from counts already made (:func:`fairness._cube.check_data_from_frame`,
+    """:func:`run_checks` from counts already made (:func:`fairness.counts.cube.check_data_from_frame`,
     or SQL over a Parquet file). Checks that read the records need ``matrix``; without it they
     are "not assessable". ``data`` must have been counted with the same ``config``."""
     if not 0 < alpha < 1:

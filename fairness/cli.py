@@ -38,11 +38,11 @@ def _in_duckdb(args: argparse.Namespace) -> bool:
     """Whether the file is validated and counted in DuckDB (big Parquet) rather than in memory."""
     if args.engine == "pandas":
         return False
-    from fairness._duck import is_parquet_path, use_duckdb
+    from fairness.counts.duck import is_parquet_path, use_duckdb
 
     if args.engine == "duckdb":
         if not is_parquet_path(args.file):
-            from fairness.audit import ERR_ENGINE_INPUT
+            from fairness.results.audit import ERR_ENGINE_INPUT
 
             raise ValueError(ERR_ENGINE_INPUT.format(what=repr(args.file)))
         return True
@@ -51,10 +51,10 @@ def _in_duckdb(args: argparse.Namespace) -> bool:
 
 def _read(args: argparse.Namespace):
     """Read and validate the matrix, in memory or (for big Parquet) in DuckDB."""
-    from fairness.validate import read_matrix
+    from fairness.io.validation import read_matrix
 
     if _in_duckdb(args):
-        from fairness._duck import validate_parquet
+        from fairness.counts.duck import validate_parquet
 
         return validate_parquet(args.file)
     return read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
@@ -98,7 +98,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _check_log() -> None:
     """Fail before any work if the audit log cannot be written (the logging duty is not optional)."""
     try:
-        from fairness.privacy import check_audit_log
+        from fairness.publish.privacy import check_audit_log
     except ImportError:
         return
     check_audit_log()
@@ -107,7 +107,7 @@ def _check_log() -> None:
 def _log_read(args: argparse.Namespace, res, outputs: Sequence[str] = ()) -> None:
     """Append one line to the audit log, if the audit-log module is present."""
     try:
-        from fairness.privacy import log_read
+        from fairness.publish.privacy import log_read
     except ImportError:
         return
     log_read(command=args.command, result=res, outputs=list(outputs))
@@ -121,7 +121,7 @@ def _args_schema(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from fairness.schema import data_dictionary, data_dictionary_markdown
+    from fairness.io.schema import data_dictionary, data_dictionary_markdown
 
     if args.format == "markdown":
         print(data_dictionary_markdown())
@@ -138,7 +138,7 @@ def _args_benchmarks(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_benchmarks(args: argparse.Namespace) -> int:
-    from fairness.benchmarks import get_benchmark, list_benchmarks
+    from fairness.io.benchmarks import get_benchmark, list_benchmarks
 
     if not args.name:
         print(list_benchmarks().to_string(index=False))
@@ -178,7 +178,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         kwargs["seed"] = args.seed
     result = synth.generate(args.scenario, **kwargs)
     if args.out:
-        from fairness._safe_io import refuse_reports_dir
+        from fairness.io.safe_write import refuse_reports_dir
 
         refuse_reports_dir(args.out)
         matrix_path, truth_path = synth.write(result, Path(args.out))
@@ -224,7 +224,7 @@ def _args_report(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from fairness import report
+    from fairness.report import runner as report
 
     with report.terminate_gracefully():
         info = report.inspect_matrix(args.matrix)
@@ -271,7 +271,7 @@ def _args_audit(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from fairness.audit import audit
+    from fairness.results.audit import audit
 
     _check_log()
     options = {
@@ -284,7 +284,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     }
     if _in_duckdb(args):
         # one pass over the file validates and counts
-        from fairness._duck import audit_and_validate_parquet
+        from fairness.counts.duck import audit_and_validate_parquet
 
         result, res = audit_and_validate_parquet(args.file, **options)
     else:
@@ -324,7 +324,7 @@ def _args_pseudonymise(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_pseudonymise(args: argparse.Namespace) -> int:
-    from fairness import privacy
+    from fairness.publish import privacy
 
     key = privacy.load_key(args.key_file)
     privacy.check_audit_log()  # stop before writing anything if this use cannot be logged

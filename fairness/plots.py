@@ -60,7 +60,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
-from fairness._constants import DEFAULT_SUPPRESSION_THRESHOLD
+from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
 
 __all__ = [
     "FLAG_STYLES",
@@ -219,7 +219,7 @@ STYLE: dict[str, object] = {
 }
 
 #: What a cell hidden by disclosure control shows (the ONS symbol for
-#: "confidential"; the same as ``fairness.disclosure.MARKER``).
+#: "confidential"; the same as ``fairness.publish.disclosure.MARKER``).
 SUPPRESSED_MARKER = "[c]"
 #: Drawn on a row whose number was hidden by disclosure control. Secondary
 #: suppression also hides counts of 10 or more (so that a small one cannot be

@@ -1,4 +1,4 @@
-"""Tests for fairness.audit: the one entry point and its contract (docs/audit_contract.md).
+"""Tests for fairness.results.audit: the one entry point and its contract (docs/audit_contract.md).
 
 A small matrix is made by hand (``good_row`` from conftest), so the counts the
 audit must report are known: how many people in each quarter, how many rows
@@ -25,8 +25,8 @@ import statsmodels.api  # noqa: F401  (imported first: it installs warning filte
 
 import fairness
 from fairness import read_matrix, relative_rate_index, representation_ratio
-from fairness._constants import ALL_COLUMNS
-from fairness.audit import TABLES, AuditResult
+from fairness.definitions import ALL_COLUMNS
+from fairness.results.audit import TABLES, AuditResult
 from tests.conftest import good_row
 
 BOROUGHS6 = ["Hackney", "Lambeth", "Southwark", "Haringey", "Newham", "Croydon"]

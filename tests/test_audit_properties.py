@@ -41,7 +41,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import fairness
-from fairness._constants import (
+from fairness.definitions import (
     BOROUGHS,
     ETHNICITIES,
     OPTIONAL_COLUMNS,
@@ -49,9 +49,9 @@ from fairness._constants import (
     RISK_BANDS,
     SEXES,
 )
-from fairness.audit import ERR_NO_VALID_ROWS
-from fairness.disclosure import MARKER
-from fairness.publication import find_small_counts_in_tables
+from fairness.publish.disclosure import MARKER
+from fairness.publish.publication import find_small_counts_in_tables
+from fairness.results.audit import ERR_NO_VALID_ROWS
 from tests.conftest import good_row
 
 SETTINGS = dict(

@@ -1,4 +1,4 @@
-"""Tests for fairness.bands: band metrics on a small matrix whose confusion
+"""Tests for fairness.stats.bands: band metrics on a small matrix whose confusion
 matrices are worked out by hand below, checked again against sklearn."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from sklearn.metrics import confusion_matrix
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from fairness import bands
-from fairness._constants import BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
-from fairness.bands import (
+from fairness.definitions import BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
+from fairness.stats import bands
+from fairness.stats.bands import (
     BY_GROUP_COLUMNS,
     CALIBRATION_COLUMNS,
     METRICS,

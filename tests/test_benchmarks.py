@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fairness.benchmarks import census_residents, get_benchmark, load_benchmark_csv
+from fairness.io.benchmarks import census_residents, get_benchmark, load_benchmark_csv
 
 
 def test_london_2021_total_matches_sources():
@@ -72,7 +72,7 @@ def test_readme_data_dictionary_matches_schema():
     """README.md's copy of the data dictionary is the schema's, word for word."""
     from pathlib import Path
 
-    from fairness.schema import data_dictionary_markdown
+    from fairness.io.schema import data_dictionary_markdown
 
     text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     block = text.split("<!-- data-dictionary:start -->\n", 1)[1].split("\n<!-- data-dictionary:end -->", 1)[0]

@@ -1,4 +1,4 @@
-"""Tests for fairness.boroughs: funnels, heterogeneity, case-mix adjustment, band consistency.
+"""Tests for fairness.stats.boroughs: funnels, heterogeneity, case-mix adjustment, band consistency.
 
 The funnel example is worked by hand from the Spiegelhalter (2005) formulas in
 /work/shared/reference/published_figures.md (arcsine-square-root scale,
@@ -19,8 +19,8 @@ import pytest
 import statsmodels.api  # noqa: F401  (imported first: it installs warning filters of its own)
 
 from fairness import band_consistency, borough_funnel, borough_heterogeneity, casemix_adjusted
-from fairness._constants import BOROUGHS, ETHNICITIES
-from fairness.boroughs import BOROUGH_METRICS, NOTE_FUNNEL_TOO_FEW, borough_counts
+from fairness.definitions import BOROUGHS, ETHNICITIES
+from fairness.stats.boroughs import BOROUGH_METRICS, NOTE_FUNNEL_TOO_FEW, borough_counts
 
 CENSUS = Path(__file__).resolve().parent.parent / "data" / "reference" / "census"
 FLAGS = {"above_99.8", "above_95", "within", "below_95", "below_99.8", "not_estimable"}
@@ -283,7 +283,7 @@ def _best_cutpoints_on_records(scores, bands, grid):
 
 @pytest.mark.parametrize("seed", range(20))
 def test_quantile_from_counts_is_numpy_quantile(seed):
-    from fairness.boroughs import _quantile_from_counts
+    from fairness.stats.boroughs import _quantile_from_counts
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 3000))
@@ -295,7 +295,7 @@ def test_quantile_from_counts_is_numpy_quantile(seed):
 
 @pytest.mark.parametrize("seed", range(10))
 def test_cutpoints_from_counts_equal_records(seed):
-    from fairness.boroughs import _cutpoints_from_counts
+    from fairness.stats.boroughs import _cutpoints_from_counts
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 2000))

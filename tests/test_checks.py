@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from fairness import checks
-from fairness._constants import BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
 from fairness.checks import (
     ALL_BOROUGHS,
     CHECK_RESULT_COLUMNS,
@@ -26,6 +25,7 @@ from fairness.checks import (
     run_checks,
     sharing_by_partner,
 )
+from fairness.definitions import BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
 
 # --------------------------------------------------------------------------
 # Fixture builders

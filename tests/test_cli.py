@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from fairness.cli import main
 from tests.conftest import good_row
 

@@ -1,9 +1,9 @@
-"""Tests for fairness._cube: the audit from count tables equals the audit from records.
+"""Tests for fairness.counts.cube: the audit from count tables equals the audit from records.
 
 The oracle is the record-level path: each public function of the toolkit
 (``representation_ratio``, ``no_risk_share``, ``borough_funnel``,
 ``run_checks``, ``band_performance``, ...) called on the rows, the way
-``fairness.audit`` called them before it counted once into the cube. On the
+``fairness.results.audit`` called them before it counted once into the cube. On the
 default synthetic matrix (scale 0.2, about 13,000 rows over 25 quarters),
 with quarantined rows of every kind added, every table must be identical,
 value for value.
@@ -21,25 +21,25 @@ import statsmodels.api  # noqa: F401  (imported first: it installs warning filte
 
 import fairness
 from fairness import synth
-from fairness._cube import FLAG_BITS, count_codes, cube_from_frame
-from fairness._groups import with_groups
-from fairness.bands import band_performance
-from fairness.benchmarks import get_benchmark
-from fairness.boroughs import (
+from fairness.checks import ChecksConfig, run_checks, sharing_by_partner
+from fairness.counts.cube import FLAG_BITS, count_codes, cube_from_frame
+from fairness.counts.groups import with_groups
+from fairness.io.benchmarks import get_benchmark
+from fairness.stats.bands import band_performance
+from fairness.stats.boroughs import (
     band_consistency,
     borough_funnel,
     borough_heterogeneity,
     casemix_adjusted,
 )
-from fairness.checks import ChecksConfig, run_checks, sharing_by_partner
-from fairness.disproportionality import (
+from fairness.stats.disproportionality import (
     benchmark_sensitivity,
     ratio_sentences,
     relative_rate_index,
     representation_ratio,
 )
-from fairness.no_risk import NO_RISK_DEFINITIONS, no_risk_duration, no_risk_share
-from fairness.trends import quarterly_trends
+from fairness.stats.no_risk import NO_RISK_DEFINITIONS, no_risk_duration, no_risk_share
+from fairness.stats.trends import quarterly_trends
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -180,7 +180,7 @@ def test_audit_without_optional_columns(validation):
 
 @pytest.mark.parametrize("dense", [True, False])
 def test_count_codes_counts_and_first_rows(dense, monkeypatch):
-    import fairness._cube as cube_module
+    import fairness.counts.cube as cube_module
 
     if not dense:
         monkeypatch.setattr(cube_module, "_DENSE_LIMIT", 0)
@@ -211,7 +211,7 @@ def test_persons_table_one_unit_per_person_per_quarter(validation):
     frame = validation.valid
     cube = cube_from_frame(frame, quarter="2019Q4")
     persons = cube.check_data.persons
-    labels = fairness._quarters.quarter_label(frame["snapshot_date"])
+    labels = fairness.quarters.quarter_label(frame["snapshot_date"])
     assert persons["count"].sum() == frame.assign(q=labels).drop_duplicates(["person_id", "q"]).shape[0]
     # a person's streak can only be as long as the quarters before it
     assert (persons["streak"] <= persons["quarter"].cat.codes + 1).all()

@@ -1,4 +1,4 @@
-"""Tests for fairness.disclosure: small-count suppression for published tables.
+"""Tests for fairness.publish.disclosure: small-count suppression for published tables.
 
 Expected answers are worked out by hand in the comments; the rules are those in
 shared/reference/published_figures.md ("Publishing small numbers"): suppress
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fairness import disclosure as d
-from fairness.disclosure import (
+from fairness.publish import disclosure as d
+from fairness.publish.disclosure import (
     DECISION_COLUMNS,
     FINDING_COLUMNS,
     MARKER,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
 
-from fairness.disparity import DISPARITY_COLUMNS, disparity_table
+from fairness.stats.disparity import DISPARITY_COLUMNS, disparity_table
 
 
 def _frame() -> pd.DataFrame:

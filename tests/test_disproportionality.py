@@ -1,9 +1,9 @@
-"""Tests for fairness.disproportionality: representation ratios, relative rates, sentences.
+"""Tests for fairness.stats.disproportionality: representation ratios, relative rates, sentences.
 
 Every expected number is either published (source beside it) or worked by
 hand in the comments, independently of the module; z = 1.959964 (two-sided
 95%) throughout. Census totals are summed here straight from the CSV files in
-``data/reference/census`` (ONS, OGL v3), not through ``fairness.benchmarks``.
+``data/reference/census`` (ONS, OGL v3), not through ``fairness.io.benchmarks``.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from fairness import (
     relative_rate_index,
     representation_ratio,
 )
-from fairness import disproportionality as dp
-from fairness._constants import ETHNICITIES
+from fairness.definitions import ETHNICITIES
+from fairness.stats import disproportionality as dp
 
 Z = 1.959963984540054
 METHODS = ["katz", "poisson-exact", "mid-p"]

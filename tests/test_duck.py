@@ -1,6 +1,6 @@
-"""Tests for fairness._duck: Parquet validated and counted in DuckDB equals the in-memory path.
+"""Tests for fairness.counts.duck: Parquet validated and counted in DuckDB equals the in-memory path.
 
-The oracle is ``read_matrix`` followed by ``fairness.audit`` on the same file
+The oracle is ``read_matrix`` followed by ``fairness.results.audit`` on the same file
 (itself checked against the record-level functions in tests/test_cube.py).
 Three files from the synthetic matrix (scale 0.2): Parquet with typed columns
 and planted problems (values out of range, dates out of order or out of
@@ -23,7 +23,7 @@ import statsmodels.api  # noqa: F401  (imported first: it installs warning filte
 
 import fairness
 from fairness import read_matrix, synth
-from fairness._duck import ParquetValidation, validate_parquet
+from fairness.counts.duck import ParquetValidation, validate_parquet
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -159,7 +159,7 @@ def test_small_memory_limit_and_one_thread(files, tmp_path):
 
 
 def test_engines(files, tmp_path, monkeypatch):
-    import fairness._duck as duck_module
+    import fairness.counts.duck as duck_module
 
     with pytest.raises(ValueError, match="engine must be one of auto, pandas, duckdb"):
         fairness.audit(files["typed"], engine="spark")

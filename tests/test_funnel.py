@@ -1,4 +1,4 @@
-"""Tests for fairness._funnel.
+"""Tests for fairness.stats.funnel.
 
 The reference values are computed inline from the formulas in Spiegelhalter
 (2005) (Statistics in Medicine 24:1185; Quality and Safety in Health Care
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from fairness import _funnel as fn
+from fairness.stats import funnel as fn
 
 Q95 = 1.959963984540054  # Phi^-1(0.975)
 Q998 = 3.090232306167813  # Phi^-1(0.999)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from fairness.cli import main
-from fairness.validate import MAX_FIELD_LENGTH, MatrixFileError, read_matrix
+from fairness.io.validation import MAX_FIELD_LENGTH, MatrixFileError, read_matrix
 from tests.conftest import good_row
 
 HEADER = list(good_row())

@@ -1,4 +1,4 @@
-"""Tests for fairness._intervals.
+"""Tests for fairness.stats.intervals.
 
 Reference values come from published tables (source beside each number) or
 are worked by hand in the comments; z = 1.959964 (two-sided 95%) throughout.
@@ -17,7 +17,7 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.proportion import proportion_confint
 
-from fairness import _intervals as iv
+from fairness.stats import intervals as iv
 
 Z = 1.959963984540054
 

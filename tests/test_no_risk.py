@@ -1,4 +1,4 @@
-"""Tests for fairness.no_risk: the no-risk share (the 38% figure) and how long people had been listed.
+"""Tests for fairness.stats.no_risk: the no-risk share (the 38% figure) and how long people had been listed.
 
 Reference values: Newcombe (1998), Statistics in Medicine 17:857-872, Table I
 for the intervals; everything else counted by hand from the small frames below.
@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
-from fairness import no_risk as nr
 from fairness import no_risk_duration, no_risk_share, validate_frame
-from fairness._constants import BOROUGHS, ETHNICITIES, SEXES
-from fairness._groups import AGE_BAND_LABELS
-from fairness.audit import NO_RISK_BY
+from fairness.counts.groups import AGE_BAND_LABELS
+from fairness.definitions import BOROUGHS, ETHNICITIES, SEXES
+from fairness.results.audit import NO_RISK_BY
+from fairness.stats import no_risk as nr
 from tests.conftest import good_row
 
 PROPORTION_METHODS = ["wilson", "exact", "clopper-pearson", "jeffreys", "agresti-coull", "normal"]

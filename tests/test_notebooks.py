@@ -2,7 +2,7 @@
 
 The first group of tests reads the notebooks as files (fast). The second runs
 them on the "small" synthetic matrix (about 300 people a quarter): the full
-report and the briefing once through ``fairness.report`` (HTML and PDF), the
+report and the briefing once through ``fairness.report.runner`` (HTML and PDF), the
 research walkthrough once through papermill, and the report once more to check
 that re-running gives a byte-identical ``metrics.json``. Together they take
 about 30-60 seconds (marker ``notebooks``; deselect with ``-m "not notebooks"``).
@@ -23,7 +23,7 @@ import papermill as pm
 import pytest
 
 import fairness
-from fairness import report
+from fairness.report import runner as report
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ("quarterly_oversight_report", "scrutiny_briefing", "research_walkthrough")
@@ -124,7 +124,7 @@ def small_matrix(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def expected(small_matrix: Path):
-    """What fairness.audit returns for the same input, in publication mode."""
+    """What fairness.results.audit returns for the same input, in publication mode."""
     return fairness.audit(small_matrix).for_publication()
 
 

@@ -294,7 +294,7 @@ def test_empty_tables_draw_no_data(i):
 
 
 def test_suppression_marker_matches_disclosure():
-    disclosure = pytest.importorskip("fairness.disclosure")
+    disclosure = pytest.importorskip("fairness.publish.disclosure")
     assert plots.SUPPRESSED_MARKER == disclosure.MARKER
 
 

@@ -15,10 +15,11 @@ import time
 import pandas as pd
 import pytest
 
-from fairness import privacy
-from fairness._safe_io import RowLevelOutputError
 from fairness.cli import main
-from fairness.privacy import (
+from fairness.io.safe_write import RowLevelOutputError
+from fairness.io.validation import read_matrix
+from fairness.publish import privacy
+from fairness.publish.privacy import (
     AuditLogError,
     PseudonymKeyError,
     PublicationLeakError,
@@ -30,7 +31,6 @@ from fairness.privacy import (
     pseudonymise_ids,
     scan_publication,
 )
-from fairness.validate import read_matrix
 from tests.conftest import good_row
 
 KEY = b"correct horse battery staple"

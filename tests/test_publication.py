@@ -1,4 +1,4 @@
-"""Publication mode (fairness.publication, issue 4) and the report's refusal of small counts (issue 7).
+"""Publication mode (fairness.publish.publication, issue 4) and the report's refusal of small counts (issue 7).
 
 Matrices with many small cells (the "small" synthetic scenario at a fifth of
 its size, and hand-made ones with groups of 1 to 9 people in several
@@ -34,8 +34,8 @@ import pytest
 
 import fairness
 from fairness import synth
-from fairness.disclosure import MARKER
-from fairness.publication import TABLE_SPECS, UNCOUNTED, _band_by_group_derived
+from fairness.publish.disclosure import MARKER
+from fairness.publish.publication import TABLE_SPECS, UNCOUNTED, _band_by_group_derived
 from tests.conftest import good_row
 
 THRESHOLD = 10
@@ -521,7 +521,7 @@ def test_report_refuses_metrics_with_a_small_count(tmp_path, monkeypatch):
     checking that the untouched file passes).
     """
     pytest.importorskip("papermill")
-    from fairness import report
+    from fairness.report import runner as report
 
     path = tmp_path / "matrix.csv"
     synth.write(synth.generate("small", seed=1, scale=0.2), path)
@@ -551,7 +551,7 @@ def test_report_refuses_metrics_with_a_small_count(tmp_path, monkeypatch):
 
 
 def test_check_metrics_refuses_an_unprotected_audit_and_names_cells_not_values():
-    from fairness import report
+    from fairness.report import runner as report
 
     res = fairness.audit(fairness.validate_frame(_hand_tiny()))
     with pytest.raises(report.SmallCountError, match="'internal' mode"):

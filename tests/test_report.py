@@ -1,4 +1,4 @@
-"""The report runner (fairness.report): atomic output, failures kept, locks, kills.
+"""The report runner (fairness.report.runner): atomic output, failures kept, locks, kills.
 
 These tests use tiny notebooks written here (no audit), so they test the
 runner alone; tests/test_notebooks.py runs the real notebooks.
@@ -20,8 +20,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from fairness import _report_format as fr
-from fairness import cli, report
+from fairness import cli
+from fairness.report import format as fr
+from fairness.report import runner as report
 from tests.conftest import good_row
 
 PARAMETERS = textwrap.dedent(
@@ -157,7 +158,7 @@ def test_person_id_scan_finds_ids_but_not_in_images():
     assert report.find_person_ids({"a": "P30 and XP3 are not (P3)"}, ids) == {"a": 1}
     assert report.find_person_ids({"a": "P30 and XP3"}, ids) == {}
     assert report.find_person_ids({"a": '<img src="data:image/png;base64,AAP3/P3+GVM-00017==">'}, ids) == {}
-    # the runner's own check, used when fairness.privacy is absent
+    # the runner's own check, used when fairness.publish.privacy is absent
     assert report._fallback_scan("<td>GVM-00017</td> (P3) P30 XP3", ids) == {"GVM-00017", "P3"}
     assert report._fallback_scan("P30 XP3 2018", ids | {"2018"}) == set()  # short numbers are counts
 
@@ -291,7 +292,7 @@ def test_publication_mode_refuses_a_person_id(matrix: Path, tmp_path: Path, caps
 _RUN = textwrap.dedent(
     """\
     import sys
-    from fairness import report
+    from fairness.report import runner as report
     with report.terminate_gracefully():
         res = report.run_reports(sys.argv[1], ["2018Q4"], out_dir=sys.argv[2], notebook=sys.argv[3], pdf=False,
                                  parameters={{"token": sys.argv[4], "sleep": float(sys.argv[5])}})

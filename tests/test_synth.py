@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from fairness import synth
-from fairness._constants import ALL_COLUMNS, BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
+from fairness.definitions import ALL_COLUMNS, BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
 
 SEEDS = (synth.DEFAULT_SEED, 1, 2)
 SHARE_TOL = 0.01  # brief: each published share within 1 percentage point
@@ -221,7 +221,7 @@ def test_columns_and_valid_values(frame, history):
 
 
 def test_dtypes_match_validated_rows(history):
-    from fairness.validate import canonical_dtypes
+    from fairness.io.validation import canonical_dtypes
 
     for column, dtype in canonical_dtypes().items():
         assert history.matrix[column].dtype == pd.api.types.pandas_dtype(dtype), column
@@ -379,7 +379,9 @@ def test_duplicate_person_can_be_switched_on(tmp_path):
 
 
 def synth_scenarios() -> Path:
-    return Path(synth.__file__).resolve().parent.parent / "data" / "synthetic" / "scenarios"
+    from fairness.synth.scenario import SCENARIO_DIR
+
+    return SCENARIO_DIR
 
 
 # --------------------------------------------------------------------------- scale, scenarios, errors

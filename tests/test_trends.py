@@ -1,4 +1,4 @@
-"""Tests for fairness.trends: per-quarter values, changes and rolling four-quarter values.
+"""Tests for fairness.stats.trends: per-quarter values, changes and rolling four-quarter values.
 
 Differences are checked against Newcombe (1998), "Interval estimation for the
 difference between independent proportions: comparison of eleven methods",
@@ -16,8 +16,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from fairness import quarterly_trends
-from fairness._constants import ETHNICITIES
-from fairness.trends import TREND_METRICS
+from fairness.definitions import ETHNICITIES
+from fairness.stats.trends import TREND_METRICS
 
 # Black people / people listed, per snapshot. 2019Q2 is missing from the file.
 QUARTERS = {

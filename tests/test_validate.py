@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairness.validate import MatrixFileError, read_matrix, validate_frame
+from fairness.io.validation import MatrixFileError, read_matrix, validate_frame
 from tests.conftest import good_row
 
 
@@ -116,7 +116,7 @@ def test_counts_always_add_up_and_every_row_accounted(write_csv):
 
 
 def test_optional_columns_may_be_absent(write_csv):
-    from fairness._constants import REQUIRED_COLUMNS
+    from fairness.definitions import REQUIRED_COLUMNS
 
     row = {k: v for k, v in good_row().items() if k in REQUIRED_COLUMNS}
     res = read_matrix(write_csv([row]))
@@ -198,7 +198,7 @@ def test_quarantine_written_owner_only_and_never_under_reports(tmp_path, write_c
     out = res.write_quarantine(tmp_path / "q.csv")
     mode = stat.S_IMODE(os.stat(out).st_mode)
     assert mode == 0o600
-    from fairness._safe_io import RowLevelOutputError
+    from fairness.io.safe_write import RowLevelOutputError
 
     with pytest.raises(RowLevelOutputError):
         res.write_quarantine(tmp_path / "reports" / "q.csv")
@@ -221,8 +221,8 @@ def test_schema_failures_are_panderas():
     exactly the failures ``MatrixSchema.validate(lazy=True)`` reports."""
     import pandera.pandas as pa
 
-    from fairness.schema import MatrixSchema
-    from fairness.validate import _schema_failures
+    from fairness.io.schema import MatrixSchema
+    from fairness.io.validation import _schema_failures
 
     rng = np.random.default_rng(4)
     n = 300
@@ -248,7 +248,7 @@ def test_schema_failures_are_panderas():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_line_shapes_are_counted_like_python(seed):
-    from fairness.validate import _line_shapes
+    from fairness.io.validation import _line_shapes
 
     rng = np.random.default_rng(seed)
     pieces = ["a", ",", " ", "\t", "é", "\u00a0", "\u2028", "x,y", "\r"]
@@ -264,7 +264,7 @@ def test_line_shapes_are_counted_like_python(seed):
 
 
 def test_simple_csv_reads_as_pandas_does(tmp_path):
-    from fairness.validate import _read_simple_csv
+    from fairness.io.validation import _read_simple_csv
 
     text = "a,b,c\n1, x ,\n,,\n é,2018-12-31,TRUE\r\n0,nan,NA\n"
     got = _read_simple_csv(text.encode("utf-8"), ["a", "b", "c"], ",")
@@ -281,7 +281,7 @@ def test_parquet_text_is_the_text_of_the_whole_table():
 
     import pyarrow as pa
 
-    from fairness.validate import _parquet_text, _to_text_each
+    from fairness.io.validation import _parquet_text, _to_text_each
 
     table = pa.table({
         "ints": pa.array([1, None, 2**53 + 1, 3], type=pa.int64()),

@@ -28,7 +28,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from fairness._constants import (
+from fairness.cli import main
+from fairness.definitions import (
     ALL_COLUMNS,
     BOROUGHS,
     ETHNICITIES,
@@ -36,9 +37,8 @@ from fairness._constants import (
     RISK_BANDS,
     SEXES,
 )
-from fairness.cli import main
-from fairness.schema import MatrixSchema
-from fairness.validate import MatrixFileError, canonical_dtypes, read_matrix
+from fairness.io.schema import MatrixSchema
+from fairness.io.validation import MatrixFileError, canonical_dtypes, read_matrix
 from tests.conftest import good_row
 
 # No shrinking: at ~0.2 s per read it can run for minutes. A failure prints the

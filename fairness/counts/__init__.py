@@ -1,0 +1,1 @@
+"""Rows into counts: the derived columns and flags, and the engines that count them."""

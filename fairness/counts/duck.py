@@ -1,0 +1,1213 @@
+"""Parquet files larger than memory: validated and counted by DuckDB, audited from the counts.
+
+Years of pooled snapshots or a national record set may hold tens of millions
+of rows. ``fairness.audit(path, engine="duckdb")`` (and ``fairness validate
+--engine duckdb``) never loads them into pandas. DuckDB runs embedded (no
+server), within a memory limit, spilling to a temporary directory.
+
+1. **Rows SQL can vouch for, counted.** One scan marks every row whose values
+   are already in the form validation accepts (a category in its canonical
+   spelling, a date in range, an age of 10–99, text without spaces to strip,
+   ...): the test is deliberately stricter than validation, so a row it
+   passes is a row :mod:`fairness.io.validation` passes, with the same typed
+   values. The same scan counts those rows into the cube's tables (GROUPING
+   SETS over each row's codes, the SQL twin of
+   :func:`fairness.counts.cube.frame_codes`) and lists the other rows.
+2. **The rest, row by row.** The other rows (in a real file, few) are read
+   with pyarrow and validated by :mod:`fairness.io.validation` itself, in batches:
+   the same rules, the same messages, row numbers 1-based in file order (as
+   ``read_matrix`` gives for Parquet). Rows it accepts (a borough in lower
+   case, a padded id) are kept, and counted apart.
+3. **People.** The valid rows stream out of DuckDB sorted by person and date
+   (a few columns only) and are counted chunk by chunk with
+   :func:`fairness.counts.cube.person_counts`: zero-harm streaks and re-listing,
+   the person_id test pattern (matched once per person), and rows sharing a
+   person and a snapshot date (one row per person per snapshot: all of them
+   quarantined, as validation does). ``validate_parquet`` alone finds those
+   with a hashed group-by instead.
+4. **Deriving.** :func:`fairness.results.audit.audit_from_cube` computes every table,
+   as for a DataFrame. Rows found to be duplicates are left out of the
+   counts (the tables are counted again in the rare file that has any).
+
+The result equals the in-memory path on the same data (``tests/test_duck.py``
+compares them table by table, and the validation problems line by line).
+Test patterns of the data-protection checks apply to person_id, shared_with
+and the category columns (other columns: noted, not applied).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import hashlib
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairness.definitions import (
+    AGE_BANDS,
+    ALL_COLUMNS,
+    BOROUGHS,
+    ETHNICITIES,
+    REQUIRED_COLUMNS,
+    RISK_BANDS,
+    SEXES,
+)
+from fairness.io.schema import CHECK_RULES
+from fairness.io.validation import (
+    ERR_MISSING,
+    ERR_NO_ROWS,
+    ERR_PARQUET,
+    ERR_UNREADABLE,
+    MatrixFileError,
+    ValidationResult,
+    _check_header,
+    _parquet_text,
+    _shown,
+    _validate_rows,
+    canonical_dtypes,
+)
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "DUCKDB_ROWS",
+    "ParquetValidation",
+    "audit_and_validate_parquet",
+    "audit_parquet",
+    "is_parquet_path",
+    "use_duckdb",
+    "validate_parquet",
+]
+
+#: DuckDB's memory limit (``SET memory_limit``); it spills to disk beyond it. With what Python
+#: holds besides, a 50M-row audit peaks near 3.2 GB.
+DEFAULT_MEMORY_LIMIT = "2.5GB"
+#: ``engine="auto"`` counts a Parquet file with more rows than this in DuckDB.
+DUCKDB_ROWS = 5_000_000
+#: Rows validated by pandas at a time, and rows counted in numpy at a time.
+BATCH_ROWS = 250_000
+STREAM_ROWS = 1_000_000
+
+ERR_SCHEMAS = "{source}: the Parquet files do not share one schema ({first} and {other} differ)"
+ERR_NO_FILES = "no Parquet files in {source}"
+NOTE_ROWS_IN_FILE = "valid rows are counted in the file (DuckDB), not loaded: use fairness.audit(result)"
+NOTE_PATTERN = "matrix has no text column {column} for the DuckDB engine: its test pattern not applied"
+
+_DATE_MIN, _DATE_MAX = "1677-09-22", "2262-04-11"  # the dates datetime64[ns] holds, as validation
+_INTS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+_FLOATS = ("FLOAT", "DOUBLE")
+_TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
+_PLAIN = _INTS + _FLOATS + _TIMESTAMPS + ("DATE", "BOOLEAN", "VARCHAR")
+_EXACT = 9007199254740992  # 2**53: integers a float holds exactly
+_CATEGORIES = {"borough": BOROUGHS, "ethnicity": ETHNICITIES, "sex": SEXES, "risk_band": RISK_BANDS}
+
+
+# ---------------------------------------------------------------------- the source
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One Parquet file, or several with one schema read as one (rows numbered across them)."""
+
+    source: str
+    files: tuple[str, ...]
+    offsets: tuple[int, ...]
+    row_groups: tuple[tuple[int, ...], ...]  # rows in each row group, per file
+    n_rows: int
+    raw_names: tuple[str, ...]
+    names: tuple[str, ...]
+    types: dict[str, str]  # DuckDB type by normalised name
+    sha256: str
+
+    def scan(self) -> str:
+        """The FROM clause: the file(s), with a 1-based row number in file order."""
+        files = "[" + ", ".join(_literal(f) for f in self.files) + "]"
+        if len(self.files) == 1:
+            return f"(SELECT *, file_row_number + 1 AS __row FROM read_parquet({files}, file_row_number=true))"
+        offsets = "[" + ", ".join(str(o) for o in self.offsets) + "]"
+        return (f"(SELECT *, file_row_number + 1 + {offsets}[list_position({files}, filename)] AS __row "
+                f"FROM read_parquet({files}, file_row_number=true, filename=true))")
+
+
+def _literal(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _text_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(_literal(v) for v in values) + "]::VARCHAR[]"
+
+
+def _files(path: str | os.PathLike[str]) -> list[str]:
+    p = Path(path)
+    if p.is_dir():
+        return sorted(str(f.resolve()) for f in p.iterdir() if f.suffix.lower() in (".parquet", ".pq"))
+    if any(ch in str(path) for ch in "*?["):
+        return sorted(str(Path(f).resolve()) for f in glob.glob(str(path)))
+    return [str(p.resolve())]
+
+
+def _open(path: str | os.PathLike[str], con) -> _Source:
+    import pyarrow.parquet as pq
+
+    source = str(path)
+    files = _files(path)
+    if not files:
+        raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=ERR_NO_FILES.format(source=source)))
+    schema, counts, groups = None, [], []
+    digest = hashlib.sha256()
+    for f in files:
+        try:
+            with open(f, "rb"):
+                pass
+        except OSError as exc:  # as read_matrix says it
+            raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc.strerror or exc)) from exc
+        try:
+            meta = pq.ParquetFile(f)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
+        if schema is None:
+            schema = meta.schema_arrow
+        elif not meta.schema_arrow.equals(schema):
+            raise MatrixFileError(ERR_SCHEMAS.format(source=source, first=files[0], other=f))
+        counts.append(meta.metadata.num_rows)
+        groups.append(tuple(meta.metadata.row_group(i).num_rows for i in range(meta.metadata.num_row_groups)))
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 24), b""):
+                digest.update(block)
+    raw_names = tuple(schema.names)
+    names = tuple(_check_header(list(raw_names), source, ","))
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise MatrixFileError(ERR_MISSING.format(source=source, missing=", ".join(missing),
+                                                 found=", ".join(names) or "(none)",
+                                                 required=", ".join(REQUIRED_COLUMNS)))
+    n_rows = int(sum(counts))
+    if n_rows == 0:
+        raise MatrixFileError(ERR_NO_ROWS.format(source=source))
+    described = con.sql(f"DESCRIBE SELECT * FROM read_parquet({_literal(files[0])})").fetchall()
+    duck_types = {row[0]: str(row[1]) for row in described}
+    types = {name: duck_types[raw] for raw, name in zip(raw_names, names, strict=True)}
+    offsets = tuple(int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]]))
+    return _Source(source=source, files=tuple(files), offsets=offsets, row_groups=tuple(groups), n_rows=n_rows,
+                   raw_names=raw_names, names=names, types=types, sha256=digest.hexdigest())
+
+
+# ---------------------------------------------------------------------- rows SQL vouches for
+
+
+def _base(t: str) -> str:
+    return t.split("(")[0].upper()
+
+
+def _nice(x: str) -> str:
+    """Text that stripping leaves as it is: printable ASCII at both ends."""
+    return f"(ascii({x}) BETWEEN 33 AND 126 AND ascii(reverse({x})) BETWEEN 33 AND 126)"
+
+
+def _in_range(d: str) -> str:
+    return f"({d} BETWEEN DATE '{_DATE_MIN}' AND DATE '{_DATE_MAX}')"
+
+
+def _date(x: str, t: str, *, required: bool) -> tuple[str, str]:
+    missing_ok = "" if required else f"{x} IS NULL OR "
+    if t == "DATE":
+        return f"({missing_ok}{_in_range(x)})", x
+    if t in _TIMESTAMPS:
+        return f"({missing_ok}{_in_range(f'CAST({x} AS DATE)')})", f"CAST({x} AS DATE)"
+    if t == "VARCHAR":
+        parsed = f"CAST(try_strptime({x}, '%Y-%m-%d') AS DATE)"
+        ok = f"(regexp_full_match({x}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND {_in_range(parsed)})"
+        if not required:
+            return f"({x} IS NULL OR {x} = '' OR {ok})", f"CASE WHEN {x} = '' THEN NULL ELSE {parsed} END"
+        return ok, parsed
+    return "FALSE", "CAST(NULL AS DATE)"
+
+
+def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
+    """(SQL true only where validation surely accepts the value, SQL of the typed value)."""
+    if name == "person_id":
+        if t == "VARCHAR":
+            return f"({x} IS NOT NULL AND strlen({x}) <= 200 AND {_nice(x)})", x
+        if t in _INTS:
+            return f"({x} IS NOT NULL AND abs({x}) < {_EXACT})", f"TRY_CAST({x} AS VARCHAR)"
+        return "FALSE", "CAST(NULL AS VARCHAR)"
+    if name == "snapshot_date":
+        return _date(x, t, required=True)
+    if name in ("date_added", "last_reviewed"):
+        return _date(x, t, required=False)
+    if name in _CATEGORIES:
+        if t == "VARCHAR":
+            return f"(list_position({_text_list(_CATEGORIES[name])}, {x}) IS NOT NULL)", x
+        return "FALSE", "CAST(NULL AS VARCHAR)"
+    if name == "age":
+        if t in _INTS:
+            return f"({x} BETWEEN 10 AND 99)", f"TRY_CAST({x} AS BIGINT)"
+        if t in _FLOATS:
+            return f"(NOT isnan({x}) AND {x} BETWEEN 10 AND 99 AND {x} = floor({x}))", f"TRY_CAST({x} AS BIGINT)"
+        if t == "VARCHAR":
+            return f"regexp_full_match({x}, '[1-9][0-9]')", f"TRY_CAST({x} AS BIGINT)"
+        return "FALSE", "CAST(NULL AS BIGINT)"
+    if name == "harm_score":
+        if t in _FLOATS:
+            return f"(NOT isnan({x}) AND {x} >= 0 AND {x} < 1e15)", f"TRY_CAST({x} AS DOUBLE)"
+        if t in _INTS:
+            return f"({x} >= 0 AND {x} < 1e15)", f"TRY_CAST({x} AS DOUBLE)"
+        if t == "VARCHAR":
+            return f"regexp_full_match({x}, '[0-9]{{1,9}}(\\.[0-9]{{1,6}})?')", f"TRY_CAST({x} AS DOUBLE)"
+        return "FALSE", "CAST(NULL AS DOUBLE)"
+    if name in ("victim_flag", "outcome_violence_12m"):
+        if t == "BOOLEAN":
+            return "TRUE", x
+        if t == "VARCHAR":
+            ok = (f"({x} IS NULL OR (regexp_full_match({x}, '[A-Za-z01]*') AND "
+                  f"lower({x}) IN ('true', 'false', 'yes', 'no', '1', '0', '')))")
+            typed = (f"CASE WHEN lower({x}) IN ('true', 'yes', '1') THEN TRUE "
+                     f"WHEN lower({x}) IN ('false', 'no', '0') THEN FALSE ELSE NULL END")
+            return ok, typed
+        if t in _INTS:
+            return f"({x} IS NULL OR {x} IN (0, 1))", f"({x} = 1)"
+        return "FALSE", "CAST(NULL AS BOOLEAN)"
+    if name == "violent_offences_2y":
+        if t in _INTS:
+            return f"({x} IS NULL OR ({x} >= 0 AND {x} < {_EXACT}))", f"TRY_CAST({x} AS BIGINT)"
+        if t in _FLOATS:
+            return (f"({x} IS NULL OR isnan({x}) OR ({x} >= 0 AND {x} < {_EXACT} AND {x} = floor({x})))",
+                    f"CASE WHEN isnan({x}) THEN NULL ELSE TRY_CAST({x} AS BIGINT) END")
+        if t == "VARCHAR":
+            return (f"({x} IS NULL OR {x} = '' OR regexp_full_match({x}, '[0-9]{{1,9}}'))",
+                    f"CASE WHEN {x} = '' THEN NULL ELSE TRY_CAST({x} AS BIGINT) END")
+        return "FALSE", "CAST(NULL AS BIGINT)"
+    if name == "shared_with":
+        if t == "VARCHAR":
+            return f"({x} IS NULL OR {x} = '' OR (strlen({x}) <= 10000 AND {_nice(x)}))", f"coalesce({x}, '')"
+        return "FALSE", "''"
+    # a column not in the matrix format: only its length is checked
+    if t == "VARCHAR":
+        return f"({x} IS NULL OR strlen({x}) <= 10000)", "NULL"
+    return ("TRUE" if t in _PLAIN or t.startswith("DECIMAL") else "FALSE"), "NULL"
+
+
+#: Typed columns of the view every later query reads, with their SQL type.
+TYPED: dict[str, str] = {
+    "person_id": "VARCHAR", "snapshot_date": "DATE", "borough": "VARCHAR", "ethnicity": "VARCHAR",
+    "sex": "VARCHAR", "age": "BIGINT", "harm_score": "DOUBLE", "risk_band": "VARCHAR", "victim_flag": "BOOLEAN",
+    "violent_offences_2y": "BIGINT", "date_added": "DATE", "last_reviewed": "DATE", "shared_with": "VARCHAR",
+    "outcome_violence_12m": "BOOLEAN",
+}
+
+
+def _typed_view(src: _Source) -> str:
+    """SQL of the rows as typed values, with ``__row``, ``__ok`` (SQL vouches for the row) and
+    ``__null<i>`` (the i-th column of the file is missing)."""
+    oks, cols = [], []
+    for i, (raw, name) in enumerate(zip(src.raw_names, src.names, strict=True)):
+        ok, typed = _vouch(name, _base(src.types[name]), _ident(raw))
+        oks.append(f"coalesce({ok}, FALSE)")  # a NULL (e.g. a date that does not parse) is not a yes
+        if name in TYPED:
+            cols.append(f"TRY_CAST({typed} AS {TYPED[name]}) AS {_ident(name)}")
+        cols.append(f"{_ident(raw)} IS NULL AS {_ident('__null' + str(i))}")
+    present = set(src.names)
+    order = []
+    if "date_added" in present:
+        order.append('("date_added" IS NULL OR "date_added" <= "snapshot_date")')
+    if "last_reviewed" in present:
+        earliest = ' AND ("date_added" IS NULL OR "last_reviewed" >= "date_added")' if "date_added" in present else ""
+        order.append(f'("last_reviewed" IS NULL OR ("last_reviewed" <= "snapshot_date"{earliest}))')
+    inner = f"SELECT __row, ({' AND '.join(oks)}) AS __ok, {', '.join(cols)} FROM {src.scan()}"
+    ok_order = " AND ".join(order) if order else "TRUE"
+    return f"SELECT * EXCLUDE (__ok), (__ok AND coalesce({ok_order}, FALSE)) AS __ok FROM ({inner})"
+
+
+# ---------------------------------------------------------------------- the session
+
+
+@dataclass
+class _Session:
+    """DuckDB, the source, and what validation found; kept for the audit that follows."""
+
+    con: Any
+    src: _Source
+    temp_dir: str | None
+    has_nulls: dict[str, bool]
+    suspects: np.ndarray  # rows SQL did not vouch for
+    results: list  # (ValidationResult, rows) of each batch of them
+    keys: pd.DataFrame  # their parsed person_id, snapshot_date, valid, __row
+    rescued: pd.DataFrame | None  # those validation accepted (typed, with __row)
+    quarter_rows: dict[int, int]  # quarter number -> rows SQL vouched for
+    sharing_values: list[str]  # shared_with texts of the rows SQL vouched for
+    counted: dict | None = None  # the count tables of the rows SQL vouched for, with their config
+    dup_keys: pd.DataFrame | None = None  # (pid, snap) of more than one row; None until looked for
+    dropped: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    dropped_quarters: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # DuckDB's connection and spill folder go when the session does (or at exit)
+        self._finalizer = weakref.finalize(self, _release, self.con, self.temp_dir)
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _release(con, temp_dir: str | None) -> None:
+    try:
+        con.close()
+    finally:
+        if temp_dir:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _connect(memory_limit: str, temp_directory: str | None, threads: int | None):
+    import duckdb
+
+    own = None
+    if temp_directory is None:
+        own = temp_directory = tempfile.mkdtemp(prefix="fairness-duckdb-")
+    config = {"memory_limit": memory_limit, "temp_directory": str(temp_directory),
+              "preserve_insertion_order": False}
+    if threads:
+        config["threads"] = int(threads)
+    return duckdb.connect(config=config), own
+
+
+@dataclass(frozen=True)
+class ParquetValidation(ValidationResult):
+    """:class:`fairness.io.validation.ValidationResult` of a Parquet file validated in DuckDB.
+
+    Everything is as ``read_matrix`` would report it (problems, quarantined
+    rows with their file row numbers, counts), except ``valid``, which is
+    empty: the valid rows stay in the file. ``fairness.audit(result)`` counts
+    them there.
+    """
+
+    rows: int = 0
+    session: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def n_valid(self) -> int:  # type: ignore[override]
+        return self.rows - self.n_quarantined
+
+    @property
+    def n_rows(self) -> int:  # type: ignore[override]
+        return self.rows
+
+
+def is_parquet_path(path: Any) -> bool:
+    """A .parquet (.pq) file, a folder, or a glob pattern: what the DuckDB engine reads."""
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    p = Path(path)
+    return p.suffix.lower() in (".parquet", ".pq") or p.is_dir() or any(ch in str(path) for ch in "*?[")
+
+
+def use_duckdb(path: Any) -> bool:
+    """Whether ``engine="auto"`` counts ``path`` in DuckDB: a folder of Parquet files, or a
+    Parquet file of more than :data:`DUCKDB_ROWS` rows."""
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    p = Path(path)
+    if p.is_dir():
+        return any(f.suffix.lower() in (".parquet", ".pq") for f in p.iterdir())
+    if p.suffix.lower() not in (".parquet", ".pq") or not p.is_file():
+        return False
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(p).metadata.num_rows > DUCKDB_ROWS
+    except Exception:  # not readable: let read_matrix say why
+        return False
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def validate_parquet(
+    path: str | os.PathLike[str],
+    *,
+    quarantine_path: str | os.PathLike[str] | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    temp_directory: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+) -> ParquetValidation:
+    """Validate a Parquet file (or a folder of them) without loading it: see the module docstring.
+
+    Returns a :class:`ParquetValidation` whose problems and quarantined rows
+    are those :func:`fairness.read_matrix` would report. ``quarantine_path``:
+    also write the quarantined rows there (personal data: owner-only).
+    """
+    session = _start(path, memory_limit=memory_limit, temp_directory=temp_directory, threads=threads)
+    try:
+        session.dup_keys = _duplicate_keys(session)
+        result = _finish_validation(session)
+    except BaseException:
+        session.close()
+        raise
+    if quarantine_path is not None and result.n_quarantined:
+        result.write_quarantine(quarantine_path)
+    return result
+
+
+def _start(path, *, memory_limit: str, temp_directory, threads, config=None) -> _Session:
+    """Open the file, mark the rows SQL vouches for, validate the others (all but duplicates).
+
+    With ``config`` (a ChecksConfig), the same scan also counts the rows SQL
+    vouched for into the cube's tables (:func:`_grouping_query`).
+    """
+    con, own_temp = _connect(memory_limit, None if temp_directory is None else str(temp_directory), threads)
+    try:
+        src = _open(path, con)
+        con.execute(f"CREATE TEMP VIEW __typed AS {_typed_view(src)}")
+        has_nulls = _has_nulls(con, src)
+        counted = None
+        if config is None:
+            quarter_rows, sharing_values, suspects = _scan(con, src)
+        else:
+            counted, suspects = _count_vouched(con, src, config)
+            quarter_rows, sharing_values = counted["quarter_rows"], counted["sharing_values"]
+        results, keys, rescued = _validate_suspects(src, suspects, has_nulls)
+    except BaseException:
+        con.close()
+        if own_temp:
+            shutil.rmtree(own_temp, ignore_errors=True)
+        raise
+    con.register("__suspects", pd.DataFrame({"__row": suspects}))
+    return _Session(con=con, src=src, temp_dir=own_temp, has_nulls=has_nulls, suspects=suspects, results=results,
+                    keys=keys, rescued=rescued, quarter_rows=quarter_rows, sharing_values=sharing_values,
+                    counted=counted)
+
+
+def _finish_validation(session: _Session) -> ParquetValidation:
+    """The ParquetValidation, once the duplicates are known."""
+    src = session.src
+    dup_rows = _duplicate_rows(session)
+    problems, quarantined = _assemble(session, dup_rows)
+    unknown = tuple(c for c in src.names if c not in ALL_COLUMNS)
+    notes = []
+    if unknown:
+        notes.append(f"{len(unknown)} column(s) not in the matrix format kept as text: {', '.join(unknown)}")
+    empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in canonical_dtypes().items() if c in src.names})
+    return ParquetValidation(
+        source=src.source, valid=empty, quarantined=quarantined, problems=problems, unknown_columns=unknown,
+        sha256=src.sha256, line_label="row", notes=tuple(notes), rows=src.n_rows, session=session,
+    )
+
+
+def _has_nulls(con, src: _Source) -> dict[str, bool]:
+    """Which columns of the whole file hold a missing value (from the Parquet statistics if complete)."""
+    import pyarrow.parquet as pq
+
+    found = dict.fromkeys(src.names, False)
+    try:
+        for f in src.files:
+            meta = pq.ParquetFile(f).metadata
+            for g in range(meta.num_row_groups):
+                group = meta.row_group(g)
+                for i, name in enumerate(src.names):
+                    stats = group.column(i).statistics
+                    if stats is None or not stats.has_null_count:
+                        raise LookupError
+                    found[name] = found[name] or stats.null_count > 0
+        return found
+    except (LookupError, IndexError):
+        nulls = ", ".join(f"bool_or({_ident('__null' + str(i))})" for i in range(len(src.raw_names)))
+        row = con.sql(f"SELECT {nulls} FROM __typed").fetchall()[0]
+        return {name: bool(v) for name, v in zip(src.names, row, strict=True)}
+
+
+def _scan(con, src: _Source):
+    """One scan: rows per quarter and shared_with texts of the rows SQL vouches for; the others."""
+    sharing = ('list(DISTINCT "shared_with") FILTER (WHERE __ok)' if "shared_with" in src.names
+               else "CAST([] AS VARCHAR[])")
+    row = con.sql(
+        f"SELECT histogram({_quarter_number('snapshot_date')}) FILTER (WHERE __ok), {sharing}, "
+        f"list(__row ORDER BY __row) FILTER (WHERE NOT __ok) FROM __typed"
+    ).fetchall()[0]
+    quarter_rows = {int(q): int(n) for q, n in dict(row[0] or {}).items()}
+    sharing_values = sorted(v for v in (row[1] or []) if v is not None)
+    suspects = np.asarray(row[2] or [], dtype=np.int64)
+    return quarter_rows, sharing_values, suspects
+
+
+def _quarter_number(d: str) -> str:
+    """Quarters since 1970Q1, as fairness.quarters.quarter_number."""
+    return f"CAST((year({_ident(d)}) - 1970) * 4 + quarter({_ident(d)}) - 1 AS INTEGER)"
+
+
+def _read_rows(src: _Source, rows: np.ndarray, batch: int = BATCH_ROWS):
+    """The raw rows with these 1-based row numbers (sorted), as pyarrow tables of up to ``batch`` rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pending, pending_rows = [], []
+    count = 0
+    for f, offset, groups in zip(src.files, src.offsets, src.row_groups, strict=True):
+        start = offset
+        parquet = None
+        for g, size in enumerate(groups):
+            lo, hi = np.searchsorted(rows, [start + 1, start + size + 1])
+            if hi > lo:
+                parquet = parquet or pq.ParquetFile(f)
+                table = parquet.read_row_group(g)
+                pending.append(table.take(pa.array(rows[lo:hi] - start - 1)))
+                pending_rows.append(rows[lo:hi])
+                count += hi - lo
+                if count >= batch:
+                    yield pa.concat_tables(pending), np.concatenate(pending_rows)
+                    pending, pending_rows, count = [], [], 0
+            start += size
+    if pending:
+        yield pa.concat_tables(pending), np.concatenate(pending_rows)
+
+
+def _validate_suspects(src: _Source, suspects: np.ndarray, has_nulls: dict[str, bool]):
+    """Validate, with fairness.io.validation, the rows SQL did not vouch for (duplicates aside)."""
+    results, keys, rescued = [], [], []
+    for table, rows in _read_rows(src, suspects):
+        text = _parquet_text(table, list(src.names), has_nulls)
+        res, k = _validate_rows(text, source=src.source, lines=rows, line_label="row", duplicates=False)
+        k = k.assign(__row=rows)
+        results.append((res, rows))
+        keys.append(k)
+        if res.n_valid:
+            rescued.append(res.valid.assign(__row=rows[k["valid"].to_numpy()]))
+    keys_frame = pd.concat(keys, ignore_index=True) if keys else pd.DataFrame(
+        {"person_id": pd.Series(dtype="string"), "snapshot_date": pd.Series(dtype="datetime64[ns]"),
+         "valid": pd.Series(dtype=bool), "__row": pd.Series(dtype="int64")})
+    rescued_frame = pd.concat(rescued, ignore_index=True) if rescued else None
+    return results, keys_frame, rescued_frame
+
+
+def _suspect_keys(keys: pd.DataFrame, *, invalid_only: bool = False) -> pd.DataFrame:
+    """``pid, snap, __row`` of the rows SQL did not vouch for, as the duplicate rule sees them
+    (a missing snapshot date is 1900-01-01, as in validation; a missing person_id never matches)."""
+    if invalid_only:
+        keys = keys[~keys["valid"].to_numpy(dtype=bool)]
+    out = pd.DataFrame({
+        "pid": keys["person_id"].astype(object).where(keys["person_id"].notna(), None),
+        "snap": keys["snapshot_date"].fillna(pd.Timestamp("1900-01-01")).dt.date,
+        "__row": keys["__row"].to_numpy(dtype="int64"),
+    })
+    return out[out["pid"].notna()].reset_index(drop=True)
+
+
+def _duplicate_keys(session: _Session) -> pd.DataFrame:
+    """(pid, snap) of more than one row, over the whole file, by a DuckDB group-by.
+
+    Rows are grouped by a 64-bit hash of their key first (a small hash
+    table); only keys whose hash occurs twice are compared exactly.
+    """
+    con = session.con
+    con.register("__extra_keys", _suspect_keys(session.keys))
+    both = """SELECT person_id AS pid, snapshot_date AS snap FROM __typed WHERE __ok
+              UNION ALL SELECT CAST(pid AS VARCHAR), CAST(snap AS DATE) FROM __extra_keys"""
+    hashes = con.sql(f"SELECT hash(pid, snap) AS h FROM ({both}) GROUP BY h HAVING count(*) > 1").df()
+    if hashes.empty:
+        return pd.DataFrame({"pid": pd.Series(dtype=object), "snap": pd.Series(dtype=object)})
+    con.register("__dup_hashes", hashes)
+    return con.sql(f"""SELECT pid, snap FROM ({both}) WHERE hash(pid, snap) IN (SELECT h FROM __dup_hashes)
+                       GROUP BY pid, snap HAVING count(*) > 1""").df()
+
+
+def _duplicate_rows(session: _Session) -> np.ndarray:
+    """Row numbers of every row whose (person_id, snapshot date) is a duplicate key."""
+    dup = session.dup_keys
+    if dup is None or dup.empty:
+        return np.array([], dtype=np.int64)
+    con = session.con
+    dup = pd.DataFrame({"pid": dup["pid"].astype(object), "snap": pd.to_datetime(dup["snap"]).dt.date})
+    con.register("__dup_keys", dup)
+    vouched = con.sql("""SELECT t.__row FROM __typed t SEMI JOIN __dup_keys d
+                         ON t.person_id = d.pid AND t.snapshot_date = d.snap WHERE t.__ok""").df()["__row"]
+    suspects = _suspect_keys(session.keys).merge(dup, on=["pid", "snap"])["__row"]
+    return np.sort(np.concatenate([vouched.to_numpy(dtype=np.int64), suspects.to_numpy(dtype=np.int64)]))
+
+
+_RANK = {"duplicate_person_id": 1, "bad_text": 2}  # within a row's person_id: as validation orders them
+
+
+def _assemble(session: _Session, dup_rows: np.ndarray):
+    """Problems and quarantined rows, in file order, as read_matrix reports them."""
+    src, keys = session.src, session.keys
+    text_parts, problem_parts = [], []
+    valid_rows = keys.loc[keys["valid"], "__row"].to_numpy(dtype=np.int64)
+    for res, _rows in session.results:
+        if res.n_quarantined:
+            text_parts.append(res.quarantined.drop(columns=["rules", "reasons"]))
+            problem_parts.append(res.problems)
+    # rows quarantined only as duplicates: SQL-vouched rows and rescued ones
+    bad_rows = np.setdiff1d(keys["__row"].to_numpy(dtype=np.int64), valid_rows)
+    newly = np.setdiff1d(dup_rows, bad_rows)
+    if len(newly):
+        for table, rows in _read_rows(src, newly):
+            text = _parquet_text(table, list(src.names), session.has_nulls)
+            text.insert(0, "line", rows)
+            text_parts.append(text)
+    session.dropped = newly
+    rescued = session.rescued
+    if rescued is not None and len(newly):
+        session.rescued = rescued[~rescued["__row"].isin(newly)].reset_index(drop=True)
+    # the duplicate problem of each reportable row in a group
+    reportable = np.union1d(newly, keys.loc[keys["snapshot_date"].notna() & keys["person_id"].notna(), "__row"]
+                            .to_numpy(dtype=np.int64)) if len(dup_rows) else np.array([], dtype=np.int64)
+    dup_report = np.intersect1d(dup_rows, reportable)
+    texts = pd.concat(text_parts, ignore_index=True) if text_parts else None
+    if len(dup_report):
+        rule, column, message = CHECK_RULES["duplicate_person_id"]
+        pid_text = texts.set_index("line")["person_id"] if texts is not None else pd.Series(dtype=object)
+        values = [pid_text.loc[r] for r in dup_report]
+        problem_parts.append(pd.DataFrame({"line": dup_report, "column": column, "value": values, "rule": rule,
+                                           "message": [f"{_shown(v)}: {message}" for v in values]}))
+        dropped_q = _quarter_counts(session, newly)
+        session.dropped_quarters = dropped_q
+    if problem_parts:
+        problems = pd.concat(problem_parts, ignore_index=True)
+        problems["__rank"] = problems["rule"].map(_RANK).fillna(0)
+        problems["__order"] = np.arange(len(problems))
+        problems = problems.sort_values(["line", "column", "__rank", "__order"], kind="stable")
+        problems = problems.drop(columns=["__rank", "__order"]).reset_index(drop=True)
+    else:
+        problems = pd.DataFrame({"line": pd.Series(dtype="int64"), "column": [], "value": [], "rule": [],
+                                 "message": []})
+    if texts is None:
+        quarantined = pd.DataFrame({"line": pd.Series(dtype="int64"), **{c: pd.Series(dtype="str")
+                                                                        for c in src.names}})
+    else:
+        quarantined = texts.sort_values("line", kind="stable").reset_index(drop=True)
+    if len(problems):
+        per_row = problems.groupby("line", sort=True)
+        rules = per_row["rule"].agg(lambda r: ";".join(dict.fromkeys(r)))
+        reasons = per_row["message"].agg(lambda m: " | ".join(m))
+        quarantined["rules"] = rules.reindex(quarantined["line"]).to_numpy()
+        quarantined["reasons"] = reasons.reindex(quarantined["line"]).to_numpy()
+    else:
+        quarantined["rules"] = pd.Series(dtype=object)
+        quarantined["reasons"] = pd.Series(dtype=object)
+    problems = problems.astype({"line": "int64"})
+    quarantined["line"] = quarantined["line"].astype("int64")
+    return problems, quarantined
+
+
+def _quarter_counts(session: _Session, rows: np.ndarray) -> dict[int, int]:
+    """Rows SQL vouched for (or rescued) per quarter number, among ``rows``."""
+    if not len(rows):
+        return {}
+    con = session.con
+    con.register("__rows", pd.DataFrame({"__row": rows}))
+    found = con.sql(f"""SELECT {_quarter_number('snapshot_date')} AS q, count(*) AS n FROM __typed
+                        SEMI JOIN __rows USING (__row) WHERE __ok GROUP BY q""").fetchall()
+    return {int(q): int(n) for q, n in found}
+
+
+# ---------------------------------------------------------------------- counting
+
+
+def audit_parquet(matrix, *, quarter: str | None, checks_config=None, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+                  temp_directory=None, threads: int | None = None, **options):
+    """Audit a Parquet file (or a :class:`ParquetValidation` of one) in DuckDB: see the module docstring.
+
+    ``options`` are :func:`fairness.results.audit`'s statistical options; the result is
+    the same :class:`fairness.AuditResult`.
+    """
+    return audit_and_validate_parquet(matrix, quarter=quarter, checks_config=checks_config,
+                                      memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
+                                      **options)[0]
+
+
+def audit_and_validate_parquet(matrix, *, quarter: str | None, checks_config=None,
+                               memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory=None,
+                               threads: int | None = None, **options):
+    """:func:`audit_parquet`, and the :class:`ParquetValidation` it made on the way (for a path:
+    one pass validates and counts; the command line logs the validation)."""
+    from fairness.checks import ChecksConfig
+    from fairness.results.audit import ERR_NO_VALID_ROWS, _select_quarter, audit_from_cube
+
+    config = checks_config or ChecksConfig()
+    owned = not isinstance(matrix, ParquetValidation)
+    if owned:
+        validation = None
+        session = _start(matrix, memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
+                         config=config)
+    else:
+        validation, session = matrix, matrix.session
+        if session is None:
+            raise ValueError("this ParquetValidation has been closed; validate the file again")
+    try:
+        numbers = _present_quarter_numbers(session)
+        if not numbers:
+            raise ValueError(ERR_NO_VALID_ROWS)
+        labels = [f"{1970 + q // 4}Q{q % 4 + 1}" for q in numbers]
+        layout, searches = _layout(session, labels, config)
+        persons, tests, dup_keys = _stream_persons(session, numbers, layout, searches, config,
+                                                   find_duplicates=validation is None)
+        if validation is None:
+            session.dup_keys = dup_keys
+            validation = _finish_validation(session)
+        final = [f"{1970 + q // 4}Q{q % 4 + 1}" for q in _present_quarter_numbers(session)]
+        if not final:
+            raise ValueError(ERR_NO_VALID_ROWS)
+        selected = _select_quarter(quarter, tuple(final))
+        tables = _tables(session, config, layout, numbers)
+        tables["harm"] = _harm(session, selected)
+        tables["persons"], tables["test_cells"] = persons, tests
+        cube = _cube_of(session, tables, layout, numbers, labels, selected)
+        facts = {"quarantined": validation.n_quarantined, "n_rows": validation.n_rows,
+                 "source": validation.source, "sha256": validation.sha256,
+                 "quarantine_reasons": validation.quarantine_reasons()}
+        result = audit_from_cube(cube, facts=facts, quarantine=validation.quarantined, checks_config=config,
+                                 **options)
+        return result, validation
+    finally:
+        if owned:
+            session.close()
+
+
+def _present_quarter_numbers(session: _Session) -> list[int]:
+    counts = dict(session.quarter_rows)
+    for q, n in session.dropped_quarters.items():
+        counts[q] = counts.get(q, 0) - n
+    if session.rescued is not None and len(session.rescued):
+        from fairness.quarters import quarter_number
+
+        for q in quarter_number(session.rescued["snapshot_date"]):
+            counts[int(q)] = counts.get(int(q), 0) + 1
+    return sorted(q for q, n in counts.items() if n > 0)
+
+
+def _rescued_view(session: _Session) -> str | None:
+    """SQL of the rows validation accepted although SQL did not vouch for them (typed, less duplicates)."""
+    rescued = session.rescued
+    if rescued is None or not len(rescued):
+        return None
+    columns = [c for c in TYPED if c in session.src.names]
+    frame = pd.DataFrame({"__row": rescued["__row"].to_numpy(dtype="int64")})
+    for c in columns:
+        values = rescued[c]
+        if c in ("snapshot_date", "date_added", "last_reviewed"):
+            frame[c] = values.dt.date
+        elif isinstance(values.dtype, pd.CategoricalDtype) or c in ("person_id", "shared_with"):
+            frame[c] = values.astype(object).where(values.notna(), None)
+        else:
+            frame[c] = values
+    session.con.register("__rescued", frame)
+    return f"SELECT __row, {', '.join(f'CAST({_ident(c)} AS {TYPED[c]}) AS {_ident(c)}' for c in columns)} FROM __rescued"
+
+
+def _valid_view(session: _Session) -> str:
+    """SQL of the valid rows: those SQL vouched for (less duplicates), and the rescued ones.
+
+    Rows are told apart by number (the rows SQL did not vouch for, and the
+    duplicates), so the test SQL vouched with is not run again.
+    """
+    con, src = session.con, session.src
+    columns = [c for c in TYPED if c in src.names]
+    vouched = f"SELECT __row, {', '.join(_ident(c) for c in columns)} FROM __typed ANTI JOIN __suspects USING (__row)"
+    if len(session.dropped):
+        con.register("__dropped", pd.DataFrame({"__row": session.dropped}))
+        vouched += " ANTI JOIN __dropped USING (__row)"
+    rescued = _rescued_view(session)
+    return vouched if rescued is None else f"{vouched} UNION ALL {rescued}"
+
+
+def _layout(session: _Session, labels: list[str], config):
+    """The meaning of the codes (fairness.counts.cube.Layout), and the test pattern searches by column."""
+    from fairness.counts.cube import Layout
+
+    src = session.src
+    present = set(src.names)
+    values = set(session.sharing_values)
+    if session.rescued is not None and "shared_with" in present and len(session.rescued):
+        values |= set(session.rescued["shared_with"].astype(str))
+    columns, notes, searches = _test_layout(src, config)
+    layout = Layout(quarters=list(labels), categories={c: tuple(v) for c, v in _CATEGORIES.items()},
+                    columns=frozenset(src.names), sharing_values=sorted(values) or [""],
+                    test_columns=tuple(columns), test_notes=tuple(notes), n_rows=src.n_rows + 1)
+    return layout, searches
+
+
+def _test_layout(src: _Source, config):
+    """Columns whose test pattern is applied (in bit order), notes on the others, and the searches."""
+    from fairness.counts.cube import pattern_searches
+
+    present = set(src.names)
+    columns, notes, searches = [], [], {}
+    for column, search in pattern_searches(config):
+        if column not in present:
+            notes.append(f"matrix has no column {column}: its test pattern not applied")
+        elif column in ("person_id", "shared_with") or column in _CATEGORIES:
+            columns.append(column)
+            searches[column] = search
+        else:
+            notes.append(NOTE_PATTERN.format(column=column))
+    return columns, notes, searches
+
+
+def _codes(src: _Source, config) -> dict[str, str]:
+    """SQL of each row's codes from its typed values, as fairness.counts.cube.frame_codes computes them.
+
+    Categories and shared_with stay text (mapped to codes on the small
+    counted tables); the quarter is its number (mapped likewise).
+    ``tests`` holds the bits of the test patterns other than person_id's.
+    """
+    present = set(src.names)
+    bands = " ".join(f"WHEN age BETWEEN {lo} AND {hi} THEN {i}" for i, (_, lo, hi) in enumerate(AGE_BANDS))
+    no_violence = "coalesce(violent_offences_2y = 0, FALSE)" if "violent_offences_2y" in present else "FALSE"
+    victim = "coalesce(victim_flag, FALSE)" if "victim_flag" in present else "FALSE"
+    out = {
+        "row": "__row",
+        "qnum": _quarter_number("snapshot_date"),
+        **{c: _ident(c) for c in _CATEGORIES},
+        "age_band": f"CAST(CASE {bands} ELSE -1 END AS INTEGER)",
+        "flags": (f"CAST(CAST(harm_score = 0 AS INTEGER) + 2 * CAST({no_violence} AS INTEGER) "
+                  f"+ 4 * CAST(risk_band = 'Green' AS INTEGER) + 8 * CAST({victim} AS INTEGER) "
+                  f"+ 16 * CAST(age < 18 AS INTEGER) AS INTEGER)"),
+        "harm_zero": "harm_score = 0",
+        "green": "risk_band = 'Green'",
+        "child": f"age < {int(config.child_age)}",
+    }
+    if "date_added" in present:
+        from fairness.stats.no_risk import DURATION_BANDS
+
+        days = "date_diff('day', date_added, snapshot_date)"
+        whens = " ".join(f"WHEN {days} >= {lo} AND {days} < {hi} THEN {i}" if np.isfinite(hi)
+                         else f"WHEN {days} >= {lo} THEN {i}" for i, (_, lo, hi) in enumerate(DURATION_BANDS))
+        out["duration"] = f"CAST(CASE WHEN date_added IS NULL THEN 4 {whens} ELSE 5 END AS INTEGER)"
+    else:
+        out["duration"] = "4"
+    out["outcome"] = ("CAST(CASE WHEN outcome_violence_12m IS NULL THEN -1 WHEN outcome_violence_12m THEN 1 "
+                      "ELSE 0 END AS INTEGER)" if "outcome_violence_12m" in present else "-1")
+    out["shared_with"] = "shared_with" if "shared_with" in present else "''"
+    out["shared"] = "(shared_with <> '')" if "shared_with" in present else "FALSE"
+    if "victim_flag" in present and "violent_offences_2y" in present:
+        out["victim_state"] = ("CAST(CASE WHEN victim_flag IS NULL OR violent_offences_2y IS NULL OR harm_score IS NULL "
+                               "THEN 0 WHEN victim_flag AND violent_offences_2y = 0 AND harm_score = 0 THEN 2 ELSE 1 "
+                               "END AS INTEGER)")
+    else:
+        out["victim_state"] = "0"
+    if "last_reviewed" in present:
+        d = int(config.review_days)
+        stale = f"coalesce(date_diff('day', last_reviewed, snapshot_date) > {d}, FALSE)"
+        never = "last_reviewed IS NULL"
+        if "date_added" in present:
+            never += f" AND NOT coalesce(date_diff('day', date_added, snapshot_date) <= {d}, FALSE)"
+        out["review_state"] = f"CAST(CASE WHEN {never} THEN 2 WHEN {stale} THEN 1 ELSE 0 END AS INTEGER)"
+    else:
+        out["review_state"] = "0"
+    if "date_added" in present:
+        start = _literal(config.matrix_start.isoformat(sep=" "))
+        early = f"coalesce(CAST(date_added AS TIMESTAMP) < TIMESTAMP {start}, FALSE)"
+        after = "coalesce(date_added > snapshot_date, FALSE)"
+        young = (f"coalesce((age + 1) - date_diff('day', date_added, snapshot_date) / 365.25 "
+                 f"<= {int(config.min_age_at_addition)}, FALSE)")
+        out["date_state"] = f"CAST(CASE WHEN {early} THEN 1 WHEN {after} THEN 2 WHEN {young} THEN 3 ELSE 0 END AS INTEGER)"
+    else:
+        out["date_state"] = "0"
+    columns, _, searches = _test_layout(src, config)
+    bits = []
+    for i, column in enumerate(columns):
+        if column == "person_id":
+            continue  # matched in Python, once per person, as the rows stream past sorted by person
+        values = _CATEGORIES[column] if column in _CATEGORIES else None
+        if values is None:  # shared_with: its distinct texts are matched when known
+            bits.append((i, column))
+            continue
+        matched = [v for v in values if searches[column](v)]
+        bits.append(f"{1 << i} * CAST(coalesce(list_contains({_text_list(matched)}, {_ident(column)}), FALSE) "
+                    f"AS INTEGER)")
+    out["__bits"] = bits  # finished by _tests_sql once shared_with's texts are known
+    return out
+
+
+def _tests_sql(bits, searches, sharing_values: list[str]) -> str:
+    parts = []
+    for bit in bits:
+        if isinstance(bit, tuple):
+            i, column = bit
+            matched = [v for v in sharing_values if searches[column](v)]
+            parts.append(f"{1 << i} * CAST(coalesce(list_contains({_text_list(matched)}, {_ident(column)}), FALSE) "
+                         f"AS INTEGER)")
+        else:
+            parts.append(bit)
+    return "CAST(" + (" + ".join(parts) if parts else "0") + " AS INTEGER)"
+
+
+#: The tables counted in SQL, by the codes of :func:`_codes` (text for categories, a number for quarters).
+_SETS: dict[str, tuple[str, ...]] = {
+    "people": ("qnum", "borough", "ethnicity", "sex", "age_band", "flags"),
+    "durations": ("qnum", "flags", "duration"),
+    "outcomes": ("qnum", "ethnicity", "age_band", "sex", "risk_band", "outcome"),
+    "sharing": ("qnum", "risk_band", "harm_zero", "shared_with"),
+    "checks": ("qnum", "borough", "harm_zero", "green", "shared", "child", "victim_state", "review_state",
+               "date_state"),
+}
+
+
+def _grouping_query(source: str, codes: dict[str, str], *, with_ok: bool) -> tuple[str, list[str]]:
+    """GROUPING SETS over the codes of ``source``: every table in one scan.
+
+    With ``with_ok``, each table is also split by ``__ok`` (only the rows SQL
+    vouched for are kept) and one more set lists the other rows' numbers.
+    """
+    keys = list(dict.fromkeys(k for ks in _SETS.values() for k in ks))
+    select = [f"{codes[k]} AS {_ident(k)}" for k in keys] + ["__row AS row"]
+    sets = [("__ok",) + ks if with_ok else ks for ks in _SETS.values()]
+    if with_ok:
+        select += ["__ok", "CASE WHEN NOT __ok THEN __row END AS __suspect"]
+        sets.append(("__suspect",))
+        keys = keys + ["__ok", "__suspect"]
+    grouping = ", ".join("(" + ", ".join(_ident(k) for k in ks) + ")" for ks in sets)
+    query = (f"SELECT GROUPING({', '.join(_ident(k) for k in keys)}) AS __set, "
+             f"{', '.join(_ident(k) for k in keys)}, count(*) AS count, min(row) AS first "
+             f"FROM (SELECT {', '.join(select)} FROM ({source})) GROUP BY GROUPING SETS ({grouping})")
+    return query, keys
+
+
+def _split(result: pd.DataFrame, keys: list[str], *, with_ok: bool) -> dict[str, pd.DataFrame]:
+    """The tables of a grouping query's result (still with text and quarter numbers)."""
+    out = {}
+    for name, ks in _SETS.items():
+        ks = (("__ok",) + ks) if with_ok else ks
+        mask = sum(1 << (len(keys) - 1 - keys.index(k)) for k in keys if k not in ks)
+        t = result[result["__set"] == mask]
+        if with_ok:
+            t = t[t["__ok"].astype(bool)]
+        columns = list(_SETS[name]) + ["count"] + (["first"] if name == "checks" else [])
+        out[name] = t[columns].reset_index(drop=True)
+    return out
+
+
+def _count_vouched(con, src: _Source, config):
+    """The scan that marks the rows SQL vouches for, counting them at the same time."""
+    codes = _codes(src, config)
+    query, keys = _grouping_query("SELECT * FROM __typed", codes, with_ok=True)
+    result = con.sql(query).df()
+    mask = sum(1 << (len(keys) - 1 - keys.index(k)) for k in keys if k != "__suspect")
+    suspects = result.loc[(result["__set"] == mask) & result["__suspect"].notna(), "__suspect"]
+    tables = _split(result, keys, with_ok=True)
+    people = tables["people"]
+    quarter_rows = people.groupby("qnum")["count"].sum().astype(int).to_dict()
+    sharing_values = sorted(v for v in tables["sharing"]["shared_with"].dropna().unique())
+    counted = {"tables": tables, "config": config, "quarter_rows": {int(k): v for k, v in quarter_rows.items()},
+               "sharing_values": sharing_values}
+    return counted, np.sort(suspects.to_numpy(dtype=np.int64))
+
+
+def _tables(session: _Session, config, layout, numbers: list[int]) -> dict[str, pd.DataFrame]:
+    """Every table but persons, harm and the test cells, as code tables (fairness.counts.cube's form)."""
+    from fairness.counts.cube import combine_tables
+
+    counted = session.counted
+    parts = []
+    if counted is not None and counted["config"] == config and not len(_vouched_dropped(session)):
+        parts.append(counted["tables"])
+    else:  # counted with another configuration, or duplicates to leave out: count again
+        source = "SELECT * FROM __typed ANTI JOIN __suspects USING (__row)"
+        if len(session.dropped):
+            session.con.register("__dropped", pd.DataFrame({"__row": session.dropped}))
+            source += " ANTI JOIN __dropped USING (__row)"
+        query, keys = _grouping_query(source, _codes(session.src, config), with_ok=False)
+        parts.append(_split(session.con.sql(query).df(), keys, with_ok=False))
+    rescued = _rescued_view(session)
+    if rescued is not None:
+        query, keys = _grouping_query(rescued, _codes(session.src, config), with_ok=False)
+        parts.append(_split(session.con.sql(query).df(), keys, with_ok=False))
+    coded = [_to_codes(p, layout, numbers) for p in parts]
+    return combine_tables(coded) if len(coded) > 1 else coded[0]
+
+
+def _vouched_dropped(session: _Session) -> np.ndarray:
+    """The duplicates among the rows SQL vouched for."""
+    return np.setdiff1d(session.dropped, session.suspects)
+
+
+def _to_codes(tables: dict[str, pd.DataFrame], layout, numbers: list[int]) -> dict[str, pd.DataFrame]:
+    """Text and quarter numbers to the codes of fairness.counts.cube (indices into the layout's lists)."""
+    from fairness.counts.cube import TABLE_KEYS
+
+    lookups = {c: {v: i for i, v in enumerate(layout.categories[c])} for c in _CATEGORIES}
+    lookups["shared_with"] = {v: i for i, v in enumerate(layout.sharing_values)}
+    out = {}
+    for name, t in tables.items():
+        t = t.rename(columns={"qnum": "quarter"}).copy()
+        t["quarter"] = np.searchsorted(numbers, t["quarter"].to_numpy(dtype=np.int64))
+        for c, lookup in lookups.items():
+            if c in t:
+                t[c] = t[c].map(lookup).fillna(-1).astype(np.int64)
+        if name == "checks":
+            t["test_mask"] = 0
+        for k in TABLE_KEYS[name]:
+            t[k] = t[k].astype(bool) if k in ("harm_zero", "green", "shared", "child") else t[k].astype(np.int64)
+        t["count"] = t["count"].astype(np.int64)
+        if "first" in t:
+            t["first"] = t["first"].astype(np.int64)
+        out[name] = t[list(TABLE_KEYS[name]) + ["count"] + (["first"] if "first" in t else [])]
+    return out
+
+
+def _harm(session: _Session, selected: str) -> pd.DataFrame:
+    """Records of the selected quarter counted by borough, band and harm score (band consistency)."""
+    year, q = int(selected[:4]), int(selected[-1])
+    start = dt.date(year, 3 * q - 2, 1)
+    end = dt.date(year + (q == 4), (3 * q) % 12 + 1, 1)
+    found = session.con.sql(f"""
+        SELECT borough, risk_band, harm_score, count(*) AS count FROM ({_valid_view(session)})
+        WHERE snapshot_date >= DATE '{start}' AND snapshot_date < DATE '{end}' GROUP BY ALL""").df()
+    lookups = {c: {v: i for i, v in enumerate(_CATEGORIES[c])} for c in ("borough", "risk_band")}
+    out = pd.DataFrame({c: found[c].map(lookups[c]).fillna(-1).astype(np.int64) for c in ("borough", "risk_band")})
+    out["harm_score"] = found["harm_score"].astype("float64")
+    out["count"] = found["count"].astype(np.int64)
+    return out.sort_values(["borough", "risk_band", "harm_score"], kind="stable").reset_index(drop=True)
+
+
+def _stream_persons(session: _Session, numbers: list[int], layout, searches, config, *, find_duplicates: bool):
+    """Stream the valid rows sorted by person and date: the ``persons`` table, the test cells
+    (person_id's pattern matched once per person), and (if asked) every duplicate key."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from fairness.counts.cube import combine_tables, count_codes, person_counts
+
+    con, src = session.con, session.src
+    other_bits = _tests_sql(_codes(src, config)["__bits"], searches, layout.sharing_values)
+    query = f"""SELECT person_id AS pid, snapshot_date AS snap, __row AS row,
+                       CAST({_quarter_number('snapshot_date')} AS SMALLINT) AS q,
+                       CAST(coalesce(list_position({_text_list(BOROUGHS)}, borough) - 1, -1) AS TINYINT) AS b,
+                       harm_score = 0 AS z, CAST({other_bits} AS TINYINT) AS bits
+                FROM ({_valid_view(session)}) ORDER BY pid, snap"""
+    reader = con.sql(query).to_arrow_reader(STREAM_ROWS)
+    bad = _suspect_keys(session.keys, invalid_only=True) if find_duplicates else None
+    bad_keys = set(zip(bad["pid"], bad["snap"], strict=True)) if bad is not None and len(bad) else set()
+    bad_pids = pa.array(sorted({p for p, _ in bad_keys}), type=pa.string())
+    person_bit = layout.test_columns.index("person_id") if "person_id" in layout.test_columns else None
+    person_search = searches.get("person_id")
+    number_list = np.asarray(numbers, dtype=np.int64)
+    sizes = {**layout.sizes(), "quarter": len(numbers)}
+    parts, dup_keys = [], []
+    people_before = 0
+
+    def process(table: pa.Table) -> None:
+        nonlocal people_before
+        pid = table.column("pid").combine_chunks()
+        snap = table.column("snap").combine_chunks()
+        n = len(pid)
+        same_pid = np.zeros(n, dtype=bool)
+        if n > 1:
+            same_pid[1:] = pc.equal(pid.slice(1), pid.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+        if find_duplicates:
+            same = np.zeros(n, dtype=bool)
+            if n > 1:
+                same[1:] = same_pid[1:] & pc.equal(snap.slice(1), snap.slice(0, n - 1)).to_numpy(
+                    zero_copy_only=False)
+            dup = same.copy()
+            dup[:-1] |= same[1:]
+            if bad_keys:
+                # a row sharing its key with a row validation rejected (few: look at their people only)
+                maybe = np.flatnonzero(pc.is_in(pid, value_set=bad_pids).to_numpy(zero_copy_only=False))
+                if len(maybe):
+                    idx = pa.array(maybe)
+                    pairs = zip(pid.take(idx).to_pylist(), snap.take(idx).to_pylist(), strict=True)
+                    dup[maybe] |= np.fromiter(((p, d) in bad_keys for p, d in pairs), dtype=bool,
+                                              count=len(maybe))
+            if dup.any():
+                idx = pa.array(np.flatnonzero(dup))
+                found = pd.DataFrame({"pid": pid.take(idx).to_pylist(), "snap": snap.take(idx).to_pylist()})
+                dup_keys.append(found.drop_duplicates())
+                table = table.take(pa.array(np.flatnonzero(~dup)))
+                pid = table.column("pid").combine_chunks()
+                n = len(pid)
+                same_pid = np.zeros(n, dtype=bool)
+                if n > 1:
+                    same_pid[1:] = pc.equal(pid.slice(1), pid.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+        if n == 0:
+            return
+        new_person = ~same_pid
+        person = people_before + np.cumsum(new_person) - 1
+        people_before = int(person[-1]) + 1
+        q = np.searchsorted(number_list, table.column("q").to_numpy().astype(np.int64))
+        borough = table.column("b").to_numpy().astype(np.int64)
+        zero = table.column("z").to_numpy(zero_copy_only=False).astype(bool)
+        row = table.column("row").to_numpy().astype(np.int64)
+        mask = table.column("bits").to_numpy().astype(np.int64)
+        if person_bit is not None:
+            starts = np.flatnonzero(new_person)
+            names = pid.take(pa.array(starts)).to_pylist()
+            hit = np.fromiter((bool(person_search(p)) for p in names), dtype=bool, count=len(names))
+            mask = mask | (hit[np.cumsum(new_person) - 1].astype(np.int64) << person_bit)
+        parts.append({
+            "persons": person_counts(new_person, q, borough, zero, person, len(numbers), len(BOROUGHS)),
+            "test_cells": count_codes({"quarter": q, "borough": borough, "test_mask": mask}, sizes, first=True,
+                                      order=row),
+        })
+
+    def chunks():
+        """The stream in pieces of about STREAM_ROWS rows."""
+        pending, size = [], 0
+        for batch in reader:
+            pending.append(batch)
+            size += batch.num_rows
+            if size >= STREAM_ROWS:
+                yield pa.Table.from_batches(pending)
+                pending, size = [], 0
+        if pending:
+            yield pa.Table.from_batches(pending)
+
+    carry = None
+    for table in chunks():
+        if carry is not None:
+            table = pa.concat_tables([carry, table])
+        pid = table.column("pid").combine_chunks()
+        n = len(pid)
+        if n == 0:
+            continue
+        # hold back the last person's rows: a person is counted in one piece
+        first_of_last = int(np.flatnonzero(pc.equal(pid, pid[n - 1]).to_numpy(zero_copy_only=False))[0])
+        if first_of_last == 0:
+            carry = table
+            continue
+        process(table.slice(0, first_of_last))
+        carry = table.slice(first_of_last)
+    if carry is not None and carry.num_rows:
+        process(carry)
+    if parts:
+        combined = combine_tables(parts)
+        persons, tests = combined["persons"], combined["test_cells"]
+    else:
+        persons = person_counts(np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                                np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64), len(numbers), len(BOROUGHS))
+        tests = pd.DataFrame({k: np.array([], dtype=np.int64) for k in ("quarter", "borough", "test_mask", "count",
+                                                                       "first")})
+    duplicates = pd.concat(dup_keys, ignore_index=True).drop_duplicates() if dup_keys else pd.DataFrame(
+        {"pid": pd.Series(dtype=object), "snap": pd.Series(dtype=object)})
+    return persons, tests, duplicates
+
+
+def _cube_of(session: _Session, tables, layout, numbers: list[int], labels: list[str], selected: str):
+    from fairness.counts.cube import finish_cube
+
+    con = session.con
+    quarter_names = np.asarray(labels, dtype=object)
+
+    def involved(person_ids) -> pd.DataFrame:
+        con.register("__people", pd.DataFrame({"pid": pd.Series(list(person_ids), dtype=object)}))
+        found = con.sql(f"""SELECT person_id, strftime(snapshot_date, '%Y-%m-%d') AS date,
+                                   {_quarter_number('snapshot_date')} AS q, borough, __row AS row
+                            FROM ({_valid_view(session)}) WHERE person_id IN (SELECT pid FROM __people)
+                            ORDER BY __row""").df()
+        codes = np.searchsorted(numbers, found["q"].to_numpy())
+        return pd.DataFrame({"person_id": found["person_id"].astype(object).to_numpy(),
+                             "date": found["date"].astype(object).to_numpy(),
+                             "quarter": quarter_names[codes] if len(found) else np.array([], dtype=object),
+                             "borough": found["borough"].astype(object).to_numpy(),
+                             "row": found["row"].to_numpy()})
+
+    return finish_cube(tables, layout, quarter=selected, involved=involved)

@@ -1,0 +1,1070 @@
+"""Read a matrix file and validate it: every row used or quarantined, with reasons.
+
+:func:`read_matrix` reads CSV (UTF-8 with or without BOM; UTF-16 with a BOM) or
+Parquet, parses every cell, checks rows against :class:`fairness.io.schema.MatrixSchema`
+and returns a :class:`ValidationResult`: the valid rows (typed), the
+quarantined rows (as they were in the file, with the file line and the rules
+they broke), one record per problem, and the counts. ``n_rows == n_valid +
+n_quarantined`` always.
+
+A file that cannot be used at all (unreadable, empty, a required column
+missing, a header naming a column twice) raises :class:`MatrixFileError`, whose
+message names the file and says what would be valid.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+import hashlib
+import io
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from fairness.definitions import (
+    ALL_COLUMNS,
+    BOOLEAN_FALSE,
+    BOOLEAN_TRUE,
+    BOROUGHS,
+    ETHNICITIES,
+    REQUIRED_COLUMNS,
+    RISK_BANDS,
+    SEXES,
+)
+from fairness.io.safe_write import write_private_csv
+from fairness.io.schema import CHECK_RULES, MatrixSchema
+
+__all__ = [
+    "ValidationResult",
+    "MatrixFileError",
+    "read_matrix",
+    "validate_frame",
+    "canonical_dtypes",
+]
+
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "borough": BOROUGHS,
+    "ethnicity": ETHNICITIES,
+    "sex": SEXES,
+    "risk_band": RISK_BANDS,
+}
+BOOLEAN_COLUMNS = ("victim_flag", "outcome_violence_12m")
+INTEGER_COLUMNS = ("age", "violent_offences_2y")
+NUMBER_COLUMNS = ("harm_score",)
+DATE_COLUMNS = ("snapshot_date", "date_added", "last_reviewed")
+TEXT_COLUMNS = ("person_id", "shared_with")
+
+#: A single cell longer than this is almost always a broken quote that has
+#: swallowed following lines; the row is quarantined rather than trusted.
+MAX_FIELD_LENGTH = 10_000
+_DATE_MIN, _DATE_MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+_SHOWN_VALUE_LENGTH = 60
+
+ERR_EMPTY = "{source}: the file is empty; expected a header line naming the columns {required}"
+ERR_NO_ROWS = "{source}: the file has a header but no data rows"
+ERR_MISSING = (
+    "{source}: required column(s) {missing} missing. Columns found: {found}. "
+    "Required: {required}."
+)
+ERR_DUPLICATE_HEADER = (
+    "{source}: the header names column {name!r} {times} times (positions {positions}); "
+    "each column must appear once"
+)
+ERR_DELIMITER = (
+    "{source}: the header has a single column but contains {sep!r}: the file looks "
+    "{sep_name}-separated. Re-save it comma-separated, or pass delimiter={sep!r} "
+    "(command line: --delimiter {sep_cli})"
+)
+ERR_ENCODING = (
+    "{source}: not valid UTF-8 (byte 0x{byte:02x} at line {line}). The file looks like "
+    "{guess}; re-save it as UTF-8, or pass encoding={enc!r} (command line: --encoding {enc})"
+)
+ERR_UTF16_NO_BOM = (
+    "{source}: looks like UTF-16 text without a byte-order mark (every other byte is zero). "
+    "Re-save it as UTF-8, or pass encoding={enc!r} (command line: --encoding {enc})"
+)
+ERR_NOT_TEXT = (
+    "{source}: not a CSV text file: {what}. Save or export the data as CSV (UTF-8) or Parquet"
+)
+ERR_DELIMITER_ARG = "delimiter must be one character (or 'tab'), not {delimiter!r}"
+ERR_UNREADABLE = "{source}: cannot be read: {error}"
+ERR_PARQUET = "{source}: not a readable Parquet file: {error}"
+ERR_FORMAT = "{source}: unknown file type {suffix!r}; expected .csv or .parquet"
+ERR_UNTERMINATED = (
+    "{source}: a quoted field starting near line {line} is never closed, so the rest of "
+    "the file cannot be split into rows; close the quote or remove it"
+)
+
+
+class MatrixFileError(ValueError):
+    """The file cannot be used at all. Its message names the file and what would be valid."""
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What :func:`read_matrix` found in one file.
+
+    Attributes
+    ----------
+    source : str
+        The file (or frame) read.
+    valid : DataFrame
+        Rows that passed, typed (see :func:`canonical_dtypes`), with unknown
+        columns kept as text.
+    quarantined : DataFrame
+        Rows that failed, as written in the file (text), with ``line`` (file
+        line, or row number for Parquet), ``rules`` (';'-joined rule codes)
+        and ``reasons`` (one sentence per problem).
+    problems : DataFrame
+        One record per problem: ``line, column, value, rule, message``.
+    unknown_columns : tuple of str
+        Columns not in the matrix format (kept, not an error).
+    sha256 : str
+        SHA-256 of the file's bytes ("" for an in-memory frame).
+    line_label : str
+        "line" for CSV (file line numbers, header = line 1), "row" for Parquet.
+    """
+
+    source: str
+    valid: pd.DataFrame
+    quarantined: pd.DataFrame
+    problems: pd.DataFrame
+    unknown_columns: tuple[str, ...] = ()
+    sha256: str = ""
+    line_label: str = "line"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def n_valid(self) -> int:
+        return len(self.valid)
+
+    @property
+    def n_quarantined(self) -> int:
+        return len(self.quarantined)
+
+    @property
+    def n_rows(self) -> int:
+        return self.n_valid + self.n_quarantined
+
+    @property
+    def exit_code(self) -> int:
+        """0 if every row is valid, 1 if some rows were quarantined."""
+        return 0 if self.n_quarantined == 0 else 1
+
+    def summary(self) -> str:
+        """``N rows: V valid, Q quarantined``."""
+        return f"{self.n_rows:,} rows: {self.n_valid:,} valid, {self.n_quarantined:,} quarantined"
+
+    def problem_lines(self, limit: int | None = None) -> list[str]:
+        """One readable line per problem (file line, column, value, what is wrong)."""
+        p = self.problems if limit is None else self.problems.head(limit)
+        return [
+            f"{self.source}:{self.line_label} {r.line}: column {r.column}: {r.message}"
+            for r in p.itertuples(index=False)
+        ]
+
+    def quarantine_reasons(self) -> pd.DataFrame:
+        """Counts of quarantined rows by rule: ``rule, column, rows`` (no values).
+
+        Safe to publish after disclosure control: it holds no row-level data.
+        A row breaking several rules is counted under each.
+        """
+        if self.problems.empty:
+            return pd.DataFrame({"rule": [], "column": [], "rows": []}).astype(
+                {"rule": object, "column": object, "rows": "int64"}
+            )
+        out = (
+            self.problems.drop_duplicates(["line", "column", "rule"])
+            .groupby(["rule", "column"], sort=True)
+            .size()
+            .rename("rows")
+            .reset_index()
+            .sort_values(["rows", "rule"], ascending=[False, True], kind="stable")
+            .reset_index(drop=True)
+        )
+        return out
+
+    def write_quarantine(self, path: str | os.PathLike[str]) -> Path | None:
+        """Write the quarantined rows (personal data: owner-only, never under reports/)."""
+        return write_private_csv(self.quarantined, path)
+
+
+def canonical_dtypes() -> dict[str, object]:
+    """The dtype of every matrix column in :attr:`ValidationResult.valid`."""
+    return {
+        "person_id": "string",
+        "snapshot_date": "datetime64[ns]",
+        "borough": pd.CategoricalDtype(BOROUGHS),
+        "ethnicity": pd.CategoricalDtype(ETHNICITIES),
+        "sex": pd.CategoricalDtype(SEXES),
+        "age": "int64",
+        "harm_score": "float64",
+        "risk_band": pd.CategoricalDtype(RISK_BANDS),
+        "victim_flag": "boolean",
+        "violent_offences_2y": "Int64",
+        "date_added": "datetime64[ns]",
+        "last_reviewed": "datetime64[ns]",
+        "shared_with": "string",
+        "outcome_violence_12m": "boolean",
+    }
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_matrix(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    delimiter: str = ",",
+) -> ValidationResult:
+    """Read and validate a matrix file (CSV or Parquet, by extension).
+
+    Parameters
+    ----------
+    path : path-like
+        ``.csv`` (UTF-8, with or without BOM; UTF-16 with a BOM is decoded too)
+        or ``.parquet``.
+    encoding : str, optional
+        Force a text encoding for CSV, e.g. ``"latin-1"``.
+    delimiter : str, default ","
+        Field separator for CSV.
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    MatrixFileError
+        If the file cannot be used at all.
+    """
+    delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ValueError(ERR_DELIMITER_ARG.format(delimiter=delimiter))
+    path = Path(path)
+    source = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc.strerror or exc)) from exc
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        raw, lines = _read_parquet_bytes(data, source)
+        label = "row"
+    elif suffix in (".csv", ".txt", ".tsv"):
+        raw, lines, extra_problems = _read_csv_bytes(data, source, encoding=encoding, delimiter=delimiter)
+        label = "line"
+        res = validate_frame(raw, source=source, lines=lines, line_label=label, extra_problems=extra_problems)
+        return _with_digest(res, digest)
+    else:
+        raise MatrixFileError(ERR_FORMAT.format(source=source, suffix=path.suffix))
+    return _with_digest(validate_frame(raw, source=source, lines=lines, line_label=label), digest)
+
+
+def _with_digest(res: ValidationResult, digest: str) -> ValidationResult:
+    return ValidationResult(
+        source=res.source,
+        valid=res.valid,
+        quarantined=res.quarantined,
+        problems=res.problems,
+        unknown_columns=res.unknown_columns,
+        sha256=digest,
+        line_label=res.line_label,
+        notes=res.notes,
+    )
+
+
+def _decode(data: bytes, source: str, encoding: str | None) -> str:
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc)) from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    utf16 = _utf16_without_bom(data[:4096])
+    if utf16:
+        raise MatrixFileError(ERR_UTF16_NO_BOM.format(source=source, enc=utf16))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        what = _binary_kind(data[:4096])
+        if what:
+            raise MatrixFileError(ERR_NOT_TEXT.format(source=source, what=what)) from exc
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        guess, enc = "Latin-1 / Windows-1252 (common in Excel exports)", "cp1252"
+        raise MatrixFileError(
+            ERR_ENCODING.format(source=source, byte=byte, line=line, guess=guess, enc=enc)
+        ) from exc
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' if zero bytes sit at every other position, else None."""
+    half = len(head) // 2
+    if half < 4 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd >= 0.4 * half and even <= 0.05 * half:
+        return "utf-16-le"
+    if even >= 0.4 * half and odd <= 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+_MAGIC = (
+    (b"PK\x03\x04", "it is a ZIP archive, probably an Excel workbook (.xlsx) renamed .csv"),
+    (b"\xd0\xcf\x11\xe0", "it is an old Excel workbook (.xls) renamed .csv"),
+    (b"PAR1", "it is a Parquet file: give it the extension .parquet"),
+    (b"%PDF", "it is a PDF document"),
+    (b"\x1f\x8b", "it is gzip-compressed: decompress it first"),
+)
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """Say what a non-text file looks like, or None if it may be text in another encoding."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    control = sum(head.count(b) for b in bytes(range(32)) if b not in b"\t\n\r")
+    if control > 0.02 * max(len(head), 1):
+        return "it holds binary data (control bytes), not text"
+    return None
+
+
+def _check_header(header: list[str], source: str, delimiter: str) -> list[str]:
+    names = [h.strip() or f"(unnamed column {i + 1})" for i, h in enumerate(header)]
+    if len(names) == 1:
+        for sep, sep_name, sep_cli in ((";", "semicolon", "';'"), ("\t", "tab", "tab"), ("|", "pipe", "'|'")):
+            if sep != delimiter and sep in names[0]:
+                raise MatrixFileError(
+                    ERR_DELIMITER.format(source=source, sep=sep, sep_name=sep_name, sep_cli=sep_cli)
+                )
+    lowered = [n.lower() for n in names]
+    seen: dict[str, list[int]] = {}
+    for i, n in enumerate(lowered):
+        seen.setdefault(n, []).append(i + 1)
+    for n, positions in seen.items():
+        if len(positions) > 1 and n:
+            raise MatrixFileError(
+                ERR_DUPLICATE_HEADER.format(
+                    source=source, name=n, times=len(positions), positions=", ".join(map(str, positions))
+                )
+            )
+    # Known columns are matched case-insensitively; unknown ones keep their spelling.
+    known = set(ALL_COLUMNS)
+    return [n.lower() if n.lower() in known else n for n in names]
+
+
+def _read_csv_bytes(
+    data: bytes, source: str, *, encoding: str | None, delimiter: str
+) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+    text = _decode(data, source, encoding)
+    if not text.strip():
+        raise MatrixFileError(ERR_EMPTY.format(source=source, required=", ".join(REQUIRED_COLUMNS)))
+    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    try:
+        header = next(csv.reader([first_line], delimiter=delimiter))
+    except csv.Error as exc:
+        raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=f"line 1 (header): {exc}")) from exc
+    names = _check_header(header, source, delimiter)
+    if '"' not in text and text.count("\r") == text.count("\r\n"):
+        # Fast path: no quoting and no bare CR (a line break to pandas, not to
+        # the split below), so one physical line is one row and the field
+        # count of each line can be read off the text directly.
+        utf8 = _utf8_body(data, text, encoding, delimiter)
+        if utf8 is not None:
+            fields, blank = _line_shapes(utf8, delimiter, len(names))
+            if len(fields) and (fields == len(names)).all():
+                raw = _read_simple_csv(utf8, names, delimiter)
+                if raw is not None and len(raw) == len(fields):
+                    return _drop_trailing_blank(raw, np.arange(2, len(raw) + 2), [])
+            body = None
+        else:
+            body = text.split("\n")[1:]
+            if body and body[-1] == "":
+                body = body[:-1]
+            fields = np.fromiter((ln.count(delimiter) + 1 for ln in body), dtype=np.int64, count=len(body))
+            blank = None
+        raw = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            header=0,
+            names=names,
+            engine="c",
+            on_bad_lines="error",
+        ) if (fields <= len(names)).all() else None
+        if raw is not None and len(raw) == len(fields):
+            lines = np.arange(2, len(raw) + 2)
+            if blank is None:
+                blank = np.fromiter((ln.strip() == "" for ln in body), dtype=bool, count=len(body))
+            extra = _field_count_problems(fields, blank, len(names))
+            return _drop_trailing_blank(raw.fillna(""), lines, extra)
+    return _read_csv_slow(text, source, names, delimiter)
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _utf8_body(data: bytes, text: str, encoding: str | None, delimiter: str) -> bytes | None:
+    """The file's bytes when they are the UTF-8 of ``text`` (BOM removed) and the delimiter is ASCII."""
+    if encoding is not None or len(delimiter.encode("utf-8")) != 1 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    return data[len(_UTF8_BOM):] if data.startswith(_UTF8_BOM) else data
+
+
+def _line_shapes(utf8: bytes, delimiter: str, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fields per line and whether each line is blank, for the lines after the header.
+
+    The same as ``line.count(delimiter) + 1`` and ``line.strip() == ""`` over
+    ``text.split("\\n")[1:]`` (a last empty piece dropped), vectorised over
+    the bytes (an ASCII delimiter byte never occurs inside a multi-byte
+    character). Blankness only matters for a line of another width than the
+    header's, so only those lines are decoded and stripped.
+    """
+    b = np.frombuffer(utf8, dtype=np.uint8)
+    newlines = np.flatnonzero(b == 10)
+    starts = newlines + 1
+    if len(starts) and starts[-1] == len(b):  # the file ends with a newline: no last line
+        starts = starts[:-1]
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    is_delimiter = (b == ord(delimiter)).view(np.uint8)
+    fields = np.add.reduceat(is_delimiter, starts, dtype=np.int32).astype(np.int64) + 1
+    blank = np.zeros(len(starts), dtype=bool)
+    ends = np.append(newlines[1:], len(b))
+    for i in np.flatnonzero(fields != width):
+        blank[i] = utf8[starts[i]:ends[i]].decode("utf-8").strip() == ""
+    return fields, blank
+
+
+def _read_simple_csv(utf8: bytes, names: list[str], delimiter: str) -> pd.DataFrame | None:
+    """Read unquoted CSV whose every line has one field per column, all as text, with pyarrow.
+
+    What ``pd.read_csv(dtype=str, na_filter=False)`` returns for such a file,
+    several times faster. None if pyarrow reads it otherwise.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                              escape_char=False, newlines_in_values=False,
+                                              ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[],
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
+
+
+def _field_count_problems(fields: np.ndarray, blank: np.ndarray, width: int) -> list[dict]:
+    return [
+        {
+            "index": int(i),
+            "column": "(row)",
+            "value": "",
+            "rule": "wrong_field_count",
+            "message": f"the line has {int(fields[i])} fields, the header {width}: "
+            "a truncated or broken line",
+        }
+        for i in np.flatnonzero((fields != width) & ~blank)
+    ]
+
+
+def _drop_trailing_blank(raw: pd.DataFrame, lines: np.ndarray, extra: list[dict]):
+    # A single empty line at the very end (an extra newline) is not a row;
+    # a last line of too few or too many commas is (it is reported).
+    last = len(raw) - 1
+    if len(raw) and (raw.iloc[-1] == "").all() and raw.shape[1] > 1 and all(p["index"] != last for p in extra):
+        raw = raw.iloc[:-1]
+        lines = lines[:-1]
+    return raw.reset_index(drop=True), lines, extra
+
+
+def _read_csv_slow(text: str, source: str, names: list[str], delimiter: str):
+    """A row-by-row reader that keeps true file line numbers and flags bad rows."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    csv.field_size_limit(2**31 - 1)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    extra: list[dict] = []
+    width = len(names)
+    try:
+        next(reader)  # header
+        start = reader.line_num + 1
+        for row in reader:
+            idx = len(rows)
+            if len(row) != width and not (len(row) == 0):
+                extra.append(
+                    {
+                        "index": idx,
+                        "column": "(row)",
+                        "value": "",
+                        "rule": "wrong_field_count",
+                        "message": f"the line has {len(row)} fields, the header {width}: "
+                        "a truncated or broken line",
+                    }
+                )
+            row = (row + [""] * width)[:width]
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise MatrixFileError(ERR_UNTERMINATED.format(source=source, line=start)) from exc
+    if rows and _ends_inside_quote(text, rows[-1], lines[-1], delimiter):
+        raise MatrixFileError(ERR_UNTERMINATED.format(source=source, line=lines[-1]))
+    raw = pd.DataFrame(rows, columns=names, dtype=object)
+    return _drop_trailing_blank(raw, np.asarray(lines, dtype=np.int64), extra)
+
+
+def _ends_inside_quote(text: str, last_row: list[str], start: int, delimiter: str) -> bool:
+    """True if the last record is a quoted field never closed (it swallowed the lines after it).
+
+    The lenient reader silently ends such a field at the end of the file; a
+    strict re-read of just the last record tells the two apart.
+    """
+    if not any("\n" in f or "\r" in f for f in last_row):
+        return False
+    tail = "".join(io.StringIO(text, newline="").readlines()[start - 1 :])
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _read_parquet_bytes(data: bytes, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
+    names = _check_header(list(table.column_names), source, ",")
+    try:
+        raw = _parquet_text(table, names)
+    except Exception as exc:
+        raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
+    return raw, np.arange(1, len(raw) + 1)
+
+
+def _parquet_text(table, names: list[str], has_nulls: dict[str, bool] | None = None) -> pd.DataFrame:
+    """Every column as the text a CSV would hold (:func:`_to_text`), one distinct value at a time.
+
+    Each column is dictionary-encoded by pyarrow and only its distinct values
+    are converted to Python and written as text; the text is then spread back
+    with the codes. A distinct value is converted as pandas converts the whole
+    column (a column with missing values is converted with one, so booleans
+    become objects and integers floats, as ``Table.to_pandas`` does).
+    ``has_nulls`` says, for rows taken from a larger file, which columns of
+    the whole file have missing values.
+    """
+    import pyarrow as pa
+
+    index_columns = [c for c in (table.schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)]
+    if index_columns:  # pandas would move them to the index: convert as before
+        try:
+            df = table.to_pandas()
+        except Exception:  # e.g. a date outside pandas' range (year 9999): keep it as an object
+            df = table.to_pandas(timestamp_as_object=True, date_as_object=True)
+        df.columns = names
+        return pd.DataFrame({c: _to_text(df[c]) for c in df.columns})
+    text_type = pd.StringDtype("pyarrow", na_value=np.nan)
+    columns = {}
+    for name, column in zip(names, table.columns, strict=True):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            # text is written as it is ("" when missing)
+            as_text = column.cast(pa.large_string()).fill_null("")
+            columns[name] = pd.Series(as_text.to_pandas(types_mapper={pa.large_string(): text_type}.get),
+                                      dtype=text_type)
+            continue
+        try:
+            if pa.types.is_dictionary(column.type):
+                column = column.cast(column.type.value_type)
+            encoded = column.dictionary_encode().combine_chunks()
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid, TypeError):
+            columns[name] = _to_text(_column_to_pandas(column)).astype(object)
+            continue
+        dictionary = encoded.dictionary
+        nulls = bool(column.null_count) or bool((has_nulls or {}).get(name, False))
+        if nulls:
+            dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
+        text = _to_text_each(_column_to_pandas(dictionary)).to_numpy(dtype=object)
+        if nulls:
+            text = text[:-1]
+        indices = encoded.indices.fill_null(len(text)) if column.null_count else encoded.indices
+        as_text = pa.array(np.append(text, "").astype(object) if column.null_count else text, type=pa.large_string())
+        columns[name] = pd.Series(as_text.take(indices).to_pandas(types_mapper={pa.large_string(): text_type}.get),
+                                  dtype=text_type)
+    return pd.DataFrame(columns)
+
+
+def _column_to_pandas(values) -> pd.Series:
+    try:
+        return pd.Series(values.to_pandas())
+    except Exception:  # e.g. a date outside pandas' range (year 9999): keep it as an object
+        return pd.Series(values.to_pandas(timestamp_as_object=True, date_as_object=True))
+
+
+def _to_text(s: pd.Series) -> pd.Series:
+    """Render a typed column as the text a CSV would hold, so both formats share one parser.
+
+    Worked out once per distinct value for numbers, dates and booleans (whose
+    distinct values cannot be confused); per cell for objects.
+    """
+    if s.dtype != object and len(s):
+        try:
+            codes, uniques = pd.factorize(s, use_na_sentinel=False)
+        except TypeError:
+            return _to_text_each(s)
+        text = _to_text_each(pd.Series(uniques, dtype=s.dtype)).to_numpy(dtype=object)
+        return pd.Series(text[codes], index=s.index, dtype=object)
+    return _to_text_each(s)
+
+
+def _to_text_each(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s.dt.strftime("%Y-%m-%d")
+    elif pd.api.types.is_bool_dtype(s):
+        out = s.map({True: "true", False: "false"})
+    elif pd.api.types.is_float_dtype(s):
+        out = s.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else repr(float(v))))
+    else:
+        out = s.map(lambda v: "" if v is None or (not isinstance(v, (list, tuple, dict, np.ndarray)) and pd.isna(v)) else str(v))
+        if s.dtype == object and len(s) and s.map(lambda v: hasattr(v, "strftime")).any():
+            out = s.map(lambda v: v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else ("" if v is None else str(v)))
+    return out.fillna("").astype(object)
+
+
+# --------------------------------------------------------------------------- validating
+
+
+def _shown(value: object) -> str:
+    text = str(value)
+    if len(text) > _SHOWN_VALUE_LENGTH:
+        text = text[:_SHOWN_VALUE_LENGTH] + f"… ({len(text):,} characters)"
+    return repr(text)
+
+
+def _suggest(value: str, valid: Sequence[str]) -> str:
+    match = difflib.get_close_matches(value.strip().lower(), [v.lower() for v in valid], n=1, cutoff=0.6)
+    if not match:
+        return ""
+    return next(v for v in valid if v.lower() == match[0])
+
+
+def validate_frame(
+    raw: pd.DataFrame,
+    *,
+    source: str = "<frame>",
+    lines: Sequence[int] | np.ndarray | None = None,
+    line_label: str = "line",
+    extra_problems: Sequence[dict] = (),
+) -> ValidationResult:
+    """Validate a frame of matrix rows.
+
+    ``raw`` may hold text (as read from CSV) or typed values (a frame built in
+    Python); either way every cell is parsed by the same rules. ``lines``
+    gives each row's file line (default: header on line 1, so row ``i`` is
+    line ``i + 2``).
+
+    Raises
+    ------
+    MatrixFileError
+        If a required column is missing or the frame has no rows.
+    """
+    result, _ = _validate_rows(raw, source=source, lines=lines, line_label=line_label,
+                               extra_problems=extra_problems)
+    return result
+
+
+def _validate_rows(
+    raw: pd.DataFrame,
+    *,
+    source: str = "<frame>",
+    lines: Sequence[int] | np.ndarray | None = None,
+    line_label: str = "line",
+    extra_problems: Sequence[dict] = (),
+    duplicates: bool = True,
+) -> tuple[ValidationResult, pd.DataFrame]:
+    """:func:`validate_frame`, and each row's parsed ``person_id`` and ``snapshot_date`` (missing
+    where they do not parse). ``duplicates=False`` leaves out the one-row-per-person rule (for rows
+    checked in batches, whose duplicates are looked for across the whole file elsewhere)."""
+    raw = raw.copy()
+    raw.columns = _check_header([str(c) for c in raw.columns], source, ",")
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        raise MatrixFileError(
+            ERR_MISSING.format(
+                source=source,
+                missing=", ".join(missing),
+                found=", ".join(map(str, raw.columns)) or "(none)",
+                required=", ".join(REQUIRED_COLUMNS),
+            )
+        )
+    if len(raw) == 0:
+        raise MatrixFileError(ERR_NO_ROWS.format(source=source))
+    raw = raw.reset_index(drop=True)
+    lines = np.arange(2, len(raw) + 2) if lines is None else np.asarray(lines)
+    text = pd.DataFrame({c: _as_text(raw[c]) for c in raw.columns})
+
+    problems: list[pd.DataFrame] = []
+    if extra_problems:
+        problems.append(pd.DataFrame(list(extra_problems)))
+    typed = pd.DataFrame(index=raw.index)
+    for col in [c for c in ALL_COLUMNS if c in text.columns]:
+        values, found = _parse_by_value(col, text[col])
+        typed[col] = values
+        if found is not None and len(found):
+            problems.append(found)
+
+    long_cells = _long_field_problems(text)
+    if long_cells is not None:
+        problems.append(long_cells)
+
+    # Rules on typed values: ranges, valid sets, date order, one row per person.
+    problems.append(_schema_problems(typed, text, duplicates=duplicates))
+
+    prob = _assemble_problems(problems, lines)
+    bad_index = np.unique(prob["index"].to_numpy()) if len(prob) else np.array([], dtype=int)
+    bad_mask = np.zeros(len(raw), dtype=bool)
+    bad_mask[bad_index] = True
+
+    unknown = tuple(c for c in raw.columns if c not in ALL_COLUMNS)
+    valid = typed.loc[~bad_mask] if bad_mask.any() else typed.copy()
+    for c in unknown:
+        valid[c] = text.loc[~bad_mask, c]
+    valid = valid.astype({k: v for k, v in canonical_dtypes().items() if k in valid.columns})
+    valid = valid.reset_index(drop=True)
+
+    quarantined = text.loc[bad_mask].copy()
+    quarantined.insert(0, "line", lines[bad_mask])
+    if len(prob):
+        per_row = prob.groupby("index", sort=True)
+        rules = per_row["rule"].agg(lambda r: ";".join(dict.fromkeys(r)))
+        reasons = per_row["message"].agg(lambda m: " | ".join(m))
+        quarantined["rules"] = rules.reindex(quarantined.index).to_numpy()
+        quarantined["reasons"] = reasons.reindex(quarantined.index).to_numpy()
+    else:
+        quarantined["rules"] = pd.Series(dtype=object)
+        quarantined["reasons"] = pd.Series(dtype=object)
+    quarantined = quarantined.reset_index(drop=True)
+
+    notes = []
+    if unknown:
+        notes.append(
+            f"{len(unknown)} column(s) not in the matrix format kept as text: {', '.join(unknown)}"
+        )
+    keys = pd.DataFrame({"person_id": typed["person_id"], "snapshot_date": typed["snapshot_date"],
+                         "valid": ~bad_mask})
+    return ValidationResult(
+        source=source,
+        valid=valid,
+        quarantined=quarantined,
+        problems=prob.drop(columns=["index"]),
+        unknown_columns=unknown,
+        line_label=line_label,
+        notes=tuple(notes),
+    ), keys
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Each cell as text ("" when missing), as a pyarrow-backed string column.
+
+    Text stays text (no per-cell Python work for a column of strings); other
+    values are written as a CSV would hold them (:func:`_to_text`).
+    """
+    if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        if isinstance(s.dtype, pd.StringDtype) or pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            try:
+                return s.astype("str").fillna("")
+            except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate arrow cannot encode
+                pass
+        return _text_column(s.astype(object).where(s.notna(), "").map(str))
+    return _text_column(_to_text(s))
+
+
+def _text_column(s: pd.Series) -> pd.Series:
+    try:
+        return s.astype("str")
+    except (TypeError, ValueError, UnicodeError):
+        return s.astype(object)
+
+
+def _problem_frame(mask: np.ndarray, col: str, values: pd.Series, rule: str, message) -> pd.DataFrame:
+    idx = np.flatnonzero(mask)
+    vals = values.iloc[idx]
+    if callable(message):
+        msgs = [message(v) for v in vals]
+    else:
+        msgs = [f"{_shown(v)} {message}" for v in vals]
+    return pd.DataFrame({"index": idx, "column": col, "value": vals.to_numpy(), "rule": rule, "message": msgs})
+
+
+def _parse_by_value(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | None]:
+    """:func:`_parse_column` on each distinct text of ``s``, spread back to its rows.
+
+    A million rows hold a few thousand distinct ages, dates or scores: each is
+    parsed (and, if wrong, described) once. Every row of a value gets that
+    value's parsed value and its problems.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    values_u, found_u = _parse_column(col, distinct)
+    if col in CATEGORIES:
+        cat = pd.Categorical(values_u, categories=list(CATEGORIES[col]))
+        values = pd.Series(pd.Categorical.from_codes(cat.codes[codes], categories=cat.categories), index=s.index)
+    elif col in TEXT_COLUMNS:
+        values = pd.Series(pd.array(values_u, dtype="string")[codes], index=s.index)
+    else:
+        values = values_u.iloc[codes].set_axis(s.index)
+    if found_u is None or not len(found_u):
+        return values, None
+    rows = np.flatnonzero(np.isin(codes, found_u["index"].to_numpy()))
+    spread = pd.DataFrame({"index": rows, "u": codes[rows]}).merge(
+        found_u.rename(columns={"index": "u"}), on="u", how="inner", sort=False
+    )
+    return values, spread[["index", "column", "value", "rule", "message"]]
+
+
+def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | None]:
+    stripped = s.str.strip()
+    empty = (stripped == "").to_numpy()
+    required = col in REQUIRED_COLUMNS
+    found: list[pd.DataFrame] = []
+    if required and empty.any():
+        found.append(
+            _problem_frame(empty, col, s, "missing_value", lambda v: f"empty, but {col} is required")
+        )
+
+    if col in CATEGORIES:
+        valid = CATEGORIES[col]
+        lookup = {v.lower(): v for v in valid}
+        values = stripped.str.lower().map(lookup)
+        bad = values.isna().to_numpy() & ~empty
+        if bad.any():
+            cache: dict[str, str] = {}
+
+            def message(v: str, col=col, valid=valid, cache=cache) -> str:
+                if v not in cache:
+                    hint = _suggest(v, valid)
+                    did = f"; did you mean {hint!r}?" if hint else ""
+                    what = (
+                        "one of the 32 London boroughs, ONS spelling"
+                        if col == "borough"
+                        else "one of " + ", ".join(valid)
+                    )
+                    extra = ""
+                    if col == "borough" and v.strip().lower() in ("city of london", "city"):
+                        extra = " (the City of London has its own police force)"
+                    cache[v] = f"{_shown(v)} is not valid{extra}{did or '.'} Valid: {what}"
+                return cache[v]
+
+            found.append(_problem_frame(bad, col, s, "invalid_category", message))
+        return values.astype(object), _concat(found)
+
+    if col in BOOLEAN_COLUMNS:
+        low = stripped.str.lower()
+        values = pd.Series(pd.NA, index=s.index, dtype="boolean")
+        values[low.isin(BOOLEAN_TRUE).to_numpy()] = True
+        values[low.isin(BOOLEAN_FALSE).to_numpy()] = False
+        bad = values.isna().to_numpy() & ~empty
+        if bad.any():
+            found.append(
+                _problem_frame(bad, col, s, "bad_boolean", "is not a boolean. Valid: true/false, yes/no, 1/0 (any case), or empty")
+            )
+        return values, _concat(found)
+
+    if col in INTEGER_COLUMNS or col in NUMBER_COLUMNS:
+        num = pd.to_numeric(stripped.where(~pd.Series(empty, index=s.index), None), errors="coerce")
+        num = num.astype("float64")
+        not_number = num.isna().to_numpy() & ~empty
+        infinite = np.isinf(num.to_numpy())
+        if col in INTEGER_COLUMNS:
+            with np.errstate(invalid="ignore"):  # inf % 1 is NaN; inf is reported above
+                fractional = ~np.isnan(num.to_numpy()) & ~infinite & (np.mod(num.to_numpy(), 1) != 0)
+            bad = not_number | infinite | fractional
+            if bad.any():
+                found.append(_problem_frame(bad, col, s, "not_an_integer", "is not a whole number"))
+        else:
+            bad = not_number | infinite
+            if bad.any():
+                found.append(_problem_frame(bad, col, s, "not_a_number", "is not a finite number"))
+        num = num.where(~pd.Series(bad, index=s.index))
+        if col == "age":
+            return num, _concat(found)
+        if col in INTEGER_COLUMNS:
+            return num.round().astype("Int64"), _concat(found)
+        return num, _concat(found)
+
+    if col in DATE_COLUMNS:
+        dates = pd.to_datetime(stripped.where(~pd.Series(empty, index=s.index), None), format="%Y-%m-%d", errors="coerce")
+        bad = dates.isna().to_numpy() & ~empty
+        if bad.any():
+            found.append(_problem_frame(bad, col, s, "bad_date", "is not a date. Valid: a real date written YYYY-MM-DD"))
+        # A real date outside what datetime64[ns] holds (e.g. the placeholder 9999-12-31).
+        far = (dates.notna() & ((dates < _DATE_MIN) | (dates > _DATE_MAX))).to_numpy()
+        if far.any():
+            found.append(_problem_frame(far, col, s, "bad_date", f"is outside the usable dates {_DATE_MIN:%Y-%m-%d} to {_DATE_MAX:%Y-%m-%d} (a placeholder?). Valid: a real date written YYYY-MM-DD"))
+            dates = dates.where(~pd.Series(far, index=s.index))
+        return dates.astype("datetime64[ns]"), _concat(found)
+
+    # text columns
+    if col == "shared_with":
+        return stripped.astype(object), _concat(found)
+    return stripped.astype(object).where(~pd.Series(empty, index=s.index), None), _concat(found)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
+    frames = [f for f in frames if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _long_field_problems(text: pd.DataFrame) -> pd.DataFrame | None:
+    found = []
+    for col in text.columns:
+        lengths = text[col].str.len().to_numpy()
+        bad = lengths > MAX_FIELD_LENGTH
+        if bad.any():
+            found.append(
+                _problem_frame(
+                    bad,
+                    col,
+                    text[col],
+                    "field_too_long",
+                    lambda v: f"{_shown(v)} is longer than {MAX_FIELD_LENGTH:,} characters: "
+                    "probably a broken quote that swallowed other lines",
+                )
+            )
+    return _concat(found)
+
+
+_COLUMN_RULES = {
+    "isin": "invalid_category",
+    "greater_than_or_equal_to": "out_of_range",
+    "less_than_or_equal_to": "out_of_range",
+    "str_length": "bad_text",
+}
+
+
+def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame, *, duplicates: bool = True) -> pd.DataFrame:
+    """Run the pandera schema; turn its failure cases into problem records."""
+    # Columns that failed to parse are NaN; pandera's not-null check would
+    # report them again, so only rows with a value are shown to range checks.
+    frame = typed.copy()
+    if "age" in frame:
+        frame["age"] = frame["age"].fillna(AGE_FILL).astype("int64")
+    fill = {"person_id": "x", "borough": BOROUGHS[0], "ethnicity": ETHNICITIES[0], "sex": SEXES[0], "risk_band": RISK_BANDS[0]}
+    for c, v in fill.items():
+        if c in frame:
+            frame[c] = frame[c].fillna(v)
+    if "harm_score" in frame:
+        frame["harm_score"] = frame["harm_score"].fillna(0.0)
+    if "snapshot_date" in frame:
+        frame["snapshot_date"] = frame["snapshot_date"].fillna(pd.Timestamp("1900-01-01"))
+    # person_id placeholders must not collide with each other in the duplicate check
+    if "person_id" in frame:
+        missing_id = typed["person_id"].isna()
+        frame.loc[missing_id, "person_id"] = [f"\x00missing{i}" for i in np.flatnonzero(missing_id)]
+    snap_missing = typed["snapshot_date"].isna()
+    records = []
+    for check, column, idx in _schema_failures(frame, duplicates=duplicates):
+        name = check.name
+        if name in CHECK_RULES:
+            rule, column, message = CHECK_RULES[name]
+            if name == "duplicate_person_id":
+                idx = idx[~snap_missing.iloc[idx].to_numpy() & typed["person_id"].iloc[idx].notna().to_numpy()]
+            elif rule == "date_order":
+                idx = idx[~snap_missing.iloc[idx].to_numpy()]  # snapshot_date already reported
+            for i in idx:
+                value = text[column].iloc[i] if column in text else ""
+                records.append((i, column, value, rule, f"{_shown(value)}: {message}"))
+            continue
+        missing = typed[column].isna().to_numpy()
+        rule = _COLUMN_RULES.get(name, "invalid")
+        valid = _schema().columns[column].metadata.get("valid", "")
+        what = "is too long" if rule == "bad_text" else "is out of range"
+        for i in idx:
+            if missing[i]:
+                continue  # already reported as a parse failure or missing value
+            raw_value = text[column].iloc[i] if column in text else ""
+            records.append((i, column, raw_value, rule, f"{_shown(raw_value)} {what}. Valid: {valid}"))
+    return pd.DataFrame(records, columns=["index", "column", "value", "rule", "message"])
+
+
+@functools.cache
+def _schema() -> pa.DataFrameSchema:
+    return MatrixSchema.to_schema()
+
+
+def _schema_failures(frame: pd.DataFrame, *, duplicates: bool = True) -> list[tuple[pa.Check, str | None, np.ndarray]]:
+    """Every failed check of :class:`MatrixSchema`: (check, column, row positions), in the order
+    pandera lists its failure cases (frame-wide checks, then each column's).
+
+    The schema's own :class:`pandera.Check` objects are applied: the frame-wide
+    ones to the frame, the column ones to each column's distinct values (a
+    range or set check of a value does not depend on the row), which is what
+    ``MatrixSchema.validate(frame, lazy=True)`` reports without its per-cell
+    bookkeeping (tests/test_validate.py checks they agree).
+    """
+    schema = _schema()
+    out: list[tuple[pa.Check, str | None, np.ndarray]] = []
+    for check in schema.checks:
+        if check.name == "duplicate_person_id" and not duplicates:
+            continue
+        passed = check(frame).check_output
+        failed = np.flatnonzero(~np.asarray(passed, dtype=bool))
+        if len(failed):
+            out.append((check, None, failed))
+    for column, spec in schema.columns.items():
+        if column not in frame or not spec.checks:
+            continue
+        codes, uniques = pd.factorize(frame[column])
+        distinct = pd.Series(uniques)
+        if not len(distinct):
+            continue
+        for check in spec.checks:
+            passed = np.asarray(check(distinct).check_output, dtype=bool)
+            bad = np.flatnonzero(~passed)
+            if len(bad):
+                out.append((check, column, np.flatnonzero(np.isin(codes, bad))))
+    return out
+
+
+AGE_FILL = 30  # placeholder for unparseable ages (already reported) so range checks run
+
+
+def _assemble_problems(frames: list[pd.DataFrame], lines: np.ndarray) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return pd.DataFrame(
+            {"index": pd.Series(dtype="int64"), "line": pd.Series(dtype="int64"), "column": [], "value": [], "rule": [], "message": []}
+        )
+    prob = pd.concat(frames, ignore_index=True)
+    prob["index"] = prob["index"].astype("int64")
+    prob = prob.drop_duplicates(["index", "column", "rule"])
+    prob.insert(1, "line", lines[prob["index"].to_numpy()])
+    return prob.sort_values(["line", "column"], kind="stable").reset_index(drop=True)[
+        ["index", "line", "column", "value", "rule", "message"]
+    ]

@@ -1,0 +1,1 @@
+"""Disclosure control and publication: suppression, the protected result, privacy and pseudonymisation."""

@@ -1,0 +1,480 @@
+"""Publication mode: disclosure control applied to every table of an audit.
+
+Each table of :class:`~fairness.results.audit.AuditResult` is declared once in
+:data:`TABLE_SPECS`: which columns count people, which are denominators,
+which rows add up to a known total, and which values are derived from which
+counts. :func:`protect_audit` runs :func:`fairness.publish.disclosure.protect_table`
+on each and then handles what a per-row rule cannot see:
+
+* a relative rate uses the reference group's count, so when that count is
+  hidden every rate ratio, interval and p-value of its family is hidden, and
+  so is the same ratio where the benchmark sensitivity table repeats it;
+* rolling four-quarter sums can be differenced to recover one quarter, so when
+  any quarter of a metric is hidden, that metric's rolling values are hidden;
+* a trend's change from the previous quarter (or from a year earlier) uses
+  that quarter's count: where the earlier count or list size is hidden, the
+  change and its interval are hidden too (value − change gives it back);
+* a band comparison (``band_versus_reference``) or summary (``band_summary``)
+  is computed from the counts of ``band_by_group``: it is withheld where a
+  count behind it is hidden there;
+* a borough's funnel limits are a function of its ``n``: hidden with it;
+* a check's ``detail`` text quotes sub-counts (e.g. "no-risk shared 728;
+  Green shared 557") that the per-cell rules cannot see, so in publication it
+  is kept only where it explains why a check was not assessable;
+* if a table cannot be protected at all (a small count recoverable from a
+  total published elsewhere), every count and derived value in it is
+  withheld, and the decisions say so.
+
+The decisions for every table are collected in ``AuditResult.disclosure``
+(``table, row, column, hidden, rule``) so a reviewer can audit them.
+
+Not suppressed: the number of rows quarantined from the file. It counts
+records that failed validation, not people with a characteristic, and a
+reader needs it to judge the data (the breakdown by rule *is* protected).
+
+Totals a reader knows are declared in :data:`TABLE_SPECS`: each ``by`` group,
+a check's "All boroughs" row, the margins of the sharing table, the identities
+tp + fn = positives (and so on) of the band table, the one-way groups behind
+a cross group, and the number quarantined.
+
+Limitations: protection is per table. The same count can appear in two tables
+(e.g. a borough's list size in the no-risk and funnel tables); each table
+applies the same rule to it, but secondary choices are not coordinated across
+tables. Model summaries computed over every borough (overdispersion φ and τ²,
+heterogeneity, the case-mix test, the funnel curves) are published as they
+are: with two hidden boroughs whose sum is known, matching φ against every
+split of that sum can narrow them to a few candidates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from fairness.publish.disclosure import (
+    MARKER,
+    DisclosureError,
+    KnownTotal,
+    TotalColumn,
+    TotalRow,
+    TotalSpec,
+    protect_table,
+)
+from fairness.quarters import parse_quarter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fairness.results.audit import AuditResult
+
+__all__ = ["COUNT_COLUMNS", "TABLE_SPECS", "count_columns", "find_small_counts_in_tables", "protect_audit",
+           "TableSpec"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    count_cols: tuple[str, ...]
+    by: tuple[str, ...] = ()
+    base_cols: tuple[str, ...] = ()
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Further totals (fairness.publish.disclosure.TotalRow / KnownTotal); those naming
+    #: a column the table lacks are skipped.
+    totals: tuple[TotalSpec, ...] = ()
+
+
+def _from(source: tuple[str, ...], *cols: str) -> dict[str, tuple[str, ...]]:
+    return {c: source for c in cols}
+
+
+_SHARE = ("count", "n")
+TABLE_SPECS: dict[str, TableSpec] = {
+    "representation": TableSpec(
+        ("count",), by=("benchmark",), base_cols=("n",),
+        derived=_from(_SHARE, "share", "ratio", "ci_low", "ci_high", "flag"),
+    ),
+    "relative_rate": TableSpec(
+        ("count",), by=("benchmark",),
+        derived=_from(("count",), "rate_per_1000", "rate_low", "rate_high", "rri", "ci_low", "ci_high",
+                      "p_value", "p_adjusted", "flag"),
+    ),
+    "sensitivity": TableSpec(
+        ("count",), by=("measure", "benchmark"), derived=_from(("count",), "value", "ci_low", "ci_high"),
+    ),
+    "no_risk": TableSpec(
+        ("count", "n"), by=("definition", "by"), derived=_from(_SHARE, "share", "ci_low", "ci_high"),
+    ),
+    "no_risk_duration": TableSpec(
+        ("count",), by=("definition",), base_cols=("n",), derived=_from(_SHARE, "share", "ci_low", "ci_high"),
+    ),
+    # A borough's funnel limits are a function of its n (and the London value):
+    # shown beside a hidden n they would give it back.
+    "boroughs": TableSpec(
+        ("count", "n"), by=("metric",),
+        derived={**_from(_SHARE, "value", "z", "z_adjusted", "flag"),
+                 **_from(("n",), "lower_95", "upper_95", "lower_998", "upper_998")},
+    ),
+    "casemix": TableSpec(
+        ("observed", "n"), by=("metric",),
+        derived=_from(("observed", "n"), "expected", "oe_ratio", "ci_low", "ci_high", "z", "p_value",
+                      "p_adjusted", "flag"),
+    ),
+    "band_consistency": TableSpec(
+        ("disagree", "n"), derived=_from(("disagree", "n"), "share", "ci_low", "ci_high", "amber_from",
+                                         "red_from", "flag"),
+    ),
+    "trends": TableSpec(
+        ("count",), by=("metric", "quarter"), base_cols=("n",),
+        derived=_from(_SHARE, "value", "ci_low", "ci_high", "diff_prev", "diff_prev_low", "diff_prev_high",
+                      "diff_year", "diff_year_low", "diff_year_high"),
+    ),
+    # The borough rows of a check add up to its "All boroughs" row (counts and
+    # list sizes alike), so one hidden borough must not stand alone.
+    "checks": TableSpec(
+        ("count", "n"), by=("check", "quarter"), totals=(TotalRow("borough", "All boroughs"),),
+        derived=_from(_SHARE, "share", "ci_low", "ci_high"),
+    ),
+    # Per partner, the cells risk band x no-risk add up to the list size, and
+    # their margins (people in a band; people meeting the no-risk definition)
+    # are published in other tables: a two-way table with known margins.
+    "sharing_by_partner": TableSpec(
+        ("count", "n"), by=("quarter", "partner"),
+        totals=(KnownTotal(("quarter", "partner", "risk_band")), KnownTotal(("quarter", "partner", "no_risk"))),
+        derived=_from(_SHARE, "share", "ci_low", "ci_high"),
+    ),
+    # Within a row, tp + fn = positives, tp + fp = selected and tp + fp + tn +
+    # fn = n. Across rows, the groups of a cross breakdown ("White / 10-17")
+    # add up to the groups of each one-way breakdown, published beside them
+    # (_g1, _g2: the two parts of the group's name).
+    "band_by_group": TableSpec(
+        ("n", "positives", "selected", "tp", "fp", "fn", "tn"), by=("threshold", "by"),
+        derived={},  # filled in below from the column names
+        totals=(TotalColumn(("tp", "fn"), "positives"), TotalColumn(("tp", "fp"), "selected"),
+                TotalColumn(("tp", "fp", "tn", "fn"), "n"),
+                KnownTotal(("threshold", "by", "_g1")), KnownTotal(("threshold", "by", "_g2"))),
+    ),
+    # Risk bands add up to the group (by); the groups of a breakdown add up to
+    # the people in each band; cross groups add up to the one-way groups.
+    "band_calibration": TableSpec(
+        ("n", "outcomes"), by=("by", "group"), derived=_from(("n", "outcomes"), "rate", "ci_low", "ci_high"),
+        totals=(KnownTotal(("by", "risk_band")), KnownTotal(("by", "risk_band", "_g1")),
+                KnownTotal(("by", "risk_band", "_g2"))),
+    ),
+    # The rows quarantined for each reason add up to the number quarantined,
+    # which is published (see the module docstring).
+    "quarantine_reasons": TableSpec(("rows",)),
+}
+#: Tables with no counts of people (model summaries, limit curves, sentences
+#: rebuilt from the protected tables): passed through unchanged.
+UNCOUNTED = ("overdispersion", "funnel_limits", "heterogeneity", "casemix_test")
+#: Tables whose values compare groups, computed from the counts of band_by_group:
+#: withheld where any count behind them is hidden there (or is small).
+REFERENCE_TABLES = ("band_versus_reference", "band_summary")
+
+
+#: Columns that hold counts of people (or records) in whichever table they
+#: appear, besides each table's declared counts and bases.
+COUNT_COLUMNS: tuple[str, ...] = (
+    "count", "n", "rows", "observed", "disagree", "positives", "selected", "tp", "fp", "tn", "fn", "outcomes",
+    "rolling_count", "rolling_n", "reference_n",
+)
+
+
+def count_columns(table: str, columns) -> list[str]:
+    """The columns of table ``table`` (an AuditResult field) that count people.
+
+    Its declared count and base columns, and any column named in
+    :data:`COUNT_COLUMNS`; not ``n`` in :data:`UNCOUNTED` tables, where it is
+    the x axis of a plotted curve, nor anything in ``disclosure``.
+    """
+    if table == "disclosure":
+        return []
+    spec = TABLE_SPECS.get(table)
+    declared = (spec.count_cols + spec.base_cols) if spec is not None else ()
+    wanted = set(declared) | set(COUNT_COLUMNS)
+    if table in UNCOUNTED:
+        wanted.discard("n")
+    return [c for c in columns if c in wanted]
+
+
+def find_small_counts_in_tables(tables, *, threshold: int = 10) -> pd.DataFrame:
+    """Every count from 1 to ``threshold - 1`` in the tables of an audit.
+
+    ``tables`` maps table names to DataFrames or to lists of records (as in
+    ``metrics.json``). Returns ``table, row, column, value`` (row: position in
+    the table), empty when nothing would disclose a small count. Hidden cells
+    (``"[c]"``), text and missing values are not counts.
+    """
+    from fairness.publish.disclosure import find_small_counts
+
+    found = []
+    for name, table in tables.items():
+        frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(list(table or []))
+        if len(frame) == 0:
+            continue
+        frame = frame.reset_index(drop=True)
+        cols = count_columns(name, frame.columns)
+        if not cols:
+            continue
+        hits = find_small_counts(frame, count_cols=cols, threshold=threshold)
+        found += [(name, r.row, r.column, r.value) for r in hits.itertuples(index=False)]
+    return pd.DataFrame(found, columns=["table", "row", "column", "value"])
+
+
+def _band_by_group_derived(columns: list[str]) -> dict[str, tuple[str, ...]]:
+    counts = ("n", "positives", "selected", "tp", "fp", "fn", "tn")
+    return {c: counts for c in columns if c not in counts and c not in ("threshold", "by", "group", "note")}
+
+
+def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None = None) -> AuditResult:
+    """Apply disclosure control to every table of ``res``; return a publication-mode copy."""
+    from fairness.stats.disproportionality import ratio_sentences
+
+    changes: dict[str, object] = {}
+    decisions: list[pd.DataFrame] = []
+    for name in [f.name for f in dataclasses.fields(res)]:
+        table = getattr(res, name)
+        if not isinstance(table, pd.DataFrame) or name in ("disclosure",) or name in UNCOUNTED:
+            continue
+        if name == "sentences":
+            continue
+        if len(table) == 0:
+            continue
+        if name in REFERENCE_TABLES:
+            protected, dec = _withhold_if_small(table, threshold, changes.get("band_by_group"))
+        else:
+            spec = TABLE_SPECS.get(name)
+            if spec is None:
+                raise KeyError(f"no disclosure rule declared for table {name!r}: add it to TABLE_SPECS")
+            protected, dec = _protect(table, spec, threshold, rounding)
+            if name == "relative_rate":
+                protected, extra = _hide_when_reference_hidden(protected)
+                dec = pd.concat([dec, extra], ignore_index=True)
+            if name == "sensitivity":
+                protected, extra = _hide_like_sources(
+                    protected, changes.get("relative_rate"), changes.get("representation"))
+                dec = pd.concat([dec, extra], ignore_index=True)
+            if name == "trends":
+                protected, extra = _hide_rolling(protected, threshold)
+                dec = pd.concat([dec, extra], ignore_index=True)
+                protected, extra = _hide_differences(protected)
+                dec = pd.concat([dec, extra], ignore_index=True)
+            if name == "checks" and "detail" in protected:
+                keep = protected["status"].astype(str).eq("not assessable")
+                protected = protected.assign(detail=protected["detail"].where(keep, ""))
+        changes[name] = protected
+        dec = dec.copy()
+        dec.insert(0, "table", name)
+        decisions.append(dec)
+    rel = changes.get("relative_rate", res.relative_rate)
+    changes["sentences"] = _sentences(rel, ratio_sentences)
+    changes["mode"] = "publication"
+    # headline() and summary() need it to word counts that are not in a table (the list size)
+    changes["parameters"] = {**res.parameters, "disclosure_threshold": threshold}
+    changes["disclosure"] = pd.concat(decisions, ignore_index=True) if decisions else pd.DataFrame(
+        columns=["table", "row", "column", "hidden", "rule"])
+    changes["disclosure_note"] = (
+        f"Counts below {threshold} are suppressed ({MARKER}); so are further counts from which a suppressed "
+        "count could be worked out using a total (secondary suppression), and any share, rate, ratio, "
+        "interval or test statistic calculated from a suppressed count. True zeros are shown as 0."
+        + (f" Counts are rounded to the nearest {rounding}." if rounding else "")
+    )
+    return dataclasses.replace(res, **changes)
+
+
+def _protect(table: pd.DataFrame, spec: TableSpec, threshold: int, rounding: int | None):
+    t = table.reset_index(drop=True)
+    # helper columns named by the spec: _row (each row alone), _g1 and _g2 (the
+    # two parts of a cross group "White / 10-17"; empty for one-way groups)
+    named = set(spec.by) | {c for s in spec.totals for c in _total_columns(s)}
+    added = [c for c in ("_row", "_g1", "_g2") if c in named and c not in t]
+    if "_row" in added:
+        t = t.assign(_row=np.arange(len(t)))
+    if "group" in t and ("_g1" in added or "_g2" in added):
+        parts = [str(g).split(" / ") if " / " in str(g) else [None, None] for g in t["group"]]
+        t = t.assign(_g1=[p[0] for p in parts], _g2=[p[1] for p in parts])
+    derived = dict(spec.derived)
+    if not derived and spec is TABLE_SPECS["band_by_group"]:
+        derived = _band_by_group_derived(list(table.columns))  # not the helper columns added above
+    derived = {k: list(v) for k, v in derived.items() if k in t.columns}
+    counts = [c for c in spec.count_cols if c in t.columns]
+    bases = [c for c in spec.base_cols if c in t.columns]
+    by = [c for c in spec.by if c in t.columns]
+    totals = [s for s in spec.totals if all(c in t.columns for c in _total_columns(s))]
+    try:
+        p = protect_table(t, count_cols=counts, base_cols=bases, by=by, derived=derived, totals=totals,
+                          threshold=threshold, rounding=rounding, mode="publication")
+        out, dec = p.table, p.decisions
+    except DisclosureError:
+        out = t.astype(object).copy()
+        cols = counts + bases + list(derived)
+        for c in cols:
+            out[c] = MARKER
+        dec = pd.DataFrame([{"row": "all", "column": c, "hidden": True, "rule": "withheld"} for c in cols])
+    return out.drop(columns=[c for c in added if c in out]), dec
+
+
+def _total_columns(spec: TotalSpec) -> tuple[str, ...]:
+    if isinstance(spec, TotalRow):
+        return (spec.column,) + tuple(spec.by or ())
+    if isinstance(spec, KnownTotal):
+        return tuple(spec.by)
+    if isinstance(spec, TotalColumn):
+        return tuple(spec.parts) + ((spec.total,) if spec.total else ())
+    return ()
+
+
+def _withhold_if_small(table: pd.DataFrame, threshold: int, by_group: pd.DataFrame | None = None):
+    """Withhold comparison rows built on any count from 1 to threshold − 1, or on a hidden count.
+
+    ``by_group`` is the protected band_by_group table the values were computed
+    from: a row comparing a group (or its reference) whose counts are hidden
+    there is withheld, as is a summary over a breakdown with any hidden group
+    (a rate shown here would give the hidden count back).
+    """
+    t = table.reset_index(drop=True).astype(object)
+    count_like = [c for c in t.columns if c in ("n", "count", "reference_n", "positives", "selected")]
+    small = np.zeros(len(t), dtype=bool)
+    for c in count_like:
+        v = pd.to_numeric(t[c], errors="coerce").to_numpy(dtype="float64")
+        small |= (v > 0) & (v < threshold)
+    if by_group is not None and len(by_group) and {"threshold", "by", "group"} <= set(by_group.columns):
+        counts = [c for c in TABLE_SPECS["band_by_group"].count_cols if c in by_group]
+        hidden_row = by_group[counts].apply(lambda col: col.map(lambda v: isinstance(v, str) and v == MARKER))
+        hidden_row = hidden_row.any(axis=1).to_numpy()
+        keys = list(zip(by_group["threshold"], by_group["by"], strict=True))
+        hidden_groups = {(k[0], k[1], g) for k, g, h in zip(keys, by_group["group"], hidden_row, strict=True) if h}
+        hidden_family = {k for k, h in zip(keys, hidden_row, strict=True) if h}
+        for i in range(len(t)):
+            key = (t.at[i, "threshold"], t.at[i, "by"]) if "threshold" in t and "by" in t else None
+            if key is None:
+                continue
+            if "group" in t:
+                names = [t.at[i, "group"]] + ([t.at[i, "reference"]] if "reference" in t else [])
+                small[i] |= any((key[0], key[1], g) in hidden_groups for g in names)
+            else:
+                small[i] |= key in hidden_family
+    value_cols = [c for c in t.columns if c not in ("threshold", "by", "group", "reference", "metric", "note",
+                                                     "n_groups", "groups_excluded")]
+    dec = []
+    for i in np.flatnonzero(small):
+        for c in value_cols:
+            t.at[i, c] = MARKER
+            dec.append({"row": i, "column": c, "hidden": True, "rule": "derived"})
+    return t, pd.DataFrame(dec, columns=["row", "column", "hidden", "rule"])
+
+
+def _hide_when_reference_hidden(t: pd.DataFrame):
+    t = t.copy()
+    dec = []
+    cols = ["rri", "ci_low", "ci_high", "p_value", "p_adjusted", "flag"]
+    for _bench, idx in t.groupby("benchmark", sort=False).groups.items():
+        rows = t.loc[idx]
+        ref = rows[rows["group"] == rows["reference"]]
+        if len(ref) and ref["count"].iloc[0] == MARKER:
+            for i in idx:
+                if t.at[i, "group"] == t.at[i, "reference"]:
+                    continue
+                for c in cols:
+                    if t.at[i, c] != MARKER:
+                        t[c] = t[c].astype(object)
+                        t.at[i, c] = MARKER
+                        dec.append({"row": i, "column": c, "hidden": True, "rule": "derived"})
+    return t, pd.DataFrame(dec, columns=["row", "column", "hidden", "rule"])
+
+
+def _hide_rolling(t: pd.DataFrame, threshold: int = 10):
+    """Hide a metric's rolling four-quarter values where they could reveal a small count.
+
+    Consecutive rolling sums differ by one quarter in and one out, so if any
+    quarter of the metric is hidden, or a rolling count or base is itself
+    below the threshold, every rolling value of that metric is hidden.
+    """
+    t = t.copy()
+    dec = []
+    cols = ["rolling_count", "rolling_n", "rolling_value", "rolling_low", "rolling_high"]
+
+    def small(values: pd.Series) -> bool:
+        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+        return bool(((v > 0) & (v < threshold)).any())
+
+    for _metric, idx in t.groupby("metric", sort=False).groups.items():
+        if (t.loc[idx, "count"] == MARKER).any() or small(t.loc[idx, "rolling_count"]) \
+                or small(t.loc[idx, "rolling_n"]):
+            for c in cols:
+                t[c] = t[c].astype(object)
+                t.loc[idx, c] = MARKER
+            dec += [{"row": i, "column": c, "hidden": True, "rule": "derived"} for i in idx for c in cols]
+    return t, pd.DataFrame(dec, columns=["row", "column", "hidden", "rule"])
+
+
+def _hide_like_sources(t: pd.DataFrame, relative: pd.DataFrame | None, representation: pd.DataFrame | None):
+    """Benchmark sensitivity repeats each ratio of the relative-rate and representation tables.
+
+    A ratio hidden there (e.g. a rate ratio hidden because the reference
+    group's count is) is hidden here too, with its interval.
+    """
+    t = t.copy()
+    dec = []
+    sources = {"relative rate index": (relative, "rri"), "representation ratio": (representation, "ratio")}
+    for measure, (source, column) in sources.items():
+        if source is None or len(source) == 0 or column not in source:
+            continue
+        hidden = {(b, g) for b, g, v in zip(source["benchmark"], source["group"], source[column], strict=True)
+                  if isinstance(v, str) and v == MARKER}
+        for i in t.index[t["measure"] == measure]:
+            if (t.at[i, "benchmark"], t.at[i, "group"]) not in hidden:
+                continue
+            for c in ("value", "ci_low", "ci_high"):
+                if c in t and not (isinstance(t.at[i, c], str) and t.at[i, c] == MARKER):
+                    t[c] = t[c].astype(object)
+                    t.at[i, c] = MARKER
+                    dec.append({"row": i, "column": c, "hidden": True, "rule": "derived"})
+    return t, pd.DataFrame(dec, columns=["row", "column", "hidden", "rule"])
+
+
+def _hide_differences(t: pd.DataFrame):
+    """Hide a change from an earlier quarter whose count or list size is hidden."""
+    t = t.copy()
+    dec = []
+    steps = (("diff_prev", 1), ("diff_year", 4))
+    for _, idx in t.groupby("metric", sort=False).groups.items():
+        rows = {t.at[i, "quarter"]: i for i in idx}
+        for i in idx:
+            for name, k in steps:
+                earlier = rows.get(_quarter_before(str(t.at[i, "quarter"]), k))
+                if earlier is None or not any(
+                        isinstance(t.at[earlier, c], str) and t.at[earlier, c] == MARKER for c in ("count", "n")):
+                    continue
+                for c in (name, f"{name}_low", f"{name}_high"):
+                    if c in t and not (isinstance(t.at[i, c], str) and t.at[i, c] == MARKER):
+                        t[c] = t[c].astype(object)
+                        t.at[i, c] = MARKER
+                        dec.append({"row": i, "column": c, "hidden": True, "rule": "derived"})
+    return t, pd.DataFrame(dec, columns=["row", "column", "hidden", "rule"])
+
+
+def _quarter_before(label: str, k: int) -> str:
+    """"2019Q1" and 1 -> "2018Q4"."""
+    p = pd.Period(parse_quarter(label), freq="Q") - k
+    return f"{p.year}Q{p.quarter}"
+
+
+def _sentences(rel: pd.DataFrame, builder) -> pd.DataFrame:
+    """Sentences from the protected relative rates: a hidden ratio is said to be suppressed."""
+    hidden = rel["rri"].astype(object).eq(MARKER) if len(rel) else pd.Series(dtype=bool)
+    shown = rel[~hidden].copy()
+    for c in ("rri", "ci_low", "ci_high"):
+        shown[c] = pd.to_numeric(shown[c], errors="coerce")
+    out = builder(shown)
+    rows = [
+        {"benchmark": r.benchmark, "group": r.group,
+         # not "fewer than 10 people": a ratio is also hidden when its count is hidden only to
+         # protect another (secondary suppression), and saying which is which would tell
+         "sentence": f"The rate for {r.group} Londoners relative to {r.reference} Londoners is suppressed "
+                     f"(it rests on a small count, or on one that would reveal a small count; "
+                     f"benchmark: {r.benchmark_label})."}
+        for r in rel[hidden].itertuples(index=False) if r.group not in (r.reference, "Not stated")
+    ]
+    return pd.concat([out, pd.DataFrame(rows, columns=["benchmark", "group", "sentence"])], ignore_index=True)

@@ -1,0 +1,527 @@
+"""One entry point: :func:`audit` returns every result as one :class:`AuditResult`.
+
+Notebooks, the command line and the reports all use it, so a number in a
+report is the number a researcher gets in a notebook. ``AuditResult`` is a
+frozen dataclass of tidy tables (contract: ``docs/audit_contract.md``);
+:meth:`AuditResult.for_publication` applies disclosure control to every table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from fairness.checks import ChecksConfig
+from fairness.counts.cube import (
+    Cube,
+    borough_metric_counts,
+    casemix_grouped,
+    cube_from_frame,
+    duration_counts,
+    in_quarter,
+    list_counts,
+    no_risk_counts,
+    people_in_quarter,
+    trend_counts,
+)
+from fairness.definitions import DEFAULT_REFERENCE, DEFAULT_SUPPRESSION_THRESHOLD
+from fairness.io.benchmarks import get_benchmark
+from fairness.io.validation import ValidationResult, read_matrix, validate_frame
+from fairness.quarters import normalise_quarter, quarter_codes
+from fairness.stats.disproportionality import benchmark_sensitivity, ratio_sentences
+
+__all__ = ["AuditResult", "audit", "TABLES"]
+
+#: The tables of an AuditResult, in report order.
+TABLES: tuple[str, ...] = (
+    "representation",
+    "relative_rate",
+    "sensitivity",
+    "sentences",
+    "no_risk",
+    "no_risk_duration",
+    "boroughs",
+    "overdispersion",
+    "funnel_limits",
+    "heterogeneity",
+    "casemix",
+    "casemix_test",
+    "band_consistency",
+    "trends",
+    "checks",
+    "sharing_by_partner",
+    "band_by_group",
+    "band_versus_reference",
+    "band_summary",
+    "band_calibration",
+    "quarantine_reasons",
+)
+
+ERR_QUARTER = "quarter {quarter} is not in the file; quarters found: {found}"
+ERR_INPUT = "audit() takes a path, a ValidationResult or a validated DataFrame, not {type}"
+NO_RISK_BY: tuple[str, ...] = ("borough", "ethnicity", "age_band", "sex", "quarter")
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame()
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Everything :func:`audit` found, as tidy tables (see ``docs/audit_contract.md``)."""
+
+    quarter: str
+    quarters: tuple[str, ...]
+    n: int
+    quarantined: int
+    n_rows: int
+    source: str
+    sha256: str
+    mode: Literal["internal", "publication"]
+    parameters: dict[str, Any]
+    representation: pd.DataFrame = field(default_factory=_empty, repr=False)
+    relative_rate: pd.DataFrame = field(default_factory=_empty, repr=False)
+    sensitivity: pd.DataFrame = field(default_factory=_empty, repr=False)
+    sentences: pd.DataFrame = field(default_factory=_empty, repr=False)
+    no_risk: pd.DataFrame = field(default_factory=_empty, repr=False)
+    no_risk_duration: pd.DataFrame = field(default_factory=_empty, repr=False)
+    boroughs: pd.DataFrame = field(default_factory=_empty, repr=False)
+    overdispersion: pd.DataFrame = field(default_factory=_empty, repr=False)
+    funnel_limits: pd.DataFrame = field(default_factory=_empty, repr=False)
+    heterogeneity: pd.DataFrame = field(default_factory=_empty, repr=False)
+    casemix: pd.DataFrame = field(default_factory=_empty, repr=False)
+    casemix_test: pd.DataFrame = field(default_factory=_empty, repr=False)
+    band_consistency: pd.DataFrame = field(default_factory=_empty, repr=False)
+    trends: pd.DataFrame = field(default_factory=_empty, repr=False)
+    checks: pd.DataFrame = field(default_factory=_empty, repr=False)
+    sharing_by_partner: pd.DataFrame = field(default_factory=_empty, repr=False)
+    band_by_group: pd.DataFrame = field(default_factory=_empty, repr=False)
+    band_versus_reference: pd.DataFrame = field(default_factory=_empty, repr=False)
+    band_summary: pd.DataFrame = field(default_factory=_empty, repr=False)
+    band_calibration: pd.DataFrame = field(default_factory=_empty, repr=False)
+    band_status: str = "not assessable"
+    band_reason: str = ""
+    quarantine_reasons: pd.DataFrame = field(default_factory=_empty, repr=False)
+    notes: tuple[str, ...] = ()
+    disclosure: pd.DataFrame = field(default_factory=_empty, repr=False)
+    disclosure_note: str = ""
+
+    # ------------------------------------------------------------ views
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name, in report order."""
+        return {name: getattr(self, name) for name in TABLES}
+
+    def for_publication(self, *, threshold: int = DEFAULT_SUPPRESSION_THRESHOLD,
+                        rounding: int | None = None) -> AuditResult:
+        """A copy with disclosure control applied to every table (see :mod:`fairness.publish.publication`)."""
+        from fairness.publish.publication import protect_audit
+
+        return protect_audit(self, threshold=threshold, rounding=rounding)
+
+    def headline(self) -> list[str]:
+        """5–7 sentences with numbers, intervals and benchmarks, for the top of a report."""
+        from fairness.results.headline import headline_sentences
+
+        return headline_sentences(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: top-level facts, then each table as a list of records."""
+        out: dict[str, Any] = {
+            "quarter": self.quarter,
+            "quarters": list(self.quarters),
+            "n": self.n,
+            "quarantined": self.quarantined,
+            "n_rows": self.n_rows,
+            "source": os.path.basename(self.source),
+            "sha256": self.sha256,
+            "mode": self.mode,
+            "parameters": self.parameters,
+            "band_performance_status": self.band_status,
+            "band_performance_reason": self.band_reason,
+            "notes": list(self.notes),
+            "disclosure_note": self.disclosure_note,
+            "headline": self.headline(),
+        }
+        for name, table in self.tables().items():
+            out[name] = _records(table)
+        out["disclosure"] = _records(self.disclosure)
+        return out
+
+    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The audit as JSON (stable key order; NaN and infinity as null)."""
+        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False, default=_json_default)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    def summary(self) -> str:
+        """A readable plain-text summary (what ``fairness audit`` prints)."""
+        from fairness.results.headline import text_summary
+
+        return text_summary(self)
+
+    def _repr_html_(self) -> str:
+        from fairness.results.headline import html_summary
+
+        return html_summary(self)
+
+    def __repr__(self) -> str:
+        return (f"AuditResult(quarter={self.quarter!r}, n={self.n:,}, quarantined={self.quarantined:,}, "
+                f"mode={self.mode!r}, quarters={len(self.quarters)})")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, (pd.Timestamp,)):
+        return obj.strftime("%Y-%m-%d")
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return str(obj)
+
+
+def _clean(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(float(v)) else None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    return v
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    if table is None or len(table) == 0:
+        return []
+    cols = [str(c) for c in table.columns]
+    return [dict(zip(cols, (_clean(v) for v in row), strict=True)) for row in table.itertuples(index=False, name=None)]
+
+
+# ---------------------------------------------------------------------- audit
+
+
+def _load(matrix: Any) -> tuple[pd.DataFrame, ValidationResult | None]:
+    if isinstance(matrix, ValidationResult):
+        return matrix.valid, matrix
+    if isinstance(matrix, (str, os.PathLike)):
+        res = read_matrix(matrix)
+        return res.valid, res
+    if isinstance(matrix, pd.DataFrame):
+        if str(matrix["borough"].dtype) != "category" if "borough" in matrix else True:
+            res = validate_frame(matrix)
+            return res.valid, res
+        return matrix, None
+    raise TypeError(ERR_INPUT.format(type=type(matrix).__name__))
+
+
+def audit(
+    matrix: str | os.PathLike[str] | ValidationResult | pd.DataFrame,
+    *,
+    quarter: str | None = None,
+    benchmarks: Sequence[str] = ("residents_2021", "residents_2011"),
+    reference: str = DEFAULT_REFERENCE,
+    alpha: float = 0.05,
+    method: Literal["katz", "poisson-exact", "mid-p"] = "katz",
+    adjust: Literal["holm", "bh", "bonferroni", "none"] = "holm",
+    no_risk: str = "harm_zero",
+    checks_config: Any = None,
+    engine: Literal["auto", "pandas", "duckdb"] = "auto",
+) -> AuditResult:
+    """Audit one quarter of a matrix (and all quarters for trends).
+
+    Parameters
+    ----------
+    matrix : path, ValidationResult or DataFrame
+        A path is read and validated (rows quarantined and counted); a
+        DataFrame that has not been validated is validated first.
+    quarter : str, optional
+        "2018Q4"; default the latest quarter in the file.
+    benchmarks : sequence of str
+        Benchmark names or CSV paths; the first is the headline benchmark.
+    reference : str, default "White"
+        Reference group for relative rates.
+    alpha : float, default 0.05
+        1 − confidence level for every interval.
+    method : {"katz", "poisson-exact", "mid-p"}
+        Interval method for ratios.
+    adjust : {"holm", "bh", "bonferroni", "none"}
+        Multiplicity adjustment of p-values within each family.
+    no_risk : str, default "harm_zero"
+        Headline no-risk definition (all definitions are reported).
+    checks_config : fairness.checks.ChecksConfig, optional
+        Thresholds and parameters of the data-protection checks.
+    engine : {"auto", "pandas", "duckdb"}, default "auto"
+        Where the rows are counted. ``"duckdb"``: a Parquet file (or a folder
+        of Parquet files) is validated and counted by DuckDB without being
+        loaded (see :mod:`fairness.counts.duck`; larger than memory is fine);
+        ``"pandas"``: in memory. ``"auto"``: DuckDB for a folder of Parquet
+        files or a Parquet file of more than 5 million rows, pandas
+        otherwise. Both give the same results.
+
+    Returns
+    -------
+    AuditResult
+        In ``internal`` mode; call :meth:`AuditResult.for_publication` before
+        publishing anything.
+    """
+    options = {"benchmarks": benchmarks, "reference": reference, "alpha": alpha, "method": method,
+               "adjust": adjust, "no_risk": no_risk}
+    if engine not in ENGINES:
+        raise ValueError(ERR_ENGINE.format(engine=engine, valid=", ".join(ENGINES)))
+    duck = _duckdb_input(matrix, engine)
+    if duck is not None:
+        from fairness.counts.duck import audit_parquet
+
+        return audit_parquet(duck, quarter=quarter, checks_config=checks_config, **options)
+    frame, validation = _load(matrix)
+    if len(frame) == 0:
+        raise ValueError(ERR_NO_VALID_ROWS)
+    codes, quarters = quarter_codes(frame["snapshot_date"])
+    q = _select_quarter(quarter, tuple(quarters))
+    config = checks_config or ChecksConfig()
+    cube = cube_from_frame(frame, quarter=q, config=config)
+    records = _records_for_checks(frame, codes, quarters.index(q))
+    facts = _facts(validation, len(frame))
+    return audit_from_cube(
+        cube, facts=facts, quarantine=validation.quarantined if validation is not None else None,
+        benchmarks=benchmarks, reference=reference, alpha=alpha, method=method, adjust=adjust,
+        no_risk=no_risk, checks_config=config, records=records,
+    )
+
+
+ERR_NO_VALID_ROWS = "no valid rows to audit: every row was quarantined (run `fairness validate` for reasons)"
+ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb")
+ERR_ENGINE = "engine must be one of {valid}; got {engine!r}"
+ERR_ENGINE_INPUT = (
+    "engine='duckdb' counts Parquet files: give the path of a .parquet file or of a folder of them "
+    "(got {what})"
+)
+
+
+def _duckdb_input(matrix: Any, engine: str):
+    """What to audit in DuckDB (a Parquet path or a ParquetValidation), or None to audit in memory."""
+    from fairness.counts.duck import ParquetValidation, is_parquet_path, use_duckdb
+
+    if isinstance(matrix, ParquetValidation):
+        return matrix
+    if engine == "pandas":
+        return None
+    if engine == "duckdb":
+        if not is_parquet_path(matrix):
+            is_path = isinstance(matrix, (str, os.PathLike))
+            raise ValueError(ERR_ENGINE_INPUT.format(what=repr(str(matrix)) if is_path else type(matrix).__name__))
+        return matrix
+    return matrix if use_duckdb(matrix) else None
+
+
+def _select_quarter(quarter: str | None, quarters: tuple[str, ...]) -> str:
+    if quarter in (None, "latest"):
+        return quarters[-1]
+    q = normalise_quarter(quarter)
+    if q not in quarters:
+        raise ValueError(ERR_QUARTER.format(quarter=q, found=", ".join(quarters)))
+    return q
+
+
+def _facts(validation: Any, n_frame: int) -> dict[str, Any]:
+    """What the audit says about the file it read."""
+    if validation is None:
+        return {"quarantined": 0, "n_rows": n_frame, "source": "<frame>", "sha256": "",
+                "quarantine_reasons": pd.DataFrame(columns=["rule", "column", "rows"])}
+    return {"quarantined": validation.n_quarantined, "n_rows": validation.n_rows, "source": validation.source,
+            "sha256": validation.sha256, "quarantine_reasons": validation.quarantine_reasons()}
+
+
+def _records_for_checks(frame: pd.DataFrame, codes, selected: int):
+    """The records, for registered checks that read them (none of the built-in ones do)."""
+    from fairness.checks import REGISTRY
+
+    if not any(c.on == "records" for c in REGISTRY):
+        return None
+    return frame, frame.loc[codes == selected].reset_index(drop=True)
+
+
+def audit_from_cube(
+    cube: Cube,
+    *,
+    facts: dict[str, Any],
+    quarantine: pd.DataFrame | None,
+    benchmarks: Sequence[str] = ("residents_2021", "residents_2011"),
+    reference: str = DEFAULT_REFERENCE,
+    alpha: float = 0.05,
+    method: str = "katz",
+    adjust: str = "holm",
+    no_risk: str = "harm_zero",
+    checks_config: Any = None,
+    records: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> AuditResult:
+    """Every table of :func:`audit` from the count tables (pandas or DuckDB made them).
+
+    ``facts`` holds ``quarantined, n_rows, source, sha256, quarantine_reasons``;
+    ``records`` (the whole matrix and the selected quarter's rows) only serve
+    registered checks that read records.
+    """
+    # Every matrix here is small (the case-mix model has a few hundred rows):
+    # a multi-threaded BLAS only spins, and on a busy two-core laptop turns a
+    # 5 ms pseudo-inverse into 0.7 s.
+    with _single_threaded_blas():
+        return _audit_from_cube(cube, facts=facts, quarantine=quarantine, benchmarks=benchmarks,
+                                reference=reference, alpha=alpha, method=method, adjust=adjust, no_risk=no_risk,
+                                checks_config=checks_config, records=records)
+
+
+def _single_threaded_blas():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn, which fairlearn needs
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, method, adjust, no_risk,
+                     checks_config, records) -> AuditResult:
+    from fairness.checks import ChecksConfig, run_checks_on_counts, sharing_from_counts
+    from fairness.stats.bands import band_performance_from_cells
+    from fairness.stats.boroughs import (
+        BOROUGH_METRICS,
+        band_consistency_from_counts,
+        funnel_from_counts,
+        heterogeneity_from_counts,
+    )
+    from fairness.stats.disproportionality import (
+        relative_rate_from_counts,
+        representation_from_counts,
+    )
+    from fairness.stats.no_risk import (
+        ERR_DEFINITION,
+        NO_RISK_DEFINITIONS,
+        duration_from_counts,
+        not_assessable_duration,
+        not_assessable_share,
+        share_from_counts,
+    )
+    from fairness.stats.trends import trends_from_counts
+
+    q = cube.quarter
+    config = checks_config or ChecksConfig()
+    n = people_in_quarter(cube)
+    benches = [get_benchmark(b) for b in benchmarks]
+    notes = [f"benchmark {b.label}: {b.assumption}" for b in benches if b.assumption]
+    counts = list_counts(cube)
+    representation = representation_from_counts(counts, benches, alpha=alpha, method=method)
+    relative = relative_rate_from_counts(counts, benches, reference=reference, alpha=alpha, method=method,
+                                         adjust=adjust)
+
+    def share(definition: str, by: str | None) -> pd.DataFrame:
+        missing = [c for c in NO_RISK_DEFINITIONS[definition].needs if c not in cube.columns]
+        if missing:
+            size = int(cube.people["count"].sum()) if by == "quarter" else n
+            return not_assessable_share(definition, by, size, missing)
+        return share_from_counts(no_risk_counts(cube, definition, by), definition=definition, by=by, alpha=alpha)
+
+    if no_risk not in NO_RISK_DEFINITIONS:
+        raise ValueError(ERR_DEFINITION.format(name=no_risk, valid=", ".join(NO_RISK_DEFINITIONS)))
+    ordered = [no_risk] + [d for d in NO_RISK_DEFINITIONS if d != no_risk]
+    no_risk_tables = [share(definition, None) for definition in ordered]
+    no_risk_tables += [share(no_risk, by) for by in NO_RISK_BY]
+    missing = [c for c in (*NO_RISK_DEFINITIONS[no_risk].needs, "date_added") if c not in cube.columns]
+    if missing:
+        duration = not_assessable_duration(no_risk, missing)
+    else:
+        band_counts, flagged = duration_counts(cube, no_risk)
+        duration = duration_from_counts(band_counts, flagged, definition=no_risk, alpha=alpha)
+
+    metric_counts = {metric: borough_metric_counts(cube, metric) for metric in BOROUGH_METRICS}
+    boroughs, overdispersion, limits = funnel_from_counts(metric_counts)
+    casemix, casemix_test = _casemix(cube, alpha=alpha, adjust=adjust, notes=notes)
+
+    whole, current = records if records is not None else (None, None)
+    checks = run_checks_on_counts(cube.check_data, quarantine=quarantine, by=("quarter",), config=config,
+                                  alpha=alpha, matrix=whole)
+    checks_b = run_checks_on_counts(cube.check_data.only(q), quarantine=quarantine, by=("quarter", "borough"),
+                                    config=config, alpha=alpha, matrix=current)
+    checks_all = pd.concat([checks, checks_b], ignore_index=True)
+    sharing = (sharing_from_counts(in_quarter(cube.sharing, q), alpha=alpha) if "shared_with" in cube.columns
+               else pd.DataFrame())
+    bands = band_performance_from_cells(cube.outcomes, quarter=q, reference=reference, alpha=alpha,
+                                        has_outcome="outcome_violence_12m" in cube.columns)
+    trend_quarters, sizes, trend_hits = trend_counts(cube)
+
+    params = {
+        "quarter": q, "benchmarks": [b.name for b in benches], "reference": reference, "alpha": alpha,
+        "method": method, "adjust": adjust, "no_risk": no_risk,
+    }
+    return AuditResult(
+        quarter=q,
+        quarters=cube.quarters,
+        n=n,
+        quarantined=facts["quarantined"],
+        n_rows=facts["n_rows"],
+        source=facts["source"],
+        sha256=facts["sha256"],
+        mode="internal",
+        parameters=params,
+        representation=representation,
+        relative_rate=relative,
+        sensitivity=benchmark_sensitivity(relative, representation),
+        sentences=ratio_sentences(relative, alpha=alpha),
+        no_risk=pd.concat(no_risk_tables, ignore_index=True),
+        no_risk_duration=duration,
+        boroughs=boroughs,
+        overdispersion=overdispersion,
+        funnel_limits=limits,
+        heterogeneity=heterogeneity_from_counts(metric_counts),
+        casemix=casemix,
+        casemix_test=casemix_test,
+        band_consistency=band_consistency_from_counts(cube.harm, alpha=alpha),
+        trends=trends_from_counts(trend_quarters, sizes, trend_hits, alpha=alpha),
+        checks=checks_all,
+        sharing_by_partner=sharing,
+        band_by_group=bands.by_group,
+        band_versus_reference=bands.versus_reference,
+        band_summary=bands.summary,
+        band_calibration=bands.calibration,
+        band_status=bands.status,
+        band_reason=bands.reason,
+        quarantine_reasons=facts["quarantine_reasons"],
+        notes=tuple(notes),
+    )
+
+
+def _casemix(cube: Cube, *, alpha: float, adjust: str, notes: list[str]):
+    """Case-mix adjustment, or an explicit 'not estimable' when the model cannot be fitted."""
+    from fairness.stats.boroughs import CASEMIX_COVARIATES, casemix_from_grouped
+
+    try:
+        return casemix_from_grouped(casemix_grouped(cube, CASEMIX_COVARIATES), alpha=alpha, adjust=adjust)
+    except Exception as exc:  # statsmodels raises several types for degenerate data
+        notes.append(f"case-mix adjustment not estimable: {type(exc).__name__}: {exc}")
+        cols = ["metric", "borough", "observed", "expected", "n", "oe_ratio", "ci_low", "ci_high", "z",
+                "p_value", "p_adjusted", "flag"]
+        return pd.DataFrame(columns=cols), pd.DataFrame(
+            [{"metric": "no_risk_share", "lr_statistic": np.nan, "df": np.nan, "p_value": np.nan,
+              "covariates": f"not estimable: {exc}"}])
+
+
+def replace(result: AuditResult, **changes: Any) -> AuditResult:
+    """``dataclasses.replace`` for AuditResult (kept here so callers need not import dataclasses)."""
+    return dataclasses.replace(result, **changes)

@@ -1,0 +1,348 @@
+"""Words for an :class:`~fairness.results.audit.AuditResult`: headline sentences, a text
+summary for the terminal and an HTML view for JupyterLab.
+
+Every sentence carries its count, its interval and its benchmark. In
+publication mode the result's tables are already protected: a value that was
+suppressed shows as "[c]" there, and the sentences say "fewer than 10" or
+"suppressed" instead of a number.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fairness.results.audit import AuditResult
+
+__all__ = ["headline_sentences", "text_summary", "html_summary", "fmt_pct", "fmt_ci_pct", "fmt_count"]
+
+SUPPRESSED = "[c]"
+
+
+def _hidden(v: Any) -> bool:
+    return isinstance(v, str) and v == SUPPRESSED
+
+
+def _num(v: Any) -> float | None:
+    if v is None or v is pd.NA:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def fmt_count(v: Any) -> str:
+    """``3,806``; a suppressed cell as "fewer than 10 ([c])"."""
+    f = _num(v)
+    if f is None:
+        return "suppressed" if _hidden(v) else "not available"
+    return f"{int(round(f)):,}"
+
+
+def fmt_pct(v: Any, digits: int = 1) -> str:
+    f = _num(v)
+    return "[c]" if f is None and _hidden(v) else ("n/a" if f is None else f"{100 * f:.{digits}f}%")
+
+
+def fmt_ci_pct(share: Any, low: Any, high: Any) -> str:
+    """``38.2% (95% CI 36.7–39.8)``."""
+    s, lo, hi = _num(share), _num(low), _num(high)
+    if s is None:
+        return "suppressed" if _hidden(share) else "not estimable"
+    if lo is None or hi is None:
+        return f"{100 * s:.1f}%"
+    return f"{100 * s:.1f}% (95% CI {100 * lo:.1f}–{100 * hi:.1f})"
+
+
+def _ratio(v: Any, lo: Any, hi: Any) -> str:
+    r, a, b = _num(v), _num(lo), _num(hi)
+    if r is None:
+        return "suppressed" if _hidden(v) else "not estimable"
+    d = 1 if r >= 2 else 2
+    if a is None or b is None:
+        return f"{r:.{d}f}"
+    return f"{r:.{d}f} (95% CI {a:.{d}f}–{b:.{d}f})"
+
+
+def _share_of(count: Any, n: Any) -> str:
+    c, t = _num(count), _num(n)
+    return "a suppressed share" if c is None or not t else f"{100 * c / t:.1f}%"
+
+
+def _people(res: AuditResult, v: Any) -> str:
+    """A count of people that is not in a protected table (the list size, rows read).
+
+    In publication mode a count from 1 to threshold − 1 is written "fewer than 10".
+    """
+    f = _num(v)
+    threshold = res.parameters.get("disclosure_threshold", DEFAULT_SUPPRESSION_THRESHOLD)
+    if res.mode == "publication" and f is not None and 0 < f < threshold:
+        return f"fewer than {threshold}"
+    return fmt_count(v)
+
+
+def _phi(od: Any) -> str:
+    """φ and τ² of an overdispersion row, or why they could not be estimated."""
+    phi, tau2 = _num(od.phi), _num(od.tau2)
+    if phi is None or tau2 is None:
+        why = getattr(od, "method", "")
+        return f"φ, τ² {why}" if isinstance(why, str) and why.startswith("not estimable") else "φ, τ² not estimable"
+    return f"φ={phi:.2f} τ²={tau2:.5f}"
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value for people: ``<0.001`` below one in a thousand, else two significant figures."""
+    f = _num(p)
+    if f is None:
+        return "—"
+    return "<0.001" if f < 0.001 else f"{f:.2g}"
+
+
+def _row(table: pd.DataFrame, **match: Any) -> pd.Series | None:
+    if table is None or len(table) == 0:
+        return None
+    mask = pd.Series(True, index=table.index)
+    for k, v in match.items():
+        if k not in table:
+            return None
+        mask &= table[k].astype(str) == str(v)
+    hit = table[mask]
+    return hit.iloc[0] if len(hit) else None
+
+
+def headline_sentences(res: AuditResult) -> list[str]:
+    """The 5–7 headline findings for the selected quarter."""
+    out: list[str] = []
+    bench = res.parameters.get("benchmarks", ["residents_2021"])[0]
+    rep = _row(res.representation, benchmark=bench, group="Black")
+    if rep is not None:
+        size = _people(res, res.n)
+        listed = f"In {res.quarter}, {size} {'person was' if size == '1' else 'people were'} on the list"
+        if _hidden(rep["count"]):
+            out.append(
+                f"{listed}; the number of them who were Black is suppressed (a small count, or one that "
+                f"would reveal a small count), so neither their share nor a representation ratio against "
+                f"{rep['benchmark_label']} is shown."
+            )
+        else:
+            out.append(
+                f"{listed}; {fmt_count(rep['count'])} of the "
+                f"{fmt_count(rep['n'])} with a stated ethnicity were Black ({fmt_ci_pct(rep['share'], None, None)}; "
+                f"{_share_of(rep['count'], res.n)} of everyone listed) against {fmt_pct(rep['benchmark_share'])} of "
+                f"{rep['benchmark_label']}: a representation ratio of "
+                f"{_ratio(rep['ratio'], rep['ci_low'], rep['ci_high'])}."
+            )
+    sentences = res.sentences
+    for b in res.parameters.get("benchmarks", [])[:2]:
+        s = _row(sentences, benchmark=b, group="Black")
+        if s is not None:
+            out.append(str(s["sentence"]))
+    nr = _row(res.no_risk, definition=res.parameters.get("no_risk", "harm_zero"), by="all")
+    if nr is not None and _hidden(nr["share"]):
+        out.append(
+            f"The share of people listed who met the no-risk definition '{nr['definition_label']}' is "
+            "suppressed (a small count, or one that would reveal a small count)."
+        )
+    elif nr is not None:
+        out.append(
+            f"{fmt_ci_pct(nr['share'], nr['ci_low'], nr['ci_high'])} of the people listed "
+            f"({fmt_count(nr['count'])} of {fmt_count(nr['n'])}) met the no-risk definition "
+            f"'{nr['definition_label']}' (Wilson interval)."
+        )
+    b = res.boroughs
+    if b is not None and len(b):
+        nrb = b[b["metric"] == "no_risk_share"]
+        outside = nrb["flag"].astype(str).isin(["above_99.8", "below_99.8"]).sum()
+        # boroughs with no one listed have no share: they are not "inside the limits";
+        # nor are boroughs whose flag is suppressed (publication): they are counted apart
+        suppressed = int(nrb["flag"].map(_hidden).sum())
+        compared = int((~nrb["flag"].astype(str).isin(["not_estimable", SUPPRESSED])).sum())
+        above = nrb[nrb["flag"].astype(str) == "above_99.8"]["borough"].tolist()
+        od = _row(res.overdispersion, metric="no_risk_share")
+        phi_v = _num(od["phi"]) if od is not None else None
+        tau_v = _num(od["tau2"]) if od is not None else None
+        phi = f"; φ = {phi_v:.1f}, τ² = {tau_v:.4f}" if phi_v is not None and tau_v is not None else ""
+        adj = " after allowing for overdispersion" if od is not None and bool(od["adjusted"]) else ""
+        where = f" (higher: {', '.join(above)})" if above else ""
+        hidden = (f" ({suppressed} more borough{'s' if suppressed != 1 else ''} with people listed not shown: "
+                  "small counts suppressed)") if suppressed else ""
+        if compared >= 2:
+            out.append(
+                f"{outside} of {compared} boroughs had a no-risk share outside the 99.8% funnel limits around "
+                f"the London value{adj}{where}{phi}{hidden}."
+            )
+    t = res.trends
+    if t is not None and len(t):
+        listed = t[t["metric"] == "listed"].reset_index(drop=True)
+        cur = listed[listed["quarter"] == res.quarter]
+        if len(cur) and _num(cur["diff_year"].iloc[0]) is not None:
+            prev = _num(cur["value"].iloc[0]) - _num(cur["diff_year"].iloc[0])
+            change = _num(cur["diff_year"].iloc[0]) / prev if prev else float("nan")
+            out.append(
+                f"The list held {fmt_count(cur['value'].iloc[0])} people, against {fmt_count(prev)} a year "
+                f"earlier ({100 * change:+.0f}%)."
+            )
+    c = res.checks
+    if c is not None and len(c):
+        cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == "All boroughs")] \
+            if "quarter" in c and "borough" in c else c
+        concerns = cur[cur["status"] == "concern"]["check"].tolist()
+        not_assessable = int((cur["status"] == "not assessable").sum())
+        if concerns:
+            out.append(
+                f"{len(concerns)} of {len(cur)} data-protection checks raised a concern: "
+                f"{', '.join(str(x).replace('_', ' ') for x in concerns)}"
+                + (f"; {not_assessable} could not be assessed from this extract." if not_assessable else ".")
+            )
+        else:
+            out.append(f"None of the {len(cur)} data-protection checks raised a concern.")
+    return out[:7]
+
+
+# ---------------------------------------------------------------- text
+
+
+def text_summary(res: AuditResult) -> str:
+    """A plain-text summary for the terminal."""
+    lines = [
+        f"fairness audit: {res.source}",
+        f"quarter {res.quarter} ({len(res.quarters)} quarters in the file: {res.quarters[0]}–{res.quarters[-1]})",
+        f"{_people(res, res.n_rows)} rows read: {_people(res, res.n_rows - res.quarantined)} used, "
+        f"{res.quarantined:,} quarantined; {_people(res, res.n)} people in {res.quarter}",
+        f"mode: {res.mode}" + ("  (NOT FOR PUBLICATION)" if res.mode == "internal" else ""),
+        "",
+        "Headline",
+    ]
+    lines += [f"  - {s}" for s in res.headline()]
+    lines += ["", "Representation ratio (share of list ÷ share of benchmark)"]
+    for r in res.representation.itertuples(index=False):
+        lines.append(
+            f"  {r.benchmark_label:<45} {r.group:<11} {fmt_count(r.count):>7}  "
+            f"{fmt_pct(r.share):>7} vs {fmt_pct(r.benchmark_share):>6}  ratio {_ratio(r.ratio, r.ci_low, r.ci_high)}"
+            + (f"  [{r.note}]" if isinstance(r.note, str) and r.note else "")
+        )
+    lines += ["", f"Relative rate index (per 1,000 of benchmark; reference {res.parameters.get('reference')}; "
+                  f"p adjusted: {res.parameters.get('adjust')})"]
+    for r in res.relative_rate.itertuples(index=False):
+        p = _num(r.p_adjusted)
+        lines.append(
+            f"  {r.benchmark_label:<45} {r.group:<11} {fmt_count(r.count):>7}  RRI {_ratio(r.rri, r.ci_low, r.ci_high)}"
+            + (f"  p_adj {fmt_p(p)}" if p is not None else "") + f"  {r.flag}"
+        )
+    lines += ["", "No-risk share"]
+    for r in res.no_risk[res.no_risk["by"] == "all"].itertuples(index=False):
+        lines.append(f"  {r.definition_label:<60} {fmt_ci_pct(r.share, r.ci_low, r.ci_high)}  "
+                     f"({fmt_count(r.count)} of {fmt_count(r.n)})"
+                     + (f" {r.note}" if isinstance(r.note, str) and r.note else ""))
+    lines += ["", "Boroughs outside funnel limits (99.8%)"]
+    for od in res.overdispersion.itertuples(index=False):
+        b = res.boroughs[(res.boroughs["metric"] == od.metric)
+                         & res.boroughs["flag"].astype(str).isin(["above_99.8", "below_99.8"])]
+        lines.append(f"  {od.metric:<15} {_phi(od)} "
+                     f"{'(adjusted)' if od.adjusted else ''}: {', '.join(b['borough']) or 'none'}")
+    if len(res.checks):
+        lines += ["", "Data-protection checks (London, this quarter)"]
+        c = res.checks
+        cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == "All boroughs")]
+        for r in cur.itertuples(index=False):
+            lines.append(f"  {r.check:<26} {r.status:<15} {fmt_count(r.count):>6} of {fmt_count(r.n):>6}"
+                         f"  {fmt_ci_pct(r.share, r.ci_low, r.ci_high)}")
+    lines += ["", f"Band performance: {res.band_status}" + (f" ({res.band_reason})" if res.band_reason else "")]
+    if len(res.quarantine_reasons):
+        lines += ["", "Quarantined rows by reason"]
+        for r in res.quarantine_reasons.itertuples(index=False):
+            lines.append(f"  {r.rule:<22} {r.column:<22} {fmt_count(r.rows)}")
+    for n in res.notes:
+        lines.append(f"note: {n}")
+    if res.disclosure_note:
+        lines.append(f"disclosure: {res.disclosure_note}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- HTML
+
+_CSS = """<style>
+.fairness-audit {font-family: system-ui, sans-serif; max-width: 60em}
+.fairness-audit table {border-collapse: collapse; font-size: 0.9em; margin: 0.4em 0 1em}
+.fairness-audit th, .fairness-audit td {border-bottom: 1px solid #ccc; padding: 2px 8px; text-align: right}
+.fairness-audit td.t, .fairness-audit th.t {text-align: left}
+.fairness-audit .banner {background: #fde0dc; border: 2px solid #b3261e; padding: 4px 8px; font-weight: bold}
+.fairness-audit .flag {font-weight: bold}
+</style>"""
+
+
+def _html_table(df: pd.DataFrame, cols: list[tuple[str, str, str]]) -> str:
+    """cols: (column, header, kind) with kind in text, count, pct, ratio, p."""
+    head = "".join(f"<th class='{'t' if k == 'text' else ''}'>{html.escape(h)}</th>" for _, h, k in cols)
+    body = []
+    for _, row in df.iterrows():
+        cells = []
+        for c, _, kind in cols:
+            v = row.get(c)
+            if kind == "count":
+                s = fmt_count(v)
+            elif kind == "pct":
+                s = fmt_pct(v)
+            elif kind == "ratio":
+                f = _num(v)
+                s = f"{f:.2f}" if f is not None else (SUPPRESSED if _hidden(v) else "—")
+            elif kind == "p":
+                s = fmt_p(v)
+            elif kind == "ratio4":
+                f = _num(v)
+                s = f"{f:.4f}" if f is not None else "—"
+            else:
+                s = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+            cells.append(f"<td class='{'t' if kind == 'text' else ''}'>{html.escape(s)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def html_summary(res: AuditResult) -> str:
+    """The JupyterLab view: headline, then the main tables with counts, intervals and flags."""
+    parts = [_CSS, "<div class='fairness-audit'>"]
+    if res.mode == "internal":
+        parts.append("<div class='banner'>INTERNAL — NOT FOR PUBLICATION (no disclosure control)</div>")
+    parts.append(
+        f"<h3>Audit of {html.escape(str(res.quarter))}</h3><p>{_people(res, res.n)} people listed; "
+        f"{_people(res, res.n_rows)} rows read, {res.quarantined:,} quarantined. Quarters in file: "
+        f"{html.escape(res.quarters[0])}–{html.escape(res.quarters[-1])}.</p>"
+    )
+    parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in res.headline()) + "</ul>")
+    parts.append("<h4>Representation ratio</h4>")
+    parts.append(_html_table(res.representation, [
+        ("benchmark_label", "benchmark", "text"), ("group", "group", "text"), ("count", "count", "count"),
+        ("share", "share of list", "pct"), ("benchmark_share", "share of benchmark", "pct"),
+        ("ratio", "ratio", "ratio"), ("ci_low", "95% CI low", "ratio"), ("ci_high", "high", "ratio"),
+        ("flag", "flag", "text"), ("note", "note", "text")]))
+    parts.append(f"<h4>Relative rate index (reference: {html.escape(str(res.parameters.get('reference')))})</h4>")
+    parts.append(_html_table(res.relative_rate, [
+        ("benchmark_label", "benchmark", "text"), ("group", "group", "text"), ("count", "count", "count"),
+        ("rate_per_1000", "per 1,000", "ratio"), ("rri", "RRI", "ratio"), ("ci_low", "95% CI low", "ratio"),
+        ("ci_high", "high", "ratio"), ("p_adjusted", "p (adjusted)", "p"), ("flag", "flag", "text")]))
+    parts.append("<h4>No-risk share</h4>")
+    parts.append(_html_table(res.no_risk[res.no_risk["by"] == "all"], [
+        ("definition_label", "definition", "text"), ("count", "count", "count"), ("n", "n", "count"),
+        ("share", "share", "pct"), ("ci_low", "95% CI low", "pct"), ("ci_high", "high", "pct"),
+        ("note", "note", "text")]))
+    flagged = (res.boroughs[~res.boroughs["flag"].astype(str).isin(["within", "not_estimable"])]
+               if len(res.boroughs) else res.boroughs)
+    parts.append("<h4>Boroughs outside the 95% funnel limits</h4>")
+    parts.append(_html_table(flagged, [
+        ("metric", "metric", "text"), ("borough", "borough", "text"), ("count", "count", "count"),
+        ("n", "n", "count"), ("value", "value", "ratio"), ("z", "z", "ratio"), ("flag", "flag", "text")]))
+    parts.append(_html_table(res.overdispersion, [
+        ("metric", "metric", "text"), ("phi", "φ", "ratio"), ("tau2", "τ²", "ratio4"), ("k", "boroughs", "count")]))
+    if res.disclosure_note:
+        parts.append(f"<p><small>{html.escape(res.disclosure_note)}</small></p>")
+    parts.append("<p><small>Every table is an attribute of this object (e.g. <code>res.relative_rate</code>); "
+                 "<code>res.tables()</code> lists them.</small></p></div>")
+    return "".join(parts)

@@ -1,0 +1,401 @@
+"""Borough inconsistency: funnel plots, heterogeneity, case-mix adjustment, band mapping.
+
+The regulator (ICO, 2018) found practice inconsistent across the 32 boroughs.
+Three questions, three tools:
+
+* Is a borough's share (no-risk, Black, green) or listing rate further from
+  the London value than chance allows? — :func:`borough_funnel`
+  (Spiegelhalter 2005, with overdispersion measured and allowed for).
+* Is that practice, or a different population? — :func:`casemix_adjusted`
+  compares each borough's observed no-risk count with the count expected from
+  its people's age band, sex and ethnicity under a London-wide logistic model
+  (indirect standardisation), and tests the borough term by likelihood ratio.
+* Do boroughs turn harm scores into red/amber/green the same way? —
+  :func:`band_consistency` fits London-wide cut-points and counts the people
+  whose band would differ under them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from fairness.counts.groups import with_groups
+from fairness.definitions import BOROUGHS
+from fairness.io.benchmarks import get_benchmark
+from fairness.stats.funnel import funnel_proportion, funnel_rate, heterogeneity_test
+from fairness.stats.intervals import adjust_pvalues, confint_poisson_rate, confint_proportion
+
+__all__ = [
+    "BOROUGH_METRICS",
+    "borough_counts",
+    "borough_funnel",
+    "borough_heterogeneity",
+    "casemix_adjusted",
+    "band_consistency",
+]
+
+#: Borough-level metrics: numerator rule and denominator ("listed" or "residents").
+BOROUGH_METRICS: dict[str, tuple[str, str]] = {
+    "no_risk_share": ("harm score of zero, share of people listed", "listed"),
+    "black_share": ("Black share of people listed", "listed"),
+    "green_share": ("green band, share of people listed", "listed"),
+    "rate_per_1000": ("people listed per 1,000 residents (Census 2021)", "residents"),
+}
+ERR_METRIC = "unknown borough metric {name!r}; valid: {valid}"
+
+
+def borough_counts(matrix: pd.DataFrame, metric: str, *, benchmark: str = "residents_2021") -> pd.DataFrame:
+    """``borough, count, n`` for one metric, every borough present.
+
+    For ``rate_per_1000`` the count is people listed and ``n`` the borough's
+    residents in ``benchmark``.
+    """
+    if metric not in BOROUGH_METRICS:
+        raise ValueError(ERR_METRIC.format(name=metric, valid=", ".join(BOROUGH_METRICS)))
+    listed = matrix.groupby("borough", observed=False).size().reindex(list(BOROUGHS), fill_value=0)
+    if metric == "rate_per_1000":
+        res = get_benchmark(benchmark).by_borough().groupby("borough")["count"].sum()
+        return pd.DataFrame({"borough": list(BOROUGHS), "count": listed.to_numpy(),
+                             "n": res.reindex(list(BOROUGHS)).to_numpy()})
+    hit = {
+        "no_risk_share": matrix["harm_score"] == 0,
+        "black_share": matrix["ethnicity"] == "Black",
+        "green_share": matrix["risk_band"] == "Green",
+    }[metric]
+    count = hit.groupby(matrix["borough"], observed=False).sum().reindex(list(BOROUGHS), fill_value=0)
+    return pd.DataFrame({"borough": list(BOROUGHS), "count": count.to_numpy(dtype="int64"),
+                         "n": listed.to_numpy(dtype="int64")})
+
+
+def borough_funnel(
+    matrix: pd.DataFrame,
+    metrics: Sequence[str] = tuple(BOROUGH_METRICS),
+    *,
+    overdispersion: str | bool = "auto",
+    n_grid: int = 200,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Funnel comparison of the 32 boroughs for each metric.
+
+    Returns
+    -------
+    boroughs : DataFrame
+        ``metric, borough, count, n, value, target, z, z_adjusted, flag,
+        lower_95, upper_95, lower_998, upper_998`` (rates per 1,000 for
+        ``rate_per_1000``, proportions otherwise).
+    overdispersion : DataFrame
+        ``metric, phi, tau2, target, k, overdispersed, adjusted, method``.
+    limits : DataFrame
+        ``metric, n, level, lower, upper``: the limit curves, for plotting.
+    """
+    return funnel_from_counts({metric: borough_counts(matrix, metric) for metric in metrics},
+                              overdispersion=overdispersion, n_grid=n_grid)
+
+
+def funnel_from_counts(
+    counts: dict[str, pd.DataFrame], *, overdispersion: str | bool = "auto", n_grid: int = 200,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`borough_funnel` from ``borough, count, n`` per metric (as :func:`borough_counts` gives)."""
+    tables, disp, limits = [], [], []
+    for metric, c in counts.items():
+        if int((c["n"] > 0).sum()) < 2:
+            # One borough's own matrix: nothing to compare with. The funnel
+            # functions rightly refuse (k < 2); say "not estimable" instead of
+            # failing the whole audit.
+            t, d = _funnel_not_estimable(metric, c)
+            tables.append(t)
+            disp.append(d)
+            continue
+        if metric == "rate_per_1000":
+            res = funnel_rate(c["count"], c["n"], labels=c["borough"], overdispersion=overdispersion)
+        else:
+            res = funnel_proportion(c["count"], c["n"], labels=c["borough"], overdispersion=overdispersion)
+        t = res.table.rename(columns={"unit": "borough"})
+        t.insert(0, "metric", metric)
+        tables.append(t)
+        disp.append({"metric": metric, "phi": res.phi, "tau2": res.tau2, "target": res.target, "k": res.k,
+                     "overdispersed": res.overdispersed, "adjusted": res.adjusted, "method": res.method})
+        pos = c["n"][c["n"] > 0]
+        if len(pos):
+            # The curves' ends must not reveal a borough's n (a small one may be
+            # suppressed in publication): start at a fixed value, end at a
+            # rounded-up 1-2-5 ceiling above the largest.
+            start = 10_000.0 if metric == "rate_per_1000" else 1.0
+            grid = np.unique(np.geomspace(start, max(_nice_ceiling(pos.max() * 1.1), start * 10), n_grid))
+            lim = res.limits(grid)
+            lim.insert(0, "metric", metric)
+            limits.append(lim)
+    limits_df = pd.concat(limits, ignore_index=True) if limits else pd.DataFrame(
+        columns=["metric", "n", "level", "lower", "upper"])
+    return pd.concat(tables, ignore_index=True), pd.DataFrame(disp), limits_df
+
+
+NOTE_FUNNEL_TOO_FEW = "not estimable: fewer than 2 boroughs with a denominator above 0"
+
+
+def _funnel_not_estimable(metric: str, c: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Funnel rows and dispersion record when fewer than two boroughs can be compared."""
+    n = c["n"].to_numpy(dtype="float64")
+    scale = 1000.0 if metric == "rate_per_1000" else 1.0
+    value = np.where(n > 0, scale * c["count"].to_numpy(dtype="float64") / np.where(n > 0, n, 1.0), np.nan)
+    t = pd.DataFrame({"metric": metric, "borough": c["borough"].to_numpy(), "count": c["count"].to_numpy(),
+                      "n": c["n"].to_numpy(), "value": value, "target": np.nan, "z": np.nan,
+                      "z_adjusted": np.nan, "flag": "not_estimable"})
+    for col in ("lower_95", "upper_95", "lower_998", "upper_998"):
+        t[col] = np.nan
+    d = {"metric": metric, "phi": np.nan, "tau2": np.nan, "target": np.nan, "k": int((n > 0).sum()),
+         "overdispersed": False, "adjusted": False, "method": NOTE_FUNNEL_TOO_FEW}
+    return t, d
+
+
+def _nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k at or above ``x``."""
+    k = 10.0 ** np.floor(np.log10(x))
+    return float(next(m * k for m in (1, 2, 5, 10) if m * k >= x))
+
+
+def borough_heterogeneity(matrix: pd.DataFrame, metrics: Sequence[str] = tuple(BOROUGH_METRICS)) -> pd.DataFrame:
+    """Chi-square test that all boroughs share one value: ``metric, statistic, df, p_value, i2, k``."""
+    return heterogeneity_from_counts({metric: borough_counts(matrix, metric) for metric in metrics})
+
+
+def heterogeneity_from_counts(counts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`borough_heterogeneity` from ``borough, count, n`` per metric."""
+    rows = []
+    for metric, c in counts.items():
+        h = heterogeneity_test(c["count"], c["n"])
+        rows.append({"metric": metric, "statistic": h.statistic, "df": h.df, "p_value": h.pvalue,
+                     "i2": h.i2, "k": h.k})
+    return pd.DataFrame(rows)
+
+
+CASEMIX_COVARIATES: tuple[str, ...] = ("age_band", "sex", "ethnicity")
+
+
+def casemix_adjusted(
+    matrix: pd.DataFrame,
+    *,
+    outcome: str = "no_risk_share",
+    covariates: Sequence[str] = CASEMIX_COVARIATES,
+    alpha: float = 0.05,
+    adjust: str = "holm",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r"""Borough no-risk shares adjusted for case mix (indirect standardisation).
+
+    A binomial GLM (statsmodels, logit link) of the no-risk indicator on
+    ``covariates`` is fitted London-wide on grouped counts; each borough's
+    expected count :math:`E_b` is the sum of its people's fitted
+    probabilities. The ratio :math:`O_b/E_b` (1 = as London would be with
+    this borough's mix of people) gets an interval from the Poisson interval
+    of :math:`O_b` (PHE: exact below 10, Byar's above) and a two-sided
+    p-value from the normal approximation on :math:`(O-E)/\sqrt{V}` with
+    :math:`V = \sum p(1-p)`, adjusted across boroughs by ``adjust``. A
+    likelihood-ratio test of adding a borough term says whether boroughs
+    differ beyond their population.
+
+    Returns
+    -------
+    table : DataFrame
+        ``metric, borough, observed, expected, n, oe_ratio, ci_low, ci_high,
+        z, p_value, p_adjusted, flag``.
+    test : DataFrame
+        One row: ``metric, lr_statistic, df, p_value, covariates``.
+    """
+    if outcome != "no_risk_share":
+        raise ValueError(f"casemix_adjusted: outcome {outcome!r} not supported; valid: no_risk_share")
+    m = with_groups(matrix)
+    y = (m["harm_score"].to_numpy(dtype="float64") == 0).astype("int64")
+    cols = list(covariates)
+    keys = ["borough", *cols]
+    grouped = (
+        pd.DataFrame({**{k: m[k].astype(str) for k in keys}, "y": y})
+        .groupby(keys, sort=True)["y"].agg(["sum", "size"]).reset_index()
+    )
+    return casemix_from_grouped(grouped, outcome=outcome, covariates=cols, alpha=alpha, adjust=adjust)
+
+
+def casemix_from_grouped(
+    grouped: pd.DataFrame,
+    *,
+    outcome: str = "no_risk_share",
+    covariates: Sequence[str] = CASEMIX_COVARIATES,
+    alpha: float = 0.05,
+    adjust: str = "holm",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`casemix_adjusted` from people grouped by borough and ``covariates`` (as text, sorted),
+    with ``sum`` (no-risk) and ``size`` (people) per group."""
+    from scipy import stats
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.tools import add_constant
+
+    if outcome != "no_risk_share":
+        raise ValueError(f"casemix_adjusted: outcome {outcome!r} not supported; valid: no_risk_share")
+    cols = list(covariates)
+    grouped = grouped.copy()
+    X0 = pd.get_dummies(grouped[cols], drop_first=True, dtype="float64")
+    X0 = add_constant(X0, has_constant="add")
+    endog = np.column_stack([grouped["sum"], grouped["size"] - grouped["sum"]])
+    fit0 = GLM(endog, X0, family=families.Binomial()).fit()
+    p_hat = fit0.predict(X0)
+    grouped["expected"] = p_hat * grouped["size"]
+    grouped["var"] = p_hat * (1 - p_hat) * grouped["size"]
+    X1 = pd.concat([X0, pd.get_dummies(grouped["borough"], drop_first=True, dtype="float64", prefix="b")], axis=1)
+    fit1 = GLM(endog, X1, family=families.Binomial()).fit()
+    lr = max(0.0, 2 * (fit1.llf - fit0.llf))
+    df = X1.shape[1] - X0.shape[1]
+    test = pd.DataFrame([{
+        "metric": outcome, "lr_statistic": lr, "df": df, "p_value": float(stats.chi2.sf(lr, df)),
+        "covariates": ", ".join(cols),
+    }])
+    b = grouped.groupby("borough").agg(observed=("sum", "sum"), expected=("expected", "sum"),
+                                       n=("size", "sum"), var=("var", "sum"))
+    b = b.reindex(list(BOROUGHS))
+    b["n"] = b["n"].fillna(0).astype("int64")
+    b["observed"] = b["observed"].fillna(0).astype("int64")
+    e = b["expected"].to_numpy(dtype="float64")
+    o = b["observed"].to_numpy(dtype="float64")
+    ok = np.nan_to_num(e) > 0
+    ratio = np.where(ok, o / np.where(ok, e, 1), np.nan)
+    lo, hi = np.full(len(b), np.nan), np.full(len(b), np.nan)
+    if ok.any():
+        lo[ok], hi[ok] = confint_poisson_rate(o[ok], e[ok], alpha=alpha, method="phe")
+    v = b["var"].to_numpy(dtype="float64")
+    z = np.where(ok & (np.nan_to_num(v) > 0), (o - e) / np.sqrt(np.where(v > 0, v, 1)), np.nan)
+    p = 2 * stats.norm.sf(np.abs(z))
+    padj = adjust_pvalues(p, method=adjust)
+    flag = np.where(np.isnan(padj), "not_estimable",
+                    np.where(padj < alpha, np.where(z > 0, "higher", "lower"), "within"))
+    table = pd.DataFrame({
+        "metric": outcome, "borough": list(BOROUGHS), "observed": b["observed"].to_numpy(),
+        "expected": e, "n": b["n"].to_numpy(), "oe_ratio": ratio, "ci_low": lo, "ci_high": hi,
+        "z": z, "p_value": p, "p_adjusted": padj, "flag": flag,
+    })
+    return table, test
+
+
+def band_consistency(
+    matrix: pd.DataFrame, *, alpha: float = 0.05, grid_size: int = 200
+) -> pd.DataFrame:
+    """How consistently each borough maps harm scores to red/amber/green.
+
+    London-wide cut-points are fitted to all people (the monotone mapping of
+    harm score to band that agrees with the most recorded bands); each
+    borough's own best cut-points are fitted the same way. For each borough:
+    the people whose recorded band differs from the London-wide mapping
+    (count, share, Wilson interval), and a flag where that share is above the
+    London share with the intervals not overlapping.
+
+    Returns
+    -------
+    DataFrame
+        ``borough, n, disagree, share, ci_low, ci_high, amber_from, red_from,
+        london_amber_from, london_red_from, london_share, flag``.
+    """
+    table = (
+        pd.DataFrame({"borough": matrix["borough"].astype(str).to_numpy(dtype=object),
+                      "risk_band": matrix["risk_band"].astype(str).to_numpy(dtype=object),
+                      "harm_score": matrix["harm_score"].to_numpy(dtype="float64")})
+        .groupby(["borough", "risk_band", "harm_score"], sort=False).size().rename("count").reset_index()
+    )
+    return band_consistency_from_counts(table, alpha=alpha, grid_size=grid_size)
+
+
+def _quantile_from_counts(values: np.ndarray, counts: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(np.repeat(values, counts), q)`` (method "linear") without the repeat.
+
+    ``values`` sorted and distinct. The arithmetic is numpy's own (virtual
+    index ``(n - 1) q``, its neighbours, and numpy's ``_lerp``), so the result
+    is the same to the last bit; tests/test_boroughs.py checks it.
+    """
+    n = int(counts.sum())
+    virtual = (n - 1) * q
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= n - 1
+    previous[above] = -1
+    following[above] = -1
+    below = virtual < 0
+    previous[below] = 0
+    following[below] = 0
+    previous = previous.astype(np.intp)
+    following = following.astype(np.intp)
+    gamma = np.asanyarray(virtual - previous, dtype=virtual.dtype)
+    cumulative = np.cumsum(counts)
+
+    def order_statistic(k: np.ndarray) -> np.ndarray:
+        k = np.where(k < 0, n + k, k)
+        return values[np.searchsorted(cumulative, k, side="right")]
+
+    a, b = order_statistic(previous), order_statistic(following)
+    diff_b_a = b - a
+    out = np.add(a, diff_b_a * gamma)
+    np.subtract(b, diff_b_a * (1 - gamma), out=out, where=gamma >= 0.5, casting="unsafe")
+    return out
+
+
+def _cutpoints_from_counts(scores: np.ndarray, bands: np.ndarray, counts: np.ndarray,
+                           grid: np.ndarray) -> tuple[float, float, int]:
+    """Cut-points (amber, red) maximising agreement with the recorded bands.
+
+    Predicted band: Green below ``c1``, Amber from ``c1`` to below ``c2``, Red
+    from ``c2``. Searched over ``grid`` (both cut-points), vectorised, from
+    distinct (score, band) pairs and the number of records of each.
+    """
+    cum = {}
+    for band in ("Green", "Amber", "Red"):
+        mine = bands == band
+        order = np.argsort(scores[mine], kind="stable")
+        s, c = scores[mine][order], counts[mine][order]
+        below = np.searchsorted(s, grid, side="left")  # distinct values below each grid value
+        running = np.concatenate([[0], np.cumsum(c)])
+        cum[band] = running[below]  # records below each grid value
+    total_red = int(counts[bands == "Red"].sum())
+    agree = cum["Green"][:, None] + (cum["Amber"][None, :] - cum["Amber"][:, None]) + (total_red - cum["Red"][None, :])
+    agree = np.where(np.arange(len(grid))[:, None] <= np.arange(len(grid))[None, :], agree, -1)
+    i, j = np.unravel_index(int(np.argmax(agree)), agree.shape)
+    return float(grid[i]), float(grid[j]), int(agree[i, j])
+
+
+def band_consistency_from_counts(table: pd.DataFrame, *, alpha: float = 0.05, grid_size: int = 200) -> pd.DataFrame:
+    """:func:`band_consistency` from ``borough, risk_band, harm_score, count`` (records of one
+    quarter counted by borough, band and score)."""
+    cols = ["borough", "n", "disagree", "share", "ci_low", "ci_high", "amber_from", "red_from",
+            "london_amber_from", "london_red_from", "london_share", "flag"]
+    table = table[table["count"] > 0]
+    if len(table) == 0:
+        return pd.DataFrame(columns=cols)
+    scores = table["harm_score"].to_numpy(dtype="float64")
+    bands = table["risk_band"].astype(str).to_numpy(dtype=object)
+    counts = table["count"].to_numpy(dtype="int64")
+    borough = table["borough"].astype(str).to_numpy(dtype=object)
+    values, inverse = np.unique(scores, return_inverse=True)
+    per_value = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(values)).astype("int64")
+    quantiles = _quantile_from_counts(values, per_value, np.linspace(0, 1, grid_size))
+    grid = np.unique(np.concatenate([[0.0], quantiles, [values.max() + 1]]))
+    c1, c2, agree = _cutpoints_from_counts(scores, bands, counts, grid)
+    predicted = np.where(scores >= c2, "Red", np.where(scores >= c1, "Amber", "Green"))
+    differs = predicted != bands
+    total, wrong = int(counts.sum()), int(counts[differs].sum())
+    london_share = float(np.float64(wrong) / np.float64(total))
+    lon_lo, lon_hi = confint_proportion(wrong, total, alpha=alpha)
+    rows = []
+    for b in BOROUGHS:
+        mask = borough == b
+        n = int(counts[mask].sum())
+        d = int(counts[mask & differs].sum())
+        if n:
+            a, r, _ = _cutpoints_from_counts(scores[mask], bands[mask], counts[mask], grid)
+        else:
+            a = r = np.nan
+        rows.append({"borough": b, "n": n, "disagree": d, "amber_from": a, "red_from": r})
+    t = pd.DataFrame(rows)
+    lo, hi = confint_proportion(t["disagree"], t["n"], alpha=alpha)
+    t["share"] = np.where(t["n"] > 0, t["disagree"] / t["n"].where(t["n"] > 0), np.nan)
+    t["ci_low"], t["ci_high"] = lo, hi
+    t["london_amber_from"], t["london_red_from"], t["london_share"] = c1, c2, london_share
+    t["flag"] = np.where(t["n"] == 0, "not_estimable",
+                         np.where(t["ci_low"] > float(lon_hi), "inconsistent", "consistent"))
+    return t[cols]
