@@ -14,6 +14,7 @@ measures.
 from fairness.io.benchmarks import Benchmark, get_benchmark, list_benchmarks, load_benchmark_csv
 from fairness.io.schema import MatrixSchema, data_dictionary
 from fairness.io.validation import MatrixFileError, ValidationResult, read_matrix, validate_frame
+from fairness.profiles import Profile, ProfileError, list_profiles, load_profile
 from fairness.results.audit import AuditResult, audit
 from fairness.stats.boroughs import (
     band_consistency,
@@ -39,6 +40,8 @@ __all__ = [
     "Benchmark",
     "MatrixFileError",
     "MatrixSchema",
+    "Profile",
+    "ProfileError",
     "ValidationResult",
     "audit",
     "band_consistency",
@@ -50,7 +53,9 @@ __all__ = [
     "disparity_table",
     "get_benchmark",
     "list_benchmarks",
+    "list_profiles",
     "load_benchmark_csv",
+    "load_profile",
     "no_risk_duration",
     "no_risk_share",
     "quarterly_trends",

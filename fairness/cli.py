@@ -153,6 +153,34 @@ def _cmd_benchmarks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------- profiles
+
+
+def _args_profiles(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", help="show one profile (a name or the path of a .toml file)")
+
+
+def _cmd_profiles(args: argparse.Namespace) -> int:
+    from fairness.profiles import list_profiles, load_profile
+
+    if not args.name:
+        print(list_profiles().to_string(index=False))
+        return EXIT_OK
+    p = load_profile(args.name)
+    print(f"{p.name}: {p.title}")
+    if p.description:
+        print(p.description)
+    print(f"list: {p.list.name} ({p.list.unit}); place: {p.place.name} ({p.place.people})")
+    print(f"groups: {', '.join(p.groups.names)} (reference {p.groups.reference})")
+    for b in p.benchmarks:
+        print(f"benchmark {b.name}: {b.label}")
+    print(f"{len(p.areas)} {p.place.area_word_plural}:")
+    for a in p.areas:
+        extra = "; ".join(x for x in (a.code, ", ".join(a.spellings) and "also: " + ", ".join(a.spellings)) if x)
+        print(f"  {a.name}" + (f" ({extra})" if extra else ""))
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------- synth
 
 
@@ -358,6 +386,7 @@ COMMANDS: list[Command] = [
     ("validate", _args_validate, _cmd_validate),
     ("schema", _args_schema, _cmd_schema),
     ("benchmarks", _args_benchmarks, _cmd_benchmarks),
+    ("profiles", _args_profiles, _cmd_profiles),
     ("synth", _args_synth, _cmd_synth),
     ("audit", _args_audit, _cmd_audit),
     ("pseudonymise", _args_pseudonymise, _cmd_pseudonymise),
@@ -368,6 +397,7 @@ _HELP = {
     "validate": "check a matrix file: every row used or quarantined, with reasons (exit 0, 1 or 2)",
     "schema": "print the matrix format (data dictionary)",
     "benchmarks": "list the population benchmarks, or show one",
+    "profiles": "list the profiles (a list and a place: areas, groups, benchmarks), or show one",
     "synth": "generate a synthetic matrix calibrated to the published figures",
     "audit": "audit one quarter: representation, relative rates, no-risk share, boroughs, trends, checks",
     "pseudonymise": "replace person_id with a keyed hash (HMAC-SHA-256); key from FAIRNESS_PSEUDONYM_KEY or --key-file",
