@@ -41,7 +41,16 @@ import numpy as np
 import pandas as pd
 
 from fairness.counts.cube import CheckData, check_data_from_frame
-from fairness.definitions import BOROUGHS, REQUIRED_COLUMNS, RISK_BANDS, SHARED_WITH_SEPARATOR
+from fairness.definitions import (
+    BOROUGHS,
+    CHECK_PARAMETERS,
+    DATE_STATES,
+    REQUIRED_COLUMNS,
+    REVIEW_STATES,
+    RISK_BANDS,
+    SHARED_WITH_SEPARATOR,
+    VICTIM_STATES,
+)
 from fairness.quarters import quarter_codes, quarter_label
 from fairness.stats.intervals import confint_proportion
 from fairness.stats.no_risk import no_risk_flag
@@ -153,12 +162,10 @@ REASON_NEEDS_RECORDS = "the check reads the records, which were counted without 
 #: Default pattern for test identifiers (PND reprimand: test data in the live
 #: system): ids that start with test/dummy/sample/xxx/zzz or end with
 #: test/dummy, in any case.
-DEFAULT_TEST_ID_PATTERN = r"(?i)^(test|dummy|sample|xxx|zzz)|(test|dummy)$"
+DEFAULT_TEST_ID_PATTERN = CHECK_PARAMETERS.test_id_pattern
 #: Default patterns for test values in other columns, by column. A partner
 #: named "test" or "dummy" in ``shared_with`` is a test artefact.
-DEFAULT_TEST_VALUE_PATTERNS: Mapping[str, str] = MappingProxyType(
-    {"shared_with": r"(?i)(^|;)\s*(test|dummy)\b"}
-)
+DEFAULT_TEST_VALUE_PATTERNS: Mapping[str, str] = CHECK_PARAMETERS.test_value_patterns
 
 _QUARANTINE_DATE_RULES = frozenset({"bad_date", "date_order"})
 _DUPLICATE_RULE = "duplicate_person_id"
@@ -247,11 +254,11 @@ class ChecksConfig:
     """
 
     thresholds: Mapping[str, float] = field(default_factory=dict)
-    review_days: int = 92
-    zero_harm_snapshots: int = 4
-    matrix_start: str | pd.Timestamp = "2012-01-01"
-    min_age_at_addition: int = 10
-    child_age: int = 18
+    review_days: int = CHECK_PARAMETERS.review_days
+    zero_harm_snapshots: int = CHECK_PARAMETERS.zero_harm_snapshots
+    matrix_start: str | pd.Timestamp = CHECK_PARAMETERS.matrix_start
+    min_age_at_addition: int = CHECK_PARAMETERS.min_age_at_addition
+    child_age: int = CHECK_PARAMETERS.child_age
     test_id_pattern: str = DEFAULT_TEST_ID_PATTERN
     test_value_patterns: Mapping[str, str] = field(
         default_factory=lambda: dict(DEFAULT_TEST_VALUE_PATTERNS)
@@ -532,8 +539,8 @@ def _victims_as_offenders(data: CheckData, *, quarantine: pd.DataFrame | None, c
     state = data.cells["victim_state"].to_numpy()
     counts = _cell_units(
         data.cells,
-        state == 2,
-        eligible=state > 0,
+        state == VICTIM_STATES.index("flagged"),
+        eligible=state != VICTIM_STATES.index("excluded"),
         reason="victim, no violent offence in 2 years, harm 0",
         excluded_reason="victim_flag or violent_offences_2y unknown",
     )
@@ -561,8 +568,9 @@ def _reviews_overdue(data: CheckData, *, quarantine: pd.DataFrame | None, config
     note = ""
     if "date_added" not in data.columns:
         note = "column date_added absent: every record never reviewed counts as overdue"
-    reason = np.where(state == 2, "never reviewed", f"last review more than {days} days before snapshot")
-    return CheckFlags(counts=_cell_units(data.cells, state > 0, reason=reason), note=note)
+    reason = np.where(state == REVIEW_STATES.index("never"), "never reviewed",
+                      f"last review more than {days} days before snapshot")
+    return CheckFlags(counts=_cell_units(data.cells, state != REVIEW_STATES.index("ok"), reason=reason), note=note)
 
 
 def _zero_harm_retained(data: CheckData, *, quarantine: pd.DataFrame | None, config: ChecksConfig) -> CheckFlags:
@@ -672,12 +680,10 @@ def _impossible_dates(data: CheckData, *, quarantine: pd.DataFrame | None, confi
         )
     notes = []
     state = data.cells["date_state"].to_numpy()
-    labels = np.array(
-        ["", f"date_added before {config.matrix_start.date()}", "date_added after snapshot_date",
-         f"under {config.min_age_at_addition} at date_added"],
-        dtype=object,
-    )
-    counts = _cell_units(data.cells, state > 0, reason=labels[state])
+    reasons = {"": "", "early": f"date_added before {config.matrix_start.date()}",
+               "after": "date_added after snapshot_date", "young": f"under {config.min_age_at_addition} at date_added"}
+    labels = np.array([reasons[s] for s in DATE_STATES], dtype=object)
+    counts = _cell_units(data.cells, state != DATE_STATES.index(""), reason=labels[state])
     if not has_added:
         notes.append(
             f"{REASON_COLUMNS_ABSENT.format(columns=_plural_columns(['date_added']))}: only quarantined rows counted"

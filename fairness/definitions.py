@@ -2,9 +2,27 @@
 
 This module has no side effects and imports nothing from the package, so any
 module may import it.
+
+Every derived column and flag the audit counts is declared here once, as
+data: age bands (:data:`AGE_BANDS`), the row flags (:data:`FLAGS`, each a
+:class:`Condition` on one column), the no-risk definitions
+(:data:`NO_RISK_RULES`: which flags a row must have), time on the list
+(:data:`DURATION_BANDS`), band thresholds (:data:`BAND_THRESHOLDS`), the states
+of the row-level checks and their default parameters. Each engine renders
+them: pandas and numpy in :mod:`fairness.counts.groups` (used by
+:mod:`fairness.counts.cube` and the row-level statistics), SQL in
+:mod:`fairness.counts.duck`. The engines read them when they run, never at
+import, so replacing one of these values (a profile, or a test's
+``monkeypatch``) changes every engine at once.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 #: The 32 London boroughs policed by the Metropolitan Police, ONS spelling and
 #: ONS local-authority code. The City of London (E09000001) has its own force and
@@ -52,15 +70,26 @@ CENSUS_ETHNICITIES: tuple[str, ...] = ("White", "Black", "Asian", "Mixed", "Othe
 SEXES: tuple[str, ...] = ("Male", "Female", "Not stated")
 RISK_BANDS: tuple[str, ...] = ("Red", "Amber", "Green")
 
+#: Ages the matrix format accepts (whole years at snapshot_date, both ends inclusive).
 AGE_MIN, AGE_MAX = 10, 99
 
+
+class AgeBand(NamedTuple):
+    """An age band: ``label`` for ages ``lo`` to ``hi``, both inclusive."""
+
+    label: str
+    lo: int
+    hi: int
+
+
 #: Age bands used wherever results are broken down by age (labels are stable:
-#: they appear in JSON and reports).
-AGE_BANDS: tuple[tuple[str, int, int], ...] = (
-    ("10-17", 10, 17),
-    ("18-24", 18, 24),
-    ("25-34", 25, 34),
-    ("35+", 35, 99),
+#: they appear in JSON and reports). Contiguous and in order; an age outside
+#: every band has no band.
+AGE_BANDS: tuple[AgeBand, ...] = (
+    AgeBand("10-17", 10, 17),
+    AgeBand("18-24", 18, 24),
+    AgeBand("25-34", 25, 34),
+    AgeBand("35+", 35, 99),
 )
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -94,3 +123,182 @@ DEFAULT_REFERENCE = "White"
 
 #: Default threshold below which a count is suppressed in publication mode.
 DEFAULT_SUPPRESSION_THRESHOLD = 10
+
+
+# ---------------------------------------------------------------------- row flags
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A test on one column of a row: ``column op value``.
+
+    ``op`` is ``"=="``, ``"<"``, ``"<="``, ``">"``, ``">="`` (``value`` a number
+    or a text) or ``"is true"`` (a boolean column; ``value`` unused). A missing
+    value never meets a condition, and neither does any row of a matrix
+    without the column.
+    """
+
+    column: str
+    op: Literal["==", "<", "<=", ">", ">=", "is true"]
+    value: float | int | str | None = None
+
+    def __post_init__(self) -> None:
+        if self.op not in CONDITION_OPS:
+            raise ValueError(f"condition op must be one of {', '.join(CONDITION_OPS)}; got {self.op!r}")
+
+
+CONDITION_OPS: tuple[str, ...] = ("==", "<", "<=", ">", ">=", "is true")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A yes/no property of a row, counted as one bit of ``flags`` (bit ``1 << i`` for the
+    i-th flag of :data:`FLAGS`)."""
+
+    name: str
+    condition: Condition
+    meaning: str
+
+
+#: Age below which a person is a child (the ``under18`` flag and the checks).
+CHILD_AGE = 18
+
+#: The row flags the count tables keep, in bit order.
+FLAGS: tuple[Flag, ...] = (
+    Flag("harm_zero", Condition("harm_score", "==", 0), "harm score of zero"),
+    Flag("no_violence", Condition("violent_offences_2y", "==", 0),
+         "no violent offence in two years (unknown is not 0)"),
+    Flag("green", Condition("risk_band", "==", "Green"), "in the green band"),
+    Flag("victim", Condition("victim_flag", "is true"), "recorded as a victim (unknown is not true)"),
+    Flag("under18", Condition("age", "<", CHILD_AGE), "aged under 18"),
+)
+
+
+def flag_bits() -> dict[str, int]:
+    """Bit of each flag of :data:`FLAGS` (as they are now), by name.
+
+    >>> flag_bits()["green"]
+    4
+    """
+    return {f.name: 1 << i for i, f in enumerate(FLAGS)}
+
+
+def flag(name: str) -> Flag:
+    """The flag of :data:`FLAGS` called ``name``."""
+    for f in FLAGS:
+        if f.name == name:
+            return f
+    raise ValueError(f"unknown flag {name!r}; valid: {', '.join(f.name for f in FLAGS)}")
+
+
+# ---------------------------------------------------------------------- no risk
+
+
+@dataclass(frozen=True)
+class NoRiskRule:
+    """A definition of "no assessed risk": a row meets it when it has every flag in ``flags``.
+
+    ``needs``: the optional columns it reads (without them it is not assessable).
+    """
+
+    name: str
+    label: str
+    flags: tuple[str, ...]
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        columns = dict.fromkeys(flag(f).condition.column for f in self.flags)
+        return tuple(c for c in columns if c in OPTIONAL_COLUMNS)
+
+    @property
+    def mask(self) -> int:
+        """The bits of ``flags`` a row must have."""
+        bits = flag_bits()
+        return sum(bits[f] for f in self.flags)
+
+
+#: The no-risk definitions (see :mod:`fairness.stats.no_risk`), the default first.
+NO_RISK_RULES: tuple[NoRiskRule, ...] = (
+    NoRiskRule("harm_zero", "harm score of zero", ("harm_zero",)),
+    NoRiskRule("no_violence_2y", "no violent offence in two years", ("no_violence",)),
+    NoRiskRule("green_band", "green band", ("green",)),
+    NoRiskRule("victim_only",
+               "listed as a victim only (victim, no violent offence in two years, harm score zero)",
+               ("victim", "no_violence", "harm_zero")),
+)
+
+
+def no_risk_rules() -> dict[str, NoRiskRule]:
+    """:data:`NO_RISK_RULES` (as they are now) by name."""
+    return {r.name: r for r in NO_RISK_RULES}
+
+
+# ---------------------------------------------------------------------- time on the list
+
+
+class DurationBand(NamedTuple):
+    """Time on the list from ``lo`` days (inclusive) to ``hi`` days (exclusive; ``inf``: no end)."""
+
+    label: str
+    lo: float
+    hi: float
+
+
+_YEAR = 365.25
+#: Bands for how long people had been on the list (``snapshot_date - date_added``).
+DURATION_BANDS: tuple[DurationBand, ...] = (
+    DurationBand("under 1 year", 0, _YEAR),
+    DurationBand("1–2 years", _YEAR, 2 * _YEAR),
+    DurationBand("2–3 years", 2 * _YEAR, 3 * _YEAR),
+    DurationBand("3 years or more", 3 * _YEAR, math.inf),
+)
+#: Label of the people without a ``date_added``.
+DURATION_UNKNOWN = "date added unknown"
+#: Code of the rows in no band (added after the snapshot): counted, never shown.
+DURATION_NONE = "none"
+
+
+def duration_codes() -> tuple[str, ...]:
+    """Codes of ``duration`` in the count tables: the bands, then unknown, then none."""
+    return (*(b.label for b in DURATION_BANDS), DURATION_UNKNOWN, DURATION_NONE)
+
+
+# ---------------------------------------------------------------------- bands read as predictions
+
+#: Band cut-offs read as predictions: the bands predicted positive (violent) under each.
+BAND_THRESHOLDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"red": ("Red",), "red_amber": ("Red", "Amber")}
+)
+
+# ---------------------------------------------------------------------- row-level check states
+
+#: States of the row-level data-protection checks (their codes are the positions).
+#: victims_as_offenders: victim_flag or violent_offences_2y unknown; known; flagged
+#: (meets the ``victim_only`` no-risk rule).
+VICTIM_STATES: tuple[str, ...] = ("excluded", "eligible", "flagged")
+#: reviews_overdue: reviewed in time; last review too long ago; never reviewed.
+REVIEW_STATES: tuple[str, ...] = ("ok", "stale", "never")
+#: impossible_dates: none; added before the matrix began; added after the snapshot;
+#: too young when added.
+DATE_STATES: tuple[str, ...] = ("", "early", "after", "young")
+#: The no-risk rule whose rows ``victims_as_offenders`` flags.
+VICTIM_RULE = "victim_only"
+
+
+@dataclass(frozen=True)
+class CheckParameters:
+    """Defaults of the parameters that decide each row's check state
+    (:class:`fairness.checks.ChecksConfig` documents each)."""
+
+    review_days: int = 92
+    zero_harm_snapshots: int = 4
+    matrix_start: str = "2012-01-01"
+    min_age_at_addition: int = AGE_MIN
+    child_age: int = CHILD_AGE
+    test_id_pattern: str = r"(?i)^(test|dummy|sample|xxx|zzz)|(test|dummy)$"
+    test_value_patterns: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({"shared_with": r"(?i)(^|;)\s*(test|dummy)\b"}))
+
+
+#: The defaults in force.
+CHECK_PARAMETERS = CheckParameters()

@@ -46,8 +46,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fairness.counts.groups import AGE_BAND_LABELS
-from fairness.definitions import AGE_BANDS, BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
+from fairness import definitions as defs
+from fairness.counts.groups import (
+    age_band_codes,
+    age_band_labels,
+    condition_mask,
+    duration_band_codes,
+    flags_code,
+)
+from fairness.definitions import BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
 from fairness.quarters import quarter_codes
 
 __all__ = [
@@ -60,23 +67,14 @@ __all__ = [
     "count_codes",
 ]
 
-#: Bits of ``flags`` in the ``people`` and ``durations`` tables.
-FLAG_BITS: Mapping[str, int] = {
-    "harm_zero": 1,  # harm_score == 0
-    "no_violence": 2,  # violent_offences_2y == 0 (unknown is not 0)
-    "green": 4,  # risk_band == "Green"
-    "victim": 8,  # victim_flag true (unknown is not true)
-    "under18": 16,  # age < 18
-}
-#: Codes of ``duration`` in the ``durations`` table: the bands of
-#: :data:`fairness.stats.no_risk.DURATION_BANDS` in order, then "date added
-#: unknown", then "none" (negative: added after the snapshot).
-DURATION_CODES: tuple[str, ...] = ("under 1 year", "1–2 years", "2–3 years", "3 years or more",
-                                   "date added unknown", "none")
-#: States of the row-level checks in the ``checks`` table (see fairness.checks).
-VICTIM_STATES = ("excluded", "eligible", "flagged")  # victims_as_offenders
-REVIEW_STATES = ("ok", "stale", "never")  # reviews_overdue
-DATE_STATES = ("", "early", "after", "young")  # impossible_dates
+#: Bits of ``flags`` in the ``people`` and ``durations`` tables, for the default
+#: :data:`fairness.definitions.FLAGS` (the engines call :func:`fairness.definitions.flag_bits`).
+FLAG_BITS: Mapping[str, int] = defs.flag_bits()
+#: Codes of ``duration`` in the ``durations`` table for the default bands: see
+#: :func:`fairness.definitions.duration_codes`.
+DURATION_CODES: tuple[str, ...] = defs.duration_codes()
+#: States of the row-level checks in the ``checks`` table (declared in fairness.definitions).
+VICTIM_STATES, REVIEW_STATES, DATE_STATES = defs.VICTIM_STATES, defs.REVIEW_STATES, defs.DATE_STATES
 
 _EMPTY_CATEGORIES: dict[str, tuple[str, ...]] = {
     "borough": BOROUGHS, "ethnicity": ETHNICITIES, "sex": SEXES, "risk_band": RISK_BANDS,
@@ -268,16 +266,6 @@ def _category_codes(series: pd.Series, default: Sequence[str]) -> tuple[np.ndarr
     return cat.codes.astype(np.int64), tuple(default)
 
 
-def _age_band_codes(age: pd.Series) -> np.ndarray:
-    edges = [lo for _, lo, _ in AGE_BANDS] + [AGE_BANDS[-1][2] + 1]
-    codes = np.searchsorted(edges, np.asarray(age, dtype="float64"), side="right") - 1
-    return np.where((codes < 0) | (codes >= len(AGE_BANDS)), -1, codes)
-
-
-def _bool(series: pd.Series) -> np.ndarray:
-    return np.asarray(series.fillna(False), dtype=bool) if series.dtype != bool else series.to_numpy()
-
-
 def _tristate(series: pd.Series) -> np.ndarray:
     """0 False, 1 True, -1 missing."""
     s = series.astype("boolean")
@@ -292,8 +280,10 @@ def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
 def cube_from_frame(frame: pd.DataFrame, *, quarter: str, config=None) -> Cube:
     """Count a validated matrix (a pandas DataFrame) into a :class:`Cube`.
 
-    ``config`` is a :class:`fairness.checks.ChecksConfig` (thresholds are not
-    needed here, only the parameters that decide each row's check state).
+    ``config`` is a :class:`fairness.checks.ChecksConfig` or any object with
+    the fields of :class:`fairness.definitions.CheckParameters` (thresholds
+    are not needed here, only the parameters that decide each row's check
+    state); default :data:`fairness.definitions.CHECK_PARAMETERS`.
     """
     codes, layout = frame_codes(frame, config=config)
     selected = layout.quarters.index(quarter) if quarter in layout.quarters else -2
@@ -332,10 +322,11 @@ class Layout:
     def sizes(self) -> dict[str, int]:
         return {"quarter": len(self.quarters), "borough": len(self.categories["borough"]),
                 "ethnicity": len(self.categories["ethnicity"]), "sex": len(self.categories["sex"]),
-                "age_band": len(AGE_BAND_LABELS), "risk_band": len(self.categories["risk_band"]), "flags": 32,
-                "duration": len(DURATION_CODES), "outcome": 2, "harm_zero": 2, "green": 2, "shared": 2,
+                "age_band": len(defs.AGE_BANDS), "risk_band": len(self.categories["risk_band"]),
+                "flags": 1 << len(defs.FLAGS), "duration": len(defs.duration_codes()), "outcome": 2, "harm_zero": 2, "green": 2, "shared": 2,
                 "child": 2, "shared_with": max(len(self.sharing_values), 1), "victim_state": 3,
-                "review_state": 3, "test_mask": 2 ** len(self.test_columns), "date_state": 4}
+                "review_state": len(defs.REVIEW_STATES), "test_mask": 2 ** len(self.test_columns),
+                "date_state": len(defs.DATE_STATES)}
 
 
 def frame_codes(frame: pd.DataFrame, *, config=None,
@@ -345,9 +336,7 @@ def frame_codes(frame: pd.DataFrame, *, config=None,
     SQL computes the same codes for a Parquet file (fairness.counts.duck); the
     counting that follows (:func:`count_tables`) is shared.
     """
-    from fairness.checks import ChecksConfig
-
-    config = ChecksConfig() if config is None else config
+    config = defs.CHECK_PARAMETERS if config is None else config
     n = len(frame)
     columns = frozenset(frame.columns)
     q_codes, quarters = quarter_codes(frame["snapshot_date"])
@@ -357,11 +346,11 @@ def frame_codes(frame: pd.DataFrame, *, config=None,
         codes[col], categories[col] = _category_codes(frame[col], _EMPTY_CATEGORIES[col])
     harm = frame["harm_score"].to_numpy(dtype="float64")
     codes["harm"] = harm
-    harm_zero = harm == 0
-    green = (frame["risk_band"] == "Green").to_numpy(dtype=bool)
-    no_violence = _bool(frame["violent_offences_2y"] == 0) if "violent_offences_2y" in columns else (
-        np.zeros(n, dtype=bool))
-    victim = _bool(frame["victim_flag"]) if "victim_flag" in columns else np.zeros(n, dtype=bool)
+    flags = flags_code(frame)
+    bits = defs.flag_bits()
+    harm_zero = (flags & bits["harm_zero"]) != 0
+    green = (flags & bits["green"]) != 0
+    victim_rule = defs.no_risk_rules()[defs.VICTIM_RULE].mask
     codes["harm_zero"], codes["green"] = harm_zero, green
     if "shared_with" in columns:
         sw_codes, sw_values = pd.factorize(frame["shared_with"].fillna("").astype(str))
@@ -372,25 +361,16 @@ def frame_codes(frame: pd.DataFrame, *, config=None,
         sw_codes, shared, sharing_values = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), [""]
     codes["shared_with"], codes["shared"] = sw_codes, shared
     codes["person"], person_ids = _person_codes(frame)
-    states, test_columns, test_notes = _check_states(frame, config, harm_zero, green, shared, victim,
-                                                     no_violence, columns, persons=(codes["person"], person_ids))
+    states, test_columns, test_notes = _check_states(frame, config, (flags & victim_rule) == victim_rule,
+                                                     columns, persons=(codes["person"], person_ids))
     codes.update(states)
     if not only_checks:
-        codes["age_band"] = _age_band_codes(frame["age"])
-        under18 = (frame["age"] < 18).to_numpy(dtype=bool)
-        codes["flags"] = (harm_zero * FLAG_BITS["harm_zero"] + no_violence * FLAG_BITS["no_violence"]
-                          + green * FLAG_BITS["green"] + victim * FLAG_BITS["victim"]
-                          + under18 * FLAG_BITS["under18"])
+        codes["age_band"] = age_band_codes(frame["age"])
+        codes["flags"] = flags
         if "date_added" in columns:
-            days = _days(frame["snapshot_date"], frame["date_added"])
-            duration = np.full(n, DURATION_CODES.index("none"), dtype=np.int64)
-            from fairness.stats.no_risk import DURATION_BANDS
-
-            for i, (_, lo, hi) in enumerate(DURATION_BANDS):
-                duration[(days >= lo) & (days < hi)] = i
-            duration[np.isnan(days)] = DURATION_CODES.index("date added unknown")
+            duration = duration_band_codes(_days(frame["snapshot_date"], frame["date_added"]))
         else:
-            duration = np.full(n, DURATION_CODES.index("date added unknown"), dtype=np.int64)
+            duration = np.full(n, defs.duration_codes().index(defs.DURATION_UNKNOWN), dtype=np.int64)
         codes["duration"] = duration
         codes["outcome"] = (_tristate(frame["outcome_violence_12m"]) if "outcome_violence_12m" in columns
                             else np.full(n, -1))
@@ -537,19 +517,21 @@ def _involved_in(frame: pd.DataFrame, q_codes: np.ndarray, layout: Layout):
     return involved
 
 
-def _check_states(frame, config, harm_zero, green, shared, victim, no_violence, columns, persons=None):
-    """Each row's state in the row-level checks (codes for :func:`count_codes`)."""
+def _check_states(frame, config, victim_flagged, columns, persons=None):
+    """Each row's state in the row-level checks (codes for :func:`count_codes`; the states of
+    :data:`fairness.definitions.VICTIM_STATES`, ``REVIEW_STATES`` and ``DATE_STATES``)."""
     n = len(frame)
     out: dict[str, np.ndarray] = {}
-    # victims_as_offenders: eligible where victim_flag and violent_offences_2y are known
-    if "victim_flag" in columns and "violent_offences_2y" in columns:
-        known = (frame["victim_flag"].notna() & frame["violent_offences_2y"].notna()).to_numpy(dtype=bool)
-        known = known & ~np.isnan(frame["harm_score"].to_numpy(dtype="float64"))
-        flagged = victim & no_violence & harm_zero
-        out["victim_state"] = np.where(~known, 0, np.where(flagged, 2, 1))
+    # victims_as_offenders: eligible where every column of the victim rule is known
+    needs = defs.no_risk_rules()[defs.VICTIM_RULE].needs
+    if all(c in columns for c in needs):
+        known = np.ones(n, dtype=bool)
+        for c in dict.fromkeys((*needs, "harm_score")):
+            known &= frame[c].notna().to_numpy(dtype=bool)
+        out["victim_state"] = np.where(~known, 0, np.where(victim_flagged, 2, 1))
     else:
         out["victim_state"] = np.zeros(n, dtype=np.int64)
-    out["child"] = (frame["age"] < config.child_age).to_numpy(dtype=bool)
+    out["child"] = condition_mask(frame, defs.Condition("age", "<", config.child_age))
     # reviews_overdue
     if "last_reviewed" in columns:
         days = config.review_days
@@ -577,7 +559,7 @@ def _check_states(frame, config, harm_zero, green, shared, victim, no_violence, 
         added = frame["date_added"]
         snap = frame["snapshot_date"]
         years = (snap - added).dt.days / 365.25
-        early = added.lt(config.matrix_start).fillna(False).to_numpy(dtype=bool)
+        early = added.lt(pd.Timestamp(config.matrix_start)).fillna(False).to_numpy(dtype=bool)
         after = added.gt(snap).fillna(False).to_numpy(dtype=bool)
         young = ((frame["age"] + 1 - years).le(config.min_age_at_addition).fillna(False).to_numpy(dtype=bool)
                  & ~after)
@@ -622,14 +604,14 @@ def finish_cube(tables: Mapping[str, pd.DataFrame], layout: Layout, *, quarter: 
         borough=_categorical(people["borough"], categories["borough"]),
         ethnicity=_categorical(people["ethnicity"], categories["ethnicity"]),
         sex=_categorical(people["sex"], categories["sex"]),
-        age_band=_categorical(people["age_band"], AGE_BAND_LABELS, ordered=True),
+        age_band=_categorical(people["age_band"], age_band_labels(), ordered=True),
     )
     durations = durations.assign(quarter=qcat(durations["quarter"]))
     outcome = outcomes["outcome"].to_numpy()
     outcomes = outcomes.assign(
         quarter=qcat(outcomes["quarter"]),
         ethnicity=_categorical(outcomes["ethnicity"], categories["ethnicity"]),
-        age_band=_categorical(outcomes["age_band"], AGE_BAND_LABELS, ordered=True),
+        age_band=_categorical(outcomes["age_band"], age_band_labels(), ordered=True),
         sex=_categorical(outcomes["sex"], categories["sex"]),
         risk_band=_categorical(outcomes["risk_band"], categories["risk_band"]),
         outcome=pd.array(np.where(outcome < 0, None, outcome == 1), dtype="boolean"),
@@ -702,13 +684,14 @@ def _check_data(tables, layout: Layout, involved, *, renumbered: bool = False) -
 
 
 def _flag(flags: np.ndarray, definition: str) -> np.ndarray:
-    """Whether cells with these ``flags`` meet a no-risk definition (see fairness.stats.no_risk)."""
-    bit = FLAG_BITS
-    if definition == "victim_only":
-        need = bit["victim"] | bit["no_violence"] | bit["harm_zero"]
-        return (flags & need) == need
-    name = {"harm_zero": "harm_zero", "no_violence_2y": "no_violence", "green_band": "green"}[definition]
-    return (flags & bit[name]) != 0
+    """Whether cells with these ``flags`` meet a no-risk rule of :data:`fairness.definitions.NO_RISK_RULES`."""
+    need = defs.no_risk_rules()[definition].mask
+    return (flags & need) == need
+
+
+def _has(flags: np.ndarray, name: str) -> np.ndarray:
+    """Whether cells with these ``flags`` have the flag ``name``."""
+    return (flags & defs.flag_bits()[name]) != 0
 
 
 def in_quarter(table: pd.DataFrame, quarter: str) -> pd.DataFrame:
@@ -751,7 +734,7 @@ def duration_counts(cube: Cube, definition: str) -> tuple[list[int], int]:
     table = in_quarter(cube.durations, cube.quarter)
     table = table[_flag(table["flags"].to_numpy(), definition)]
     per = table.groupby("duration")["count"].sum()
-    counts = [int(per.get(i, 0)) for i in range(DURATION_CODES.index("date added unknown") + 1)]
+    counts = [int(per.get(i, 0)) for i in range(defs.duration_codes().index(defs.DURATION_UNKNOWN) + 1)]
     return counts, int(table["count"].sum())
 
 
@@ -768,9 +751,9 @@ def borough_metric_counts(cube: Cube, metric: str, *, benchmark: str = "resident
                              "n": res.reindex(list(BOROUGHS)).to_numpy()})
     flags = people["flags"].to_numpy()
     hit = {
-        "no_risk_share": (flags & FLAG_BITS["harm_zero"]) != 0,
+        "no_risk_share": _has(flags, "harm_zero"),
         "black_share": (people["ethnicity"] == "Black").to_numpy(dtype=bool),
-        "green_share": (flags & FLAG_BITS["green"]) != 0,
+        "green_share": _has(flags, "green"),
     }[metric]
     hits = pd.Series(np.where(hit, count, 0)).groupby(people["borough"].to_numpy()).sum()
     hits = pd.Series(hits).reindex(list(BOROUGHS), fill_value=0)
@@ -784,7 +767,7 @@ def casemix_grouped(cube: Cube, covariates: Sequence[str]) -> pd.DataFrame:
     people = in_quarter(cube.people, cube.quarter)
     keys = ["borough", *covariates]
     count = people["count"].to_numpy(dtype="int64")
-    harm_zero = (people["flags"].to_numpy() & FLAG_BITS["harm_zero"]) != 0
+    harm_zero = _has(people["flags"].to_numpy(), "harm_zero")
     frame = pd.DataFrame({**{k: people[k].astype(str) for k in keys},
                           "sum": np.where(harm_zero, count, 0), "size": count})
     return frame.groupby(keys, sort=True)[["sum", "size"]].sum().astype("int64").reset_index()
@@ -804,9 +787,9 @@ def trend_counts(cube: Cube) -> tuple[list[str], np.ndarray, dict[str, np.ndarra
     all_rows = np.ones(len(people), dtype=bool)
     counts = {
         "black_share": per_quarter((people["ethnicity"] == "Black").to_numpy(dtype=bool)),
-        "no_risk_share": per_quarter((flags & FLAG_BITS["harm_zero"]) != 0),
-        "under18_share": per_quarter((flags & FLAG_BITS["under18"]) != 0),
-        "green_share": per_quarter((flags & FLAG_BITS["green"]) != 0),
+        "no_risk_share": per_quarter(_has(flags, "harm_zero")),
+        "under18_share": per_quarter(_has(flags, "under18")),
+        "green_share": per_quarter(_has(flags, "green")),
     }
     if "shared_with" in cube.columns:
         cells = cube.check_data.cells

@@ -52,8 +52,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairness import definitions as defs
 from fairness.definitions import (
-    AGE_BANDS,
+    AGE_MAX,
+    AGE_MIN,
     ALL_COLUMNS,
     BOROUGHS,
     ETHNICITIES,
@@ -253,11 +255,13 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
         return "FALSE", "CAST(NULL AS VARCHAR)"
     if name == "age":
         if t in _INTS:
-            return f"({x} BETWEEN 10 AND 99)", f"TRY_CAST({x} AS BIGINT)"
+            return f"({x} BETWEEN {AGE_MIN} AND {AGE_MAX})", f"TRY_CAST({x} AS BIGINT)"
         if t in _FLOATS:
-            return f"(NOT isnan({x}) AND {x} BETWEEN 10 AND 99 AND {x} = floor({x}))", f"TRY_CAST({x} AS BIGINT)"
+            return (f"(NOT isnan({x}) AND {x} BETWEEN {AGE_MIN} AND {AGE_MAX} AND {x} = floor({x}))",
+                    f"TRY_CAST({x} AS BIGINT)")
         if t == "VARCHAR":
-            return f"regexp_full_match({x}, '[1-9][0-9]')", f"TRY_CAST({x} AS BIGINT)"
+            return (f"(regexp_full_match({x}, '[1-9][0-9]{{0,2}}') AND "
+                    f"TRY_CAST({x} AS BIGINT) BETWEEN {AGE_MIN} AND {AGE_MAX})", f"TRY_CAST({x} AS BIGINT)")
         return "FALSE", "CAST(NULL AS BIGINT)"
     if name == "harm_score":
         if t in _FLOATS:
@@ -860,58 +864,63 @@ def _codes(src: _Source, config) -> dict[str, str]:
     ``tests`` holds the bits of the test patterns other than person_id's.
     """
     present = set(src.names)
-    bands = " ".join(f"WHEN age BETWEEN {lo} AND {hi} THEN {i}" for i, (_, lo, hi) in enumerate(AGE_BANDS))
-    no_violence = "coalesce(violent_offences_2y = 0, FALSE)" if "violent_offences_2y" in present else "FALSE"
-    victim = "coalesce(victim_flag, FALSE)" if "victim_flag" in present else "FALSE"
+    bands = " ".join(f"WHEN age BETWEEN {b.lo} AND {b.hi} THEN {i}" for i, b in enumerate(defs.AGE_BANDS))
+    flags = " + ".join(f"{1 << i} * CAST({_condition_sql(f.condition, present)} AS INTEGER)"
+                       for i, f in enumerate(defs.FLAGS))
     out = {
         "row": "__row",
         "qnum": _quarter_number("snapshot_date"),
         **{c: _ident(c) for c in _CATEGORIES},
         "age_band": f"CAST(CASE {bands} ELSE -1 END AS INTEGER)",
-        "flags": (f"CAST(CAST(harm_score = 0 AS INTEGER) + 2 * CAST({no_violence} AS INTEGER) "
-                  f"+ 4 * CAST(risk_band = 'Green' AS INTEGER) + 8 * CAST({victim} AS INTEGER) "
-                  f"+ 16 * CAST(age < 18 AS INTEGER) AS INTEGER)"),
-        "harm_zero": "harm_score = 0",
-        "green": "risk_band = 'Green'",
-        "child": f"age < {int(config.child_age)}",
+        "flags": f"CAST({flags} AS INTEGER)",
+        "harm_zero": _condition_sql(defs.flag("harm_zero").condition, present),
+        "green": _condition_sql(defs.flag("green").condition, present),
+        "child": _condition_sql(defs.Condition("age", "<", int(config.child_age)), present),
     }
+    durations = defs.duration_codes()
+    unknown, none = durations.index(defs.DURATION_UNKNOWN), durations.index(defs.DURATION_NONE)
     if "date_added" in present:
-        from fairness.stats.no_risk import DURATION_BANDS
-
         days = "date_diff('day', date_added, snapshot_date)"
-        whens = " ".join(f"WHEN {days} >= {lo} AND {days} < {hi} THEN {i}" if np.isfinite(hi)
-                         else f"WHEN {days} >= {lo} THEN {i}" for i, (_, lo, hi) in enumerate(DURATION_BANDS))
-        out["duration"] = f"CAST(CASE WHEN date_added IS NULL THEN 4 {whens} ELSE 5 END AS INTEGER)"
+        whens = " ".join(f"WHEN {days} >= {b.lo!r} AND {days} < {b.hi!r} THEN {i}" if np.isfinite(b.hi)
+                         else f"WHEN {days} >= {b.lo!r} THEN {i}" for i, b in enumerate(defs.DURATION_BANDS))
+        out["duration"] = f"CAST(CASE WHEN date_added IS NULL THEN {unknown} {whens} ELSE {none} END AS INTEGER)"
     else:
-        out["duration"] = "4"
+        out["duration"] = str(unknown)
     out["outcome"] = ("CAST(CASE WHEN outcome_violence_12m IS NULL THEN -1 WHEN outcome_violence_12m THEN 1 "
                       "ELSE 0 END AS INTEGER)" if "outcome_violence_12m" in present else "-1")
     out["shared_with"] = "shared_with" if "shared_with" in present else "''"
     out["shared"] = "(shared_with <> '')" if "shared_with" in present else "FALSE"
-    if "victim_flag" in present and "violent_offences_2y" in present:
-        out["victim_state"] = ("CAST(CASE WHEN victim_flag IS NULL OR violent_offences_2y IS NULL OR harm_score IS NULL "
-                               "THEN 0 WHEN victim_flag AND violent_offences_2y = 0 AND harm_score = 0 THEN 2 ELSE 1 "
-                               "END AS INTEGER)")
+    victim = defs.no_risk_rules()[defs.VICTIM_RULE]
+    vs = {name: defs.VICTIM_STATES.index(name) for name in defs.VICTIM_STATES}
+    if all(c in present for c in victim.needs):
+        unknown_victim = " OR ".join(f"{_ident(c)} IS NULL" for c in dict.fromkeys((*victim.needs, "harm_score")))
+        flagged = " AND ".join(_condition_sql(defs.flag(f).condition, present) for f in victim.flags)
+        out["victim_state"] = (f"CAST(CASE WHEN {unknown_victim} THEN {vs['excluded']} WHEN {flagged} "
+                               f"THEN {vs['flagged']} ELSE {vs['eligible']} END AS INTEGER)")
     else:
-        out["victim_state"] = "0"
+        out["victim_state"] = str(vs["excluded"])
+    rs = {name: defs.REVIEW_STATES.index(name) for name in defs.REVIEW_STATES}
     if "last_reviewed" in present:
         d = int(config.review_days)
         stale = f"coalesce(date_diff('day', last_reviewed, snapshot_date) > {d}, FALSE)"
         never = "last_reviewed IS NULL"
         if "date_added" in present:
             never += f" AND NOT coalesce(date_diff('day', date_added, snapshot_date) <= {d}, FALSE)"
-        out["review_state"] = f"CAST(CASE WHEN {never} THEN 2 WHEN {stale} THEN 1 ELSE 0 END AS INTEGER)"
+        out["review_state"] = (f"CAST(CASE WHEN {never} THEN {rs['never']} WHEN {stale} THEN {rs['stale']} "
+                               f"ELSE {rs['ok']} END AS INTEGER)")
     else:
-        out["review_state"] = "0"
+        out["review_state"] = str(rs["ok"])
+    ds = {name: defs.DATE_STATES.index(name) for name in defs.DATE_STATES}
     if "date_added" in present:
-        start = _literal(config.matrix_start.isoformat(sep=" "))
+        start = _literal(pd.Timestamp(config.matrix_start).isoformat(sep=" "))
         early = f"coalesce(CAST(date_added AS TIMESTAMP) < TIMESTAMP {start}, FALSE)"
         after = "coalesce(date_added > snapshot_date, FALSE)"
         young = (f"coalesce((age + 1) - date_diff('day', date_added, snapshot_date) / 365.25 "
                  f"<= {int(config.min_age_at_addition)}, FALSE)")
-        out["date_state"] = f"CAST(CASE WHEN {early} THEN 1 WHEN {after} THEN 2 WHEN {young} THEN 3 ELSE 0 END AS INTEGER)"
+        out["date_state"] = (f"CAST(CASE WHEN {early} THEN {ds['early']} WHEN {after} THEN {ds['after']} "
+                             f"WHEN {young} THEN {ds['young']} ELSE {ds['']} END AS INTEGER)")
     else:
-        out["date_state"] = "0"
+        out["date_state"] = str(ds[""])
     columns, _, searches = _test_layout(src, config)
     bits = []
     for i, column in enumerate(columns):
@@ -926,6 +935,22 @@ def _codes(src: _Source, config) -> dict[str, str]:
                     f"AS INTEGER)")
     out["__bits"] = bits  # finished by _tests_sql once shared_with's texts are known
     return out
+
+
+_SQL_OPS = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def _condition_sql(condition: defs.Condition, present) -> str:
+    """SQL of a :class:`fairness.definitions.Condition` on the typed view (missing values and
+    absent columns: FALSE), as :func:`fairness.counts.groups.condition_mask` computes it."""
+    if condition.column not in present:
+        return "FALSE"
+    column = _ident(condition.column)
+    if condition.op == "is true":
+        return f"coalesce({column}, FALSE)"
+    value = condition.value
+    literal = _literal(value) if isinstance(value, str) else repr(float(value) if isinstance(value, float) else value)
+    return f"coalesce({column} {_SQL_OPS[condition.op]} {literal}, FALSE)"
 
 
 def _tests_sql(bits, searches, sharing_values: list[str]) -> str:
@@ -1082,7 +1107,8 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
     query = f"""SELECT person_id AS pid, snapshot_date AS snap, __row AS row,
                        CAST({_quarter_number('snapshot_date')} AS SMALLINT) AS q,
                        CAST(coalesce(list_position({_text_list(BOROUGHS)}, borough) - 1, -1) AS TINYINT) AS b,
-                       harm_score = 0 AS z, CAST({other_bits} AS TINYINT) AS bits
+                       {_condition_sql(defs.flag("harm_zero").condition, set(src.names))} AS z,
+                       CAST({other_bits} AS TINYINT) AS bits
                 FROM ({_valid_view(session)}) ORDER BY pid, snap"""
     reader = con.sql(query).to_arrow_reader(STREAM_ROWS)
     bad = _suspect_keys(session.keys, invalid_only=True) if find_duplicates else None

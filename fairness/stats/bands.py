@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, selection_rate
 
+from fairness import definitions as defs
 from fairness.counts.groups import age_band as _age_band_series
 from fairness.definitions import DEFAULT_REFERENCE, RISK_BANDS
 from fairness.quarters import normalise_quarter, quarter_codes
@@ -68,7 +69,7 @@ STATUS_ASSESSED = "assessed"
 STATUS_NOT_ASSESSABLE = "not assessable"
 
 #: Band cut-offs: the bands read as a positive prediction.
-THRESHOLDS: Mapping[str, tuple[str, ...]] = {"red": ("Red",), "red_amber": ("Red", "Amber")}
+THRESHOLDS: Mapping[str, tuple[str, ...]] = defs.BAND_THRESHOLDS
 ThresholdName = Literal["red", "red_amber"]
 
 #: Default breakdowns: ethnic group, age band, sex, ethnic group x age band.

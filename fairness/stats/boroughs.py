@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from fairness.counts.groups import with_groups
+from fairness.counts.groups import flag_mask, with_groups
 from fairness.definitions import BOROUGHS
 from fairness.io.benchmarks import get_benchmark
 from fairness.stats.funnel import funnel_proportion, funnel_rate, heterogeneity_test
@@ -61,9 +61,9 @@ def borough_counts(matrix: pd.DataFrame, metric: str, *, benchmark: str = "resid
         return pd.DataFrame({"borough": list(BOROUGHS), "count": listed.to_numpy(),
                              "n": res.reindex(list(BOROUGHS)).to_numpy()})
     hit = {
-        "no_risk_share": matrix["harm_score"] == 0,
+        "no_risk_share": pd.Series(flag_mask(matrix, "harm_zero"), index=matrix.index),
         "black_share": matrix["ethnicity"] == "Black",
-        "green_share": matrix["risk_band"] == "Green",
+        "green_share": pd.Series(flag_mask(matrix, "green"), index=matrix.index),
     }[metric]
     count = hit.groupby(matrix["borough"], observed=False).sum().reindex(list(BOROUGHS), fill_value=0)
     return pd.DataFrame({"borough": list(BOROUGHS), "count": count.to_numpy(dtype="int64"),
@@ -206,7 +206,7 @@ def casemix_adjusted(
     if outcome != "no_risk_share":
         raise ValueError(f"casemix_adjusted: outcome {outcome!r} not supported; valid: no_risk_share")
     m = with_groups(matrix)
-    y = (m["harm_score"].to_numpy(dtype="float64") == 0).astype("int64")
+    y = flag_mask(m, "harm_zero").astype("int64")
     cols = list(covariates)
     keys = ["borough", *cols]
     grouped = (

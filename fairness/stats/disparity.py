@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from fairness import definitions as defs
 from fairness.quarters import parse_quarter
 from fairness.stats.intervals import confint_proportion
 
@@ -33,8 +34,6 @@ DISPARITY_COLUMNS: tuple[str, ...] = (
 )
 ERR_THRESHOLD = "threshold {value!r} is not valid; valid: red, red_amber"
 ERR_NO_OUTCOME = "the matrix has no outcome_violence_12m column: band performance is not assessable"
-#: Highest band code predicted positive: codes follow RISK_BANDS (Red=0, Amber=1, Green=2).
-_LAST_POSITIVE_CODE = {"red": 0, "red_amber": 1}
 
 
 def _rows_in_quarter(dates: pd.Series, quarter: str) -> np.ndarray:
@@ -89,7 +88,7 @@ def disparity_table(
     0  White             0.5  0.0                   1.0
     1  Black             1.0  1.0                   2.0
     """
-    if threshold not in _LAST_POSITIVE_CODE:
+    if threshold not in defs.BAND_THRESHOLDS:
         raise ValueError(ERR_THRESHOLD.format(value=threshold))
     if "outcome_violence_12m" not in matrix:
         raise ValueError(ERR_NO_OUTCOME)
@@ -100,8 +99,11 @@ def disparity_table(
     groups = matrix[by].astype("category")
     categories = list(groups.cat.categories)
     g = groups.cat.codes.to_numpy()[known].astype(np.int64)
-    band = matrix["risk_band"].cat.codes.to_numpy()[known]
-    y_pred = (band >= 0) & (band <= _LAST_POSITIVE_CODE[threshold])
+    bands = matrix["risk_band"].astype("category")
+    # positive[code]: is that band predicted positive (the last entry, for code -1, is not)
+    positive = np.append(np.isin(np.asarray(bands.cat.categories, dtype=object),
+                                 defs.BAND_THRESHOLDS[threshold]), False)
+    y_pred = positive[bands.cat.codes.to_numpy()[known]]
     y_true = outcome.to_numpy(dtype=bool, na_value=False)[known]
     valid = g >= 0
     key = (g[valid] * 2 + y_pred[valid]) * 2 + y_true[valid]

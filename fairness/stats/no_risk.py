@@ -19,14 +19,15 @@ the definition is a parameter and is named in every output:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from fairness.counts.groups import with_groups
+from fairness import definitions as defs
+from fairness.counts.groups import duration_band_codes, no_risk_mask, with_groups
+from fairness.definitions import NoRiskRule, no_risk_rules
 from fairness.stats.intervals import confint_proportion
 
 __all__ = ["NO_RISK_DEFINITIONS", "no_risk_flag", "no_risk_share", "no_risk_duration"]
@@ -34,45 +35,26 @@ __all__ = ["NO_RISK_DEFINITIONS", "no_risk_flag", "no_risk_share", "no_risk_dura
 NoRiskDefinition = Literal["harm_zero", "no_violence_2y", "green_band", "victim_only"]
 
 
-@dataclass(frozen=True)
-class _Definition:
-    label: str
-    needs: tuple[str, ...]
-    flag: Callable[[pd.DataFrame], np.ndarray]
+class _Definitions(Mapping):
+    """The no-risk rules of :data:`fairness.definitions.NO_RISK_RULES` by name, read when used
+    (each has ``label`` and ``needs``)."""
+
+    def __getitem__(self, name: str) -> NoRiskRule:
+        return no_risk_rules()[name]
+
+    def __iter__(self):
+        return iter(no_risk_rules())
+
+    def __len__(self) -> int:
+        return len(no_risk_rules())
 
 
-def _harm_zero(m: pd.DataFrame) -> np.ndarray:
-    return (m["harm_score"].to_numpy(dtype="float64") == 0)
-
-
-def _no_violence(m: pd.DataFrame) -> np.ndarray:
-    return (m["violent_offences_2y"] == 0).fillna(False).to_numpy(dtype=bool)
-
-
-def _green(m: pd.DataFrame) -> np.ndarray:
-    return (m["risk_band"] == "Green").to_numpy(dtype=bool)
-
-
-def _victim_only(m: pd.DataFrame) -> np.ndarray:
-    victim = m["victim_flag"].fillna(False).to_numpy(dtype=bool)
-    return victim & _no_violence(m) & _harm_zero(m)
-
-
-NO_RISK_DEFINITIONS: dict[str, _Definition] = {
-    "harm_zero": _Definition("harm score of zero", (), _harm_zero),
-    "no_violence_2y": _Definition("no violent offence in two years", ("violent_offences_2y",), _no_violence),
-    "green_band": _Definition("green band", (), _green),
-    "victim_only": _Definition(
-        "listed as a victim only (victim, no violent offence in two years, harm score zero)",
-        ("victim_flag", "violent_offences_2y"),
-        _victim_only,
-    ),
-}
+NO_RISK_DEFINITIONS: Mapping[str, NoRiskRule] = _Definitions()
 ERR_DEFINITION = "unknown no-risk definition {name!r}; valid: {valid}"
 NOT_ASSESSABLE = "not assessable: column {columns} absent"
 
 
-def _definition(name: str) -> _Definition:
+def _definition(name: str) -> NoRiskRule:
     try:
         return NO_RISK_DEFINITIONS[name]
     except KeyError:
@@ -85,7 +67,7 @@ def no_risk_flag(matrix: pd.DataFrame, definition: NoRiskDefinition = "harm_zero
     missing = [c for c in d.needs if c not in matrix.columns]
     if missing:
         raise ValueError(NOT_ASSESSABLE.format(columns=", ".join(missing)))
-    return pd.Series(d.flag(matrix), index=matrix.index, name="no_risk")
+    return pd.Series(no_risk_mask(matrix, d.name), index=matrix.index, name="no_risk")
 
 
 def no_risk_share(
@@ -129,7 +111,7 @@ def no_risk_share(
     if missing:
         return not_assessable_share(definition, by, len(matrix), missing, method)
     frame = with_groups(matrix) if by in ("quarter", "age_band") else matrix
-    flag = pd.Series(d.flag(frame), index=frame.index)
+    flag = pd.Series(no_risk_mask(frame, d.name), index=frame.index)
     if by is None:
         counts = pd.DataFrame({"group": ["all"], "count": [int(flag.sum())], "n": [len(frame)]})
     else:
@@ -177,13 +159,8 @@ def not_assessable_share(definition: str, by: str | None, n: int, missing: list[
     }], columns=cols)
 
 
-#: Bands for how long no-risk people had been on the list.
-DURATION_BANDS: tuple[tuple[str, float, float], ...] = (
-    ("under 1 year", 0, 365.25),
-    ("1–2 years", 365.25, 730.5),
-    ("2–3 years", 730.5, 1095.75),
-    ("3 years or more", 1095.75, np.inf),
-)
+#: Bands for how long no-risk people had been on the list (declared in fairness.definitions).
+DURATION_BANDS = defs.DURATION_BANDS
 
 
 def no_risk_duration(
@@ -210,10 +187,10 @@ def no_risk_duration(
     missing = [c for c in (*d.needs, "date_added") if c not in matrix.columns]
     if missing:
         return not_assessable_duration(definition, missing, method)
-    flagged = matrix.loc[d.flag(matrix)]
+    flagged = matrix.loc[no_risk_mask(matrix, d.name)]
     days = (flagged["snapshot_date"] - flagged["date_added"]).dt.days.to_numpy(dtype="float64")
-    counts = [int(((days >= lo) & (days < hi)).sum()) for _, lo, hi in DURATION_BANDS]
-    counts.append(int(np.isnan(days).sum()))
+    codes = duration_band_codes(days)
+    counts = [int((codes == i).sum()) for i in range(len(defs.DURATION_BANDS) + 1)]
     return duration_from_counts(counts, len(flagged), definition=definition, alpha=alpha, method=method)
 
 
@@ -225,10 +202,10 @@ def duration_from_counts(
     alpha: float = 0.05,
     method: str = "wilson",
 ) -> pd.DataFrame:
-    """:func:`no_risk_duration` from the counts per band of :data:`DURATION_BANDS` then "date
-    added unknown", and ``n`` (everyone meeting the definition)."""
+    """:func:`no_risk_duration` from the counts per band of :data:`fairness.definitions.DURATION_BANDS`
+    then "date added unknown", and ``n`` (everyone meeting the definition)."""
     cols = ["definition", "duration", "count", "n", "share", "ci_low", "ci_high", "method", "note"]
-    labels = [label for label, _, _ in DURATION_BANDS] + ["date added unknown"]
+    labels = [b.label for b in defs.DURATION_BANDS] + [defs.DURATION_UNKNOWN]
     c = np.asarray(counts)
     lo, hi = confint_proportion(c, np.full(len(c), n), alpha=alpha, method=method)
     share = c / n if n else np.full(len(c), np.nan)

@@ -16,19 +16,24 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from fairness.counts.groups import with_groups
+from fairness.counts.groups import flag_mask, with_groups
 from fairness.quarters import parse_quarter
 from fairness.stats.intervals import confint_difference_proportions, confint_proportion
 
 __all__ = ["TREND_METRICS", "quarterly_trends"]
 
+def _flag(m: pd.DataFrame, name: str) -> pd.Series:
+    """A flag of :data:`fairness.definitions.FLAGS` as a Series."""
+    return pd.Series(flag_mask(m, name), index=m.index)
+
+
 #: Headline metrics tracked over time: label and the row-level indicator.
 TREND_METRICS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series] | None]] = {
     "listed": ("people listed", None),
     "black_share": ("Black share of people listed", lambda m: m["ethnicity"] == "Black"),
-    "no_risk_share": ("harm score of zero (no-risk share)", lambda m: m["harm_score"] == 0),
-    "under18_share": ("aged under 18", lambda m: m["age"] < 18),
-    "green_share": ("green band", lambda m: m["risk_band"] == "Green"),
+    "no_risk_share": ("harm score of zero (no-risk share)", lambda m: _flag(m, "harm_zero")),
+    "under18_share": ("aged under 18", lambda m: _flag(m, "under18")),
+    "green_share": ("green band", lambda m: _flag(m, "green")),
     "shared_share": (
         "records shared with third parties",
         lambda m: m["shared_with"].fillna("").str.strip() != "" if "shared_with" in m else None,
