@@ -16,6 +16,7 @@ from fairness.io.schema import MatrixSchema, data_dictionary
 from fairness.io.validation import MatrixFileError, ValidationResult, read_matrix, validate_frame
 from fairness.profiles import Profile, ProfileError, list_profiles, load_profile
 from fairness.results.audit import AuditResult, audit
+from fairness.results.counts_table import CountTableError, audit_counts, relative_rate_by_area
 from fairness.stats.boroughs import (
     band_consistency,
     borough_funnel,
@@ -38,12 +39,14 @@ __all__ = [
     "__version__",
     "AuditResult",
     "Benchmark",
+    "CountTableError",
     "MatrixFileError",
     "MatrixSchema",
     "Profile",
     "ProfileError",
     "ValidationResult",
     "audit",
+    "audit_counts",
     "band_consistency",
     "benchmark_sensitivity",
     "borough_funnel",
@@ -61,6 +64,7 @@ __all__ = [
     "quarterly_trends",
     "ratio_sentences",
     "read_matrix",
+    "relative_rate_by_area",
     "relative_rate_index",
     "representation_ratio",
     "validate_frame",

@@ -276,7 +276,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _args_audit(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="matrix file (.csv or .parquet)")
+    p.add_argument("file", nargs="?", help="matrix file (.csv or .parquet); or --counts TABLE.csv instead")
+    p.add_argument("--counts", metavar="TABLE", help="audit a count table (area × group × count CSV) instead of "
+                   "a matrix; its areas, groups and benchmarks come from --profile")
+    p.add_argument("--profile", default=None, help="profile name or TOML path for --counts (default london-gvm; "
+                   "`fairness profiles` lists them)")
+    p.add_argument("--period", default=None, help="with --counts: the period to audit (default: the latest)")
     p.add_argument("--quarter", default=None, help="quarter to audit, e.g. 2018Q4 (default: the latest in the file)")
     p.add_argument(
         "--benchmark",
@@ -285,7 +290,8 @@ def _args_audit(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="benchmark name or CSV path; repeat for several (default: residents_2021 and residents_2011)",
     )
-    p.add_argument("--reference", default="White", help="reference group for relative rates (default White)")
+    p.add_argument("--reference", default=None,
+                   help="reference group for relative rates (default White; with --counts, the profile's)")
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
     p.add_argument("--method", default="katz", choices=("katz", "poisson-exact", "mid-p"),
                    help="interval method for ratios (default katz)")
@@ -298,14 +304,41 @@ def _args_audit(p: argparse.ArgumentParser) -> None:
     _add_engine_option(p)
 
 
+def _cmd_audit_counts(args: argparse.Namespace) -> int:
+    """``fairness audit --counts TABLE --profile NAME``: a count table, not a matrix (no rows, no audit log)."""
+    from fairness.results.counts_table import audit_counts
+
+    if args.file:
+        raise _UsageError("give a matrix file or --counts TABLE, not both")
+    if args.quarter:
+        raise _UsageError("--quarter is for a matrix; for a count table use --period")
+    result = audit_counts(args.counts, profile=args.profile or "london-gvm", period=args.period,
+                          benchmarks=args.benchmarks, reference=args.reference, alpha=args.alpha,
+                          method=args.method, adjust=args.adjust)
+    if args.mode == "publication":
+        result = result.for_publication()
+    if args.json:
+        result.to_json(args.json)
+    print(result.summary())
+    if args.json:
+        print(f"\nJSON written to {args.json}")
+    return EXIT_OK
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
     from fairness.results.audit import audit
 
+    if args.counts:
+        return _cmd_audit_counts(args)
+    if not args.file:
+        raise _UsageError("audit needs a matrix file (or --counts TABLE.csv --profile NAME)")
+    if args.profile not in (None, "london-gvm") or args.period:
+        raise _UsageError("--profile and --period apply to --counts for now; a matrix is read with london-gvm")
     _check_log()
     options = {
         "quarter": args.quarter,
         "benchmarks": tuple(args.benchmarks or ("residents_2021", "residents_2011")),
-        "reference": args.reference,
+        "reference": args.reference or "White",
         "alpha": args.alpha,
         "method": args.method,
         "adjust": args.adjust,

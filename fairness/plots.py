@@ -873,6 +873,7 @@ def funnel(
     xlabel: str | None = None,
     ylabel: str | None = None,
     ax: Axes | None = None,
+    place: str = "London",
 ) -> Axes:
     """Funnel plot of one metric: each borough's value against its size, with control limits.
 
@@ -900,6 +901,8 @@ def funnel(
     title, xlabel, ylabel : str, optional
         Override the words chosen from the metric name.
     ax : matplotlib.axes.Axes, optional
+    place : str, default "London"
+        The place's name for the overall value in the legend (a profile's ``place.name``).
 
     Returns
     -------
@@ -976,7 +979,7 @@ def funnel(
         ax.axhline(target, color=PALETTE["blue"], linewidth=1.0, linestyle=":", zorder=1)
         shown = f"{target:.3g} per 1,000" if rate else _fmt_pct(target)
         handles.append(Line2D([], [], color=PALETTE["blue"], linewidth=1.0, linestyle=":"))
-        labels.append(f"London overall ({shown})")
+        labels.append(f"{place} overall ({shown})")
 
     # points, one call per flag so that each has a legend entry
     order = [f for f in FLAG_STYLES if f in set(flags[placed])] + sorted(
