@@ -53,11 +53,14 @@ def _read(args: argparse.Namespace):
     """Read and validate the matrix, in memory or (for big Parquet) in DuckDB."""
     from fairness.io.validation import read_matrix
 
+    profile = getattr(args, "profile", None)
     if _in_duckdb(args):
         from fairness.counts.duck import validate_parquet
 
+        if profile not in (None, "london-gvm"):
+            raise _UsageError("--profile is not supported with the duckdb engine yet; use --engine pandas")
         return validate_parquet(args.file)
-    return read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter)
+    return read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter, profile=profile)
 
 
 # --------------------------------------------------------------------- validate
@@ -71,6 +74,8 @@ def _args_validate(p: argparse.ArgumentParser) -> None:
         help="write the quarantined rows here (personal data: owner-only; refused under reports/)",
     )
     p.add_argument("--limit", type=int, default=200, help="show at most this many problems (default 200; 0 = all)")
+    p.add_argument("--profile", default=None, help="validate areas, groups, bands and ages against a profile "
+                   "(name or TOML path; default: the built-in London vocabulary)")
     _add_read_options(p)
     _add_engine_option(p)
 
@@ -118,11 +123,19 @@ def _log_read(args: argparse.Namespace, res, outputs: Sequence[str] = ()) -> Non
 
 def _args_schema(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    p.add_argument("--profile", default=None, help="the format as a profile sets it (areas, groups, bands, ages)")
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
     from fairness.io.schema import data_dictionary, data_dictionary_markdown
 
+    if args.profile:
+        from fairness.profiles._vocabulary import data_dictionary_for, markdown_table
+
+        dd = data_dictionary_for(args.profile)
+        print(markdown_table(dd) if args.format == "markdown" else dd.to_csv(index=False), end="\n"
+              if args.format == "markdown" else "")
+        return EXIT_OK
     if args.format == "markdown":
         print(data_dictionary_markdown())
     else:
@@ -279,8 +292,8 @@ def _args_audit(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", nargs="?", help="matrix file (.csv or .parquet); or --counts TABLE.csv instead")
     p.add_argument("--counts", metavar="TABLE", help="audit a count table (area × group × count CSV) instead of "
                    "a matrix; its areas, groups and benchmarks come from --profile")
-    p.add_argument("--profile", default=None, help="profile name or TOML path for --counts (default london-gvm; "
-                   "`fairness profiles` lists them)")
+    p.add_argument("--profile", default=None, help="profile name or TOML path (default london-gvm; "
+                   "`fairness profiles` lists them): the areas, groups and benchmarks of a matrix or --counts table")
     p.add_argument("--period", default=None, help="with --counts: the period to audit (default: the latest)")
     p.add_argument("--quarter", default=None, help="quarter to audit, e.g. 2018Q4 (default: the latest in the file)")
     p.add_argument(
@@ -325,6 +338,27 @@ def _cmd_audit_counts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_audit_profile(args: argparse.Namespace) -> int:
+    """A matrix of another place: validated with the profile, then audited from its counts."""
+    from fairness.results.counts_table import audit_counts
+
+    _check_log()
+    res = _read(args)
+    result = audit_counts(res, profile=args.profile, period=args.quarter, benchmarks=args.benchmarks,
+                          reference=args.reference, alpha=args.alpha, method=args.method, adjust=args.adjust)
+    if args.mode == "publication":
+        result = result.for_publication()
+    outputs = []
+    if args.json:
+        result.to_json(args.json)
+        outputs.append(args.json)
+    _log_read(args, res, outputs)
+    print(result.summary())
+    if args.json:
+        print(f"\nJSON written to {args.json}")
+    return EXIT_OK
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
     from fairness.results.audit import audit
 
@@ -332,8 +366,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         return _cmd_audit_counts(args)
     if not args.file:
         raise _UsageError("audit needs a matrix file (or --counts TABLE.csv --profile NAME)")
-    if args.profile not in (None, "london-gvm") or args.period:
-        raise _UsageError("--profile and --period apply to --counts for now; a matrix is read with london-gvm")
+    if args.period:
+        raise _UsageError("--period is for --counts; for a matrix use --quarter")
+    if args.profile not in (None, "london-gvm"):
+        return _cmd_audit_profile(args)
     _check_log()
     options = {
         "quarter": args.quarter,

@@ -248,3 +248,105 @@ def test_cli_profiles_lists_them():
     with redirect_stdout(out):
         assert main(["profiles", "england-wales-forces"]) == 0
     assert "Avon and Somerset (E23000036; also: Avon & Somerset)" in out.getvalue()
+
+
+# ------------------------------------------------------------ validation with a profile
+
+
+def _rows(**over_each) -> pd.DataFrame:
+    from conftest import good_row
+
+    return pd.DataFrame([good_row(f"P{i}", **o) for i, o in enumerate(over_each.get("rows", [{}]))])
+
+
+def test_validation_with_london_gvm_gives_what_the_default_gives():
+    rows = _rows(rows=[{}, {"borough": " hackney "}, {"ethnicity": "white"}, {"borough": "Hackny"},
+                       {"age": "9"}, {"risk_band": "Purple"}, {"ethnicity": "Purple"}])
+    default = fairness.validate_frame(rows)
+    london = fairness.validate_frame(rows, profile="london-gvm")
+    pd.testing.assert_frame_equal(default.valid, london.valid)
+    cols = ["line", "column", "value", "rule"]
+    pd.testing.assert_frame_equal(default.problems[cols], london.problems[cols])
+    assert london.notes == default.notes + ("validated with profile 'london-gvm'",)
+
+
+def test_validation_with_another_profile_takes_its_areas_groups_and_ages():
+    rows = _rows(rows=[
+        {"borough": "Avon & Somerset", "ethnicity": "White: Irish", "age": "5"},  # HO spelling, 19-group map
+        {"borough": "E23000001"},  # ONS code of the Metropolitan Police
+        {"borough": "Hackney"},  # a London borough is not a force area
+        {"borough": "Cumbria", "age": "121"},  # above the profile's 0–120
+    ])
+    res = fairness.validate_frame(rows, profile="england-wales-forces")
+    assert list(res.valid["borough"].astype(str)) == ["Avon and Somerset", "Metropolitan Police"]
+    assert list(res.valid["ethnicity"].astype(str)) == ["White", "Black"]
+    assert list(res.valid["borough"].cat.categories)[:2] == ["Metropolitan Police", "Cumbria"]
+    msgs = dict(zip(res.problems["line"], res.problems["message"], strict=True))
+    assert msgs[4] == ("'Hackney' is not valid. Valid: one of the 43 police force areas of profile "
+                       "'england-wales-forces' (name, spelling or code; `fairness profiles england-wales-forces` "
+                       "lists them)")
+    assert msgs[5] == "'121' is out of range. Valid: 0–120 at snapshot_date"
+    # the profile is active only inside the call: by default only the London borough is valid
+    assert list(fairness.validate_frame(rows).valid["borough"].astype(str)) == ["Hackney"]
+
+
+def test_a_matrix_of_another_place_runs_through_validate_and_audit(tmp_path):
+    from fairness.cli import main
+
+    rows = _rows(rows=[{"borough": "Cumbria", "ethnicity": "Black", "harm_score": "0"}] * 1
+                 + [{"borough": "Cumbria", "ethnicity": "White", "harm_score": "1"}] * 3
+                 + [{"borough": "Avon & Somerset", "ethnicity": "Black", "harm_score": "1"}] * 2)
+    path = tmp_path / "list.csv"
+    rows.to_csv(path, index=False)
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(["validate", str(path), "--profile", "england-wales-forces"]) == 0
+        assert main(["validate", str(path)]) == 1  # not London boroughs
+    out = tmp_path / "a.json"
+    with redirect_stdout(buf):
+        assert main(["audit", str(path), "--profile", "england-wales-forces", "--mode", "internal",
+                     "--json", str(out)]) == 0
+    import json
+
+    d = json.loads(out.read_text(encoding="utf-8"))
+    assert d["parameters"]["input"] == "records" and d["quarter"] == "2018Q4" and d["n"] == 6
+    black = [r for r in d["relative_rate"] if r["group"] == "Black" and r["benchmark"] == "residents_2021"][0]
+    # 3 Black people listed over the Black residents of Cumbria (1,194) and Avon and Somerset (built file)
+    pop = load_profile("england-wales-forces").benchmark().table
+    black_pop = pop[(pop.group == "Black") & pop.borough.isin(["Cumbria", "Avon and Somerset"])]["count"].sum()
+    assert black["population"] == black_pop
+    assert black["rate_per_1000"] == pytest.approx(1000 * 3 / black_pop)
+    nr = [r for r in d["no_risk"] if r["by"] == "all"][0]
+    assert (nr["count"], nr["n"], nr["definition"]) == (1, 6, "harm_zero")
+    assert "Londoners" not in " ".join(d["headline"])
+
+
+def test_schema_follows_the_profile():
+    from fairness.cli import main
+    from fairness.profiles._vocabulary import data_dictionary_for
+
+    dd = data_dictionary_for("england-wales-forces").set_index("column")
+    assert dd.loc["borough", "valid"].startswith("one of the 43 police force areas")
+    assert dd.loc["age", "valid"] == "0–120 at snapshot_date"
+    london = data_dictionary_for("london-gvm").set_index("column")
+    assert london.loc["outcome_violence_12m", "description"] == "Violence in the next 12 months (12 months after the snapshot)"
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(["schema", "--profile", "england-wales-forces"]) == 0
+    assert "| borough | yes | text | one of the 43 police force areas" in buf.getvalue()
+
+
+def test_the_profile_written_in_the_readme_loads(tmp_path):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```toml", text.index("**Writing a profile.**")) + len("```toml")
+    toml = text[start:text.index("```", start)]
+    (tmp_path / "testshire_population.csv").write_text(
+        "district,white,black,indian,pakistani,other_asian,hispanic,other\n"
+        "North,100,20,5,5,5,30,10\nSouth,200,10,1,1,1,10,5\nTestshire (total),300,30,6,6,6,40,15\n",
+        encoding="utf-8")
+    (tmp_path / "testshire.toml").write_text(toml, encoding="utf-8")
+    p = load_profile(tmp_path / "testshire.toml")
+    assert p.groups.names == ("White", "Black", "Asian", "Hispanic", "Other")
+    assert p.area_for("testshire north") == "North"
+    t = p.benchmark().table
+    assert t[(t.borough == "North") & (t.group == "Asian")]["count"].iloc[0] == 15  # indian + pakistani + other_asian

@@ -15,6 +15,7 @@ message names the file and says what would be valid.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import functools
 import hashlib
@@ -24,6 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,7 @@ from fairness.definitions import (
 )
 from fairness.io.safe_write import write_private_csv
 from fairness.io.schema import CHECK_RULES, MatrixSchema
+from fairness.profiles._vocabulary import active_vocabulary, using_profile
 
 __all__ = [
     "ValidationResult",
@@ -56,6 +59,14 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "sex": SEXES,
     "risk_band": RISK_BANDS,
 }
+
+
+def _categories() -> dict[str, tuple[str, ...]]:
+    """The valid values of each category column: a profile's while one is active (see ``profile=``)."""
+    vocab = active_vocabulary()
+    return CATEGORIES if vocab is None else vocab.categories
+
+
 BOOLEAN_COLUMNS = ("victim_flag", "outcome_violence_12m")
 INTEGER_COLUMNS = ("age", "violent_offences_2y")
 NUMBER_COLUMNS = ("harm_score",)
@@ -199,15 +210,16 @@ class ValidationResult:
 
 def canonical_dtypes() -> dict[str, object]:
     """The dtype of every matrix column in :attr:`ValidationResult.valid`."""
+    cats = _categories()
     return {
         "person_id": "string",
         "snapshot_date": "datetime64[ns]",
-        "borough": pd.CategoricalDtype(BOROUGHS),
-        "ethnicity": pd.CategoricalDtype(ETHNICITIES),
-        "sex": pd.CategoricalDtype(SEXES),
+        "borough": pd.CategoricalDtype(cats["borough"]),
+        "ethnicity": pd.CategoricalDtype(cats["ethnicity"]),
+        "sex": pd.CategoricalDtype(cats["sex"]),
         "age": "int64",
         "harm_score": "float64",
-        "risk_band": pd.CategoricalDtype(RISK_BANDS),
+        "risk_band": pd.CategoricalDtype(cats["risk_band"]),
         "victim_flag": "boolean",
         "violent_offences_2y": "Int64",
         "date_added": "datetime64[ns]",
@@ -225,6 +237,7 @@ def read_matrix(
     *,
     encoding: str | None = None,
     delimiter: str = ",",
+    profile: Any = None,
 ) -> ValidationResult:
     """Read and validate a matrix file (CSV or Parquet, by extension).
 
@@ -237,6 +250,9 @@ def read_matrix(
         Force a text encoding for CSV, e.g. ``"latin-1"``.
     delimiter : str, default ","
         Field separator for CSV.
+    profile : str, path or Profile, optional
+        Validate areas, groups, bands and ages against a profile
+        (:mod:`fairness.profiles`); default: the built-in London vocabulary.
 
     Returns
     -------
@@ -264,11 +280,12 @@ def read_matrix(
     elif suffix in (".csv", ".txt", ".tsv"):
         raw, lines, extra_problems = _read_csv_bytes(data, source, encoding=encoding, delimiter=delimiter)
         label = "line"
-        res = validate_frame(raw, source=source, lines=lines, line_label=label, extra_problems=extra_problems)
+        res = validate_frame(raw, source=source, lines=lines, line_label=label, extra_problems=extra_problems,
+                             profile=profile)
         return _with_digest(res, digest)
     else:
         raise MatrixFileError(ERR_FORMAT.format(source=source, suffix=path.suffix))
-    return _with_digest(validate_frame(raw, source=source, lines=lines, line_label=label), digest)
+    return _with_digest(validate_frame(raw, source=source, lines=lines, line_label=label, profile=profile), digest)
 
 
 def _with_digest(res: ValidationResult, digest: str) -> ValidationResult:
@@ -681,8 +698,9 @@ def validate_frame(
     lines: Sequence[int] | np.ndarray | None = None,
     line_label: str = "line",
     extra_problems: Sequence[dict] = (),
+    profile: Any = None,
 ) -> ValidationResult:
-    """Validate a frame of matrix rows.
+    """Validate a frame of matrix rows (against ``profile``'s vocabulary if given, as :func:`read_matrix`).
 
     ``raw`` may hold text (as read from CSV) or typed values (a frame built in
     Python); either way every cell is parsed by the same rules. ``lines``
@@ -694,8 +712,11 @@ def validate_frame(
     MatrixFileError
         If a required column is missing or the frame has no rows.
     """
-    result, _ = _validate_rows(raw, source=source, lines=lines, line_label=line_label,
-                               extra_problems=extra_problems)
+    with using_profile(profile) as vocab:
+        result, _ = _validate_rows(raw, source=source, lines=lines, line_label=line_label,
+                                   extra_problems=extra_problems)
+    if vocab is not None:
+        result = dataclasses.replace(result, notes=(*result.notes, f"validated with profile {vocab.profile!r}"))
     return result
 
 
@@ -832,8 +853,9 @@ def _parse_by_value(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | N
     codes, uniques = pd.factorize(s, use_na_sentinel=False)
     distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     values_u, found_u = _parse_column(col, distinct)
-    if col in CATEGORIES:
-        cat = pd.Categorical(values_u, categories=list(CATEGORIES[col]))
+    cats = _categories()
+    if col in cats:
+        cat = pd.Categorical(values_u, categories=list(cats[col]))
         values = pd.Series(pd.Categorical.from_codes(cat.codes[codes], categories=cat.categories), index=s.index)
     elif col in TEXT_COLUMNS:
         values = pd.Series(pd.array(values_u, dtype="string")[codes], index=s.index)
@@ -858,9 +880,10 @@ def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | Non
             _problem_frame(empty, col, s, "missing_value", lambda v: f"empty, but {col} is required")
         )
 
+    vocab = active_vocabulary()
     if col in CATEGORIES:
-        valid = CATEGORIES[col]
-        lookup = {v.lower(): v for v in valid}
+        valid = CATEGORIES[col] if vocab is None else vocab.categories[col]
+        lookup = {v.lower(): v for v in valid} if vocab is None else vocab.lookups[col]
         values = stripped.str.lower().map(lookup)
         bad = values.isna().to_numpy() & ~empty
         if bad.any():
@@ -874,9 +897,9 @@ def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | Non
                         "one of the 32 London boroughs, ONS spelling"
                         if col == "borough"
                         else "one of " + ", ".join(valid)
-                    )
+                    ) if vocab is None else vocab.valid_text[col]
                     extra = ""
-                    if col == "borough" and v.strip().lower() in ("city of london", "city"):
+                    if vocab is None and col == "borough" and v.strip().lower() in ("city of london", "city"):
                         extra = " (the City of London has its own police force)"
                     cache[v] = f"{_shown(v)} is not valid{extra}{did or '.'} Valid: {what}"
                 return cache[v]
@@ -975,7 +998,9 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame, *, duplicates: boo
     frame = typed.copy()
     if "age" in frame:
         frame["age"] = frame["age"].fillna(AGE_FILL).astype("int64")
-    fill = {"person_id": "x", "borough": BOROUGHS[0], "ethnicity": ETHNICITIES[0], "sex": SEXES[0], "risk_band": RISK_BANDS[0]}
+    cats = _categories()
+    fill = {"person_id": "x", "borough": cats["borough"][0], "ethnicity": cats["ethnicity"][0], "sex": SEXES[0],
+            "risk_band": cats["risk_band"][0]}
     for c, v in fill.items():
         if c in frame:
             frame[c] = frame[c].fillna(v)
@@ -1003,7 +1028,7 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame, *, duplicates: boo
             continue
         missing = typed[column].isna().to_numpy()
         rule = _COLUMN_RULES.get(name, "invalid")
-        valid = _schema().columns[column].metadata.get("valid", "")
+        valid = _active_schema().columns[column].metadata.get("valid", "")
         what = "is too long" if rule == "bad_text" else "is out of range"
         for i in idx:
             if missing[i]:
@@ -1018,6 +1043,12 @@ def _schema() -> pa.DataFrameSchema:
     return MatrixSchema.to_schema()
 
 
+def _active_schema() -> pa.DataFrameSchema:
+    """:class:`MatrixSchema`, or the active profile's version of it (areas, groups, bands, ages)."""
+    vocab = active_vocabulary()
+    return _schema() if vocab is None else vocab.schema
+
+
 def _schema_failures(frame: pd.DataFrame, *, duplicates: bool = True) -> list[tuple[pa.Check, str | None, np.ndarray]]:
     """Every failed check of :class:`MatrixSchema`: (check, column, row positions), in the order
     pandera lists its failure cases (frame-wide checks, then each column's).
@@ -1028,7 +1059,7 @@ def _schema_failures(frame: pd.DataFrame, *, duplicates: bool = True) -> list[tu
     ``MatrixSchema.validate(frame, lazy=True)`` reports without its per-cell
     bookkeeping (tests/test_validate.py checks they agree).
     """
-    schema = _schema()
+    schema = _active_schema()
     out: list[tuple[pa.Check, str | None, np.ndarray]] = []
     for check in schema.checks:
         if check.name == "duplicate_person_id" and not duplicates:

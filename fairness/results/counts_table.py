@@ -82,6 +82,10 @@ class CountTable:
     source: str
     sha256: str
     profile: Profile
+    #: "count table", or "records" (a ValidationResult counted here)
+    kind: str = "count table"
+    quarantined: int = 0
+    quarantine_reasons: pd.DataFrame | None = None
 
 
 def _read_frame(table: Any) -> tuple[pd.DataFrame, str, str]:
@@ -181,6 +185,35 @@ def read_count_table(table: str | os.PathLike[str] | pd.DataFrame, *, profile: s
                       n_rows=len(frame), source=source, sha256=sha, profile=p)
 
 
+ERR_PROFILE_MISMATCH = ("{source}: validated with another vocabulary than profile {profile!r}; read it with "
+                        "fairness.read_matrix(path, profile={profile!r}) (command line: --profile {profile})")
+NOTE_RECORDS = ("records of profile {profile!r} are audited from their counts: representation, relative rates, "
+                "funnels and the no-risk share (harm score of zero); the record-level checks, case-mix adjustment, "
+                "band performance, durations, sharing and trends run with the london-gvm profile only (for now)")
+
+
+def counts_from_records(res: Any, *, profile: str | os.PathLike[str] | Profile) -> CountTable:
+    """Count validated matrix rows (a ValidationResult read with ``profile``) into a count table by quarter."""
+    from fairness.quarters import quarter_label
+
+    p = load_profile(profile)
+    valid = res.valid
+    if len(valid) == 0:
+        from fairness.results.audit import ERR_NO_VALID_ROWS
+
+        raise ValueError(ERR_NO_VALID_ROWS)
+    if list(valid["borough"].cat.categories) != list(p.area_names):
+        raise CountTableError(ERR_PROFILE_MISMATCH.format(source=res.source, profile=p.name))
+    frame = pd.DataFrame({"period": quarter_label(valid["snapshot_date"]).astype(str),
+                          "area": valid["borough"].astype(str), "group": valid["ethnicity"].astype(str),
+                          "count": 1, "no_risk": (valid["harm_score"] == 0).astype("int64")})
+    counts = frame.groupby(["period", "area", "group"], sort=True, as_index=False)[["count", "no_risk"]].sum()
+    counts["no_risk"] = counts["no_risk"].astype("float64")
+    return CountTable(counts=counts, periods=tuple(sorted(counts["period"].unique())), has_period=True,
+                      has_no_risk=True, n_rows=res.n_rows, source=res.source, sha256=res.sha256, profile=p,
+                      kind="records", quarantined=res.n_quarantined, quarantine_reasons=res.quarantine_reasons())
+
+
 # ---------------------------------------------------------------------- audit
 
 
@@ -256,7 +289,8 @@ def _funnel_counts(p: Profile, sel: pd.DataFrame, areas: list[str], headline, ha
 NO_RISK_LABEL = "no-risk count as given in the count table"
 
 
-def _no_risk(p: Profile, sel: pd.DataFrame, has_no_risk: bool, n: int, alpha: float) -> pd.DataFrame:
+def _no_risk(p: Profile, sel: pd.DataFrame, has_no_risk: bool, n: int, alpha: float, *,
+             records: bool = False) -> pd.DataFrame:
     from fairness.stats.no_risk import not_assessable_share, share_from_counts
 
     if not has_no_risk:
@@ -272,16 +306,19 @@ def _no_risk(p: Profile, sel: pd.DataFrame, has_no_risk: bool, n: int, alpha: fl
             c = pd.DataFrame({"group": g.index.astype(str), "count": g["no_risk"].to_numpy(dtype="int64"),
                               "n": g["count"].to_numpy(dtype="int64")})
         parts.append(share_from_counts(c, definition="harm_zero", by=by, alpha=alpha))
-    return pd.concat(parts, ignore_index=True).assign(definition="as_given", definition_label=NO_RISK_LABEL)
+    out = pd.concat(parts, ignore_index=True)
+    return out if records else out.assign(definition="as_given", definition_label=NO_RISK_LABEL)
 
 
-def _checks(period: str, p: Profile) -> pd.DataFrame:
+def _checks(period: str, p: Profile, kind: str = "count table") -> pd.DataFrame:
     from fairness.checks import CHECK_RESULT_COLUMNS, REGISTRY
 
     rows = [{"check": c.name, "finding": c.finding, "quarter": period, "borough": f"All {p.place.area_word_plural}",
              "count": np.nan, "n": np.nan, "share": np.nan, "ci_low": np.nan, "ci_high": np.nan,
              "threshold": float(c.default_threshold), "basis": c.basis, "status": "not assessable",
-             "detail": f"{NOT_ASSESSABLE}: needs {', '.join(c.needs) or 'records'}"} for c in REGISTRY]
+             "detail": (f"{NOT_ASSESSABLE}: needs {', '.join(c.needs) or 'records'}" if kind != "records" else
+                        f"not assessable with profile {p.name!r} yet: the checks run with london-gvm")}
+            for c in REGISTRY]
     return pd.DataFrame(rows, columns=list(CHECK_RESULT_COLUMNS))
 
 
@@ -332,6 +369,7 @@ def audit_counts(
     excluding British Transport Police): 23.7 searches per 1,000 Black people
     (tests/test_count_tables.py reproduces the published rates).
     """
+    from fairness.io.validation import ValidationResult
     from fairness.stats.boroughs import funnel_from_counts, heterogeneity_from_counts
     from fairness.stats.disproportionality import (
         benchmark_sensitivity,
@@ -339,7 +377,10 @@ def audit_counts(
         representation_from_counts,
     )
 
-    ct = read_count_table(table, profile=profile, columns=columns)
+    if isinstance(table, ValidationResult):
+        ct = counts_from_records(table, profile=profile)
+    else:
+        ct = read_count_table(table, profile=profile, columns=columns)
     p = ct.profile
     reference = reference or p.groups.reference
     label, sel = _select(ct, period)
@@ -350,8 +391,11 @@ def audit_counts(
     if not ct.has_period:
         notes.append("count table without a period column: audited as one pooled period")
     notes += [f"benchmark {b.label}: {b.assumption}" for b in benches if b.assumption]
-    notes.append(f"{NOT_ASSESSABLE}: data-protection checks, case-mix adjustment, band performance, "
-                 "no-risk durations, sharing and trends need records")
+    if ct.kind == "records":
+        notes.append(NOTE_RECORDS.format(profile=p.name))
+    else:
+        notes.append(f"{NOT_ASSESSABLE}: data-protection checks, case-mix adjustment, band performance, "
+                     "no-risk durations, sharing and trends need records")
     counts = _list_counts(p, sel, False, present)
     representation = representation_from_counts(counts, benches, alpha=alpha, method=method)
     relative = relative_rate_from_counts(counts, benches, reference=reference, alpha=alpha, method=method,
@@ -360,22 +404,25 @@ def audit_counts(
     boroughs, overdispersion, limits = funnel_from_counts(metric_counts)
     n = int(sel["count"].sum())
     params = {"quarter": label, "benchmarks": [b.name for b in benches], "reference": reference, "alpha": alpha,
-              "method": method, "adjust": adjust, "no_risk": "as_given", "input": "count table",
+              "method": method, "adjust": adjust, "no_risk": "as_given" if ct.kind != "records" else "harm_zero",
+              "input": ct.kind,
               "profile": p.name, "period": label, "pooled": not ct.has_period}
     result = CountTableAudit(
-        quarter=label, quarters=ct.periods, n=n, quarantined=0, n_rows=ct.n_rows, source=ct.source,
+        quarter=label, quarters=ct.periods, n=n, quarantined=ct.quarantined, n_rows=ct.n_rows, source=ct.source,
         sha256=ct.sha256, mode="internal", parameters=params,
         representation=representation, relative_rate=relative,
         sensitivity=benchmark_sensitivity(relative, representation),
         sentences=count_sentences(relative, p, alpha=alpha),
-        no_risk=_no_risk(p, sel, ct.has_no_risk, n, alpha),
+        no_risk=_no_risk(p, sel, ct.has_no_risk, n, alpha, records=ct.kind == "records"),
         boroughs=boroughs, overdispersion=overdispersion, funnel_limits=limits,
         heterogeneity=heterogeneity_from_counts(metric_counts),
         casemix_test=pd.DataFrame([{"metric": "no_risk_share", "lr_statistic": np.nan, "df": np.nan,
                                     "p_value": np.nan, "covariates": NOT_ASSESSABLE}]),
-        checks=_checks(label, p),
-        band_status="not assessable", band_reason=NOT_ASSESSABLE,
-        quarantine_reasons=pd.DataFrame(columns=["rule", "column", "rows"]),
+        checks=_checks(label, p, ct.kind),
+        band_status="not assessable", band_reason=NOT_ASSESSABLE if ct.kind != "records" else
+        f"not assessable with profile {p.name!r} yet (band performance runs with london-gvm)",
+        quarantine_reasons=(ct.quarantine_reasons if ct.quarantine_reasons is not None
+                            else pd.DataFrame(columns=["rule", "column", "rows"])),
         notes=tuple(notes),
         profile=p,
     )
@@ -480,13 +527,19 @@ def count_sentences(relative_rate: pd.DataFrame, profile: Profile, *, alpha: flo
                 d = 1 if rri >= 2 else 2
                 ratio = f"{rri:.{d}f} times the rate ({level}% CI {lo:.{d}f}–{hi:.{d}f})"
                 if np.isfinite(rate) and np.isfinite(ref_rate):
-                    s = (f"There were {rate:.1f} {unit} per 1,000 {who(r.group)} against {ref_rate:.1f} per 1,000 "
-                         f"{who(r.reference)}: {ratio} (benchmark: {r.benchmark_label}).")
+                    s = (f"There were {_fmt_rate(rate)} {unit} per 1,000 {who(r.group)} against "
+                         f"{_fmt_rate(ref_rate)} per 1,000 {who(r.reference)}: {ratio} "
+                         f"(benchmark: {r.benchmark_label}).")
                 else:
                     s = (f"{who(r.group)} had {ratio} of {who(r.reference)} (benchmark: {r.benchmark_label}; "
                          "shares only, no rate per 1,000).")
         rows.append({"benchmark": r.benchmark, "group": r.group, "sentence": s})
     return pd.DataFrame(rows, columns=["benchmark", "group", "sentence"])
+
+
+def _fmt_rate(rate: float) -> str:
+    """One decimal (23.7), or two significant figures below 1 per 1,000 (0.053)."""
+    return f"{rate:.1f}" if rate >= 1 or rate == 0 else f"{rate:.2g}"
 
 
 @dataclass(frozen=True)
@@ -508,9 +561,12 @@ class CountTableAudit(AuditResult):
         from fairness.results.headline import _people
 
         period = "all periods pooled" if self.parameters.get("pooled") else self.quarter
-        out = [f"{p.list.name.capitalize()}, {p.place.name}, {period}: {_people(self, self.n)} {p.list.unit} "
-               f"in {len(set(self.boroughs['borough'])) if len(self.boroughs) else 0} {p.place.area_word_plural} "
-               f"(from a count table; checks that need records are not assessable)."]
+        source = ("from a count table; checks that need records are not assessable"
+                  if self.parameters.get("input") != "records" else
+                  "counted from records; the record-level checks run with london-gvm only")
+        out = [f"{p.list.name[:1].upper()}{p.list.name[1:]}, {p.place.name}, {period}: {_people(self, self.n)} "
+               f"{p.list.unit} in {len(set(self.boroughs['borough'])) if len(self.boroughs) else 0} "
+               f"{p.place.area_word_plural} ({source})."]
         for b in self.parameters.get("benchmarks", [])[:2]:
             for r in self.sentences.itertuples(index=False):
                 if r.benchmark == b and r.group != p.groups.reference:
