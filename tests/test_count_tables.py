@@ -110,6 +110,15 @@ def test_an_area_with_more_events_than_residents_gets_rates_but_no_ratio():
     assert np.isnan(city["rri"]) and "not the population at risk" in city["note"]
 
 
+def test_a_table_of_one_area_with_more_events_than_residents_is_audited_without_ratios():
+    ss = pd.read_csv(STOP_SEARCH)
+    city = ss[(ss.police_force == "London, City of") & (ss.financial_year == "2022/23")]
+    rel = audit_counts(city, profile=PROFILE).relative_rate
+    black = rel[(rel.group == "Black") & (rel.benchmark == "residents_2011")].iloc[0]
+    assert black["rate_per_1000"] == pytest.approx(1000 * 232 / 193) and np.isnan(black["rri"])
+    assert "not the population at risk" in black["note"]
+
+
 # ------------------------------------------------------------ the rest of the audit
 
 

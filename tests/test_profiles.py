@@ -350,3 +350,14 @@ def test_the_profile_written_in_the_readme_loads(tmp_path):
     assert p.area_for("testshire north") == "North"
     t = p.benchmark().table
     assert t[(t.borough == "North") & (t.group == "Asian")]["count"].iloc[0] == 15  # indian + pakistani + other_asian
+
+
+def test_python_audit_takes_a_profile(tmp_path):
+    rows = _rows(rows=[{"borough": "Cumbria", "ethnicity": "Black"}] * 2
+                 + [{"borough": "Cumbria", "ethnicity": "White", "harm_score": "3"}] * 4)
+    res = fairness.audit(rows, profile="england-wales-forces")
+    assert res.parameters["input"] == "records" and res.n == 6
+    rel = res.relative_rate
+    black = rel[(rel.group == "Black") & (rel.benchmark == "residents_2021")].iloc[0]
+    assert black["rate_per_1000"] == pytest.approx(1000 * 2 / 1_194)  # Cumbria: 1,194 Black residents (Census 2021)
+    assert any("run with the london-gvm profile only" in n for n in res.notes)

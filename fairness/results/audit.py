@@ -245,6 +245,7 @@ def audit(
     no_risk: str = "harm_zero",
     checks_config: Any = None,
     engine: Literal["auto", "pandas", "duckdb"] = "auto",
+    profile: Any = None,
 ) -> AuditResult:
     """Audit one quarter of a matrix (and all quarters for trends).
 
@@ -276,6 +277,13 @@ def audit(
         ``"pandas"``: in memory. ``"auto"``: DuckDB for a folder of Parquet
         files or a Parquet file of more than 5 million rows, pandas
         otherwise. Both give the same results.
+    profile : str, path or Profile, optional
+        ``None`` or ``"london-gvm"``: the London matrix, as always. Another
+        profile (:mod:`fairness.profiles`): the matrix is validated with its
+        areas, groups and ages and audited from its counts with its benchmarks
+        and words (:func:`fairness.audit_counts`); the record-level checks,
+        case-mix adjustment, band performance and trends run with london-gvm
+        only for now, and the result says so.
 
     Returns
     -------
@@ -287,6 +295,11 @@ def audit(
                "adjust": adjust, "no_risk": no_risk}
     if engine not in ENGINES:
         raise ValueError(ERR_ENGINE.format(engine=engine, valid=", ".join(ENGINES)))
+    if profile is not None:
+        from fairness.profiles import load_profile
+
+        if load_profile(profile).name != "london-gvm":
+            return _audit_with_profile(matrix, load_profile(profile), quarter=quarter, options=options)
     duck = _duckdb_input(matrix, engine)
     if duck is not None:
         from fairness.counts.duck import audit_parquet
@@ -306,6 +319,23 @@ def audit(
         benchmarks=benchmarks, reference=reference, alpha=alpha, method=method, adjust=adjust,
         no_risk=no_risk, checks_config=config, records=records,
     )
+
+
+def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, options: dict[str, Any]) -> AuditResult:
+    """A matrix of another place: validated with ``profile``, audited from its counts."""
+    from fairness.results.counts_table import audit_counts
+
+    if isinstance(matrix, ValidationResult):
+        res = matrix
+    elif isinstance(matrix, (str, os.PathLike)):
+        res = read_matrix(matrix, profile=profile)
+    elif isinstance(matrix, pd.DataFrame):
+        res = validate_frame(matrix, profile=profile)
+    else:
+        raise TypeError(ERR_INPUT.format(type=type(matrix).__name__))
+    return audit_counts(res, profile=profile, period=quarter, benchmarks=options["benchmarks"],
+                        reference=options["reference"], alpha=options["alpha"], method=options["method"],
+                        adjust=options["adjust"])
 
 
 ERR_NO_VALID_ROWS = "no valid rows to audit: every row was quarantined (run `fairness validate` for reasons)"

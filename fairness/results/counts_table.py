@@ -373,7 +373,6 @@ def audit_counts(
     from fairness.stats.boroughs import funnel_from_counts, heterogeneity_from_counts
     from fairness.stats.disproportionality import (
         benchmark_sensitivity,
-        relative_rate_from_counts,
         representation_from_counts,
     )
 
@@ -398,8 +397,8 @@ def audit_counts(
                      "no-risk durations, sharing and trends need records")
     counts = _list_counts(p, sel, False, present)
     representation = representation_from_counts(counts, benches, alpha=alpha, method=method)
-    relative = relative_rate_from_counts(counts, benches, reference=reference, alpha=alpha, method=method,
-                                         adjust=adjust)
+    relative = _relative_rates(p, counts, benches, by_area=False, reference=reference, alpha=alpha,
+                               method=method, adjust=adjust)
     metric_counts = _funnel_counts(p, sel, present, benches[0], ct.has_no_risk)
     boroughs, overdispersion, limits = funnel_from_counts(metric_counts)
     n = int(sel["count"].sum())
@@ -447,7 +446,6 @@ def relative_rate_by_area(
     ``benchmark_label`` (p-values adjusted within each area and benchmark).
     Internal: apply disclosure control before publishing it.
     """
-    from fairness.stats.disproportionality import relative_rate_from_counts
 
     ct = read_count_table(table, profile=profile, columns=columns)
     p = ct.profile
@@ -455,35 +453,61 @@ def relative_rate_by_area(
     present = [a for a in p.area_names if a in set(sel["area"])]
     benches = _benchmarks(p, benchmarks, present)
     counts = _list_counts(p, sel, True, present)
-    # An area can count more events than it has residents (the City of London: 232 searches of Black
-    # people, 193 Black residents in 2022/23): residents are then not the population at risk, and the
-    # interval methods rightly refuse a count above its denominator. Such areas get their rates per
-    # 1,000 and a note, no ratio.
-    ref = reference or p.groups.reference
+    out = _relative_rates(p, counts, benches, by_area=True, reference=reference or p.groups.reference,
+                          alpha=alpha, method=method, adjust=adjust)
+    return out.rename(columns={"borough": "area"})
+
+
+def _relative_rates(p: Profile, counts: pd.DataFrame, benches: list, *, by_area: bool, reference: str,
+                    alpha: float, method: str, adjust: str) -> pd.DataFrame:
+    """:func:`relative_rate_from_counts`, each benchmark on its own, with a guard.
+
+    An area can count as many events as it has residents, or more (the City of London: 232 searches of
+    Black people in 2022/23, 193 Black residents in Census 2011): residents are then not the population
+    at risk, and the interval methods rightly refuse a count above its denominator. Such an area (or,
+    pooled, such a table) gets its rates per 1,000 and a note, no ratio.
+    """
+    from fairness.stats.disproportionality import relative_rate_from_counts
+
+    keys = ["borough", "ethnicity"] if by_area else ["ethnicity"]
     parts = []
     for bench in benches:
-        pops = bench.table.rename(columns={"group": "ethnicity", "count": "population"})
-        merged = counts.merge(pops, on=["borough", "ethnicity"], how="inner")
-        over = set(merged.loc[merged["count"] >= merged["population"], "borough"])
-        part = relative_rate_from_counts(counts[~counts["borough"].isin(over)], [bench],
-                                         by=("borough", "ethnicity"), reference=ref, alpha=alpha, method=method,
-                                         adjust=adjust)
-        if over:
-            rows = counts[counts["borough"].isin(over)].merge(pops, on=["borough", "ethnicity"], how="left")
+        pops = (bench.table if by_area else bench.london()).rename(columns={"group": "ethnicity",
+                                                                           "count": "population"})
+        pops = pops[[*keys, "population"]]
+        merged = counts.merge(pops, on=keys, how="inner")
+        over_rows = merged["count"] >= merged["population"]
+        if by_area:
+            over = counts["borough"].isin(set(merged.loc[over_rows, "borough"]))
+        else:
+            over = pd.Series(bool(over_rows.any()), index=counts.index)
+        part = None
+        if (~over).any():
+            part = relative_rate_from_counts(counts[~over], [bench], by=tuple(keys), reference=reference,
+                                             alpha=alpha, method=method, adjust=adjust)
+        if over.any():
+            rows = counts[over].merge(pops, on=keys, how="left")
             pop = rows["population"].where(rows["population"] > 0)
             extra = pd.DataFrame({
-                "benchmark": bench.name, "benchmark_label": bench.label, "borough": rows["borough"],
-                "group": rows["ethnicity"], "reference": ref, "count": rows["count"],
+                "benchmark": bench.name, "benchmark_label": bench.label,
+                **({"borough": rows["borough"]} if by_area else {}),
+                "group": rows["ethnicity"], "reference": reference, "count": rows["count"],
                 "population": rows["population"], "rate_per_1000": 1000 * rows["count"] / pop,
                 "method": method, "adjust": adjust, "flag": "not_estimable",
                 "note": NOTE_OVER_POPULATION.format(unit=p.list.unit, area_word=p.place.area_word)})
-            area_order = {a: i for i, a in enumerate(p.area_names)}
-            part = pd.concat([part, extra.reindex(columns=part.columns)], ignore_index=True)
-            part = (part.assign(_a=part["borough"].map(area_order)).sort_values("_a", kind="stable")
-                    .drop(columns="_a").reset_index(drop=True))
+            extra.loc[extra["group"] == reference, ["flag", "note"]] = ["reference", "reference group"]
+            extra.loc[extra["group"] == reference, "rri"] = 1.0
+            part = extra if part is None else pd.concat([part, extra.reindex(columns=part.columns)],
+                                                        ignore_index=True)
+            if by_area:
+                order = {a: i for i, a in enumerate(p.area_names)}
+                part = (part.assign(_a=part["borough"].map(order)).sort_values("_a", kind="stable")
+                        .drop(columns="_a").reset_index(drop=True))
         parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
-    return out.rename(columns={"borough": "area"})
+    cols = ["benchmark", "benchmark_label", *(["borough"] if by_area else []), "group", "reference", "count",
+            "population", "rate_per_1000", "rate_low", "rate_high", "rri", "ci_low", "ci_high", "p_value",
+            "p_adjusted", "method", "adjust", "flag", "note"]
+    return pd.concat([t.reindex(columns=cols) for t in parts], ignore_index=True)
 
 
 NOTE_OVER_POPULATION = ("as many {unit} as residents, or more, in some group of this {area_word}: residents are not the "
