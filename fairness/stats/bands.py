@@ -41,6 +41,8 @@ from fairness import definitions as defs
 from fairness.counts.groups import age_band as _age_band_series
 from fairness.definitions import DEFAULT_REFERENCE, RISK_BANDS
 from fairness.quarters import normalise_quarter, quarter_codes
+from fairness.stats._options import match_option
+from fairness.stats.disparity import band_positions
 from fairness.stats.intervals import (
     confint_difference_proportions,
     confint_proportion,
@@ -369,7 +371,8 @@ def _outcome_cells(matrix: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame
         else:
             data[col] = matrix[col].to_numpy() if not isinstance(matrix[col].dtype, pd.CategoricalDtype) \
                 else matrix[col].array
-    data["risk_band"] = matrix["risk_band"].array
+    # by label, whatever the dtype or category order (never by category code)
+    data["risk_band"] = pd.Categorical.from_codes(band_positions(matrix["risk_band"]), categories=list(RISK_BANDS))
     if OUTCOME in matrix.columns:
         data["outcome"] = matrix[OUTCOME].astype("boolean").array
     else:
@@ -435,6 +438,22 @@ def _metric_values(weighted: Mapping[str, pd.DataFrame], thresholds: Sequence[st
 # --------------------------------------------------------------------------
 
 
+def _threshold(name: object) -> str:
+    """The threshold named by ``name``, matched as data values are (any case)."""
+    try:
+        return match_option(name, THRESHOLDS, name="threshold")
+    except ValueError:
+        raise ValueError(ERR_THRESHOLD.format(got=name, valid=", ".join(THRESHOLDS))) from None
+
+
+def _group_named(name: object, groups: Sequence[str]) -> str | None:
+    """The group of ``groups`` that ``name`` names (any case), or None."""
+    try:
+        return match_option(name, groups, name="reference")
+    except ValueError:
+        return None
+
+
 def _normalise_by(by) -> list[tuple[str, ...]]:
     if isinstance(by, str):
         by = [by]
@@ -464,15 +483,17 @@ def _resolve_reference(reference, breakdowns, groups_n: dict[str, pd.Series]) ->
             if key_label not in labels:
                 raise ValueError(ERR_REFERENCE_KEY.format(key=key, valid=labels))
             valid = list(groups_n[key_label].index)
-            if group not in valid:
+            matched = _group_named(group, valid)
+            if matched is None:
                 raise ValueError(
                     ERR_REFERENCE_GROUP.format(reference=group, by=key_label, valid=valid)
                 )
-            chosen[key_label] = group
+            chosen[key_label] = matched
     elif isinstance(reference, str):
         for label in labels:
-            if reference in groups_n[label].index:
-                chosen[label] = reference
+            matched = _group_named(reference, list(groups_n[label].index))
+            if matched is not None:
+                chosen[label] = matched
         if not chosen:
             raise ValueError(ERR_REFERENCE_UNUSED.format(reference=reference, by=labels))
     for cols, label in zip(breakdowns, labels, strict=True):
@@ -766,9 +787,7 @@ def band_performance(
     if not 0 < alpha < 1:
         raise ValueError(ERR_ALPHA.format(alpha=alpha))
     thresholds = [thresholds] if isinstance(thresholds, str) else list(thresholds)
-    for t in thresholds:
-        if t not in THRESHOLDS:
-            raise ValueError(ERR_THRESHOLD.format(got=t, valid=", ".join(THRESHOLDS)))
+    thresholds = [_threshold(t) for t in thresholds]
     breakdowns = _normalise_by(by)
     for cols in breakdowns:
         for col in cols:
@@ -801,6 +820,7 @@ def band_performance_from_cells(
     ``outcome`` and ``count``; see :data:`CELL_COLUMNS`): the audit's path, and the one that
     :func:`band_performance` takes after counting the records."""
     thresholds = [thresholds] if isinstance(thresholds, str) else list(thresholds)
+    thresholds = [_threshold(t) for t in thresholds]
     breakdowns = _normalise_by(by)
     quarter_of = cells["quarter"].astype(object).to_numpy()
     count = cells["count"].to_numpy(dtype="int64")

@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from fairness import definitions as defs
-from fairness.quarters import parse_quarter
+from fairness.stats._options import match_option, one_snapshot
 from fairness.stats.intervals import confint_proportion
 
-__all__ = ["disparity_table", "DISPARITY_COLUMNS"]
+__all__ = ["disparity_table", "band_positions", "DISPARITY_COLUMNS"]
 
 Threshold = Literal["red", "red_amber"]
 DISPARITY_COLUMNS: tuple[str, ...] = (
@@ -34,14 +34,38 @@ DISPARITY_COLUMNS: tuple[str, ...] = (
 )
 ERR_THRESHOLD = "threshold {value!r} is not valid; valid: red, red_amber"
 ERR_NO_OUTCOME = "the matrix has no outcome_violence_12m column: band performance is not assessable"
+ERR_BAND = "risk_band holds {values}, which {verb} not a band; valid: {valid} (any case)"
+ERR_BAND_MISSING = "risk_band is missing in {n:,} row(s) (first: row {row}); valid: {valid}"
 
 
-def _rows_in_quarter(dates: pd.Series, quarter: str) -> np.ndarray:
-    end = parse_quarter(quarter)
-    start = (pd.Period(end, freq="Q").start_time).normalize()
-    # Compare as int64 nanoseconds: no unit conversion of the whole column.
-    d = dates.to_numpy().astype("datetime64[ns]").view("i8")
-    return (d >= pd.Timestamp(start).value) & (d <= pd.Timestamp(end).value)
+def band_positions(bands: pd.Series) -> np.ndarray:
+    """Position of each row's band in ``defs.RISK_BANDS`` (Red=0, Amber=1, Green=2), read by label.
+
+    Works whatever the dtype (strings, object, a Categorical in any category
+    order, e.g. ``pd.Categorical(bands)`` with the alphabetical Amber, Green,
+    Red) and matches labels as data values are matched (any case, spaces
+    ignored). An unknown or missing label raises ``ValueError``.
+    """
+    valid = {b.casefold(): i for i, b in enumerate(defs.RISK_BANDS)}
+    if isinstance(bands.dtype, pd.CategoricalDtype):
+        # one lookup per category, then the codes: cost linear in the rows, no strings built
+        codes, uniques = bands.cat.codes.to_numpy(), list(bands.cat.categories)
+        used = np.zeros(len(uniques), dtype=bool)
+        used[codes[codes >= 0]] = True
+        uniques = [u if k else defs.RISK_BANDS[0] for u, k in zip(uniques, used, strict=True)]  # unused: harmless
+    else:
+        codes, uniques = pd.factorize(bands, use_na_sentinel=True)
+    lookup = np.array([valid.get(str(u).strip().casefold(), -1) for u in uniques], dtype=np.int64)
+    unknown = [str(u) for u, k in zip(uniques, lookup, strict=True) if k < 0]
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise ValueError(ERR_BAND.format(values=shown, verb="is" if len(unknown) == 1 else "are",
+                                         valid=", ".join(defs.RISK_BANDS)))
+    missing = codes < 0
+    if missing.any():
+        raise ValueError(ERR_BAND_MISSING.format(n=int(missing.sum()), row=int(np.argmax(missing)),
+                                                 valid=", ".join(defs.RISK_BANDS)))
+    return lookup[codes] if len(lookup) else np.zeros(len(bands), dtype=np.int64)
 
 
 def disparity_table(
@@ -64,11 +88,15 @@ def disparity_table(
     by : str, default "ethnicity"
         A categorical column; every category gets a row, empty ones with n = 0.
     threshold : {"red", "red_amber"}
-        Band(s) treated as a positive prediction.
+        Band(s) treated as a positive prediction. Bands are read by label
+        (any dtype, any category order, any case); an unknown label raises
+        ``ValueError`` listing the valid ones.
     reference : str, default "White"
-        Group the ratios compare with.
+        Group the ratios compare with, matched as data values are (any case).
     quarter : str, optional
-        Only rows of this quarter (e.g. "2022Q4"); default all rows.
+        Only rows of this quarter (e.g. "2022Q4"). Required when the matrix
+        holds several snapshots (pooling them would count a person once per
+        quarter): the error names the quarters found.
 
     Returns
     -------
@@ -88,22 +116,24 @@ def disparity_table(
     0  White             0.5  0.0                   1.0
     1  Black             1.0  1.0                   2.0
     """
-    if threshold not in defs.BAND_THRESHOLDS:
-        raise ValueError(ERR_THRESHOLD.format(value=threshold))
+    try:
+        threshold = match_option(threshold, defs.BAND_THRESHOLDS, name="threshold")
+    except ValueError:
+        raise ValueError(ERR_THRESHOLD.format(value=threshold)) from None
     if "outcome_violence_12m" not in matrix:
         raise ValueError(ERR_NO_OUTCOME)
-    rows = np.ones(len(matrix), dtype=bool) if quarter is None else _rows_in_quarter(matrix["snapshot_date"], quarter)
+    matrix = one_snapshot(matrix, quarter, function="disparity_table")
     outcome = matrix["outcome_violence_12m"]
-    known = rows & outcome.notna().to_numpy()
-    unknown = int(rows.sum() - known.sum())
+    known = outcome.notna().to_numpy()
+    unknown = int(len(matrix) - known.sum())
     groups = matrix[by].astype("category")
-    categories = list(groups.cat.categories)
+    categories = [str(c) for c in groups.cat.categories]
+    reference = _match_group(reference, categories)
     g = groups.cat.codes.to_numpy()[known].astype(np.int64)
-    bands = matrix["risk_band"].astype("category")
-    # positive[code]: is that band predicted positive (the last entry, for code -1, is not)
-    positive = np.append(np.isin(np.asarray(bands.cat.categories, dtype=object),
-                                 defs.BAND_THRESHOLDS[threshold]), False)
-    y_pred = positive[bands.cat.codes.to_numpy()[known]]
+    band = band_positions(matrix["risk_band"])[known]
+    # bands predicted positive, by label (defs.BAND_THRESHOLDS), never by category code
+    positive = np.array([b in defs.BAND_THRESHOLDS[threshold] for b in defs.RISK_BANDS])
+    y_pred = positive[band]
     y_true = outcome.to_numpy(dtype=bool, na_value=False)[known]
     valid = g >= 0
     key = (g[valid] * 2 + y_pred[valid]) * 2 + y_true[valid]
@@ -138,3 +168,11 @@ def disparity_table(
         notes[0] = (notes[0] + "; " if notes[0] else "") + f"{unknown:,} rows with the outcome not yet known left out"
     out["note"] = notes
     return out[list(DISPARITY_COLUMNS)]
+
+
+def _match_group(reference: str, categories: list[str]) -> str:
+    """The group named by ``reference``, matched as data values are; unchanged when absent."""
+    try:
+        return match_option(reference, categories, name="reference")
+    except ValueError:
+        return reference
