@@ -299,10 +299,15 @@ def test_rri_absent_group_and_zero_count():
     assert other["count"] == 5
     assert math.isnan(other["rri"]) and other["flag"] == "not_estimable"
     assert other["note"] == dp.NOTE_NO_BENCHMARK
-    asian = row(ri, "Asian")  # in the benchmark, nobody listed: RRI 0, no log interval
-    assert asian["rri"] == 0.0 and math.isnan(asian["ci_low"])
+    asian = row(ri, "Asian")  # in the benchmark, nobody listed: RRI 0
+    # Issue 11: Katz has no log interval for a zero count, which used to drop the
+    # group out of the Holm family; below 10 listed the exact interval is used
+    # instead (as rates switch to exact below 10), so the group has the exact
+    # bounds worked by hand in test_rri_zero_count_exact_methods_give_an_interval_from_zero.
+    assert asian["rri"] == 0.0 and asian["ci_low"] == 0.0
+    assert asian["ci_high"] == pytest.approx(0.3651076, abs=1e-7)
+    assert asian["method"] == dp.SMALL_COUNT_METHOD and asian["flag"] == "below_band"
     assert asian["rate_per_1000"] == 0.0
-    assert asian["note"] == dp.NOTE_ZERO and asian["flag"] == "not_estimable"
 
 
 @pytest.mark.parametrize("method", ["poisson-exact", "mid-p"])
@@ -518,3 +523,105 @@ def test_identical_rates_give_rri_one_and_p_near_one(white, k, pop, method):
     else:
         # mid-p: each half-weighted tail is within a fraction of P(X = mean) of 0.5
         assert b["p_value"] > 0.8
+
+
+# ---------------------------------------------------------------- issue 11: statistics at the edges
+
+
+def test_katz_switches_to_exact_below_ten_so_one_person_is_not_above_band():
+    # One Black person listed, nobody else (n = 1). Census 2011, 32 Met boroughs:
+    # 1,088,447 Black of 8,166,566 (summed from the CSV above). Ratio = 1 / 0.1332809 = 7.50295.
+    # Katz with Wilson for 1/1 used to give 0.2065 / 0.1332809 = 1.55 as the lower bound:
+    # "above band" for a single person. Below 10 listed the exact conditional interval is
+    # used: a | a + b ~ Bin(a + b, π), π = R·n / (R·n + N). For a = 1, the lower bound for π
+    # is the Beta(1, b + 1) quantile 1 − 0.975^(1/(b+1)), so, by hand,
+    #   R_low = π/(1 − π) · N / n = (1 − q)/q · 8,166,566 with q = 0.975^(1/1,088,448) = 0.189958.
+    # The exact upper bound (≈ 41.8) is above the largest possible ratio 1/0.1332809 and is clipped.
+    black, total = census_2011_black_share_without_city()
+    rr = representation_ratio(listed(Black=1), ["residents_2011"])
+    b = row(rr, "Black")
+    q = 0.975 ** (1 / (black + 1))
+    assert b["ratio"] == pytest.approx(total / black, rel=1e-12)
+    assert b["ci_low"] == pytest.approx((1 - q) / q * total, rel=1e-6)
+    assert b["ci_low"] == pytest.approx(0.189958, abs=1e-6)
+    assert b["ci_high"] == pytest.approx(total / black, rel=1e-12)  # 7.50295: clipped to 1 ÷ share
+    assert b["method"] == dp.SMALL_COUNT_METHOD
+    assert b["flag"] == "within_or_uncertain"
+    # at 10 and over Katz is kept
+    assert row(representation_ratio(listed(Black=10, White=5), ["residents_2011"]), "Black")["method"] == "katz"
+
+
+@pytest.mark.parametrize("method", ["poisson-exact", "mid-p"])
+def test_exact_bounds_never_pass_the_largest_possible_ratio(method):
+    # Representation: 3 listed, all Black: the share of the list cannot exceed 1, so the
+    # ratio cannot exceed 1 / 0.1332809 = 7.50295 (Census 2011, as above).
+    black, total = census_2011_black_share_without_city()
+    b = row(representation_ratio(listed(Black=3), ["residents_2011"], method=method), "Black")
+    assert b["ci_high"] == pytest.approx(total / black, rel=1e-12)
+    # RRI: all 5 of a Black population of 5 listed, 20 of 4,000 White: RRI = (5/5)/(20/4000) = 200,
+    # which is also the largest possible (everyone listed). The exact upper bound is clipped to it.
+    bench = toy_benchmark({"White": 4000, "Black": 5})
+    r = row(relative_rate_index(listed(Black=5, White=20), [bench], method=method), "Black")
+    assert r["rri"] == pytest.approx(200.0) and r["ci_high"] == pytest.approx(200.0)
+    assert r["ci_low"] < 200.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_nobody_listed_in_the_reference_group_is_one_verdict(method):
+    # Nobody White listed. The exact methods used to report RRI = inf with a finite lower
+    # bound and flag "above_band" while the note said "not estimable". One verdict now.
+    ri = relative_rate_index(listed(Black=5), [toy_benchmark(RRI_BENCH)], method=method)
+    b = row(ri, "Black")
+    assert math.isnan(b["rri"]) and math.isnan(b["ci_low"]) and math.isnan(b["ci_high"])
+    assert math.isnan(b["p_value"]) and math.isnan(b["p_adjusted"])
+    assert b["flag"] == "not_estimable" and b["note"] == dp.NOTE_REFERENCE_ZERO
+    s = ratio_sentences(ri)
+    assert "could not be estimated" in s.loc[s["group"] == "Black", "sentence"].iloc[0]
+
+
+def test_adjustment_family_is_the_same_under_every_method():
+    # Nobody Mixed listed. Katz has no log interval or Wald test for a zero count, so the
+    # group used to drop out of the family (3 p-values) under Katz but stay in (4) under
+    # the exact methods. Now 4 under every method, and Bonferroni multiplies by 4.
+    m = listed(Black=60, White=40, Asian=30, Other=8)
+    for method in METHODS:
+        ri = relative_rate_index(m, ["residents_2021"], method=method, adjust="bonferroni")
+        fam = ri[ri["p_value"].notna()]
+        assert sorted(fam["group"]) == ["Asian", "Black", "Mixed", "Other"], method
+        mixed = row(ri, "Mixed")
+        assert mixed["p_adjusted"] == pytest.approx(min(1.0, 4 * mixed["p_value"]), rel=1e-12)
+
+
+def test_options_match_in_any_case_as_data_values_do():
+    m = listed(Black=78, White=22, Asian=10)
+    bench = toy_benchmark(RRI_BENCH)
+    canonical = relative_rate_index(m, [bench], reference="White", method="katz", adjust="holm")
+    loose = relative_rate_index(m, [bench], reference=" white", method="Katz", adjust="HOLM")
+    pd.testing.assert_frame_equal(canonical, loose)
+    pd.testing.assert_frame_equal(representation_ratio(m, [bench], method="MID-P"),
+                                  representation_ratio(m, [bench], method="mid-p"))
+    with pytest.raises(ValueError, match="White, Black, Asian, Mixed, Other"):
+        relative_rate_index(m, [bench], reference="Whit")
+    with pytest.raises(ValueError, match="katz, poisson-exact, mid-p"):
+        relative_rate_index(m, [bench], method="kat")
+
+
+def two_snapshots() -> pd.DataFrame:
+    # 2018Q3: 6 Black, 4 White; 2018Q4: 3 Black, 7 White (the same ten people, say)
+    m = pd.concat([listed(Black=6, White=4), listed(Black=3, White=7)], ignore_index=True)
+    m["snapshot_date"] = pd.to_datetime(["2018-09-30"] * 10 + ["2018-12-31"] * 10)
+    return m
+
+
+@pytest.mark.parametrize("function", [representation_ratio, relative_rate_index])
+def test_several_snapshots_need_a_quarter(function):
+    m = two_snapshots()
+    with pytest.raises(ValueError, match=r"2 snapshots \(2018Q3, 2018Q4\).*quarter="):
+        function(m, ["residents_2021"])
+    # quarter= gives exactly the table of that snapshot alone
+    alone = m[m["snapshot_date"] == "2018-12-31"]
+    pd.testing.assert_frame_equal(function(m, ["residents_2021"], quarter="2018q4"),
+                                  function(alone, ["residents_2021"]))
+    assert row(representation_ratio(m, ["residents_2021"], quarter="2018Q4"), "Black")["count"] == 3
+    with pytest.raises(ValueError, match="quarter 2017Q1 is not in the matrix; quarters found: 2018Q3, 2018Q4"):
+        function(m, ["residents_2021"], quarter="2017Q1")

@@ -26,7 +26,9 @@ import pandas as pd
 
 from fairness.definitions import CENSUS_ETHNICITIES, DEFAULT_REFERENCE, ETHNICITIES
 from fairness.io.benchmarks import Benchmark, get_benchmark
+from fairness.stats._options import match_option, one_snapshot
 from fairness.stats.intervals import (
+    PHE_EXACT_BELOW,
     adjust_pvalues,
     confint_poisson_rate,
     confint_rate_ratio,
@@ -46,6 +48,15 @@ AdjustMethod = Literal["holm", "bh", "bonferroni", "none"]
 
 #: The p-value test that matches each interval method.
 _TEST_FOR_METHOD = {"katz": "wald", "poisson-exact": "exact", "mid-p": "mid-p"}
+RATIO_METHODS: tuple[str, ...] = ("katz", "poisson-exact", "mid-p")
+ADJUST_METHODS: tuple[str, ...] = ("holm", "bh", "bonferroni", "none")
+#: Below this many listed (in either count of a ratio) the Katz log interval is
+#: unreliable (it flags a single listed person "above band", and has no
+#: interval at all for a zero count): the exact conditional interval and test
+#: are used instead, as rates switch to exact Poisson limits below 10 (PHE).
+KATZ_EXACT_BELOW = PHE_EXACT_BELOW
+#: The method used where Katz is replaced at small counts.
+SMALL_COUNT_METHOD = "poisson-exact"
 #: Share-only benchmarks are treated as known without error: a huge notional
 #: population makes the benchmark's variance terms vanish (1/A -> 0).
 _KNOWN_SHARE_POPULATION = 1e12
@@ -136,6 +147,7 @@ def representation_ratio(
     by: str | Sequence[str] = "ethnicity",
     alpha: float = 0.05,
     method: RatioMethod = "katz",
+    quarter: str | None = None,
 ) -> pd.DataFrame:
     r"""Each group's share of the list divided by its share of a benchmark population.
 
@@ -147,12 +159,16 @@ def representation_ratio(
     method by default: :math:`\exp(\ln RR \pm z\sqrt{1/a - 1/n + 1/A - 1/N})`).
     For a share-only benchmark the benchmark share is treated as known: the
     interval is the list share's (Wilson; Clopper–Pearson for the exact
-    methods) divided by it.
+    methods) divided by it. Below :data:`KATZ_EXACT_BELOW` (10) listed in a
+    group, ``"katz"`` gives way to the exact method (``method`` says
+    ``"poisson-exact"`` on those rows). No bound exceeds the largest possible
+    ratio, 1 ÷ benchmark share (everyone listed in the group).
 
     Parameters
     ----------
     matrix : DataFrame
-        Validated matrix rows for one snapshot.
+        Validated matrix rows. With several snapshots, ``quarter`` picks one
+        (pooling them would count a person once per quarter).
     benchmarks : sequence of str or Benchmark
         Benchmarks to compare with, each in its own rows.
     by : str or sequence of str, default "ethnicity"
@@ -160,7 +176,10 @@ def representation_ratio(
     alpha : float, default 0.05
         1 − confidence level.
     method : {"katz", "poisson-exact", "mid-p"}
-        Interval method (see :func:`fairness.stats.intervals.confint_rate_ratio`).
+        Interval method (see :func:`fairness.stats.intervals.confint_rate_ratio`);
+        any case.
+    quarter : str, optional
+        The snapshot to use ("2018Q4"); required when the matrix holds several.
 
     Returns
     -------
@@ -183,6 +202,8 @@ def representation_ratio(
     5.85
     """
     by = _split_by(by)
+    if "quarter" not in by:
+        matrix = one_snapshot(matrix, quarter, function="representation_ratio")
     return representation_from_counts(_list_counts(matrix, by), benchmarks, by=by, alpha=alpha, method=method)
 
 
@@ -200,6 +221,7 @@ def representation_from_counts(
     group, empty groups included (zeros kept).
     """
     by = _split_by(by)
+    method = match_option(method, RATIO_METHODS, name="method")
     rows = []
     for b in benchmarks:
         bench = get_benchmark(b)
@@ -213,37 +235,52 @@ def representation_from_counts(
             t["n"] = int(t.loc[stated, "count"].sum())
         t["share"] = np.where(stated & (t["n"] > 0), t["count"] / t["n"].where(t["n"] > 0), np.nan)
         pop = _population(t, method)
-        if not bench.has_counts:
-            # shares are of the whole population: a known share, no benchmark error
-            total_pop = _KNOWN_SHARE_POPULATION if method == "katz" else 1.0
-        elif keys:
-            total_pop = pd.Series(pop).groupby([t[k] for k in keys]).transform("sum").to_numpy()
-        else:
-            total_pop = np.nansum(np.where(stated & ~np.isnan(pop), pop, 0))
         estimable = stated.to_numpy() & ~np.isnan(pop) & (t["n"].to_numpy() > 0) & (pop > 0)
-        if bench.has_counts:
-            ratio, lo, hi = _ratio_ci(t["count"], t["n"], pop, total_pop, estimable, alpha, method)
-            # Katz's log variance 1/a − 1/n vanishes when a group is everyone
-            # listed (a == n), collapsing the interval; there the list share's
-            # Wilson interval ÷ the benchmark share (known to within a census
-            # count of millions) is used instead.
-            whole = estimable & (t["count"].to_numpy() == t["n"].to_numpy())
-            if method == "katz" and whole.any():
-                r2, l2, h2 = _known_share_ci(t, whole, alpha, method)
-                ratio, lo, hi = np.where(whole, r2, ratio), np.where(whole, l2, lo), np.where(whole, h2, hi)
-        else:
-            ratio, lo, hi = _known_share_ci(t, estimable, alpha, method)
+        # Katz at small counts: the exact method instead (KATZ_EXACT_BELOW)
+        small = estimable & (t["count"].to_numpy() < KATZ_EXACT_BELOW) if method == "katz" \
+            else np.zeros(len(t), dtype=bool)
+        used = np.where(small, SMALL_COUNT_METHOD, method).astype(object)
+        ratio, lo, hi = (np.full(len(t), np.nan) for _ in range(3))
+        for how, rows_ in ((method, estimable & ~small), (SMALL_COUNT_METHOD, small)):
+            if not rows_.any():
+                continue
+            if bench.has_counts:
+                p_ = pop if how == method else _population(t, how)
+                r_, l_, h_ = _ratio_ci(t["count"], t["n"], p_, _total(t, p_, stated, keys), rows_, alpha, how)
+                if how == "katz":
+                    # Katz's log variance 1/a − 1/n vanishes when a group is everyone
+                    # listed (a == n), collapsing the interval; there the list share's
+                    # Wilson interval ÷ the benchmark share (known to within a census
+                    # count of millions) is used instead.
+                    whole = rows_ & (t["count"].to_numpy() == t["n"].to_numpy())
+                    if whole.any():
+                        r2, l2, h2 = _known_share_ci(t, whole, alpha, how)
+                        r_, l_, h_ = np.where(whole, r2, r_), np.where(whole, l2, l_), np.where(whole, h2, h_)
+            else:
+                r_, l_, h_ = _known_share_ci(t, rows_, alpha, how)
+            ratio, lo, hi = np.where(rows_, r_, ratio), np.where(rows_, l_, lo), np.where(rows_, h_, hi)
+        # No share of the list exceeds 1: the ratio cannot exceed 1 ÷ the benchmark share.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            most = 1.0 / t["benchmark_share"].to_numpy(dtype="float64")
+        hi = np.where(np.isfinite(most) & (hi > most), most, hi)
         t["ratio"], t["ci_low"], t["ci_high"] = ratio, lo, hi
+        t["method"] = used
         t["note"] = _with_strata_note(_notes(t, stated, pop, estimable, bench), by)
         t["benchmark"] = bench.name
         t["benchmark_label"] = bench.label
         rows.append(t)
     out = pd.concat(rows, ignore_index=True).rename(columns={"ethnicity": "group"})
-    out["method"] = method
     out["flag"] = parity_flag(out["ci_low"].to_numpy(), out["ci_high"].to_numpy())
     cols = ["benchmark", "benchmark_label", *[c for c in by if c != "ethnicity"], "group",
             "count", "n", "share", "benchmark_share", "ratio", "ci_low", "ci_high", "method", "flag", "note"]
     return out[cols]
+
+
+def _total(t: pd.DataFrame, pop: np.ndarray, stated: pd.Series, keys: list[str]):
+    """The benchmark population the shares are of (per stratum when ``keys``)."""
+    if keys:
+        return pd.Series(pop).groupby([t[k] for k in keys]).transform("sum").to_numpy()
+    return np.nansum(np.where(stated & ~np.isnan(pop), pop, 0))
 
 
 def _ratio_ci(a, n, A, N, estimable, alpha, method):
@@ -308,6 +345,7 @@ def relative_rate_index(
     method: RatioMethod = "katz",
     adjust: AdjustMethod = "holm",
     rate_method: Literal["phe", "byar", "exact"] = "phe",
+    quarter: str | None = None,
 ) -> pd.DataFrame:
     r"""Listed per 1,000 of each group's benchmark population, relative to a reference group.
 
@@ -323,6 +361,17 @@ def relative_rate_index(
     over). For a share-only benchmark there is no rate per 1,000, and the
     benchmark shares are treated as known.
 
+    Below :data:`KATZ_EXACT_BELOW` (10) listed in the group or in the
+    reference group, ``"katz"`` gives way to the exact conditional interval
+    and test (``method`` says ``"poisson-exact"`` on those rows), so a group
+    with nobody listed has an interval (0 to an upper bound) and a p-value
+    under every method: which groups share a Holm/BH family never depends on
+    the method. With nobody in the reference group listed, every ratio is
+    "not estimable" (no point, interval, p-value or flag). No upper bound
+    exceeds the largest possible ratio (everyone in the group listed).
+    ``reference``, ``method`` and ``adjust`` match in any case. With several
+    snapshots in ``matrix``, ``quarter`` picks one.
+
     Returns
     -------
     DataFrame
@@ -332,8 +381,9 @@ def relative_rate_index(
         group's own row has RRI 1 and no p-value.
     """
     by = _split_by(by)
-    if reference not in CENSUS_ETHNICITIES:
-        raise ValueError(ERR_REFERENCE.format(reference=reference, valid=", ".join(CENSUS_ETHNICITIES)))
+    reference = _reference(reference)
+    if "quarter" not in by:
+        matrix = one_snapshot(matrix, quarter, function="relative_rate_index")
     return relative_rate_from_counts(_list_counts(matrix, by), benchmarks, by=by, reference=reference,
                                      alpha=alpha, method=method, adjust=adjust, rate_method=rate_method)
 
@@ -351,8 +401,9 @@ def relative_rate_from_counts(
 ) -> pd.DataFrame:
     """:func:`relative_rate_index` from the number listed per group (as :func:`representation_from_counts`)."""
     by = _split_by(by)
-    if reference not in CENSUS_ETHNICITIES:
-        raise ValueError(ERR_REFERENCE.format(reference=reference, valid=", ".join(CENSUS_ETHNICITIES)))
+    reference = _reference(reference)
+    method = match_option(method, RATIO_METHODS, name="method")
+    adjust = match_option(adjust, ADJUST_METHODS, name="adjust")
     keys = [c for c in by if c != "ethnicity"]
     out = []
     for b in benchmarks:
@@ -377,15 +428,26 @@ def relative_rate_from_counts(
         ref_A = t["ref_pop"].to_numpy(dtype="float64")
         is_ref = (t["ethnicity"] == reference).to_numpy()
         stated = (t["ethnicity"] != "Not stated").to_numpy()
+        # The same groups are estimable under every method (so the same groups
+        # share an adjustment family): nobody listed in the reference group
+        # means no ratio at all, under any method.
         estimable = stated & ~np.isnan(pop) & (pop > 0) & ~np.isnan(ref_A) & (ref_A > 0) & ~is_ref
-        estimable &= (a > 0) | (method != "katz")
-        estimable &= (ref_a > 0) | (method != "katz")
+        estimable &= ~np.isnan(ref_a) & (ref_a > 0)
+        small = estimable & ((a < KATZ_EXACT_BELOW) | (ref_a < KATZ_EXACT_BELOW)) if method == "katz" \
+            else np.zeros(len(t), dtype=bool)
         rri, lo, hi = np.full(len(t), np.nan), np.full(len(t), np.nan), np.full(len(t), np.nan)
         p = np.full(len(t), np.nan)
-        if estimable.any():
-            e = estimable
-            rri[e], lo[e], hi[e] = confint_rate_ratio(a[e], pop[e], ref_a[e], ref_A[e], alpha=alpha, method=method)
-            p[e] = test_rate_ratio(a[e], pop[e], ref_a[e], ref_A[e], method=_TEST_FOR_METHOD[method])
+        for how, e in ((method, estimable & ~small), (SMALL_COUNT_METHOD, small)):
+            if not e.any():
+                continue
+            pop_ = pop if how == method else _population(t, how)
+            ref_ = ref_A if how == method else np.round(ref_A) if bench.has_counts else ref_A
+            rri[e], lo[e], hi[e] = confint_rate_ratio(a[e], pop_[e], ref_a[e], ref_[e], alpha=alpha, method=how)
+            p[e] = test_rate_ratio(a[e], pop_[e], ref_a[e], ref_[e], method=_TEST_FOR_METHOD[how])
+        # No group's rate exceeds 1 (everyone listed): the ratio cannot exceed ref_A / ref_a.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            most = ref_A / ref_a
+        hi = np.where(estimable & np.isfinite(most) & (hi > most), most, hi)
         # a zero count has RRI 0 even where a log interval cannot be formed
         # (but not when the reference count is zero too: 0/0 is not 0)
         zero = stated & ~is_ref & (a == 0) & ~np.isnan(pop) & (pop > 0) & (ref_a > 0)
@@ -393,6 +455,7 @@ def relative_rate_from_counts(
         rri[is_ref] = 1.0
         t["rri"], t["ci_low"], t["ci_high"], t["p_value"] = rri, lo, hi, p
         t["p_adjusted"] = _adjust_within(t, keys, adjust)
+        t["method"] = np.where(small, SMALL_COUNT_METHOD, method).astype(object)
         has_counts = ~t["bench_count"].isna()
         rate_low, rate_high = np.full(len(t), np.nan), np.full(len(t), np.nan)
         rate = np.where(has_counts & (pop > 0), 1000 * a / np.where(pop > 0, pop, 1), np.nan)
@@ -417,7 +480,6 @@ def relative_rate_from_counts(
         out.append(t)
     res = pd.concat(out, ignore_index=True).rename(columns={"ethnicity": "group"})
     res["reference"] = reference
-    res["method"] = method
     res["adjust"] = adjust
     res["flag"] = parity_flag(res["ci_low"].to_numpy(), res["ci_high"].to_numpy())
     res.loc[res["group"] == reference, "flag"] = "reference"
@@ -425,6 +487,14 @@ def relative_rate_from_counts(
             "rate_per_1000", "rate_low", "rate_high", "rri", "ci_low", "ci_high", "p_value",
             "p_adjusted", "method", "adjust", "flag", "note"]
     return res[cols]
+
+
+def _reference(reference: object) -> str:
+    """The reference group, matched as data values are (any case)."""
+    try:
+        return match_option(reference, CENSUS_ETHNICITIES, name="reference")
+    except ValueError:
+        raise ValueError(ERR_REFERENCE.format(reference=reference, valid=", ".join(CENSUS_ETHNICITIES))) from None
 
 
 def _adjust_within(t: pd.DataFrame, keys: list[str], adjust: str) -> np.ndarray:
