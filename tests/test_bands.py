@@ -494,3 +494,37 @@ def test_by_group_rates_equal_fairlearn_metricframe_on_records(seed):
             den = got.loc[group, bands._RATE_PARTS[metric][1]]
             if den > 0:
                 assert got.loc[group, metric] == value, (metric, group)
+
+
+# --------------------------------------------------------------------------
+# Issue 11: bands read by label, options in any case
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make_bands", [
+    lambda b: pd.Categorical(b),  # alphabetical: Amber, Green, Red
+    lambda b: np.asarray(b, dtype=object),  # plain strings
+    lambda b: pd.Series(b).str.lower().to_numpy(dtype=object),  # another case
+])
+def test_bands_read_by_label_whatever_the_dtype(result, make_bands):
+    m = make_matrix()
+    m["risk_band"] = make_bands(m["risk_band"].astype(str).tolist())
+    other = band_performance(m)
+    pd.testing.assert_frame_equal(other.by_group, result.by_group)
+    pd.testing.assert_frame_equal(other.calibration, result.calibration)
+    # by hand (make_matrix's docstring): Black, red_amber: tp 3 fp 3 fn 1 tn 1
+    b = group_row(other.by_group, "red_amber", "ethnicity", "Black")
+    assert (b["tp"], b["fp"], b["fn"], b["tn"]) == (3, 3, 1, 1)
+
+
+def test_unknown_band_label_raises():
+    m = make_matrix()
+    m["risk_band"] = m["risk_band"].astype(str).replace({"Green": "Blue"})
+    with pytest.raises(ValueError, match="'Blue', which is not a band; valid: Red, Amber, Green"):
+        band_performance(m)
+
+
+def test_threshold_and_reference_in_any_case(result):
+    other = band_performance(make_matrix(), thresholds=("RED", "Red_Amber"), reference={"ethnicity": "white"})
+    pd.testing.assert_frame_equal(other.by_group, result.by_group)
+    assert (other.versus_reference.query("by == 'ethnicity'")["reference"] == "White").all()

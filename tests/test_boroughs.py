@@ -305,3 +305,88 @@ def test_cutpoints_from_counts_equal_records(seed):
     t = pd.DataFrame({"s": scores, "b": bands}).groupby(["s", "b"]).size().reset_index()
     got = _cutpoints_from_counts(t["s"].to_numpy(), t["b"].to_numpy(dtype=object), t[0].to_numpy(), grid)
     assert got == _best_cutpoints_on_records(scores, bands.astype(object), grid)
+
+
+# ---------------------------------------------------------------- issue 11: statistics at the edges
+
+
+def test_rate_funnel_treats_boroughs_absent_from_the_file_as_no_data():
+    # One borough's file: 50 people in Hackney. Its rate per 1,000 residents used to be
+    # compared with 31 boroughs "listing nobody" (z = 23, above_99.8). They are no data:
+    # fewer than 2 boroughs to compare, so not estimable.
+    m = frame(people("Hackney", 50))
+    boroughs, disp, _ = borough_funnel(m, metrics=("rate_per_1000",))
+    assert (boroughs["flag"] == "not_estimable").all()
+    h = boroughs.set_index("borough").loc["Hackney"]
+    assert h["count"] == 50 and h["n"] > 0  # residents still shown
+    assert disp.iloc[0]["k"] == 1
+    assert "31 borough(s) with no rows in the file: no data, not zero" in disp.iloc[0]["method"]
+    assert borough_heterogeneity(m, metrics=("rate_per_1000",)).iloc[0]["k"] == 1
+
+
+def test_rate_funnel_target_is_pooled_over_the_boroughs_in_the_file():
+    # Hackney 50, Barnet 30 listed; residents from the Census 2021 CSV. Target, by hand,
+    # = 1000 × 80 / (Hackney + Barnet residents); the other 30 boroughs are not in it.
+    census = pd.read_csv(CENSUS / "ethnicity_by_borough_census2021.csv").set_index("la_name")
+    res = census.loc[["Hackney", "Barnet"], ["white", "mixed", "asian", "black", "other"]].sum(axis=1)
+    m = frame(people("Hackney", 50), people("Barnet", 30))
+    boroughs, disp, _ = borough_funnel(m, metrics=("rate_per_1000",))
+    assert disp.iloc[0]["k"] == 2
+    assert disp.iloc[0]["target"] == pytest.approx(1000 * 80 / res.sum(), rel=1e-9)
+    used = boroughs[boroughs["borough"].isin(["Hackney", "Barnet"])]
+    assert used["flag"].ne("not_estimable").all()
+    assert (boroughs.loc[~boroughs["borough"].isin(["Hackney", "Barnet"]), "flag"] == "not_estimable").all()
+    # covers="all": the list is known to cover London, so the 30 zeros are real zeros
+    b_all, d_all, _ = borough_funnel(m, metrics=("rate_per_1000",), covers="all")
+    assert d_all.iloc[0]["k"] == 32 and (b_all["flag"] != "not_estimable").all()
+    with pytest.raises(ValueError, match="'Gotham', which is not a borough"):
+        borough_funnel(m, metrics=("rate_per_1000",), covers=["Hackney", "Gotham"])
+
+
+def one_cell_casemix(d: int) -> pd.DataFrame:
+    """Two boroughs of 1,000 people, all in one covariate cell; 380 ± d with harm score 0."""
+    parts = [pd.DataFrame({"borough": b, "sex": "Male", "ethnicity": "Black", "age": 20,
+                           "harm_score": [0.0] * o + [5.0] * (1000 - o),
+                           "snapshot_date": pd.Timestamp("2018-12-31")})
+             for b, o in (("Hackney", 380 + d), ("Barnet", 380 - d))]
+    m = pd.concat(parts, ignore_index=True)
+    m["ethnicity"] = pd.Categorical(m["ethnicity"], categories=list(ETHNICITIES))
+    return m
+
+
+def test_casemix_interval_and_test_use_one_variance():
+    # One covariate cell, so the model is the London share 760/2000 = 0.38 (near the 38%
+    # of the Mayor's review). Hackney: O = 411, E = 1000 × 0.38 = 380,
+    # V = 1000 × 0.38 × 0.62 = 235.6, √V = 15.349267.
+    # z = 31 / 15.349267 = 2.019641, p = 2(1 − Φ(2.019641)) = 0.043421.
+    # Interval (O ± 1.959964 √V) / E = (411 ± 30.084) / 380 = 1.002411 to 1.160747: excludes 1,
+    # as p < 0.05 says. The Poisson interval on O (variance E, 1/√0.62 = 1.27× wider) gave
+    # a lower bound of about 0.977 with the same p: "CI includes 1, p = 0.043".
+    table, _ = fit(one_cell_casemix(31))
+    h = table.set_index("borough").loc["Hackney"]
+    assert (h["observed"], h["expected"]) == (411, pytest.approx(380.0))
+    assert h["z"] == pytest.approx(2.019641, abs=1e-6)
+    assert h["p_value"] == pytest.approx(0.043421, abs=1e-6)
+    assert (h["ci_low"], h["ci_high"]) == pytest.approx((1.002411, 1.160747), abs=1e-6)
+
+
+@pytest.mark.parametrize("d", [0, 20, 30, 31, 32, 45])
+def test_casemix_interval_excludes_one_exactly_when_p_is_below_alpha(d):
+    table, _ = fit(one_cell_casemix(d))
+    for _, r in table.dropna(subset=["p_value"]).iterrows():
+        assert (r["ci_low"] > 1 or r["ci_high"] < 1) == (r["p_value"] < 0.05)
+
+
+def test_borough_functions_refuse_to_pool_snapshots():
+    m = frame(people("Hackney", 10, zero=4), people("Barnet", 10, zero=2))
+    m["snapshot_date"] = pd.to_datetime(["2018-09-30"] * 5 + ["2018-12-31"] * 15)
+    for call in (lambda **k: borough_funnel(m, metrics=("no_risk_share",), **k),
+                 lambda **k: borough_heterogeneity(m, metrics=("no_risk_share",), **k),
+                 lambda **k: band_consistency(m, **k)):
+        with pytest.raises(ValueError, match=r"2 snapshots \(2018Q3, 2018Q4\)"):
+            call()
+    b, _, _ = borough_funnel(m, metrics=("No_Risk_Share",), quarter="2018Q4")
+    h = b.set_index("borough").loc["Hackney"]
+    assert (h["count"], h["n"]) == (0, 5)  # Hackney's last 5 people (harm 5) are the 2018Q4 ones
+    with pytest.raises(ValueError, match="2 snapshots"):
+        casemix_adjusted(m.assign(sex="Male", age=20))

@@ -76,3 +76,77 @@ def test_bad_threshold_and_missing_outcome():
         disparity_table(_frame(), threshold="amber")
     with pytest.raises(ValueError, match="not assessable"):
         disparity_table(_frame().drop(columns="outcome_violence_12m"))
+
+
+# ---------------------------------------------------------------- issue 11: bands by label, one snapshot
+
+# ProPublica, "How We Analyzed the COMPAS Recidivism Algorithm" (Larson et al., 2016), and its
+# notebook's confusion tables for the two-year general recidivism score, "higher risk"
+# (Medium or High) versus Low:
+#   Black: TN 990, FP 805, FN 532, TP 1369 -> FPR 805/1795 = 44.85%, FNR 532/1901 = 27.99%
+#   White: TN 1139, FP 349, FN 461, TP 505 -> FPR 349/1488 = 23.45%, FNR 461/966 = 47.72%
+# FPR ratio Black / White = 0.448468 / 0.234543 = 1.912. Here Low is Green, Medium and High
+# are Amber and Red (split arbitrarily: the red_amber threshold counts both).
+COMPAS = {"Black": {"tn": 990, "fp": 805, "fn": 532, "tp": 1369},
+          "White": {"tn": 1139, "fp": 349, "fn": 461, "tp": 505}}
+
+
+def compas_frame() -> pd.DataFrame:
+    parts = []
+    for group, c in COMPAS.items():
+        high_fp, high_tp = c["fp"] // 2, c["tp"] // 2
+        bands = (["Green"] * c["tn"] + ["Red"] * high_fp + ["Amber"] * (c["fp"] - high_fp)
+                 + ["Green"] * c["fn"] + ["Red"] * high_tp + ["Amber"] * (c["tp"] - high_tp))
+        outcome = [False] * (c["tn"] + c["fp"]) + [True] * (c["fn"] + c["tp"])
+        parts.append(pd.DataFrame({"ethnicity": group, "risk_band": bands, "outcome_violence_12m": outcome}))
+    m = pd.concat(parts, ignore_index=True)
+    m["ethnicity"] = pd.Categorical(m["ethnicity"], categories=["White", "Black"])
+    m["outcome_violence_12m"] = m["outcome_violence_12m"].astype("boolean")
+    return m
+
+
+@pytest.mark.parametrize("make_bands", [
+    lambda b: pd.Categorical(b, categories=["Red", "Amber", "Green"]),  # the validated order
+    lambda b: pd.Categorical(b),  # alphabetical: Amber, Green, Red
+    lambda b: pd.Categorical(b, categories=["Green", "Red", "Amber"]),
+    lambda b: np.asarray(b, dtype=object),  # plain strings (used to raise AttributeError)
+    lambda b: pd.Series(b).str.upper().astype("string"),  # another case, pandas strings
+])
+def test_bands_are_read_by_label_whatever_the_dtype_or_order(make_bands):
+    m = compas_frame()
+    m["risk_band"] = make_bands(m["risk_band"].tolist())
+    t = disparity_table(m, threshold="red_amber").set_index("group")
+    b, w = t.loc["Black"], t.loc["White"]
+    assert (b.tn, b.fp, b.fn, b.tp) == (990, 805, 532, 1369)
+    assert (w.tn, w.fp, w.fn, w.tp) == (1139, 349, 461, 505)
+    assert b.fpr == pytest.approx(805 / 1795) and round(b.fpr, 4) == 0.4485  # ProPublica: 44.85%
+    assert w.fpr == pytest.approx(349 / 1488) and round(w.fpr, 4) == 0.2345  # 23.45%
+    assert round(b.fnr, 4) == 0.2799 and round(w.fnr, 4) == 0.4772  # 27.99%, 47.72%
+    assert b.fpr_ratio == pytest.approx((805 / 1795) / (349 / 1488)) and round(b.fpr_ratio, 2) == 1.91
+    # the Red threshold counts only the Red half of each "higher risk" group
+    red = disparity_table(m, threshold="red").set_index("group")
+    assert red.loc["Black", "fp"] == 805 // 2 and red.loc["White", "tp"] == 505 // 2
+
+
+def test_unknown_band_labels_raise_listing_the_valid_ones():
+    m = compas_frame()
+    m["risk_band"] = m["risk_band"].astype(str).replace({"Amber": "Orange"})
+    with pytest.raises(ValueError, match=r"risk_band holds 'Orange', which is not a band; valid: Red, Amber, Green"):
+        disparity_table(m)
+
+
+def test_options_match_in_any_case():
+    m = compas_frame()
+    pd.testing.assert_frame_equal(disparity_table(m, threshold="Red_Amber", reference="white"),
+                                  disparity_table(m))
+    with pytest.raises(ValueError, match="valid: red, red_amber"):
+        disparity_table(m, threshold="amber")
+
+
+def test_several_snapshots_need_a_quarter():
+    one, two = _frame(), _frame()
+    two["snapshot_date"] = pd.to_datetime(["2018-09-30"] * 8)
+    both = pd.concat([two, one], ignore_index=True)
+    with pytest.raises(ValueError, match=r"2 snapshots \(2018Q3, 2018Q4\).*quarter="):
+        disparity_table(both)
+    pd.testing.assert_frame_equal(disparity_table(both, quarter="2018Q4"), disparity_table(one))

@@ -220,11 +220,19 @@ def test_unknown_method_message(call, function, valid):
     assert str(info.value) == expected
 
 
-def test_unknown_method_not_matched_by_prefix_or_case():
+def test_unknown_method_not_matched_by_prefix():
     with pytest.raises(ValueError):
-        iv.confint_proportion(1, 10, method="Wilson")
+        iv.confint_proportion(1, 10, method="wil")
     with pytest.raises(ValueError):
         iv.confint_proportion(1, 10, method=None)
+
+
+def test_method_matched_in_any_case_as_data_values_are():
+    # Issue 11: options match case-insensitively, as data values do (never by prefix).
+    # Newcombe (1998), Table I, 81/263: Wilson 0.2553 to 0.3662.
+    low, high = iv.confint_proportion(81, 263, method=" Wilson")
+    assert (round(float(low), 4), round(float(high), 4)) == (0.2553, 0.3662)
+    assert iv.adjust_pvalues([0.01, 0.04], method="BH").tolist() == [0.04, 0.04]
 
 
 # --------------------------------------------------------------------------

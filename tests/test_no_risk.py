@@ -245,3 +245,41 @@ def test_share_interval_contains_share(flags, method):
         assert out["count"].sum() == sum(f for f, _ in flags)
         assert out["n"].sum() == len(flags)
     assert np.isfinite(no_risk_share(m, method=method)[["ci_low", "ci_high"]].to_numpy()).all()
+
+
+# ---------------------------------------------------------------- issue 11: one snapshot, options in any case
+
+
+def two_quarters() -> pd.DataFrame:
+    rows = SEVEN + [
+        good_row("Q1", snapshot_date="2018-09-30", date_added="2017-01-01", last_reviewed="2018-08-31",
+                 harm_score=0),
+        good_row("Q2", snapshot_date="2018-09-30", date_added="2017-01-01", last_reviewed="2018-08-31",
+                 harm_score=3, risk_band="Amber"),
+    ]
+    res = validate_frame(pd.DataFrame(rows))
+    assert res.n_quarantined == 0, res.problem_lines()
+    return res.valid
+
+
+@pytest.mark.parametrize("function", [no_risk_share, no_risk_duration])
+def test_several_snapshots_are_never_pooled_silently(function):
+    m = two_quarters()
+    with pytest.raises(ValueError, match=r"2 snapshots \(2018Q3, 2018Q4\).*quarter="):
+        function(m)
+    # quarter= gives the snapshot alone: 2018Q4 holds the seven people (5 harm_zero, table above)
+    alone = m[m["snapshot_date"] == "2018-12-31"]
+    pd.testing.assert_frame_equal(function(m, quarter="2018Q4"), function(alone))
+
+
+def test_quarter_picks_the_snapshot_and_by_quarter_still_spans_them():
+    m = two_quarters()
+    q3 = no_risk_share(m, quarter="2018Q3").iloc[0]
+    assert (q3["count"], q3["n"]) == (1, 2)  # Q1 harm 0, Q2 harm 3
+    assert no_risk_share(m, by="quarter")[["count", "n"]].to_numpy().tolist() == [[1, 2], [5, 7]]
+
+
+def test_definition_matches_in_any_case(seven):
+    pd.testing.assert_frame_equal(no_risk_share(seven, definition="Harm_Zero"), no_risk_share(seven))
+    green = no_risk_share(seven, definition="GREEN_BAND").iloc[0]
+    assert green["count"] == EXPECTED["green_band"] and green["definition"] == "green_band"

@@ -18,6 +18,7 @@ Three questions, three tools:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,8 +26,11 @@ import pandas as pd
 from fairness.counts.groups import flag_mask, with_groups
 from fairness.definitions import BOROUGHS
 from fairness.io.benchmarks import get_benchmark
+from fairness.stats._options import match_option, one_snapshot
+from fairness.stats._threads import pinned_threads
+from fairness.stats.disparity import band_labels
 from fairness.stats.funnel import funnel_proportion, funnel_rate, heterogeneity_test
-from fairness.stats.intervals import adjust_pvalues, confint_poisson_rate, confint_proportion
+from fairness.stats.intervals import adjust_pvalues, confint_proportion
 
 __all__ = [
     "BOROUGH_METRICS",
@@ -45,6 +49,63 @@ BOROUGH_METRICS: dict[str, tuple[str, str]] = {
     "rate_per_1000": ("people listed per 1,000 residents (Census 2021)", "residents"),
 }
 ERR_METRIC = "unknown borough metric {name!r}; valid: {valid}"
+ERR_COVERS = "covers names {names}, which {verb} not a borough; valid: 'all', or borough names ({valid}, ...)"
+#: ``covers`` for a list known to cover every borough (a borough with no rows lists nobody).
+COVERS_ALL = "all"
+Covers = Sequence[str] | Literal["all"] | None
+
+
+def _metric(name: object) -> str:
+    try:
+        return match_option(name, BOROUGH_METRICS, name="metric")
+    except ValueError:
+        raise ValueError(ERR_METRIC.format(name=name, valid=", ".join(BOROUGH_METRICS))) from None
+
+
+def _covered(covers: Covers) -> frozenset[str] | None:
+    """The boroughs the list is known to cover (None: only those with rows)."""
+    if covers is None:
+        return None
+    if isinstance(covers, str):
+        if covers.strip().casefold() == COVERS_ALL:
+            return frozenset(BOROUGHS)
+        covers = [covers]
+    names, bad = [], []
+    for c in covers:
+        try:
+            names.append(match_option(c, BOROUGHS, name="covers"))
+        except ValueError:
+            bad.append(repr(c))
+    if bad:
+        raise ValueError(ERR_COVERS.format(names=", ".join(bad), verb="is" if len(bad) == 1 else "are",
+                                           valid=", ".join(BOROUGHS[:3])))
+    return frozenset(names)
+
+
+def _no_data(metric: str, c: pd.DataFrame, covered: frozenset[str] | None) -> np.ndarray:
+    """Boroughs with no rows in the file and not known to be covered: "no data", not zero.
+
+    For the shares a borough without rows already has n = 0. For the rate per
+    1,000 residents, n is the borough's population whatever the file holds,
+    so a borough absent from the file would count as one listing nobody (a
+    one-borough file would flag that borough against 31 zeros).
+    """
+    if metric != "rate_per_1000":
+        return np.zeros(len(c), dtype=bool)
+    absent = c["count"].to_numpy() == 0
+    if covered is not None:
+        absent &= ~c["borough"].astype(str).isin(covered).to_numpy()
+    return absent
+
+
+def _with_no_data(metric: str, c: pd.DataFrame, covered: frozenset[str] | None) -> tuple[pd.DataFrame, int]:
+    """The counts with n = 0 for boroughs that are "no data" (left out of target, phi, tau2, tests)."""
+    absent = _no_data(metric, c, covered)
+    if not absent.any():
+        return c, 0
+    c = c.copy()
+    c["n"] = np.where(absent, 0, c["n"].to_numpy())
+    return c, int(absent.sum())
 
 
 def borough_counts(matrix: pd.DataFrame, metric: str, *, benchmark: str = "residents_2021") -> pd.DataFrame:
@@ -53,8 +114,7 @@ def borough_counts(matrix: pd.DataFrame, metric: str, *, benchmark: str = "resid
     For ``rate_per_1000`` the count is people listed and ``n`` the borough's
     residents in ``benchmark``.
     """
-    if metric not in BOROUGH_METRICS:
-        raise ValueError(ERR_METRIC.format(name=metric, valid=", ".join(BOROUGH_METRICS)))
+    metric = _metric(metric)
     listed = matrix.groupby("borough", observed=False).size().reindex(list(BOROUGHS), fill_value=0)
     if metric == "rate_per_1000":
         res = get_benchmark(benchmark).by_borough().groupby("borough")["count"].sum()
@@ -76,8 +136,16 @@ def borough_funnel(
     *,
     overdispersion: str | bool = "auto",
     n_grid: int = 200,
+    quarter: str | None = None,
+    covers: Covers = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Funnel comparison of the 32 boroughs for each metric.
+
+    A borough with no rows in the file is "no data" (flag ``not_estimable``,
+    value NaN, left out of the target, φ and τ²), not a borough listing
+    nobody, unless ``covers`` says the list covers it (``"all"``, or borough
+    names, e.g. from a profile). With several snapshots in ``matrix``,
+    ``quarter`` picks one (required).
 
     Returns
     -------
@@ -90,21 +158,27 @@ def borough_funnel(
     limits : DataFrame
         ``metric, n, level, lower, upper``: the limit curves, for plotting.
     """
-    return funnel_from_counts({metric: borough_counts(matrix, metric) for metric in metrics},
-                              overdispersion=overdispersion, n_grid=n_grid)
+    matrix = one_snapshot(matrix, quarter, function="borough_funnel")
+    return funnel_from_counts({_metric(metric): borough_counts(matrix, metric) for metric in metrics},
+                              overdispersion=overdispersion, n_grid=n_grid, covers=covers)
 
 
 def funnel_from_counts(
     counts: dict[str, pd.DataFrame], *, overdispersion: str | bool = "auto", n_grid: int = 200,
+    covers: Covers = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """:func:`borough_funnel` from ``borough, count, n`` per metric (as :func:`borough_counts` gives)."""
     tables, disp, limits = [], [], []
-    for metric, c in counts.items():
+    covered = _covered(covers)
+    for metric, given in counts.items():
+        c, n_absent = _with_no_data(metric, given, covered)
         if int((c["n"] > 0).sum()) < 2:
             # One borough's own matrix: nothing to compare with. The funnel
             # functions rightly refuse (k < 2); say "not estimable" instead of
             # failing the whole audit.
             t, d = _funnel_not_estimable(metric, c)
+            t["n"] = given["n"].to_numpy()
+            d["method"] = _no_data_note(d["method"], n_absent)
             tables.append(t)
             disp.append(d)
             continue
@@ -114,9 +188,11 @@ def funnel_from_counts(
             res = funnel_proportion(c["count"], c["n"], labels=c["borough"], overdispersion=overdispersion)
         t = res.table.rename(columns={"unit": "borough"})
         t.insert(0, "metric", metric)
+        t["n"] = given["n"].to_numpy()  # residents of a "no data" borough still shown
         tables.append(t)
         disp.append({"metric": metric, "phi": res.phi, "tau2": res.tau2, "target": res.target, "k": res.k,
-                     "overdispersed": res.overdispersed, "adjusted": res.adjusted, "method": res.method})
+                     "overdispersed": res.overdispersed, "adjusted": res.adjusted,
+                     "method": _no_data_note(res.method, n_absent)})
         pos = c["n"][c["n"] > 0]
         if len(pos):
             # The curves' ends must not reveal a borough's n (a small one may be
@@ -133,6 +209,11 @@ def funnel_from_counts(
 
 
 NOTE_FUNNEL_TOO_FEW = "not estimable: fewer than 2 boroughs with a denominator above 0"
+NOTE_NO_DATA = "{k} borough(s) with no rows in the file: no data, not zero"
+
+
+def _no_data_note(method: str, n_absent: int) -> str:
+    return f"{method}; {NOTE_NO_DATA.format(k=n_absent)}" if n_absent else method
 
 
 def _funnel_not_estimable(metric: str, c: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -156,15 +237,24 @@ def _nice_ceiling(x: float) -> float:
     return float(next(m * k for m in (1, 2, 5, 10) if m * k >= x))
 
 
-def borough_heterogeneity(matrix: pd.DataFrame, metrics: Sequence[str] = tuple(BOROUGH_METRICS)) -> pd.DataFrame:
-    """Chi-square test that all boroughs share one value: ``metric, statistic, df, p_value, i2, k``."""
-    return heterogeneity_from_counts({metric: borough_counts(matrix, metric) for metric in metrics})
+def borough_heterogeneity(matrix: pd.DataFrame, metrics: Sequence[str] = tuple(BOROUGH_METRICS), *,
+                          quarter: str | None = None, covers: Covers = None) -> pd.DataFrame:
+    """Chi-square test that all boroughs share one value: ``metric, statistic, df, p_value, i2, k``.
+
+    Boroughs with no rows are left out unless ``covers`` names them (as in
+    :func:`borough_funnel`); ``quarter`` picks one snapshot of several.
+    """
+    matrix = one_snapshot(matrix, quarter, function="borough_heterogeneity")
+    return heterogeneity_from_counts({_metric(metric): borough_counts(matrix, metric) for metric in metrics},
+                                     covers=covers)
 
 
-def heterogeneity_from_counts(counts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def heterogeneity_from_counts(counts: dict[str, pd.DataFrame], *, covers: Covers = None) -> pd.DataFrame:
     """:func:`borough_heterogeneity` from ``borough, count, n`` per metric."""
     rows = []
-    for metric, c in counts.items():
+    covered = _covered(covers)
+    for metric, given in counts.items():
+        c, _ = _with_no_data(metric, given, covered)
         h = heterogeneity_test(c["count"], c["n"])
         rows.append({"metric": metric, "statistic": h.statistic, "df": h.df, "p_value": h.pvalue,
                      "i2": h.i2, "k": h.k})
@@ -181,6 +271,7 @@ def casemix_adjusted(
     covariates: Sequence[str] = CASEMIX_COVARIATES,
     alpha: float = 0.05,
     adjust: str = "holm",
+    quarter: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     r"""Borough no-risk shares adjusted for case mix (indirect standardisation).
 
@@ -188,12 +279,20 @@ def casemix_adjusted(
     ``covariates`` is fitted London-wide on grouped counts; each borough's
     expected count :math:`E_b` is the sum of its people's fitted
     probabilities. The ratio :math:`O_b/E_b` (1 = as London would be with
-    this borough's mix of people) gets an interval from the Poisson interval
-    of :math:`O_b` (PHE: exact below 10, Byar's above) and a two-sided
-    p-value from the normal approximation on :math:`(O-E)/\sqrt{V}` with
-    :math:`V = \sum p(1-p)`, adjusted across boroughs by ``adjust``. A
-    likelihood-ratio test of adding a borough term says whether boroughs
-    differ beyond their population.
+    this borough's mix of people) gets one variance for its interval and its
+    test: the binomial variance of :math:`O_b` under the model,
+    :math:`V_b = \sum p(1-p)` over the borough's people. The test is
+    :math:`z = (O-E)/\sqrt{V}` (two-sided normal p-value, adjusted across
+    boroughs by ``adjust``) and the interval is
+    :math:`(O \pm z_{1-\alpha/2}\sqrt{V})/E` (lower bound floored at 0), so
+    the interval excludes 1 exactly when the unadjusted p-value is below
+    ``alpha``. (A Poisson interval on :math:`O` has variance :math:`E`, too
+    wide by :math:`1/\sqrt{1-\bar p}` — about 1.27× for a 38% outcome — and
+    gave "interval includes 1, p = 0.048".) A likelihood-ratio test of adding
+    a borough term says whether boroughs differ beyond their population. The
+    models are fitted with one BLAS/OpenMP thread, so the figures are the
+    same to the last bit wherever they run. With several snapshots in
+    ``matrix``, ``quarter`` picks one (required).
 
     Returns
     -------
@@ -205,7 +304,7 @@ def casemix_adjusted(
     """
     if outcome != "no_risk_share":
         raise ValueError(f"casemix_adjusted: outcome {outcome!r} not supported; valid: no_risk_share")
-    m = with_groups(matrix)
+    m = with_groups(one_snapshot(matrix, quarter, function="casemix_adjusted"))
     y = flag_mask(m, "harm_zero").astype("int64")
     cols = list(covariates)
     keys = ["borough", *cols]
@@ -238,12 +337,13 @@ def casemix_from_grouped(
     X0 = pd.get_dummies(grouped[cols], drop_first=True, dtype="float64")
     X0 = add_constant(X0, has_constant="add")
     endog = np.column_stack([grouped["sum"], grouped["size"] - grouped["sum"]])
-    fit0 = GLM(endog, X0, family=families.Binomial()).fit()
-    p_hat = fit0.predict(X0)
+    X1 = pd.concat([X0, pd.get_dummies(grouped["borough"], drop_first=True, dtype="float64", prefix="b")], axis=1)
+    with pinned_threads():  # same bytes under cron and in a terminal
+        fit0 = GLM(endog, X0, family=families.Binomial()).fit()
+        p_hat = fit0.predict(X0)
+        fit1 = GLM(endog, X1, family=families.Binomial()).fit()
     grouped["expected"] = p_hat * grouped["size"]
     grouped["var"] = p_hat * (1 - p_hat) * grouped["size"]
-    X1 = pd.concat([X0, pd.get_dummies(grouped["borough"], drop_first=True, dtype="float64", prefix="b")], axis=1)
-    fit1 = GLM(endog, X1, family=families.Binomial()).fit()
     lr = max(0.0, 2 * (fit1.llf - fit0.llf))
     df = X1.shape[1] - X0.shape[1]
     test = pd.DataFrame([{
@@ -259,11 +359,15 @@ def casemix_from_grouped(
     o = b["observed"].to_numpy(dtype="float64")
     ok = np.nan_to_num(e) > 0
     ratio = np.where(ok, o / np.where(ok, e, 1), np.nan)
-    lo, hi = np.full(len(b), np.nan), np.full(len(b), np.nan)
-    if ok.any():
-        lo[ok], hi[ok] = confint_poisson_rate(o[ok], e[ok], alpha=alpha, method="phe")
+    # One variance for the interval and the test: the binomial V = sum p(1 - p).
     v = b["var"].to_numpy(dtype="float64")
-    z = np.where(ok & (np.nan_to_num(v) > 0), (o - e) / np.sqrt(np.where(v > 0, v, 1)), np.nan)
+    has_v = ok & (np.nan_to_num(v) > 0)
+    sd = np.sqrt(np.where(has_v, v, 1.0))
+    safe_e = np.where(ok, e, 1.0)
+    z = np.where(has_v, (o - e) / sd, np.nan)
+    half = float(stats.norm.isf(alpha / 2)) * sd
+    lo = np.where(has_v, np.maximum(o - half, 0.0) / safe_e, np.nan)
+    hi = np.where(has_v, (o + half) / safe_e, np.nan)
     p = 2 * stats.norm.sf(np.abs(z))
     padj = adjust_pvalues(p, method=adjust)
     flag = np.where(np.isnan(padj), "not_estimable",
@@ -277,7 +381,7 @@ def casemix_from_grouped(
 
 
 def band_consistency(
-    matrix: pd.DataFrame, *, alpha: float = 0.05, grid_size: int = 200
+    matrix: pd.DataFrame, *, alpha: float = 0.05, grid_size: int = 200, quarter: str | None = None
 ) -> pd.DataFrame:
     """How consistently each borough maps harm scores to red/amber/green.
 
@@ -286,7 +390,8 @@ def band_consistency(
     borough's own best cut-points are fitted the same way. For each borough:
     the people whose recorded band differs from the London-wide mapping
     (count, share, Wilson interval), and a flag where that share is above the
-    London share with the intervals not overlapping.
+    London share with the intervals not overlapping. With several snapshots
+    in ``matrix``, ``quarter`` picks one (required).
 
     Returns
     -------
@@ -294,9 +399,10 @@ def band_consistency(
         ``borough, n, disagree, share, ci_low, ci_high, amber_from, red_from,
         london_amber_from, london_red_from, london_share, flag``.
     """
+    matrix = one_snapshot(matrix, quarter, function="band_consistency")
     table = (
         pd.DataFrame({"borough": matrix["borough"].astype(str).to_numpy(dtype=object),
-                      "risk_band": matrix["risk_band"].astype(str).to_numpy(dtype=object),
+                      "risk_band": band_labels(matrix["risk_band"]),
                       "harm_score": matrix["harm_score"].to_numpy(dtype="float64")})
         .groupby(["borough", "risk_band", "harm_score"], sort=False).size().rename("count").reset_index()
     )

@@ -23,7 +23,7 @@ from fairness import definitions as defs
 from fairness.stats._options import match_option, one_snapshot
 from fairness.stats.intervals import confint_proportion
 
-__all__ = ["disparity_table", "band_positions", "DISPARITY_COLUMNS"]
+__all__ = ["disparity_table", "band_labels", "band_positions", "DISPARITY_COLUMNS"]
 
 Threshold = Literal["red", "red_amber"]
 DISPARITY_COLUMNS: tuple[str, ...] = (
@@ -66,6 +66,11 @@ def band_positions(bands: pd.Series) -> np.ndarray:
         raise ValueError(ERR_BAND_MISSING.format(n=int(missing.sum()), row=int(np.argmax(missing)),
                                                  valid=", ".join(defs.RISK_BANDS)))
     return lookup[codes] if len(lookup) else np.zeros(len(bands), dtype=np.int64)
+
+
+def band_labels(bands: pd.Series) -> np.ndarray:
+    """Each row's band as its canonical label ("Red", "Amber", "Green"), read as :func:`band_positions` reads it."""
+    return np.asarray(defs.RISK_BANDS, dtype=object)[band_positions(bands)]
 
 
 def disparity_table(

@@ -8,7 +8,7 @@ shape (0-d arrays for scalar input; ``float(x)`` turns one into a number).
 Options are keyword-only. ``method=`` is looked up in a table of small
 functions (``_PROPORTION_METHODS`` and friends); an unknown name raises a
 ``ValueError`` whose message (:data:`UNKNOWN_METHOD_MESSAGE`) lists the valid
-names. Names are matched exactly, never by prefix.
+names. Names are matched in any case (as data values are), never by prefix.
 
 When is a result NaN?
 ---------------------
@@ -102,9 +102,16 @@ PARITY_LABELS: tuple[str, ...] = (
 
 
 def _lookup(table: Mapping[str, Callable], method: object, function: str) -> Callable:
-    """Return ``table[method]`` or raise the house ``ValueError``."""
-    if isinstance(method, str) and method in table:
-        return table[method]
+    """Return ``table[method]`` or raise the house ``ValueError``.
+
+    Names match as data values do: in any case, surrounding spaces ignored,
+    never by prefix.
+    """
+    if isinstance(method, str):
+        key = method.strip().casefold()
+        for name, func in table.items():
+            if name.casefold() == key:
+                return func
     raise ValueError(
         UNKNOWN_METHOD_MESSAGE.format(
             function=function, method=method, valid=", ".join(repr(k) for k in table)

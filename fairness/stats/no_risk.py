@@ -28,6 +28,7 @@ import pandas as pd
 from fairness import definitions as defs
 from fairness.counts.groups import duration_band_codes, no_risk_mask, with_groups
 from fairness.definitions import NoRiskRule, no_risk_rules
+from fairness.stats._options import match_option, one_snapshot
 from fairness.stats.intervals import confint_proportion
 
 __all__ = ["NO_RISK_DEFINITIONS", "no_risk_flag", "no_risk_share", "no_risk_duration"]
@@ -54,11 +55,16 @@ ERR_DEFINITION = "unknown no-risk definition {name!r}; valid: {valid}"
 NOT_ASSESSABLE = "not assessable: column {columns} absent"
 
 
-def _definition(name: str) -> NoRiskRule:
+def _canonical(name: object) -> str:
+    """The definition's name, matched as data values are (any case)."""
     try:
-        return NO_RISK_DEFINITIONS[name]
-    except KeyError:
+        return match_option(name, list(NO_RISK_DEFINITIONS), name="definition")
+    except ValueError:
         raise ValueError(ERR_DEFINITION.format(name=name, valid=", ".join(NO_RISK_DEFINITIONS))) from None
+
+
+def _definition(name: str) -> NoRiskRule:
+    return NO_RISK_DEFINITIONS[_canonical(name)]
 
 
 def no_risk_flag(matrix: pd.DataFrame, definition: NoRiskDefinition = "harm_zero") -> pd.Series:
@@ -77,6 +83,7 @@ def no_risk_share(
     by: str | None = None,
     alpha: float = 0.05,
     method: str = "wilson",
+    quarter: str | None = None,
 ) -> pd.DataFrame:
     """Share of people listed who meet a no-risk definition, with an interval.
 
@@ -85,13 +92,17 @@ def no_risk_share(
     matrix : DataFrame
         Validated matrix rows (one snapshot, or several with ``by="quarter"``).
     definition : str, default "harm_zero"
-        One of :data:`NO_RISK_DEFINITIONS`.
+        One of :data:`NO_RISK_DEFINITIONS` (any case).
     by : str, optional
         A column to break the share down by (``borough``, ``ethnicity``,
         ``age_band``, ``sex``, ``quarter``); every group is shown, empty ones
         with n = 0 and NaN share.
     method : str, default "wilson"
         Interval method (see :func:`fairness.stats.intervals.confint_proportion`).
+    quarter : str, optional
+        The snapshot to use ("2018Q4"). Required when the matrix holds several
+        snapshots and ``by`` is not "quarter": pooling them would count a
+        person once per quarter; the error names the quarters found.
 
     Returns
     -------
@@ -106,7 +117,10 @@ def no_risk_share(
     >>> no_risk_share(m)[["count", "n", "share"]].iloc[0].tolist()
     [2, 4, 0.5]
     """
+    definition = _canonical(definition)
     d = _definition(definition)
+    if by != "quarter":
+        matrix = one_snapshot(matrix, quarter, function="no_risk_share")
     missing = [c for c in d.needs if c not in matrix.columns]
     if missing:
         return not_assessable_share(definition, by, len(matrix), missing, method)
@@ -169,11 +183,13 @@ def no_risk_duration(
     definition: NoRiskDefinition | str = "harm_zero",
     alpha: float = 0.05,
     method: str = "wilson",
+    quarter: str | None = None,
 ) -> pd.DataFrame:
     """How long people meeting the no-risk definition had been on the list.
 
     Time on the list is ``snapshot_date - date_added``. People without a
     ``date_added`` are counted in a row of their own ("date added unknown").
+    With several snapshots in ``matrix``, ``quarter`` picks one (required).
 
     Returns
     -------
@@ -183,7 +199,9 @@ def no_risk_duration(
         not-assessable row when ``date_added`` (or a column the definition
         needs) is absent.
     """
+    definition = _canonical(definition)
     d = _definition(definition)
+    matrix = one_snapshot(matrix, quarter, function="no_risk_duration")
     missing = [c for c in (*d.needs, "date_added") if c not in matrix.columns]
     if missing:
         return not_assessable_duration(definition, missing, method)
