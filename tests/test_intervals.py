@@ -202,7 +202,7 @@ def test_bad_alpha_raises(alpha):
             RATIO_METHODS,
         ),
         (lambda: iv.test_rate_ratio(1, 10, 1, 10, method="katz"), "test_rate_ratio", TEST_METHODS),
-        (lambda: iv.adjust_pvalues([0.1], method="BH"), "adjust_pvalues", ADJUST_METHODS),
+        (lambda: iv.adjust_pvalues([0.1], method="benjamini"), "adjust_pvalues", ADJUST_METHODS),
         (
             lambda: iv.confint_difference_proportions(1, 10, 1, 10, method="score"),
             "confint_difference_proportions",
@@ -232,7 +232,8 @@ def test_method_matched_in_any_case_as_data_values_are():
     # Newcombe (1998), Table I, 81/263: Wilson 0.2553 to 0.3662.
     low, high = iv.confint_proportion(81, 263, method=" Wilson")
     assert (round(float(low), 4), round(float(high), 4)) == (0.2553, 0.3662)
-    assert iv.adjust_pvalues([0.01, 0.04], method="BH").tolist() == [0.04, 0.04]
+    # BH by hand: sorted 0.01 × 2/1 = 0.02, 0.04 × 2/2 = 0.04
+    assert iv.adjust_pvalues([0.01, 0.04], method="BH").tolist() == [0.02, 0.04]
 
 
 # --------------------------------------------------------------------------
