@@ -8,7 +8,6 @@ frozen dataclass of tidy tables (contract: ``docs/audit_contract.md``);
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -412,7 +411,9 @@ def audit_from_cube(
     """
     # Every matrix here is small (the case-mix model has a few hundred rows):
     # a multi-threaded BLAS only spins, and on a busy two-core laptop turns a
-    # 5 ms pseudo-inverse into 0.7 s.
+    # 5 ms pseudo-inverse into 0.7 s. One thread also makes the figures the
+    # same to the last bit under cron (env -i) and in a terminal (issue 11).
+    reference, method, adjust, no_risk = _canonical_options(reference, method, adjust, no_risk)
     with _single_threaded_blas():
         return _audit_from_cube(cube, facts=facts, quarantine=quarantine, benchmarks=benchmarks,
                                 reference=reference, alpha=alpha, method=method, adjust=adjust, no_risk=no_risk,
@@ -420,11 +421,29 @@ def audit_from_cube(
 
 
 def _single_threaded_blas():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - installed with scikit-learn, which fairlearn needs
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    """One thread in every BLAS and OpenMP pool, the lazily loaded ones included (see
+    :mod:`fairness.stats._threads`; limiting only ``user_api="blas"`` at entry missed SciPy's)."""
+    from fairness.stats._threads import pinned_threads
+
+    return pinned_threads()
+
+
+def _canonical_options(reference: str, method: str, adjust: str, no_risk: str) -> tuple[str, str, str, str]:
+    """Options matched as data values are (``reference="white"`` is White), so the result's
+    parameters and every table name them one way."""
+    from fairness.definitions import CENSUS_ETHNICITIES
+    from fairness.stats._options import match_option
+    from fairness.stats.disproportionality import ADJUST_METHODS, RATIO_METHODS
+    from fairness.stats.no_risk import NO_RISK_DEFINITIONS
+
+    def loose(value: str, valid) -> str:
+        try:
+            return match_option(value, valid, name="option")
+        except ValueError:
+            return value  # left for the function that checks it to reject, with its own message
+
+    return (loose(reference, CENSUS_ETHNICITIES), loose(method, RATIO_METHODS), loose(adjust, ADJUST_METHODS),
+            loose(no_risk, NO_RISK_DEFINITIONS))
 
 
 def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, method, adjust, no_risk,

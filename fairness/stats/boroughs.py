@@ -262,6 +262,20 @@ def heterogeneity_from_counts(counts: dict[str, pd.DataFrame], *, covers: Covers
 
 
 CASEMIX_COVARIATES: tuple[str, ...] = ("age_band", "sex", "ethnicity")
+#: Significant digits kept of what the case-mix model gives (expected counts, their
+#: variances, the log-likelihoods). The fit goes through BLAS and LAPACK, whose last
+#: bits depend on the kernel OpenBLAS picks for the CPU (``OPENBLAS_CORETYPE``: a
+#: terminal and ``env -i`` can differ) and on the thread count (pinned to one); the
+#: IRLS fit converges to about 1e-8, so 10 digits keep everything the model knows and
+#: make the figures the same wherever they run (unless a value lies within ~1e-15 of a
+#: rounding boundary).
+MODEL_DIGITS = 10
+
+
+def _significant(values, digits: int = MODEL_DIGITS) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits (NaN stays NaN)."""
+    arr = np.asarray(values, dtype="float64")
+    return np.array([float(f"{v:.{digits}g}") for v in arr.ravel()], dtype="float64").reshape(arr.shape)
 
 
 def casemix_adjusted(
@@ -344,7 +358,7 @@ def casemix_from_grouped(
         fit1 = GLM(endog, X1, family=families.Binomial()).fit()
     grouped["expected"] = p_hat * grouped["size"]
     grouped["var"] = p_hat * (1 - p_hat) * grouped["size"]
-    lr = max(0.0, 2 * (fit1.llf - fit0.llf))
+    lr = float(_significant(max(0.0, 2 * (float(_significant(fit1.llf)) - float(_significant(fit0.llf))))))
     df = X1.shape[1] - X0.shape[1]
     test = pd.DataFrame([{
         "metric": outcome, "lr_statistic": lr, "df": df, "p_value": float(stats.chi2.sf(lr, df)),
@@ -353,6 +367,7 @@ def casemix_from_grouped(
     b = grouped.groupby("borough").agg(observed=("sum", "sum"), expected=("expected", "sum"),
                                        n=("size", "sum"), var=("var", "sum"))
     b = b.reindex(list(BOROUGHS))
+    b["expected"], b["var"] = _significant(b["expected"]), _significant(b["var"])  # see MODEL_DIGITS
     b["n"] = b["n"].fillna(0).astype("int64")
     b["observed"] = b["observed"].fillna(0).astype("int64")
     e = b["expected"].to_numpy(dtype="float64")
