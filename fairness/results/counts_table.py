@@ -400,7 +400,8 @@ def audit_counts(
     relative = _relative_rates(p, counts, benches, by_area=False, reference=reference, alpha=alpha,
                                method=method, adjust=adjust)
     metric_counts = _funnel_counts(p, sel, present, benches[0], ct.has_no_risk)
-    boroughs, overdispersion, limits = funnel_from_counts(metric_counts)
+    # every area in the table is covered: a count of 0 there is a real 0, not "no data"
+    boroughs, overdispersion, limits = funnel_from_counts(metric_counts, covers=present)
     n = int(sel["count"].sum())
     params = {"quarter": label, "benchmarks": [b.name for b in benches], "reference": reference, "alpha": alpha,
               "method": method, "adjust": adjust, "no_risk": "as_given" if ct.kind != "records" else "harm_zero",
@@ -414,7 +415,7 @@ def audit_counts(
         sentences=count_sentences(relative, p, alpha=alpha),
         no_risk=_no_risk(p, sel, ct.has_no_risk, n, alpha, records=ct.kind == "records"),
         boroughs=boroughs, overdispersion=overdispersion, funnel_limits=limits,
-        heterogeneity=heterogeneity_from_counts(metric_counts),
+        heterogeneity=heterogeneity_from_counts(metric_counts, covers=present),
         casemix_test=pd.DataFrame([{"metric": "no_risk_share", "lr_statistic": np.nan, "df": np.nan,
                                     "p_value": np.nan, "covariates": NOT_ASSESSABLE}]),
         checks=_checks(label, p, ct.kind),

@@ -62,24 +62,29 @@ def _metric(name: object) -> str:
         raise ValueError(ERR_METRIC.format(name=name, valid=", ".join(BOROUGH_METRICS))) from None
 
 
-def _covered(covers: Covers) -> frozenset[str] | None:
-    """The boroughs the list is known to cover (None: only those with rows)."""
+def _covered(covers: Covers, units: Sequence[str] = BOROUGHS) -> frozenset[str] | None:
+    """The boroughs (or other ``units``) the list is known to cover (None: only those with rows)."""
     if covers is None:
         return None
     if isinstance(covers, str):
         if covers.strip().casefold() == COVERS_ALL:
-            return frozenset(BOROUGHS)
+            return frozenset(units)
         covers = [covers]
     names, bad = [], []
     for c in covers:
         try:
-            names.append(match_option(c, BOROUGHS, name="covers"))
+            names.append(match_option(c, units, name="covers"))
         except ValueError:
             bad.append(repr(c))
     if bad:
         raise ValueError(ERR_COVERS.format(names=", ".join(bad), verb="is" if len(bad) == 1 else "are",
-                                           valid=", ".join(BOROUGHS[:3])))
+                                           valid=", ".join(list(units)[:3])))
     return frozenset(names)
+
+
+def _units(counts: dict[str, pd.DataFrame]) -> list[str]:
+    """Every unit (borough, or area of a count table) named in the count tables, in order."""
+    return list(dict.fromkeys(str(u) for c in counts.values() for u in c["borough"]))
 
 
 def _no_data(metric: str, c: pd.DataFrame, covered: frozenset[str] | None) -> np.ndarray:
@@ -169,7 +174,7 @@ def funnel_from_counts(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """:func:`borough_funnel` from ``borough, count, n`` per metric (as :func:`borough_counts` gives)."""
     tables, disp, limits = [], [], []
-    covered = _covered(covers)
+    covered = _covered(covers, _units(counts))
     for metric, given in counts.items():
         c, n_absent = _with_no_data(metric, given, covered)
         if int((c["n"] > 0).sum()) < 2:
@@ -252,7 +257,7 @@ def borough_heterogeneity(matrix: pd.DataFrame, metrics: Sequence[str] = tuple(B
 def heterogeneity_from_counts(counts: dict[str, pd.DataFrame], *, covers: Covers = None) -> pd.DataFrame:
     """:func:`borough_heterogeneity` from ``borough, count, n`` per metric."""
     rows = []
-    covered = _covered(covers)
+    covered = _covered(covers, _units(counts))
     for metric, given in counts.items():
         c, _ = _with_no_data(metric, given, covered)
         h = heterogeneity_test(c["count"], c["n"])
