@@ -381,7 +381,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     }
     if _in_duckdb(args):
         # one pass over the file validates and counts
-        from fairness.counts.duck import audit_and_validate_parquet
+        from fairness.results.audit import audit_and_validate_parquet
 
         result, res = audit_and_validate_parquet(args.file, **options)
     else:

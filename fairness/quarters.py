@@ -79,3 +79,20 @@ def normalise_quarter(label: str) -> str:
     """Canonical spelling of a quarter label ("2018-q4" -> "2018Q4")."""
     ts = parse_quarter(label)
     return f"{ts.year}Q{ts.quarter}"
+
+
+ERR_QUARTER = "quarter {quarter} is not in the file; quarters found: {found}"
+
+
+def select_quarter(quarter: str | None, quarters: tuple[str, ...]) -> str:
+    """The quarter to audit among ``quarters`` (chronological): ``None`` or "latest" is the last.
+
+    >>> select_quarter("2018 q4", ("2018Q3", "2018Q4"))
+    '2018Q4'
+    """
+    if quarter in (None, "latest"):
+        return quarters[-1]
+    q = normalise_quarter(quarter)
+    if q not in quarters:
+        raise ValueError(ERR_QUARTER.format(quarter=q, found=", ".join(quarters)))
+    return q

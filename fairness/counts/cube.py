@@ -250,6 +250,8 @@ def count_codes(codes: Mapping[str, np.ndarray], sizes: Mapping[str, int], *,
     return table
 
 
+ERR_NO_VALID_ROWS = "no valid rows to audit: every row was quarantined (run `fairness validate` for reasons)"
+
 #: Largest number of possible combinations counted in a dense array.
 _DENSE_LIMIT = 1 << 22
 

@@ -37,6 +37,7 @@ and the category columns (other columns: noted, not applied).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
 import hashlib
@@ -53,6 +54,16 @@ import numpy as np
 import pandas as pd
 
 from fairness import definitions as defs
+from fairness.counts.cube import (
+    ERR_NO_VALID_ROWS,
+    TABLE_KEYS,
+    Layout,
+    combine_tables,
+    count_codes,
+    finish_cube,
+    pattern_searches,
+    person_counts,
+)
 from fairness.definitions import (
     AGE_MAX,
     AGE_MIN,
@@ -77,13 +88,13 @@ from fairness.io.validation import (
     _validate_rows,
     canonical_dtypes,
 )
+from fairness.quarters import quarter_number, select_quarter
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "DUCKDB_ROWS",
     "ParquetValidation",
-    "audit_and_validate_parquet",
-    "audit_parquet",
+    "count_and_validate_parquet",
     "is_parquet_path",
     "use_duckdb",
     "validate_parquet",
@@ -716,27 +727,24 @@ def _quarter_counts(session: _Session, rows: np.ndarray) -> dict[int, int]:
 # ---------------------------------------------------------------------- counting
 
 
-def audit_parquet(matrix, *, quarter: str | None, checks_config=None, memory_limit: str = DEFAULT_MEMORY_LIMIT,
-                  temp_directory=None, threads: int | None = None, **options):
-    """Audit a Parquet file (or a :class:`ParquetValidation` of one) in DuckDB: see the module docstring.
-
-    ``options`` are :func:`fairness.results.audit`'s statistical options; the result is
-    the same :class:`fairness.AuditResult`.
-    """
-    return audit_and_validate_parquet(matrix, quarter=quarter, checks_config=checks_config,
-                                      memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
-                                      **options)[0]
-
-
-def audit_and_validate_parquet(matrix, *, quarter: str | None, checks_config=None,
+@contextlib.contextmanager
+def count_and_validate_parquet(matrix, *, quarter: str | None, checks_config=None,
                                memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory=None,
-                               threads: int | None = None, **options):
-    """:func:`audit_parquet`, and the :class:`ParquetValidation` it made on the way (for a path:
-    one pass validates and counts; the command line logs the validation)."""
-    from fairness.checks import ChecksConfig
-    from fairness.results.audit import ERR_NO_VALID_ROWS, _select_quarter, audit_from_cube
+                               threads: int | None = None):
+    """Count a Parquet file (or a :class:`ParquetValidation` of one) in DuckDB into a
+    :class:`fairness.counts.cube.Cube`: see the module docstring.
 
-    config = checks_config or ChecksConfig()
+    A context manager yielding ``(cube, facts, validation)``: the count tables,
+    what the audit says about the file (``quarantined, n_rows, source, sha256,
+    quarantine_reasons``) and the :class:`ParquetValidation` made on the way
+    (for a path: one pass validates and counts). The cube reads the file again
+    for the records a check names (``involved``), so use it inside the block;
+    DuckDB's connection is closed on leaving it when this call opened it.
+    :func:`fairness.results.audit.audit_parquet` audits the cube.
+    ``checks_config`` is a :class:`fairness.checks.ChecksConfig` or any object with
+    the fields of :class:`fairness.definitions.CheckParameters`.
+    """
+    config = checks_config or defs.CHECK_PARAMETERS
     owned = not isinstance(matrix, ParquetValidation)
     if owned:
         validation = None
@@ -760,7 +768,7 @@ def audit_and_validate_parquet(matrix, *, quarter: str | None, checks_config=Non
         final = [f"{1970 + q // 4}Q{q % 4 + 1}" for q in _present_quarter_numbers(session)]
         if not final:
             raise ValueError(ERR_NO_VALID_ROWS)
-        selected = _select_quarter(quarter, tuple(final))
+        selected = select_quarter(quarter, tuple(final))
         tables = _tables(session, config, layout, numbers)
         tables["harm"] = _harm(session, selected)
         tables["persons"], tables["test_cells"] = persons, tests
@@ -768,9 +776,7 @@ def audit_and_validate_parquet(matrix, *, quarter: str | None, checks_config=Non
         facts = {"quarantined": validation.n_quarantined, "n_rows": validation.n_rows,
                  "source": validation.source, "sha256": validation.sha256,
                  "quarantine_reasons": validation.quarantine_reasons()}
-        result = audit_from_cube(cube, facts=facts, quarantine=validation.quarantined, checks_config=config,
-                                 **options)
-        return result, validation
+        yield cube, facts, validation
     finally:
         if owned:
             session.close()
@@ -781,8 +787,6 @@ def _present_quarter_numbers(session: _Session) -> list[int]:
     for q, n in session.dropped_quarters.items():
         counts[q] = counts.get(q, 0) - n
     if session.rescued is not None and len(session.rescued):
-        from fairness.quarters import quarter_number
-
         for q in quarter_number(session.rescued["snapshot_date"]):
             counts[int(q)] = counts.get(int(q), 0) + 1
     return sorted(q for q, n in counts.items() if n > 0)
@@ -825,8 +829,6 @@ def _valid_view(session: _Session) -> str:
 
 def _layout(session: _Session, labels: list[str], config):
     """The meaning of the codes (fairness.counts.cube.Layout), and the test pattern searches by column."""
-    from fairness.counts.cube import Layout
-
     src = session.src
     present = set(src.names)
     values = set(session.sharing_values)
@@ -841,8 +843,6 @@ def _layout(session: _Session, labels: list[str], config):
 
 def _test_layout(src: _Source, config):
     """Columns whose test pattern is applied (in bit order), notes on the others, and the searches."""
-    from fairness.counts.cube import pattern_searches
-
     present = set(src.names)
     columns, notes, searches = [], [], {}
     for column, search in pattern_searches(config):
@@ -1029,8 +1029,6 @@ def _count_vouched(con, src: _Source, config):
 
 def _tables(session: _Session, config, layout, numbers: list[int]) -> dict[str, pd.DataFrame]:
     """Every table but persons, harm and the test cells, as code tables (fairness.counts.cube's form)."""
-    from fairness.counts.cube import combine_tables
-
     counted = session.counted
     parts = []
     if counted is not None and counted["config"] == config and not len(_vouched_dropped(session)):
@@ -1057,8 +1055,6 @@ def _vouched_dropped(session: _Session) -> np.ndarray:
 
 def _to_codes(tables: dict[str, pd.DataFrame], layout, numbers: list[int]) -> dict[str, pd.DataFrame]:
     """Text and quarter numbers to the codes of fairness.counts.cube (indices into the layout's lists)."""
-    from fairness.counts.cube import TABLE_KEYS
-
     lookups = {c: {v: i for i, v in enumerate(layout.categories[c])} for c in _CATEGORIES}
     lookups["shared_with"] = {v: i for i, v in enumerate(layout.sharing_values)}
     out = {}
@@ -1099,8 +1095,6 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
     (person_id's pattern matched once per person), and (if asked) every duplicate key."""
     import pyarrow as pa
     import pyarrow.compute as pc
-
-    from fairness.counts.cube import combine_tables, count_codes, person_counts
 
     con, src = session.con, session.src
     other_bits = _tests_sql(_codes(src, config)["__bits"], searches, layout.sharing_values)
@@ -1218,8 +1212,6 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
 
 
 def _cube_of(session: _Session, tables, layout, numbers: list[int], labels: list[str], selected: str):
-    from fairness.counts.cube import finish_cube
-
     con = session.con
     quarter_names = np.asarray(labels, dtype=object)
 

@@ -37,9 +37,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 
+from fairness._lazy import LazyModule
 from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
+
+linalg = LazyModule("scipy.linalg")  # imported when first used
 
 __all__ = [
     "DECISION_COLUMNS",
@@ -987,7 +989,7 @@ def _fixed_in_block(
         for cid, sign in zip(c.members, c.signs, strict=True):
             if unknown[cid]:
                 a[r, column[cid]] = sign
-    q, upper, _ = scipy.linalg.qr(a.T, mode="economic", pivoting=True)
+    q, upper, _ = linalg.qr(a.T, mode="economic", pivoting=True)
     diagonal = np.abs(np.diag(upper))
     rank = int(np.sum(diagonal > diagonal[0] * _RANK_TOLERANCE)) if diagonal.size else 0
     leverage = np.sum(q[:, :rank] ** 2, axis=1)

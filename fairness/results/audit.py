@@ -20,8 +20,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from fairness.checks import ChecksConfig
+from fairness.checks import REGISTRY, ChecksConfig, run_checks_on_counts, sharing_from_counts
 from fairness.counts.cube import (
+    ERR_NO_VALID_ROWS,
     Cube,
     borough_metric_counts,
     casemix_grouped,
@@ -33,13 +34,44 @@ from fairness.counts.cube import (
     people_in_quarter,
     trend_counts,
 )
+from fairness.counts.duck import (
+    ParquetValidation,
+    count_and_validate_parquet,
+    is_parquet_path,
+    use_duckdb,
+)
 from fairness.definitions import DEFAULT_REFERENCE, DEFAULT_SUPPRESSION_THRESHOLD
 from fairness.io.benchmarks import get_benchmark
 from fairness.io.validation import ValidationResult, read_matrix, validate_frame
-from fairness.quarters import normalise_quarter, quarter_codes
-from fairness.stats.disproportionality import benchmark_sensitivity, ratio_sentences
+from fairness.publish.publication import protect_audit
+from fairness.quarters import ERR_QUARTER, quarter_codes, select_quarter
+from fairness.results.headline import headline_sentences, html_summary, text_summary
+from fairness.stats.bands import band_performance_from_cells
+from fairness.stats.boroughs import (
+    BOROUGH_METRICS,
+    CASEMIX_COVARIATES,
+    band_consistency_from_counts,
+    casemix_from_grouped,
+    funnel_from_counts,
+    heterogeneity_from_counts,
+)
+from fairness.stats.disproportionality import (
+    benchmark_sensitivity,
+    ratio_sentences,
+    relative_rate_from_counts,
+    representation_from_counts,
+)
+from fairness.stats.no_risk import (
+    ERR_DEFINITION,
+    NO_RISK_DEFINITIONS,
+    duration_from_counts,
+    not_assessable_duration,
+    not_assessable_share,
+    share_from_counts,
+)
+from fairness.stats.trends import trends_from_counts
 
-__all__ = ["AuditResult", "audit", "TABLES"]
+__all__ = ["AuditResult", "audit", "audit_and_validate_parquet", "audit_parquet", "TABLES"]
 
 #: The tables of an AuditResult, in report order.
 TABLES: tuple[str, ...] = (
@@ -66,7 +98,7 @@ TABLES: tuple[str, ...] = (
     "quarantine_reasons",
 )
 
-ERR_QUARTER = "quarter {quarter} is not in the file; quarters found: {found}"
+__all__ += ["ERR_NO_VALID_ROWS", "ERR_QUARTER"]  # kept importable from here
 ERR_INPUT = "audit() takes a path, a ValidationResult or a validated DataFrame, not {type}"
 NO_RISK_BY: tuple[str, ...] = ("borough", "ethnicity", "age_band", "sex", "quarter")
 
@@ -123,14 +155,10 @@ class AuditResult:
     def for_publication(self, *, threshold: int = DEFAULT_SUPPRESSION_THRESHOLD,
                         rounding: int | None = None) -> AuditResult:
         """A copy with disclosure control applied to every table (see :mod:`fairness.publish.publication`)."""
-        from fairness.publish.publication import protect_audit
-
         return protect_audit(self, threshold=threshold, rounding=rounding)
 
     def headline(self) -> list[str]:
         """5–7 sentences with numbers, intervals and benchmarks, for the top of a report."""
-        from fairness.results.headline import headline_sentences
-
         return headline_sentences(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,13 +193,9 @@ class AuditResult:
 
     def summary(self) -> str:
         """A readable plain-text summary (what ``fairness audit`` prints)."""
-        from fairness.results.headline import text_summary
-
         return text_summary(self)
 
     def _repr_html_(self) -> str:
-        from fairness.results.headline import html_summary
-
         return html_summary(self)
 
     def __repr__(self) -> str:
@@ -301,14 +325,12 @@ def audit(
             return _audit_with_profile(matrix, load_profile(profile), quarter=quarter, options=options)
     duck = _duckdb_input(matrix, engine)
     if duck is not None:
-        from fairness.counts.duck import audit_parquet
-
         return audit_parquet(duck, quarter=quarter, checks_config=checks_config, **options)
     frame, validation = _load(matrix)
     if len(frame) == 0:
         raise ValueError(ERR_NO_VALID_ROWS)
     codes, quarters = quarter_codes(frame["snapshot_date"])
-    q = _select_quarter(quarter, tuple(quarters))
+    q = select_quarter(quarter, tuple(quarters))
     config = checks_config or ChecksConfig()
     cube = cube_from_frame(frame, quarter=q, config=config)
     records = _records_for_checks(frame, codes, quarters.index(q))
@@ -337,7 +359,6 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
                         adjust=options["adjust"])
 
 
-ERR_NO_VALID_ROWS = "no valid rows to audit: every row was quarantined (run `fairness validate` for reasons)"
 ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb")
 ERR_ENGINE = "engine must be one of {valid}; got {engine!r}"
 ERR_ENGINE_INPUT = (
@@ -348,8 +369,6 @@ ERR_ENGINE_INPUT = (
 
 def _duckdb_input(matrix: Any, engine: str):
     """What to audit in DuckDB (a Parquet path or a ParquetValidation), or None to audit in memory."""
-    from fairness.counts.duck import ParquetValidation, is_parquet_path, use_duckdb
-
     if isinstance(matrix, ParquetValidation):
         return matrix
     if engine == "pandas":
@@ -362,13 +381,26 @@ def _duckdb_input(matrix: Any, engine: str):
     return matrix if use_duckdb(matrix) else None
 
 
-def _select_quarter(quarter: str | None, quarters: tuple[str, ...]) -> str:
-    if quarter in (None, "latest"):
-        return quarters[-1]
-    q = normalise_quarter(quarter)
-    if q not in quarters:
-        raise ValueError(ERR_QUARTER.format(quarter=q, found=", ".join(quarters)))
-    return q
+def audit_parquet(matrix, *, quarter: str | None, checks_config=None, **options) -> AuditResult:
+    """Audit a Parquet file (or a :class:`~fairness.counts.duck.ParquetValidation` of one) counted
+    in DuckDB (see :mod:`fairness.counts.duck`).
+
+    ``options`` are :func:`audit`'s statistical options and DuckDB's ``memory_limit``,
+    ``temp_directory`` and ``threads``; the result is the same :class:`AuditResult`.
+    """
+    return audit_and_validate_parquet(matrix, quarter=quarter, checks_config=checks_config, **options)[0]
+
+
+def audit_and_validate_parquet(matrix, *, quarter: str | None, checks_config=None, **options):
+    """:func:`audit_parquet`, and the :class:`~fairness.counts.duck.ParquetValidation` made on the
+    way (for a path: one pass validates and counts; the command line logs the validation)."""
+    config = checks_config or ChecksConfig()
+    engine = {k: options.pop(k) for k in ("memory_limit", "temp_directory", "threads") if k in options}
+    with count_and_validate_parquet(matrix, quarter=quarter, checks_config=config, **engine) as counted:
+        cube, facts, validation = counted
+        result = audit_from_cube(cube, facts=facts, quarantine=validation.quarantined, checks_config=config,
+                                 **options)
+    return result, validation
 
 
 def _facts(validation: Any, n_frame: int) -> dict[str, Any]:
@@ -382,8 +414,6 @@ def _facts(validation: Any, n_frame: int) -> dict[str, Any]:
 
 def _records_for_checks(frame: pd.DataFrame, codes, selected: int):
     """The records, for registered checks that read them (none of the built-in ones do)."""
-    from fairness.checks import REGISTRY
-
     if not any(c.on == "records" for c in REGISTRY):
         return None
     return frame, frame.loc[codes == selected].reset_index(drop=True)
@@ -448,28 +478,6 @@ def _canonical_options(reference: str, method: str, adjust: str, no_risk: str) -
 
 def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, method, adjust, no_risk,
                      checks_config, records) -> AuditResult:
-    from fairness.checks import ChecksConfig, run_checks_on_counts, sharing_from_counts
-    from fairness.stats.bands import band_performance_from_cells
-    from fairness.stats.boroughs import (
-        BOROUGH_METRICS,
-        band_consistency_from_counts,
-        funnel_from_counts,
-        heterogeneity_from_counts,
-    )
-    from fairness.stats.disproportionality import (
-        relative_rate_from_counts,
-        representation_from_counts,
-    )
-    from fairness.stats.no_risk import (
-        ERR_DEFINITION,
-        NO_RISK_DEFINITIONS,
-        duration_from_counts,
-        not_assessable_duration,
-        not_assessable_share,
-        share_from_counts,
-    )
-    from fairness.stats.trends import trends_from_counts
-
     q = cube.quarter
     config = checks_config or ChecksConfig()
     n = people_in_quarter(cube)
@@ -558,8 +566,6 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
 
 def _casemix(cube: Cube, *, alpha: float, adjust: str, notes: list[str]):
     """Case-mix adjustment, or an explicit 'not estimable' when the model cannot be fitted."""
-    from fairness.stats.boroughs import CASEMIX_COVARIATES, casemix_from_grouped
-
     try:
         return casemix_from_grouped(casemix_grouped(cube, CASEMIX_COVARIATES), alpha=alpha, adjust=adjust)
     except Exception as exc:  # statsmodels raises several types for degenerate data

@@ -35,7 +35,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import MetricFrame, selection_rate
 
 from fairness import definitions as defs
 from fairness.counts.groups import age_band as _age_band_series
@@ -339,8 +338,14 @@ def _base_rate(y_true, y_pred, sample_weight=None) -> float:
     return float(np.dot(y, w) / w.sum())
 
 
+def _selection_rate(y_true, y_pred, sample_weight=None) -> float:
+    from fairlearn.metrics import selection_rate
+
+    return selection_rate(y_true, y_pred, sample_weight=sample_weight)
+
+
 _FAIRLEARN_METRICS = {
-    "selection_rate": selection_rate,
+    "selection_rate": _selection_rate,
     "fpr": _fpr,
     "fnr": _fnr,
     "precision": _precision,
@@ -419,6 +424,8 @@ def _metric_values(weighted: Mapping[str, pd.DataFrame], thresholds: Sequence[st
     stacked = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if stacked.empty:
         return pd.DataFrame(columns=list(_FAIRLEARN_METRICS), dtype=float)
+    from fairlearn.metrics import MetricFrame  # imported only when there are outcomes to assess
+
     weight = stacked["count"].to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -26,7 +26,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from fairness._lazy import LazyModule
+
+stats = LazyModule("scipy.stats")  # imported when first used
 
 __all__ = [
     "FLAG_NOT_ESTIMABLE",

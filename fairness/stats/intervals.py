@@ -35,7 +35,10 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
-from scipy import special, stats
+
+from fairness._lazy import LazyModule
+
+special, stats = LazyModule("scipy.special"), LazyModule("scipy.stats")  # imported when first used
 
 __all__ = [
     "PARITY_ABOVE",
