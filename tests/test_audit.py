@@ -26,6 +26,7 @@ import statsmodels.api  # noqa: F401  (imported first: it installs warning filte
 import fairness
 from fairness import read_matrix, relative_rate_index, representation_ratio
 from fairness.definitions import ALL_COLUMNS
+from fairness.results import contract
 from fairness.results.audit import TABLES, AuditResult
 from tests.conftest import good_row
 
@@ -43,28 +44,11 @@ SNAPSHOTS = {"2017-12-31": 4, "2018-03-31": 5, "2018-06-30": 6, "2018-09-30": 6,
 PEOPLE = {"2017Q4": 40, "2018Q1": 50, "2018Q2": 60, "2018Q3": 60, "2018Q4": 61}
 N_ROWS = 272
 
-CONTRACT_COLUMNS = {
-    "representation": ["benchmark", "benchmark_label", "group", "count", "n", "share", "benchmark_share",
-                       "ratio", "ci_low", "ci_high", "method", "flag", "note"],
-    "relative_rate": ["benchmark", "benchmark_label", "group", "reference", "count", "population",
-                      "rate_per_1000", "rate_low", "rate_high", "rri", "ci_low", "ci_high", "p_value",
-                      "p_adjusted", "method", "adjust", "flag", "note"],
-    "sentences": ["benchmark", "group", "sentence"],
-    "no_risk": ["definition", "by", "group", "count", "n", "share", "ci_low", "ci_high", "method"],
-    "no_risk_duration": ["definition", "duration", "count", "n", "share", "ci_low", "ci_high"],
-    "boroughs": ["metric", "borough", "count", "n", "value", "target", "z", "flag", "lower_95", "upper_95",
-                 "lower_998", "upper_998"],
-    "overdispersion": ["metric", "phi", "tau2", "target", "k", "overdispersed", "method"],
-    "funnel_limits": ["metric", "n", "level", "lower", "upper"],
-    "heterogeneity": ["metric", "statistic", "df", "p_value", "i2"],
-    # the contract says odds_ratio; the module computes an observed/expected ratio (oe_ratio)
-    "casemix": ["metric", "borough", "ci_low", "ci_high", "p_value", "p_adjusted", "n"],
-    "band_consistency": ["borough", "n", "disagree", "share", "ci_low", "ci_high", "flag"],
-    "trends": ["metric", "quarter", "count", "n", "value", "ci_low", "ci_high", "diff_prev", "diff_prev_low",
-               "diff_prev_high", "diff_year", "diff_year_low", "diff_year_high", "rolling_count", "rolling_n",
-               "rolling_value", "rolling_low", "rolling_high"],
-    "quarantine_reasons": ["rule", "column", "rows"],
-}
+#: The tables this file's matrix fills, with their columns from the registry (fairness.results.contract;
+#: tests/test_contract.py checks every table, kinds too, on a matrix with outcomes and checks).
+CONTRACT_COLUMNS = {name: list(contract.table(name).column_names) for name in (
+    "representation", "relative_rate", "sentences", "no_risk", "no_risk_duration", "boroughs", "overdispersion",
+    "funnel_limits", "heterogeneity", "casemix", "band_consistency", "trends", "quarantine_reasons")}
 # The hand-made boroughs are identical, so the case-mix model fits them exactly.
 pytestmark = pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.ModelWarning")
 

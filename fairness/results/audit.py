@@ -45,6 +45,7 @@ from fairness.io.benchmarks import get_benchmark
 from fairness.io.validation import ValidationResult, read_matrix, validate_frame
 from fairness.publish.publication import protect_audit
 from fairness.quarters import ERR_QUARTER, quarter_codes, select_quarter
+from fairness.results.contract import HEADLINE_KEY, RESULT_FIELDS, RESULT_TABLES
 from fairness.results.headline import headline_sentences, html_summary, text_summary
 from fairness.stats.bands import band_performance_from_cells
 from fairness.stats.boroughs import (
@@ -73,30 +74,9 @@ from fairness.stats.trends import trends_from_counts
 
 __all__ = ["AuditResult", "audit", "audit_and_validate_parquet", "audit_parquet", "TABLES"]
 
-#: The tables of an AuditResult, in report order.
-TABLES: tuple[str, ...] = (
-    "representation",
-    "relative_rate",
-    "sensitivity",
-    "sentences",
-    "no_risk",
-    "no_risk_duration",
-    "boroughs",
-    "overdispersion",
-    "funnel_limits",
-    "heterogeneity",
-    "casemix",
-    "casemix_test",
-    "band_consistency",
-    "trends",
-    "checks",
-    "sharing_by_partner",
-    "band_by_group",
-    "band_versus_reference",
-    "band_summary",
-    "band_calibration",
-    "quarantine_reasons",
-)
+#: The tables of an AuditResult, in report order (from the registry, less the publication-only
+#: ``disclosure``).
+TABLES: tuple[str, ...] = tuple(t.name for t in RESULT_TABLES if t.name != "disclosure")
 
 __all__ += ["ERR_NO_VALID_ROWS", "ERR_QUARTER"]  # kept importable from here
 ERR_INPUT = "audit() takes a path, a ValidationResult or a validated DataFrame, not {type}"
@@ -109,7 +89,12 @@ def _empty() -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class AuditResult:
-    """Everything :func:`audit` found, as tidy tables (see ``docs/audit_contract.md``)."""
+    """Everything :func:`audit` found, as tidy tables.
+
+    One field per entry of :data:`fairness.results.contract.RESULT_FIELDS` and
+    :data:`~fairness.results.contract.RESULT_TABLES`, where each is described
+    (and ``docs/audit_contract.md``, generated from them).
+    """
 
     quarter: str
     quarters: tuple[str, ...]
@@ -162,26 +147,17 @@ class AuditResult:
         return headline_sentences(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: top-level facts, then each table as a list of records."""
-        out: dict[str, Any] = {
-            "quarter": self.quarter,
-            "quarters": list(self.quarters),
-            "n": self.n,
-            "quarantined": self.quarantined,
-            "n_rows": self.n_rows,
-            "source": os.path.basename(self.source),
-            "sha256": self.sha256,
-            "mode": self.mode,
-            "parameters": self.parameters,
-            "band_performance_status": self.band_status,
-            "band_performance_reason": self.band_reason,
-            "notes": list(self.notes),
-            "disclosure_note": self.disclosure_note,
-            "headline": self.headline(),
-        }
-        for name, table in self.tables().items():
-            out[name] = _records(table)
-        out["disclosure"] = _records(self.disclosure)
+        """JSON-ready dict: top-level facts, the headline, then each table as a list of records
+        (keys and order: :func:`fairness.results.contract.json_keys`)."""
+        out: dict[str, Any] = {}
+        for f in RESULT_FIELDS:
+            value = getattr(self, f.name)
+            if f.name == "source":
+                value = os.path.basename(value)  # never a machine path
+            out[f.json_key] = list(value) if isinstance(value, tuple) else value
+        out[HEADLINE_KEY] = self.headline()
+        for t in RESULT_TABLES:
+            out[t.name] = _records(getattr(self, t.name))
         return out
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
