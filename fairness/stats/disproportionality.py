@@ -262,6 +262,7 @@ def representation_from_counts(
         # No share of the list exceeds 1: the ratio cannot exceed 1 ÷ the benchmark share.
         with np.errstate(divide="ignore", invalid="ignore"):
             most = 1.0 / t["benchmark_share"].to_numpy(dtype="float64")
+        most = np.where(np.isfinite(ratio), np.fmax(most, ratio), most)  # never below the point itself
         hi = np.where(np.isfinite(most) & (hi > most), most, hi)
         t["ratio"], t["ci_low"], t["ci_high"] = ratio, lo, hi
         t["method"] = used
