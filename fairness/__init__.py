@@ -11,6 +11,7 @@ Nothing here promises a "fair" result: the names say what each function
 measures.
 """
 
+from fairness.errors import FairnessError
 from fairness.io.benchmarks import Benchmark, get_benchmark, list_benchmarks, load_benchmark_csv
 from fairness.io.schema import MatrixSchema, data_dictionary
 from fairness.io.validation import MatrixFileError, ValidationResult, read_matrix, validate_frame
@@ -40,6 +41,7 @@ __all__ = [
     "AuditResult",
     "Benchmark",
     "CountTableError",
+    "FairnessError",
     "MatrixFileError",
     "MatrixSchema",
     "Profile",

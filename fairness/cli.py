@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from fairness.errors import FairnessError
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_SOME_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -522,8 +524,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except FairnessError as exc:  # the toolkit's own errors (fairness.errors): message and exit code
+        print(f"fairness {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except (ValueError, OSError) as exc:
-        # The toolkit's own errors (MatrixFileError, unknown options, files that
+        # Other errors (MatrixFileError, unknown options, files that
         # cannot be written) carry a message meant for a person.
         print(f"fairness {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from fairness.errors import RowLevelOutputError
+
 __all__ = [
     "neutralise_formulas",
     "write_csv",
@@ -28,10 +30,6 @@ ERR_REPORTS_DIR = (
     "{path}: refusing to write row-level data under a reports/ folder; reports are for "
     "publication and must never hold a person's record. Choose a path outside reports/."
 )
-
-
-class RowLevelOutputError(ValueError):
-    """Raised when row-level (personal) data would be written where reports go."""
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from fairness.definitions import (
     RISK_BANDS,
     SEXES,
 )
+from fairness.errors import MatrixFileError
 from fairness.io.safe_write import write_private_csv
 from fairness.io.schema import CHECK_RULES, MatrixSchema
 from fairness.profiles._vocabulary import active_vocabulary, using_profile
@@ -113,10 +114,6 @@ ERR_UNTERMINATED = (
     "{source}: a quoted field starting near line {line} is never closed, so the rest of "
     "the file cannot be split into rows; close the quote or remove it"
 )
-
-
-class MatrixFileError(ValueError):
-    """The file cannot be used at all. Its message names the file and what would be valid."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairness.errors import ProfileError
+
 __all__ = [
     "AgeSpec",
     "Area",
@@ -61,10 +63,6 @@ ERR_BENCH_VALUE = "{file}: line {line}: column {column}: {value!r} is not valid;
 ERR_BENCH_MISSING_AREAS = "{file}: benchmark {name!r} of profile {profile!r} has no row for: {areas}"
 ERR_BENCH_TWICE = "{file}: line {line}: area {area!r} already had a row (line {first}); each area once"
 ERR_UNKNOWN_BENCHMARK = "profile {profile!r} has no benchmark {name!r}; valid: {valid}"
-
-
-class ProfileError(ValueError):
-    """A profile file, or a file it names, cannot be used (the message says where and why)."""
 
 
 # ----------------------------------------------------------------- the model

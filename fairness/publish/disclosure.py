@@ -40,6 +40,7 @@ import pandas as pd
 
 from fairness._lazy import LazyModule
 from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
+from fairness.errors import DisclosureError
 
 linalg = LazyModule("scipy.linalg")  # imported when first used
 
@@ -141,18 +142,6 @@ _NOTE_INTERNAL = (
 _MAX_LISTED = 20
 _TOLERANCE = 1e-8
 _RANK_TOLERANCE = 1e-10
-
-
-class DisclosureError(ValueError):
-    """A table or text would disclose a small count.
-
-    ``findings`` holds the offending cells (columns :data:`FINDING_COLUMNS`),
-    or is empty when the problem is not cell by cell.
-    """
-
-    def __init__(self, message: str, findings: pd.DataFrame | None = None) -> None:
-        super().__init__(message)
-        self.findings = findings if findings is not None else _empty_findings()
 
 
 # ----------------------------------------------------------------- totals
@@ -658,7 +647,7 @@ def assert_publishable(
     >>> assert_publishable(pd.DataFrame({"count": [0, 7]}))
     Traceback (most recent call last):
     ...
-    fairness.publish.disclosure.DisclosureError: 1 count(s) from 1 to 9 found; ...
+    fairness.errors.DisclosureError: 1 count(s) from 1 to 9 found; ...
     """
     if isinstance(data, ProtectedTable) and not data.publishable:
         raise DisclosureError(NOT_FOR_PUBLICATION.format(banner=data.banner))

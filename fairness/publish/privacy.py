@@ -62,6 +62,7 @@ from pathlib import Path
 import pandas as pd
 
 from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
+from fairness.errors import AuditLogError, PseudonymKeyError, PublicationLeakError
 from fairness.io.safe_write import refuse_reports_dir, write_private_bytes, write_private_csv
 
 __all__ = [
@@ -157,26 +158,6 @@ ERR_PDF = (
 )
 _MAX_LISTED = 20
 
-
-class PseudonymKeyError(ValueError):
-    """No usable pseudonymisation key. The message says how to provide one."""
-
-
-class AuditLogError(OSError):
-    """The audit log could not be written; the command must stop."""
-
-
-class PublicationLeakError(ValueError):
-    """Something about to be published would disclose a person or a small count.
-
-    ``findings`` is a DataFrame with columns ``source, kind, location, detail``:
-    ``kind`` is ``"person_id"`` (``detail`` a truncated hash, never the id) or
-    ``"small_count"`` (``detail`` the count).
-    """
-
-    def __init__(self, message: str, findings: pd.DataFrame) -> None:
-        super().__init__(message)
-        self.findings = findings
 
 
 # ==================================================== pseudonymisation

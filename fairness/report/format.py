@@ -36,6 +36,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from fairness.errors import RowLevelColumnError
+
 __all__ = [
     "DASH",
     "METRIC_LABELS",
@@ -112,10 +114,6 @@ ERR_ROW_LEVEL = (
 )
 ERR_MODE = "mode must be one of {valid}; got {got!r}"
 _MODES = ("publication", "internal")
-
-
-class RowLevelColumnError(ValueError):
-    """A publication-mode table would have shown a row-level column."""
 
 
 # --------------------------------------------------------------------------- numbers

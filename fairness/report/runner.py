@@ -58,6 +58,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from fairness.errors import PersonIdLeakError, SmallCountError
 from fairness.quarters import normalise_quarter, quarter_label
 
 __all__ = [
@@ -118,14 +119,6 @@ ERR_NOT_PROTECTED = (
 )
 
 _QUARTER_DIR = re.compile(r"^\d{4}Q[1-4]$")
-
-
-class PersonIdLeakError(RuntimeError):
-    """A publication-mode output contains a person_id of the input."""
-
-
-class SmallCountError(RuntimeError):
-    """A publication-mode output would show a count from 1 to threshold − 1 (or an unprotected audit)."""
 
 
 # --------------------------------------------------------------------------- input

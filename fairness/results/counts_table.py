@@ -39,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from fairness.errors import CountTableError
 from fairness.profiles import Profile, load_profile
 from fairness.results.audit import AuditResult
 
@@ -64,10 +65,6 @@ ERR_INPUT = "audit_counts() takes the path of a CSV file or a DataFrame, not {ty
 _ROLES = ("area", "group", "count", "period", "no_risk")
 _REQUIRED = ("area", "group", "count")
 _INT = re.compile(r"^\d+$")
-
-
-class CountTableError(ValueError):
-    """A count table that cannot be audited (the message names file, line, column and what is valid)."""
 
 
 @dataclass(frozen=True)
