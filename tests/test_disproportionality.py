@@ -625,3 +625,20 @@ def test_several_snapshots_need_a_quarter(function):
     assert row(representation_ratio(m, ["residents_2021"], quarter="2018Q4"), "Black")["count"] == 3
     with pytest.raises(ValueError, match="quarter 2017Q1 is not in the matrix; quarters found: 2018Q3, 2018Q4"):
         function(m, ["residents_2021"], quarter="2017Q1")
+
+
+@pytest.mark.parametrize("method", ["katz", "poisson-exact", "mid-p"])
+def test_benchmark_share_is_over_the_whole_benchmark_population(method):
+    """A list whose categorical names only White and Black is compared with all 8,166,566 London
+    residents of 2011 (ONS Census 2011 KS201EW, the 32 boroughs; White 4,881,636, Black 1,088,447):
+    the same ratio and interval as when every category is named. Amnesty (2018): 78% Black
+    against 13.3% of Londoners, a ratio of about 5.9: 0.78 / (1,088,447 / 8,166,566) = 5.852."""
+    two = pd.DataFrame({"ethnicity": pd.Categorical(["Black"] * 78 + ["White"] * 22, categories=["White", "Black"])})
+    every = two.assign(ethnicity=pd.Categorical(two["ethnicity"].astype(str), categories=list(ETHNICITIES)))
+    a = representation_ratio(two, ["residents_2011"], method=method).set_index("group")
+    b = representation_ratio(every, ["residents_2011"], method=method).set_index("group")
+    assert a.loc["Black", "ratio"] == pytest.approx(0.78 / (1_088_447 / 8_166_566), rel=1e-9)
+    assert round(a.loc["Black", "ratio"], 2) == 5.85
+    for col in ("ratio", "ci_low", "ci_high", "benchmark_share"):
+        for group in ("Black", "White"):
+            assert a.loc[group, col] == pytest.approx(b.loc[group, col], rel=1e-12), (group, col)

@@ -246,7 +246,7 @@ def representation_from_counts(
                 continue
             if bench.has_counts:
                 p_ = pop if how == method else _population(t, how)
-                r_, l_, h_ = _ratio_ci(t["count"], t["n"], p_, _total(t, p_, stated, keys), rows_, alpha, how)
+                r_, l_, h_ = _ratio_ci(t["count"], t["n"], p_, _total(t, bc, how), rows_, alpha, how)
                 if how == "katz":
                     # Katz's log variance 1/a − 1/n vanishes when a group is everyone
                     # listed (a == n), collapsing the interval; there the list share's
@@ -277,11 +277,15 @@ def representation_from_counts(
     return out[cols]
 
 
-def _total(t: pd.DataFrame, pop: np.ndarray, stated: pd.Series, keys: list[str]):
-    """The benchmark population the shares are of (per stratum when ``keys``)."""
-    if keys:
-        return pd.Series(pop).groupby([t[k] for k in keys]).transform("sum").to_numpy()
-    return np.nansum(np.where(stated & ~np.isnan(pop), pop, 0))
+def _total(t: pd.DataFrame, bench: pd.DataFrame, method: str):
+    """The benchmark population the shares are of: every group of the benchmark, whether or not
+    the list's categories name it (per borough when the breakdown has one; the benchmark has no
+    detail by other columns, so their strata share the whole)."""
+    pop = _population(bench, method)
+    if "borough" in t.columns and "borough" in bench.columns:
+        totals = pd.Series(pop).groupby(bench["borough"].to_numpy()).sum()
+        return t["borough"].map(totals).to_numpy(dtype="float64")
+    return float(np.nansum(pop))
 
 
 def _ratio_ci(a, n, A, N, estimable, alpha, method):

@@ -114,8 +114,9 @@ def no_risk_share(
     Examples
     --------
     >>> m = pd.DataFrame({"harm_score": [0.0, 0.0, 3.0, 5.0]})
-    >>> no_risk_share(m)[["count", "n", "share"]].iloc[0].tolist()
-    [2, 4, 0.5]
+    >>> row = no_risk_share(m).iloc[0]
+    >>> int(row["count"]), int(row["n"]), float(row["share"])
+    (2, 4, 0.5)
     """
     definition = _canonical(definition)
     d = _definition(definition)
