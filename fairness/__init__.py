@@ -14,7 +14,13 @@ measures.
 from fairness.errors import FairnessError
 from fairness.io.benchmarks import Benchmark, get_benchmark, list_benchmarks, load_benchmark_csv
 from fairness.io.schema import MatrixSchema, data_dictionary
-from fairness.io.validation import MatrixFileError, ValidationResult, read_matrix, validate_frame
+from fairness.io.validation import (
+    MatrixFileError,
+    ValidationResult,
+    read_matrix,
+    validate,
+    validate_frame,
+)
 from fairness.profiles import Profile, ProfileError, list_profiles, load_profile
 from fairness.results.audit import AuditResult, audit
 from fairness.results.counts_table import CountTableError, audit_counts, relative_rate_by_area
@@ -69,5 +75,6 @@ __all__ = [
     "relative_rate_by_area",
     "relative_rate_index",
     "representation_ratio",
+    "validate",
     "validate_frame",
 ]

@@ -23,6 +23,10 @@ EXIT_OK, EXIT_SOME_INVALID, EXIT_UNUSABLE = 0, 1, 2
 def _add_read_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding", help="text encoding of a CSV file (default: UTF-8, with or without BOM)")
     p.add_argument("--delimiter", default=",", help="CSV field separator (default: ',')")
+    p.add_argument("--max-bytes", metavar="SIZE", default=None,
+                   help="refuse a larger input file, e.g. 500M or 2G (default: $FAIRNESS_MAX_BYTES, else 8G)")
+    p.add_argument("--max-columns", metavar="N", type=int, default=None,
+                   help="refuse a file with more columns (default: $FAIRNESS_MAX_COLUMNS, else 1000)")
 
 
 def _add_engine_option(p: argparse.ArgumentParser) -> None:
@@ -51,18 +55,59 @@ def _in_duckdb(args: argparse.Namespace) -> bool:
     return use_duckdb(args.file)
 
 
+def _check_input(path: str, args: argparse.Namespace) -> None:
+    """Refuse a folder, FIFO, device or oversized file before anything opens it (a folder or a
+    glob of Parquet files is fine for the DuckDB engine)."""
+    from fairness.io.validation import check_input_file
+
+    if getattr(args, "engine", "pandas") != "pandas" and (Path(path).is_dir() or any(c in path for c in "*?[")):
+        return
+    check_input_file(path, max_bytes=getattr(args, "max_bytes", None))
+
+
 def _read(args: argparse.Namespace):
-    """Read and validate the matrix, in memory or (for big Parquet) in DuckDB."""
-    from fairness.io.validation import read_matrix
+    """Read and validate the matrix, in memory or (for big Parquet) in DuckDB; a failed read is
+    logged (the file was read) before the error goes on."""
+    from fairness.io.validation import _read_matrix
 
     profile = getattr(args, "profile", None)
-    if _in_duckdb(args):
-        from fairness.counts.duck import validate_parquet
+    try:
+        _check_input(args.file, args)
+        if _in_duckdb(args):
+            from fairness.counts.duck import validate_parquet
 
-        if profile not in (None, "london-gvm"):
-            raise _UsageError("--profile is not supported with the duckdb engine yet; use --engine pandas")
-        return validate_parquet(args.file)
-    return read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter, profile=profile)
+            if profile not in (None, "london-gvm"):
+                raise _UsageError("--profile is not supported with the duckdb engine yet; use --engine pandas")
+            return validate_parquet(args.file)
+        return _read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter, profile=profile,
+                            max_bytes=args.max_bytes, max_columns=args.max_columns)
+    except (ValueError, OSError) as exc:
+        _log_failed(args, args.file, exc)
+        raise
+
+
+def _log_failed(args: argparse.Namespace, path: str, exc: BaseException, res=None) -> None:
+    """Log a read that failed; the audit log's own failure is not logged again."""
+    from fairness.io.audit_log import AuditLogError, log_failed_read
+
+    if isinstance(exc, AuditLogError):
+        return
+    counts = None if res is None else {"rows": res.n_rows, "valid": res.n_valid, "quarantined": res.n_quarantined}
+    log_failed_read(command=args.command, path=path, error=exc, sha256=getattr(res, "sha256", None) or None,
+                    counts=counts)
+
+
+def _refuse_outputs(inputs: Sequence[str], *outputs: str | None, row_level: bool = False) -> None:
+    """Before anything is read: no output may be an input (or a link to it); row-level outputs
+    never inside a report folder."""
+    from fairness.io.safe_write import refuse_input_as_output, refuse_reports_dir
+
+    for out in outputs:
+        if out is None:
+            continue
+        refuse_input_as_output(out, *inputs)
+        if row_level:
+            refuse_reports_dir(out)
 
 
 # --------------------------------------------------------------------- validate
@@ -73,7 +118,8 @@ def _args_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quarantine",
         metavar="OUT.csv",
-        help="write the quarantined rows here (personal data: owner-only; refused under reports/)",
+        help="write the quarantined rows here, .csv or .parquet (personal data: owner-only; refused under "
+        "reports/ and over the input); a clean run removes an older quarantine file there",
     )
     p.add_argument("--limit", type=int, default=200, help="show at most this many problems (default 200; 0 = all)")
     p.add_argument("--profile", default=None, help="validate areas, groups, bands and ages against a profile "
@@ -83,8 +129,17 @@ def _args_validate(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from fairness.io.validation import QUARANTINE_SUFFIXES
+
+    if args.quarantine:
+        from fairness.io.safe_write import check_output_suffix
+
+        check_output_suffix(args.quarantine, QUARANTINE_SUFFIXES, "quarantined rows")
+    _refuse_outputs([args.file], args.quarantine, row_level=True)
     _check_log()
     res = _read(args)
+    written = [args.quarantine] if args.quarantine and res.n_quarantined else []
+    _log_read(args, res, written)  # before any output: if it cannot be written, nothing is
     print(res.summary())
     for note in res.notes:
         print(f"note: {note}")
@@ -93,13 +148,35 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(line)
     if limit is not None and len(res.problems) > limit:
         print(f"… and {len(res.problems) - limit:,} more problems (use --limit 0 to see all)")
-    written = []
     if args.quarantine and res.n_quarantined:
         path = res.write_quarantine(args.quarantine)
-        written.append(str(path))
         print(f"quarantined rows written to {path} (owner-only: it holds personal data)")
-    _log_read(args, res, written)
+    elif args.quarantine:
+        print(_old_quarantine(Path(args.quarantine)))
     return res.exit_code
+
+
+def _old_quarantine(path: Path) -> str:
+    """A clean run and an older file at the --quarantine path: remove it if it is a quarantine
+    file (stale personal data), else leave it; say which."""
+    if not path.exists():
+        return f"no rows quarantined; nothing written to {path}"
+    columns: list[str] = []
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            columns = list(pq.read_schema(path).names)
+        else:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                columns = fh.readline().strip().split(",")
+    except Exception:  # noqa: BLE001 - unreadable: not ours to remove
+        columns = []
+    if path.is_file() and columns[:1] == ["line"] and {"rules", "reasons"} <= set(columns):
+        path.unlink()
+        return f"no rows quarantined; removed the older quarantine file {path} (from an earlier run)"
+    return (f"no rows quarantined; left {path} as it was (it is not a quarantine file written by fairness); "
+            "it does not describe this run")
 
 
 def _check_log() -> None:
@@ -269,8 +346,14 @@ def _args_report(p: argparse.ArgumentParser) -> None:
 def _cmd_report(args: argparse.Namespace) -> int:
     from fairness.report import runner as report
 
+    _check_log()
     with report.terminate_gracefully():
-        info = report.inspect_matrix(args.matrix)
+        try:
+            _check_input(args.matrix, args)
+            info = report.inspect_matrix(args.matrix, log_as=None)
+        except (ValueError, OSError) as exc:
+            _log_failed(args, args.matrix, exc)
+            raise
         # logged before any output is written: if the audit log cannot be written, nothing is
         _log_read(args, info.validation, outputs=[args.out])
         outcomes = report.run_reports(
@@ -364,6 +447,7 @@ def _cmd_audit_profile(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     from fairness.results.audit import audit
 
+    _refuse_outputs([f for f in (args.file, getattr(args, "counts", None)) if f], args.json)
     if args.counts:
         return _cmd_audit_counts(args)
     if not args.file:
@@ -381,21 +465,26 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         "method": args.method,
         "adjust": args.adjust,
     }
-    if _in_duckdb(args):
-        # one pass over the file validates and counts
-        from fairness.results.audit import audit_and_validate_parquet
+    res = None
+    try:
+        if _in_duckdb(args):
+            # one pass over the file validates and counts
+            from fairness.results.audit import audit_and_validate_parquet
 
-        result, res = audit_and_validate_parquet(args.file, **options)
-    else:
-        res = _read(args)
-        result = audit(res, **options)
+            _check_input(args.file, args)
+            result, res = audit_and_validate_parquet(args.file, **options)
+        else:
+            res = _read(args)
+            result = audit(res, **options)
+    except (ValueError, OSError) as exc:
+        if res is not None or _in_duckdb(args):  # _read logs its own failures
+            _log_failed(args, args.file, exc, res)
+        raise
     if args.mode == "publication":
         result = result.for_publication()
-    outputs = []
+    _log_read(args, res, [args.json] if args.json else [])  # before any output
     if args.json:
         result.to_json(args.json)
-        outputs.append(args.json)
-    _log_read(args, res, outputs)
     print(result.summary())
     if args.json:
         print(f"\nJSON written to {args.json}")
@@ -426,15 +515,11 @@ def _cmd_pseudonymise(args: argparse.Namespace) -> int:
     from fairness.publish import privacy
 
     key = privacy.load_key(args.key_file)
-    privacy.check_audit_log()  # stop before writing anything if this use cannot be logged
+    # refuses a bad output and an unwritable log before reading; logs the read before writing
     done = privacy._pseudonymise_file(
-        args.file, args.out, key=key, encoding=args.encoding, delimiter=args.delimiter
+        args.file, args.out, key=key, encoding=args.encoding, delimiter=args.delimiter,
+        command="pseudonymise", max_bytes=args.max_bytes, max_columns=args.max_columns,
     )
-    try:
-        _log_read(args, done.result, [str(done.path)])
-    except OSError:
-        done.path.unlink(missing_ok=True)  # no unlogged copy of personal data may remain
-        raise
     print(f"{done.n_pseudonymised:,} rows pseudonymised (input: {done.result.summary()})")
     if done.n_without_id:
         print(f"{done.n_without_id:,} rows have no person_id and were left as they were")

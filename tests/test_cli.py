@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 from fairness.cli import main
 from tests.conftest import good_row
@@ -89,3 +91,103 @@ def test_audit_unknown_quarter_is_a_clear_error(tmp_path, capsys):
     capsys.readouterr()
     assert main(["audit", str(out), "--quarter", "1999Q1"]) == 2
     assert "quarter 1999Q1 is not in the file; quarters found:" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------- the raw data is never changed
+
+
+def _log_lines(tmp_path):
+    log = tmp_path / "audit.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_an_output_that_is_the_input_is_refused_before_reading(write_csv, tmp_path, capsys, monkeypatch):
+    """`validate x.csv --quarantine x.csv` used to replace the extract with its quarantined rows."""
+    path = write_csv([good_row("A"), good_row("B", age="5")], name="extract.csv")
+    original = open(path, "rb").read()
+    (tmp_path / "link.csv").symlink_to(path)
+    os.link(path, tmp_path / "hard.csv")
+    monkeypatch.setenv("FAIRNESS_PSEUDONYM_KEY", "k" * 32)
+    attempts = [
+        ["validate", path, "--quarantine", path],
+        ["validate", path, "--quarantine", str(tmp_path / "link.csv")],
+        ["validate", str(tmp_path / "link.csv"), "--quarantine", path],
+        ["validate", path, "--quarantine", str(tmp_path / "hard.csv")],
+        ["validate", path, "--quarantine", str(tmp_path / "sub" / ".." / "extract.csv")],
+        ["audit", path, "--json", str(tmp_path / "link.csv")],
+        ["pseudonymise", path, "--out", str(tmp_path / "hard.csv")],
+        ["pseudonymise", path, "--out", str(tmp_path / "link.csv")],
+    ]
+    (tmp_path / "sub").mkdir()
+    for argv in attempts:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "would overwrite the input" in err and "never changed or replaced" in err, argv
+        assert open(path, "rb").read() == original
+    assert _log_lines(tmp_path) == []  # refused before the file was read
+
+
+def test_row_level_files_refused_in_any_report_folder(write_csv, tmp_path, capsys):
+    bad = write_csv([good_row("A", age="5")], name="bad.csv")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "private").symlink_to(tmp_path / "reports")
+    published = tmp_path / "site"
+    published.mkdir()
+    (published / ".fairness-reports").touch()  # what `fairness report --out site` leaves
+    for q in (tmp_path / "Reports" / "q.csv", tmp_path / "private" / "q.csv", published / "2018Q4" / "q.csv"):
+        assert main(["validate", bad, "--quarantine", str(q)]) == 2, q
+        assert "refusing to write row-level data under a reports/ folder" in capsys.readouterr().err
+    assert not list((tmp_path / "reports").iterdir()) and not (published / "2018Q4").exists()
+    assert main(["synth", "--scenario", "small", "--out", str(tmp_path / "private" / "m.csv")]) == 2
+
+
+def test_quarantine_as_parquet_or_refused_by_extension(write_csv, tmp_path, capsys):
+    import pandas as pd
+
+    bad = write_csv([good_row("A"), good_row("B", borough="Hackny")], name="bad.csv")
+    q = tmp_path / "private" / "q.parquet"
+    assert main(["validate", bad, "--quarantine", str(q)]) == 1
+    table = pd.read_parquet(q)
+    assert table["line"].tolist() == [3] and table["borough"].tolist() == ["Hackny"]
+    assert table["rules"].tolist() == ["invalid_category"]
+    assert stat.S_IMODE(os.stat(q).st_mode) == 0o600
+    capsys.readouterr()
+    assert main(["validate", bad, "--quarantine", str(tmp_path / "q.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write quarantined rows as '.xlsx'; valid: .csv or .parquet or .pq" in err
+    assert not (tmp_path / "q.xlsx").exists() and len(_log_lines(tmp_path)) == 1  # refused before reading
+
+
+def test_clean_rerun_says_what_it_did_with_an_older_quarantine_file(write_csv, tmp_path, capsys):
+    bad = write_csv([good_row("A"), good_row("B", age="5")], name="m.csv")
+    q = tmp_path / "private" / "q.csv"
+    assert main(["validate", bad, "--quarantine", str(q)]) == 1 and q.exists()
+    capsys.readouterr()
+    fixed = write_csv([good_row("A"), good_row("B")], name="m.csv")
+    assert main(["validate", fixed, "--quarantine", str(q)]) == 0
+    assert f"no rows quarantined; removed the older quarantine file {q} (from an earlier run)" in capsys.readouterr().out
+    assert not q.exists()
+    notes = tmp_path / "private" / "notes.csv"
+    notes.write_text("a,b\n1,2\n")
+    assert main(["validate", fixed, "--quarantine", str(notes)]) == 0
+    assert f"left {notes} as it was (it is not a quarantine file written by fairness)" in capsys.readouterr().out
+    assert notes.read_text() == "a,b\n1,2\n"
+    assert main(["validate", fixed, "--quarantine", str(q)]) == 0
+    assert f"no rows quarantined; nothing written to {q}" in capsys.readouterr().out
+
+
+def test_validate_from_python_is_the_cli_verb(write_csv, tmp_path):
+    import fairness
+
+    path = write_csv([good_row("A"), good_row("B", borough="Hackny")], name="m.csv")
+    res = fairness.validate(path)
+    ref = fairness.read_matrix(path)
+    assert "validate" in fairness.__all__ and isinstance(res, fairness.ValidationResult)
+    assert (res.n_rows, res.n_valid, res.n_quarantined, res.sha256) == (2, 1, 1, ref.sha256)
+    assert res.problem_lines() == ref.problem_lines()
+    semi = tmp_path / "semi.csv"
+    semi.write_text(open(path).read().replace(",", ";"))
+    assert fairness.validate(semi, delimiter=";").n_rows == 2  # the same options as read_matrix
+    assert fairness.validate(res.valid).n_valid == 1  # a DataFrame is validated too
+    commands = [json.loads(line)["command"] for line in _log_lines(tmp_path)]
+    assert commands == ["validate", "read_matrix", "validate"]  # the frame is not a read

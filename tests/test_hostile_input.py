@@ -336,7 +336,7 @@ def test_missing_file_and_folder(tmp_path, capsys):
     code, _, err = _cli(capsys, "validate", str(tmp_path / "nope.csv"))
     assert code == 2 and "nope.csv: cannot be read: No such file or directory" in err
     code, _, err = _cli(capsys, "validate", str(tmp_path))
-    assert code == 2 and "cannot be read" in err
+    assert code == 2 and "not a regular file (a folder)" in err
 
 
 def test_hostile_input_through_pseudonymise(tmp_path, capsys, monkeypatch):
@@ -350,3 +350,164 @@ def test_hostile_input_through_pseudonymise(tmp_path, capsys, monkeypatch):
     code, _, _ = _cli(capsys, "pseudonymise", str(tmp_path / "bad.csv"), "--out", str(out), "--encoding", "cp1252")
     assert code == 0 and out.exists()
     assert _cli(capsys, "pseudonymise", path, "--out", str(tmp_path / "reports" / "p.csv"))[0] == 2
+
+
+# ------------------------------------------------------------ not a regular file, or absurd
+
+
+@pytest.fixture
+def no_hang():
+    """Turn a read that would block for ever (a FIFO) into a test failure after 10 s."""
+    import signal
+
+    def _fail(signum, frame):
+        raise AssertionError("the reader blocked: it opened something that is not a regular file")
+
+    previous = signal.signal(signal.SIGALRM, _fail)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX named pipes")
+def test_fifo_is_refused_before_it_is_opened(tmp_path, capsys, no_hang):
+    fifo = tmp_path / "m.csv"
+    os.mkfifo(fifo)
+    _unusable(capsys, str(fifo), expect=["not a regular file", "named pipe (FIFO)"])
+    code, _, err = _cli(capsys, "validate", str(fifo), "--engine", "duckdb")
+    assert code == 2  # a .csv is not for the DuckDB engine, and nothing was opened
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_link_to_a_device_is_refused(tmp_path, capsys, no_hang):
+    link = tmp_path / "m.csv"
+    link.symlink_to("/dev/zero")
+    _unusable(capsys, str(link), expect=["not a regular file", "a device"])
+    parquet = tmp_path / "m.parquet"
+    parquet.symlink_to("/dev/zero")
+    for engine in ("pandas", "duckdb", "auto"):
+        assert _cli(capsys, "validate", str(parquet), "--engine", engine)[0] == 2
+
+
+def test_link_to_a_regular_file_is_read(tmp_path, capsys):
+    path = _write(tmp_path, "real.csv", _text(_rows()))
+    (tmp_path / "link.csv").symlink_to(path)
+    assert read_matrix(tmp_path / "link.csv").n_valid == 3
+
+
+def test_size_limit_option_and_environment(tmp_path, capsys, monkeypatch):
+    text = _text(_rows())
+    path = _write(tmp_path, "m.csv", text)
+    size = len(text.encode())
+    with pytest.raises(MatrixFileError, match=f"the file is {size:,} bytes, more than the limit of 100 bytes"):
+        read_matrix(path, max_bytes=100)
+    assert read_matrix(path, max_bytes="1K").n_valid == 3  # 1K = 1,024 bytes > size
+    code, _, err = _cli(capsys, "validate", path, "--max-bytes", "100")
+    assert code == 2 and "FAIRNESS_MAX_BYTES or --max-bytes" in err
+    monkeypatch.setenv("FAIRNESS_MAX_BYTES", "100")
+    assert _cli(capsys, "validate", path)[0] == 2
+    assert _cli(capsys, "validate", path, "--max-bytes", "1M")[0] == 0  # the option wins
+    monkeypatch.setenv("FAIRNESS_MAX_BYTES", "lots")
+    code, _, err = _cli(capsys, "validate", path)
+    assert code == 2 and "FAIRNESS_MAX_BYTES must be a whole number of bytes" in err and "'lots'" in err
+
+
+def test_column_limit_is_checked_on_the_header(tmp_path, capsys, monkeypatch):
+    """20,000 columns used to take minutes (cost grew with the square of the column count);
+    they are now refused from the header alone, and below the limit the cost is linear."""
+    header = HEADER + [f"extra{i}" for i in range(20_000)]
+    path = _write(tmp_path, "wide.csv", ",".join(header) + "\n" + ",".join(["x"] * len(header)) + "\n")
+    message = _unusable(capsys, path, expect=["20,014 columns, more than the limit of 1,000",
+                                              "FAIRNESS_MAX_COLUMNS or --max-columns"])
+    assert "the matrix format has 14" in message
+    narrow = _write(tmp_path, "m.csv", _text(_rows(), header=HEADER + ["a", "b"]))
+    with pytest.raises(MatrixFileError, match="16 columns, more than the limit of 15"):
+        read_matrix(narrow, max_columns=15)
+    monkeypatch.setenv("FAIRNESS_MAX_COLUMNS", "15")
+    assert _cli(capsys, "validate", narrow)[0] == 2
+    assert _cli(capsys, "validate", narrow, "--max-columns", "16")[0] == 0
+    frame = pd.DataFrame(_rows()).assign(a="1", b="2")
+    frame.to_parquet(tmp_path / "m.parquet", index=False)
+    with pytest.raises(MatrixFileError, match="16 columns"):
+        read_matrix(tmp_path / "m.parquet", max_columns=15)
+
+
+def test_many_unknown_columns_are_kept(tmp_path):
+    header = HEADER + [f"extra{i}" for i in range(300)]
+    rows = [r | {f"extra{i}": str(i) for i in range(300)} for r in _rows()]
+    res = read_matrix(_write(tmp_path, "m.csv", _text(rows, header=header)))
+    assert res.n_valid == 3 and len(res.unknown_columns) == 300
+    assert list(res.valid.columns[-2:]) == ["extra298", "extra299"] and res.valid["extra299"].tolist() == ["299"] * 3
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_huge_integers_in_parquet_quarantine_their_row(tmp_path, capsys, engine):
+    """2**63 - 1 used to fail the whole file with 'internal error (TypeError)'."""
+    frame = pd.DataFrame(_rows(3)).astype({"violent_offences_2y": "int64", "age": "int64"})
+    frame.loc[1, "violent_offences_2y"] = 2**63 - 1
+    frame.loc[2, "age"] = 2**62
+    path = tmp_path / "m.parquet"
+    frame.to_parquet(path, index=False)
+    code, out, _ = _cli(capsys, "validate", str(path), "--engine", engine)
+    assert code == 1 and "3 rows: 1 valid, 2 quarantined" in out
+    assert f"{path}:row 2: column violent_offences_2y: '9223372036854775807' is far out of range. " \
+           "Valid: a whole number ≥ 0" in out
+    assert f"{path}:row 3: column age: '4611686018427387904'" in out
+    assert _cli(capsys, "audit", str(path), "--engine", engine)[0] == 0
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_parquet_with_person_id_as_the_pandas_index(tmp_path, capsys, engine):
+    frame = pd.DataFrame(_rows(3)).set_index("person_id")
+    frame.to_parquet(tmp_path / "m.parquet")  # pandas stores person_id as its index
+    pd.DataFrame(_rows(3)).iloc[1:].to_parquet(tmp_path / "filtered.parquet")  # unnamed index kept
+    code, out, _ = _cli(capsys, "validate", str(tmp_path / "m.parquet"), "--engine", engine)
+    assert code == 0 and "3 rows: 3 valid, 0 quarantined" in out
+    code, out, _ = _cli(capsys, "validate", str(tmp_path / "filtered.parquet"), "--engine", engine)
+    assert code == 0 and "2 rows: 2 valid, 0 quarantined" in out and "__index_level_0__" not in out
+    if engine == "pandas":
+        res = read_matrix(tmp_path / "m.parquet")
+        assert res.valid["person_id"].tolist() == ["P1", "P2", "P3"]
+
+
+def test_doubled_bom_names_the_invisible_character(tmp_path, capsys):
+    path = _write(tmp_path, "m.csv", b"\xef\xbb\xbf\xef\xbb\xbf" + _text(_rows()).encode())
+    message = _unusable(capsys, path, expect=["required column(s) person_id missing",
+                                              "Columns found: <U+FEFF>person_id, snapshot_date",
+                                              "invisible character U+FEFF"])
+    assert "\ufeff" not in message
+
+
+def test_trailing_row_of_commas_is_counted(tmp_path, capsys):
+    """A full-width line of delimiters used to vanish without being counted."""
+    path = _write(tmp_path, "m.csv", _text(_rows(2)) + "," * (len(HEADER) - 1) + "\n")
+    res = read_matrix(path)
+    assert (res.n_rows, res.n_valid, res.n_quarantined) == (3, 2, 1)
+    assert res.quarantined["line"].tolist() == [4]
+    assert "empty_row" in res.quarantined["rules"].iloc[0]
+    code, out, _ = _cli(capsys, "validate", path)
+    assert code == 1 and f"{path}:line 4: column (row): every cell is empty" in out
+    # quoted files take the row-by-row reader: the same
+    quoted = _write(tmp_path, "q.csv", _text(_rows(2)).replace("Hackney", '"Hackney"') + "," * (len(HEADER) - 1))
+    assert (read_matrix(quoted).n_rows, read_matrix(quoted).n_quarantined) == (3, 1)
+    # a final empty line is still not a row
+    assert read_matrix(_write(tmp_path, "e.csv", _text(_rows(2)) + "\n")).n_rows == 2
+
+
+def test_harm_score_and_integer_errors_say_what_is_valid(tmp_path):
+    rows = _rows(3)
+    rows[0]["harm_score"], rows[1]["harm_score"], rows[2]["age"] = "high", "inf", "17.5"
+    res = read_matrix(_write(tmp_path, "m.csv", _text(rows)))
+    msgs = res.problems.set_index("line")["message"].to_dict()
+    assert msgs[2] == "'high' is not a finite number. Valid: a number ≥ 0 (finite)"
+    assert msgs[3] == "'inf' is not a finite number. Valid: a number ≥ 0 (finite)"
+    assert msgs[4] == "'17.5' is not a whole number. Valid: a whole number 10–99 at snapshot_date"
+
+
+def test_formula_after_spaces_or_tabs_is_neutralised():
+    from fairness.io.safe_write import neutralise_formulas
+
+    cells = ["  =HYPERLINK(1)", "\t=1+1", " @SUM(A1)", "\t -2+3", " -3", "  5", "ok", "a = b"]
+    out = neutralise_formulas(pd.DataFrame({"a": cells}))["a"].tolist()
+    assert out == ["'  =HYPERLINK(1)", "'\t=1+1", "' @SUM(A1)", "'\t -2+3", " -3", "  5", "ok", "a = b"]

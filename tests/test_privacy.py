@@ -375,7 +375,9 @@ def test_audit_log_created_owner_only(tmp_path, audit_log):
 def test_log_read_takes_counts_from_the_result(tmp_path, audit_log):
     res = read_matrix(_csv(tmp_path / "m.csv", [good_row("A"), good_row("B")]))
     rec = log_read(command="audit", result=res, outputs=[tmp_path / "a.json"])
-    assert rec == _records(audit_log)[0]
+    first, second = _records(audit_log)
+    assert first["command"] == "read_matrix" and first["outputs"] == []  # read_matrix logs itself
+    assert rec == second
     assert rec["counts"] == {"rows": 2, "valid": 2, "quarantined": 0}
     assert rec["outputs"] == [str(tmp_path / "a.json")]
 
@@ -541,3 +543,84 @@ def test_hundred_thousand_ids_are_fast():
         scan_publication(text + " P0099999", person_ids=ids)
     assert time.perf_counter() - start < 5
     assert len(e.value.findings) == 1
+
+
+# ============================================= every read logged, before any output
+
+
+def test_failed_reads_are_logged(tmp_path, capsys, audit_log):
+    row = {k: v for k, v in good_row().items() if k != "age"}
+    no_age = _csv(tmp_path / "no_age.csv", [row])
+    assert main(["validate", no_age]) == 2
+    (rec,) = _records(audit_log)
+    assert rec["command"] == "validate" and rec["error"] == "MatrixFileError"
+    assert rec["input"] == os.path.abspath(no_age) and rec["counts"] == {}
+    good = _csv(tmp_path / "m.csv", [good_row("A"), good_row("B")])
+    assert main(["audit", good, "--quarter", "1999Q1"]) == 2
+    rec = _records(audit_log)[-1]
+    assert rec["command"] == "audit" and rec["error"] == "ValueError"
+    assert rec["counts"] == {"rows": 2, "valid": 2, "quarantined": 0}  # the file was read
+    from fairness.io.validation import MatrixFileError
+
+    with pytest.raises(MatrixFileError):
+        read_matrix(tmp_path / "absent.csv")
+    rec = _records(audit_log)[-1]
+    assert rec["command"] == "read_matrix" and rec["error"] == "MatrixFileError"
+    assert "time" in rec and "absent.csv" in rec["input"]
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "{m}", "--quarantine", "{tmp}/private/q.csv"],
+        ["audit", "{m}", "--json", "{tmp}/out/audit.json"],
+        ["report", "--matrix", "{m}", "--out", "{tmp}/out/reports", "--no-pdf"],
+        ["pseudonymise", "{m}", "--out", "{tmp}/private/p.csv"],
+    ],
+)
+def test_nothing_is_written_when_the_log_cannot_be(tmp_path, monkeypatch, capsys, argv):
+    """With an unwritable log, `validate --quarantine` and `audit --json` used to write their
+    files and then exit 2."""
+    m = _csv(tmp_path / "m.csv", [good_row("A"), good_row("B", age="5")])
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("FAIRNESS_AUDIT_LOG", str(blocker / "audit.log"))
+    monkeypatch.setenv("FAIRNESS_PSEUDONYM_KEY", KEY.decode())
+    assert main([a.format(m=m, tmp=tmp_path) for a in argv]) == 2
+    assert "s.62" in capsys.readouterr().err
+    assert not (tmp_path / "private").exists() and not (tmp_path / "out").exists()
+
+
+def test_the_python_api_logs_as_the_cli_does(tmp_path, audit_log):
+    import fairness
+
+    m = _csv(tmp_path / "m.csv", [good_row("A"), good_row("B", age="5")])
+    fairness.read_matrix(m)
+    fairness.audit(m)
+    out = tmp_path / "private" / "p.csv"
+    pseudonymise_file(m, out, key=KEY)
+    records = _records(audit_log)
+    assert [r["command"] for r in records] == ["read_matrix", "audit", "pseudonymise_file"]
+    assert all(r["input"] == os.path.abspath(m) and r["counts"] == {"rows": 2, "valid": 1, "quarantined": 1}
+               for r in records)
+    assert records[2]["operation"] == "alteration" and records[2]["outputs"] == [str(out)]
+    fairness.audit(fairness.read_matrix(m))  # a result, not a path: one read, one line
+    assert len(_records(audit_log)) == 4
+
+
+def test_pseudonymise_file_refuses_before_reading(tmp_path, audit_log):
+    m = _csv(tmp_path / "m.csv", [good_row("A")])
+    (tmp_path / "link.csv").symlink_to(m)
+    with pytest.raises(ValueError, match="would overwrite the input"):
+        pseudonymise_file(m, tmp_path / "link.csv", key=KEY)
+    assert not audit_log.exists()
+
+
+def test_log_times_are_iso_8601_utc(audit_log):
+    import datetime as dt
+
+    rec = log_event("validate")
+    when = dt.datetime.fromisoformat(rec["time"].replace("Z", "+00:00"))
+    assert when.utcoffset() == dt.timedelta(0) and abs((dt.datetime.now(dt.UTC) - when).total_seconds()) < 60
+    assert _records(audit_log)[0]["time"] == rec["time"]

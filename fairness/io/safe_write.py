@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from fairness.errors import RowLevelOutputError
+from fairness.errors import FairnessError, RowLevelOutputError
 
 __all__ = [
+    "REPORTS_MARKER",
+    "OutputPathError",
     "neutralise_formulas",
+    "refuse_input_as_output",
+    "check_output_suffix",
     "write_csv",
     "write_private_csv",
     "write_private_bytes",
@@ -22,9 +26,9 @@ __all__ = [
 ]
 
 # OWASP "CSV injection": a cell starting with one of these is read as a formula
-# by Excel, LibreOffice and Google Sheets.
-_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# by Excel, LibreOffice and Google Sheets, also after spaces or tabs (which they skip).
+_FORMULA_START = re.compile(r"^(?:[ \t\r]*[=+\-@]|[\t\r])")
+_PLAIN_NUMBER = re.compile(r"^ *[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)? *$")
 
 ERR_REPORTS_DIR = (
     "{path}: refusing to write row-level data under a reports/ folder; reports are for "
@@ -32,11 +36,67 @@ ERR_REPORTS_DIR = (
 )
 
 
+ERR_SAME_AS_INPUT = (
+    "{path}: this output would overwrite the input {input}{how}; the raw extract is never "
+    "changed or replaced. Choose another file for the output"
+)
+ERR_OUTPUT_SUFFIX = "{path}: cannot write {what} as {suffix!r}; valid: {valid}"
+
+#: A file of this name marks a folder as a report output folder (``fairness report`` writes
+#: it into its ``--out``): no row-level file may be written anywhere under it.
+REPORTS_MARKER = ".fairness-reports"
+
+
+class OutputPathError(FairnessError, ValueError):
+    """An output path that would overwrite an input, or of a type that cannot be written."""
+
+
+def refuse_input_as_output(
+    output: str | os.PathLike[str] | None, *inputs: str | os.PathLike[str] | None
+) -> None:
+    """Raise :class:`OutputPathError` if ``output`` is one of ``inputs``.
+
+    Compared after resolving links (a symbolic link to the input is the
+    input), case-insensitively on a case-insensitive file system, and by
+    device and inode when both exist (a hard link is the input too). Call it
+    before reading, so that nothing is read or written on the way to the error.
+    """
+    if output is None:
+        return
+    out = Path(output).expanduser()
+    for inp in inputs:
+        if inp is None:
+            continue
+        src = Path(inp).expanduser()
+        how = ""
+        same = os.path.realpath(out) == os.path.realpath(src)
+        if not same:
+            try:
+                same = os.path.samefile(out, src)
+                how = " (the same file under another name: a link)"
+            except OSError:
+                same = False
+        elif os.path.abspath(out) != os.path.abspath(src):
+            how = " (through a symbolic link)"
+        if same:
+            raise OutputPathError(ERR_SAME_AS_INPUT.format(path=output, input=inp, how=how))
+
+
+def check_output_suffix(path: str | os.PathLike[str], valid: tuple[str, ...], what: str) -> str:
+    """The lower-case suffix of ``path`` if it is one of ``valid``, else :class:`OutputPathError`."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in valid:
+        raise OutputPathError(ERR_OUTPUT_SUFFIX.format(path=path, what=what, suffix=Path(path).suffix or "(none)",
+                                                       valid=" or ".join(valid)))
+    return suffix
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Return a copy in which text cells a spreadsheet would execute are made inert.
 
-    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
-    prefixed with a single quote, unless it is a plain number (``-3`` stays).
+    A cell starting with ``=``, ``+``, ``-``, ``@`` (also after spaces or
+    tabs, which spreadsheets skip), tab or carriage return is prefixed with a
+    single quote, unless it is a plain number (``-3`` stays).
 
     >>> neutralise_formulas(pd.DataFrame({"a": ["=HYPERLINK(1)", "-3", "ok"]}))["a"].tolist()
     ["'=HYPERLINK(1)", '-3', 'ok']
@@ -61,10 +121,22 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def refuse_reports_dir(path: str | os.PathLike[str]) -> None:
-    """Raise :class:`RowLevelOutputError` if ``path`` lies inside a ``reports`` folder."""
-    parts = Path(os.path.abspath(path)).parts
-    if "reports" in parts[:-1]:
-        raise RowLevelOutputError(ERR_REPORTS_DIR.format(path=path))
+    """Raise :class:`RowLevelOutputError` if ``path`` lies inside a report output folder.
+
+    A report output folder is any folder named ``reports`` (in any case:
+    ``Reports/`` on a case-insensitive disk is the same folder) or marked by
+    :data:`REPORTS_MARKER` (every ``fairness report --out`` folder is). The
+    path is checked as written and as it really is, links resolved, so a
+    symbolic link into ``reports/`` is refused too.
+    """
+    given = Path(os.path.abspath(Path(path).expanduser()))
+    real = Path(os.path.realpath(given))
+    for candidate in (given, real):
+        folders = candidate.parents
+        if any(part.casefold() == "reports" for part in candidate.parts[:-1]) or any(
+            (folder / REPORTS_MARKER).exists() for folder in folders
+        ):
+            raise RowLevelOutputError(ERR_REPORTS_DIR.format(path=path))
 
 
 def write_private_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

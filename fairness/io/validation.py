@@ -42,14 +42,22 @@ from fairness.definitions import (
     SEXES,
 )
 from fairness.errors import MatrixFileError
-from fairness.io.safe_write import write_private_csv
+from fairness.io.safe_write import (
+    check_output_suffix,
+    refuse_reports_dir,
+    write_private_bytes,
+    write_private_csv,
+)
 from fairness.io.schema import CHECK_RULES, MatrixSchema
 from fairness.profiles._vocabulary import active_vocabulary, using_profile
 
 __all__ = [
     "ValidationResult",
     "MatrixFileError",
+    "check_input_file",
+    "read_and_log",
     "read_matrix",
+    "validate",
     "validate_frame",
     "canonical_dtypes",
 ]
@@ -114,6 +122,10 @@ ERR_UNTERMINATED = (
     "{source}: a quoted field starting near line {line} is never closed, so the rest of "
     "the file cannot be split into rows; close the quote or remove it"
 )
+
+
+#: Extensions a quarantine file may have.
+QUARANTINE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 @dataclass(frozen=True)
@@ -201,7 +213,22 @@ class ValidationResult:
         return out
 
     def write_quarantine(self, path: str | os.PathLike[str]) -> Path | None:
-        """Write the quarantined rows (personal data: owner-only, never under reports/)."""
+        """Write the quarantined rows (personal data: owner-only, never under reports/).
+
+        ``.csv`` (formulas neutralised) or ``.parquet`` (every cell as the text
+        it was), by the extension; any other extension is refused.
+        """
+        suffix = check_output_suffix(path, QUARANTINE_SUFFIXES, "quarantined rows")
+        if suffix in (".parquet", ".pq"):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            refuse_reports_dir(path)
+            table = pa.Table.from_pandas(self.quarantined.astype(
+                {c: object for c in self.quarantined.columns if c != "line"}), preserve_index=False)
+            buf = io.BytesIO()
+            pq.write_table(table, buf)
+            return write_private_bytes(path, buf.getvalue())
         return write_private_csv(self.quarantined, path)
 
 
@@ -235,14 +262,22 @@ def read_matrix(
     encoding: str | None = None,
     delimiter: str = ",",
     profile: Any = None,
+    max_bytes: int | str | None = None,
+    max_columns: int | None = None,
 ) -> ValidationResult:
     """Read and validate a matrix file (CSV or Parquet, by extension).
+
+    Every call is recorded in the audit log (Data Protection Act 2018 s.62;
+    :mod:`fairness.io.audit_log`), a failed read too, as the command line
+    records it; if the log cannot be written, :class:`~fairness.io.audit_log.AuditLogError`
+    is raised before the file is read.
 
     Parameters
     ----------
     path : path-like
         ``.csv`` (UTF-8, with or without BOM; UTF-16 with a BOM is decoded too)
-        or ``.parquet``.
+        or ``.parquet``. A regular file (links are followed): a folder, a named
+        pipe or a device is refused before it is opened.
     encoding : str, optional
         Force a text encoding for CSV, e.g. ``"latin-1"``.
     delimiter : str, default ","
@@ -250,6 +285,12 @@ def read_matrix(
     profile : str, path or Profile, optional
         Validate areas, groups, bands and ages against a profile
         (:mod:`fairness.profiles`); default: the built-in London vocabulary.
+    max_bytes : int or str, optional
+        Largest file read, in bytes, or with a unit: ``"500M"``, ``"2G"``.
+        Default: ``$FAIRNESS_MAX_BYTES``, else 8G.
+    max_columns : int, optional
+        Most columns a file may have. Default: ``$FAIRNESS_MAX_COLUMNS``,
+        else 1,000 (the format has 14).
 
     Returns
     -------
@@ -260,29 +301,211 @@ def read_matrix(
     MatrixFileError
         If the file cannot be used at all.
     """
+    return read_and_log(path, command="read_matrix", encoding=encoding, delimiter=delimiter, profile=profile,
+                        max_bytes=max_bytes, max_columns=max_columns)
+
+
+def validate(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    encoding: str | None = None,
+    delimiter: str = ",",
+    profile: Any = None,
+    max_bytes: int | str | None = None,
+    max_columns: int | None = None,
+) -> ValidationResult:
+    """What ``fairness validate FILE`` does, from Python: read, validate, quarantine.
+
+    A path is read as :func:`read_matrix` reads it, with the same options, and
+    the read is logged under the command ``validate``; a DataFrame is
+    validated by :func:`validate_frame` (nothing to log: no file is read).
+
+    >>> import fairness
+    >>> fairness.validate  # doctest: +ELLIPSIS
+    <function validate at ...>
+    """
+    if isinstance(source, pd.DataFrame):
+        return validate_frame(source, profile=profile)
+    return read_and_log(source, command="validate", encoding=encoding, delimiter=delimiter, profile=profile,
+                        max_bytes=max_bytes, max_columns=max_columns)
+
+
+def read_and_log(
+    path: str | os.PathLike[str],
+    *,
+    command: str,
+    outputs: Sequence[str | os.PathLike[str]] = (),
+    **options,
+) -> ValidationResult:
+    """:func:`read_matrix` logged as ``command``, with the ``outputs`` about to be written.
+
+    The log is checked before the file is read and the line written after
+    reading and before anything is written: when it cannot be written,
+    nothing is. A read that fails is logged with the kind of error.
+    """
+    from fairness.io.audit_log import check_audit_log, log_failed_read, log_read
+
+    check_audit_log()
+    try:
+        res = _read_matrix(path, **options)
+    except (MatrixFileError, OSError) as exc:
+        log_failed_read(command=command, path=path, error=exc)
+        raise
+    log_read(command=command, result=res, outputs=outputs)
+    return res
+
+
+#: Environment variables giving the default limits on what is read.
+MAX_BYTES_ENV, MAX_COLUMNS_ENV = "FAIRNESS_MAX_BYTES", "FAIRNESS_MAX_COLUMNS"
+DEFAULT_MAX_BYTES = 8 * 1024**3
+DEFAULT_MAX_COLUMNS = 1_000
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+ERR_NOT_REGULAR = (
+    "{source}: not a regular file ({what}); give the path of a .csv or .parquet file"
+)
+ERR_TOO_BIG = (
+    "{source}: the file is {size} bytes, more than the limit of {limit} bytes ({env} or "
+    "{option}); raise the limit if the file is genuine, or for a file larger than memory write "
+    "Parquet and use --engine duckdb"
+)
+ERR_TOO_WIDE = (
+    "{source}: the file has {n:,} columns, more than the limit of {limit:,} ({env} or --max-columns; "
+    "the matrix format has 14); raise the limit if the columns are genuine"
+)
+ERR_LIMIT = "{what} must be a whole number of {unit} ≥ 1{extra}, not {value!r}"
+
+
+def parse_size(value: int | str | None, *, what: str = "max_bytes") -> int:
+    """A size in bytes from ``123``, ``"500M"``, ``"2G"`` (powers of 1024); None → the default.
+
+    >>> parse_size("2K"), parse_size(10)
+    (2048, 10)
+    """
+    if value is None:
+        value = os.environ.get(MAX_BYTES_ENV, "").strip() or DEFAULT_MAX_BYTES
+        what = MAX_BYTES_ENV if os.environ.get(MAX_BYTES_ENV, "").strip() else what
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)B?\s*", str(value), re.IGNORECASE)
+        if not m:
+            raise ValueError(ERR_LIMIT.format(what=what, unit="bytes", extra=", optionally with K, M, G or T",
+                                              value=value))
+        n = int(m.group(1)) * _UNITS[m.group(2).upper()]
+    if n < 1:
+        raise ValueError(ERR_LIMIT.format(what=what, unit="bytes", extra="", value=value))
+    return n
+
+
+def parse_columns(value: int | str | None, *, what: str = "max_columns") -> int:
+    """The column limit: ``value``, else ``$FAIRNESS_MAX_COLUMNS``, else 1,000."""
+    if value is None:
+        env = os.environ.get(MAX_COLUMNS_ENV, "").strip()
+        value, what = (env, MAX_COLUMNS_ENV) if env else (DEFAULT_MAX_COLUMNS, what)
+    try:
+        n = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        n = 0
+    if isinstance(value, bool) or n < 1:
+        raise ValueError(ERR_LIMIT.format(what=what, unit="columns", extra="", value=value))
+    return n
+
+
+def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | str | None = None) -> os.stat_result:
+    """Refuse, before opening it, anything but a regular file within the size limit.
+
+    Links are followed (a link to a regular file is fine; a link to
+    ``/dev/zero`` is a device). A named pipe would block the reader forever
+    and a device could be endless, so neither is opened.
+
+    Raises
+    ------
+    MatrixFileError
+    """
+    import stat as st
+
+    source = str(path)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc.strerror or exc)) from exc
+    if not st.S_ISREG(info.st_mode):
+        what = (
+            "a folder" if st.S_ISDIR(info.st_mode)
+            else "a named pipe (FIFO), which would never end" if st.S_ISFIFO(info.st_mode)
+            else "a device, such as /dev/zero, which may never end" if st.S_ISCHR(info.st_mode) or st.S_ISBLK(info.st_mode)
+            else "a socket" if st.S_ISSOCK(info.st_mode)
+            else "a special file"
+        )
+        raise MatrixFileError(ERR_NOT_REGULAR.format(source=source, what=what))
+    limit = parse_size(max_bytes)
+    if info.st_size > limit:
+        raise MatrixFileError(ERR_TOO_BIG.format(source=source, size=f"{info.st_size:,}", limit=f"{limit:,}",
+                                                 env=MAX_BYTES_ENV, option="--max-bytes"))
+    return info
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """The file's bytes, opened without blocking and read no further than ``limit``."""
+    import stat as st
+
+    source = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc.strerror or exc)) from exc
+    try:
+        if not st.S_ISREG(os.fstat(fd).st_mode):  # swapped since it was checked
+            raise MatrixFileError(ERR_NOT_REGULAR.format(source=source, what="it changed while being opened"))
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc.strerror or exc)) from exc
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise MatrixFileError(ERR_TOO_BIG.format(source=source, size=f"more than {limit:,}", limit=f"{limit:,}",
+                                                 env=MAX_BYTES_ENV, option="--max-bytes"))
+    return data
+
+
+def _check_width(n: int, source: str, max_columns: int) -> None:
+    if n > max_columns:
+        raise MatrixFileError(ERR_TOO_WIDE.format(source=source, n=n, limit=max_columns, env=MAX_COLUMNS_ENV))
+
+
+def _read_matrix(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    delimiter: str = ",",
+    profile: Any = None,
+    max_bytes: int | str | None = None,
+    max_columns: int | None = None,
+) -> ValidationResult:
+    """:func:`read_matrix` without the audit log (callers that log themselves)."""
     delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
         raise ValueError(ERR_DELIMITER_ARG.format(delimiter=delimiter))
+    limit, width = parse_size(max_bytes), parse_columns(max_columns)
     path = Path(path)
     source = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=exc.strerror or exc)) from exc
-    digest = hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        raw, lines = _read_parquet_bytes(data, source)
-        label = "row"
-    elif suffix in (".csv", ".txt", ".tsv"):
-        raw, lines, extra_problems = _read_csv_bytes(data, source, encoding=encoding, delimiter=delimiter)
-        label = "line"
-        res = validate_frame(raw, source=source, lines=lines, line_label=label, extra_problems=extra_problems,
-                             profile=profile)
-        return _with_digest(res, digest)
-    else:
+    check_input_file(path, max_bytes=limit)
+    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".tsv"):
         raise MatrixFileError(ERR_FORMAT.format(source=source, suffix=path.suffix))
-    return _with_digest(validate_frame(raw, source=source, lines=lines, line_label=label, profile=profile), digest)
+    data = _read_bytes(path, limit)
+    digest = hashlib.sha256(data).hexdigest()
+    if suffix in (".parquet", ".pq"):
+        raw, lines = _read_parquet_bytes(data, source, max_columns=width)
+        label = "row"
+        return _with_digest(validate_frame(raw, source=source, lines=lines, line_label=label, profile=profile), digest)
+    raw, lines, extra_problems = _read_csv_bytes(data, source, encoding=encoding, delimiter=delimiter,
+                                                 max_columns=width)
+    res = validate_frame(raw, source=source, lines=lines, line_label="line", extra_problems=extra_problems,
+                         profile=profile)
+    return _with_digest(res, digest)
 
 
 def _with_digest(res: ValidationResult, digest: str) -> ValidationResult:
@@ -381,7 +604,7 @@ def _check_header(header: list[str], source: str, delimiter: str) -> list[str]:
 
 
 def _read_csv_bytes(
-    data: bytes, source: str, *, encoding: str | None, delimiter: str
+    data: bytes, source: str, *, encoding: str | None, delimiter: str, max_columns: int = DEFAULT_MAX_COLUMNS
 ) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     text = _decode(data, source, encoding)
     if not text.strip():
@@ -391,6 +614,7 @@ def _read_csv_bytes(
         header = next(csv.reader([first_line], delimiter=delimiter))
     except csv.Error as exc:
         raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=f"line 1 (header): {exc}")) from exc
+    _check_width(len(header), source, max_columns)
     names = _check_header(header, source, delimiter)
     if '"' not in text and text.count("\r") == text.count("\r\n"):
         # Fast path: no quoting and no bare CR (a line break to pandas, not to
@@ -402,7 +626,9 @@ def _read_csv_bytes(
             if len(fields) and (fields == len(names)).all():
                 raw = _read_simple_csv(utf8, names, delimiter)
                 if raw is not None and len(raw) == len(fields):
-                    return _drop_trailing_blank(raw, np.arange(2, len(raw) + 2), [])
+                    # every line has one field per column: a last row of empty cells is a line
+                    # of delimiters, a row to count, not a final newline
+                    return _drop_trailing_blank(raw, np.arange(2, len(raw) + 2), [], last_line_blank=False)
             body = None
         else:
             body = text.split("\n")[1:]
@@ -427,11 +653,14 @@ def _read_csv_bytes(
             if blank is None:
                 blank = np.fromiter((ln.strip() == "" for ln in body), dtype=bool, count=len(body))
             extra = _field_count_problems(fields, blank, len(names))
-            return _drop_trailing_blank(raw.fillna(""), lines, extra)
+            return _drop_trailing_blank(raw.fillna(""), lines, extra,
+                                        last_line_blank=bool(len(fields)) and fields[-1] != len(names))
     return _read_csv_slow(text, source, names, delimiter)
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_MAX_EXACT_INTEGER = 2.0**53
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
 
 def _utf8_body(data: bytes, text: str, encoding: str | None, delimiter: str) -> bytes | None:
@@ -505,11 +734,14 @@ def _field_count_problems(fields: np.ndarray, blank: np.ndarray, width: int) -> 
     ]
 
 
-def _drop_trailing_blank(raw: pd.DataFrame, lines: np.ndarray, extra: list[dict]):
+def _drop_trailing_blank(raw: pd.DataFrame, lines: np.ndarray, extra: list[dict], *, last_line_blank: bool = True):
     # A single empty line at the very end (an extra newline) is not a row;
-    # a last line of too few or too many commas is (it is reported).
+    # a last line of too few or too many commas is (it is reported), and so is
+    # a last line of nothing but delimiters (``last_line_blank=False``): it is
+    # quarantined as an empty row, so that the counts add up.
     last = len(raw) - 1
-    if len(raw) and (raw.iloc[-1] == "").all() and raw.shape[1] > 1 and all(p["index"] != last for p in extra):
+    if (last_line_blank and len(raw) and (raw.iloc[-1] == "").all() and raw.shape[1] > 1
+            and all(p["index"] != last for p in extra)):
         raw = raw.iloc[:-1]
         lines = lines[:-1]
     return raw.reset_index(drop=True), lines, extra
@@ -523,6 +755,7 @@ def _read_csv_slow(text: str, source: str, names: list[str], delimiter: str):
     lines: list[int] = []
     extra: list[dict] = []
     width = len(names)
+    last_empty = False
     try:
         next(reader)  # header
         start = reader.line_num + 1
@@ -539,6 +772,7 @@ def _read_csv_slow(text: str, source: str, names: list[str], delimiter: str):
                         "a truncated or broken line",
                     }
                 )
+            last_empty = len(row) == 0
             row = (row + [""] * width)[:width]
             rows.append(row)
             lines.append(start)
@@ -548,7 +782,8 @@ def _read_csv_slow(text: str, source: str, names: list[str], delimiter: str):
     if rows and _ends_inside_quote(text, rows[-1], lines[-1], delimiter):
         raise MatrixFileError(ERR_UNTERMINATED.format(source=source, line=lines[-1]))
     raw = pd.DataFrame(rows, columns=names, dtype=object)
-    return _drop_trailing_blank(raw, np.asarray(lines, dtype=np.int64), extra)
+    return _drop_trailing_blank(raw, np.asarray(lines, dtype=np.int64), extra,
+                                last_line_blank=bool(rows) and last_empty)
 
 
 def _ends_inside_quote(text: str, last_row: list[str], start: int, delimiter: str) -> bool:
@@ -568,13 +803,23 @@ def _ends_inside_quote(text: str, last_row: list[str], start: int, delimiter: st
     return False
 
 
-def _read_parquet_bytes(data: bytes, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_parquet_bytes(
+    data: bytes, source: str, *, max_columns: int = DEFAULT_MAX_COLUMNS
+) -> tuple[pd.DataFrame, np.ndarray]:
     import pyarrow.parquet as pq
 
+    try:
+        schema = pq.read_schema(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
+    _check_width(len(schema.names), source, max_columns)
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
+    # pandas stores an unnamed index as __index_level_0__ (not data); a named one
+    # (person_id written as the index) is an ordinary column of the file
+    table = table.select([i for i, n in enumerate(table.column_names) if not _PANDAS_INDEX.fullmatch(str(n))])
     names = _check_header(list(table.column_names), source, ",")
     try:
         raw = _parquet_text(table, names)
@@ -596,14 +841,9 @@ def _parquet_text(table, names: list[str], has_nulls: dict[str, bool] | None = N
     """
     import pyarrow as pa
 
-    index_columns = [c for c in (table.schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)]
-    if index_columns:  # pandas would move them to the index: convert as before
-        try:
-            df = table.to_pandas()
-        except Exception:  # e.g. a date outside pandas' range (year 9999): keep it as an object
-            df = table.to_pandas(timestamp_as_object=True, date_as_object=True)
-        df.columns = names
-        return pd.DataFrame({c: _to_text(df[c]) for c in df.columns})
+    # Columns are converted one by one from the table, never through
+    # Table.to_pandas(), which would move a column that pandas wrote as the
+    # index (person_id, say) out of the columns.
     text_type = pd.StringDtype("pyarrow", na_value=np.nan)
     columns = {}
     for name, column in zip(names, table.columns, strict=True):
@@ -737,9 +977,10 @@ def _validate_rows(
             ERR_MISSING.format(
                 source=source,
                 missing=", ".join(missing),
-                found=", ".join(map(str, raw.columns)) or "(none)",
+                found=", ".join(_visible(c) for c in raw.columns) or "(none)",
                 required=", ".join(REQUIRED_COLUMNS),
             )
+            + _invisible_hint(list(raw.columns))
         )
     if len(raw) == 0:
         raise MatrixFileError(ERR_NO_ROWS.format(source=source))
@@ -760,6 +1001,9 @@ def _validate_rows(
     long_cells = _long_field_problems(text)
     if long_cells is not None:
         problems.append(long_cells)
+    empty_rows = _empty_row_problems(text)
+    if empty_rows is not None:
+        problems.append(empty_rows)
 
     # Rules on typed values: ranges, valid sets, date order, one row per person.
     problems.append(_schema_problems(typed, text, duplicates=duplicates))
@@ -771,8 +1015,8 @@ def _validate_rows(
 
     unknown = tuple(c for c in raw.columns if c not in ALL_COLUMNS)
     valid = typed.loc[~bad_mask] if bad_mask.any() else typed.copy()
-    for c in unknown:
-        valid[c] = text.loc[~bad_mask, c]
+    if unknown:  # added in one step: one column at a time costs the square of the column count
+        valid = pd.concat([valid, text.loc[~bad_mask, list(unknown)]], axis=1)
     valid = valid.astype({k: v for k, v in canonical_dtypes().items() if k in valid.columns})
     valid = valid.reset_index(drop=True)
 
@@ -805,6 +1049,54 @@ def _validate_rows(
         line_label=line_label,
         notes=tuple(notes),
     ), keys
+
+
+#: Characters that cannot be seen but make a column name differ from the one expected.
+_INVISIBLE = {
+    "\ufeff": "U+FEFF (a byte-order mark; a file saved with two of them, or one inside the text)",
+    "\u200b": "U+200B (zero-width space)",
+    "\u200c": "U+200C (zero-width non-joiner)",
+    "\u200d": "U+200D (zero-width joiner)",
+    "\u2060": "U+2060 (word joiner)",
+    "\u00a0": "U+00A0 (no-break space)",
+    "\u00ad": "U+00AD (soft hyphen)",
+}
+ERR_INVISIBLE = (
+    " Column {shown} holds the invisible character {what}, so it does not match {name!r}; "
+    "remove it (re-save the file as UTF-8 with at most one byte-order mark)"
+)
+
+
+def _visible(name: object) -> str:
+    """A column name with invisible characters written out (``<U+FEFF>person_id``)."""
+    text = str(name)
+    for ch in _INVISIBLE:
+        text = text.replace(ch, f"<U+{ord(ch):04X}>")
+    return text
+
+
+def _invisible_hint(columns: list[object]) -> str:
+    for c in columns:
+        text = str(c)
+        found = [ch for ch in _INVISIBLE if ch in text]
+        if found:
+            cleaned = text
+            for ch in found:
+                cleaned = cleaned.replace(ch, "")
+            return ERR_INVISIBLE.format(shown=_visible(text), what=_INVISIBLE[found[0]], name=cleaned.strip().lower())
+    return ""
+
+
+def _empty_row_problems(text: pd.DataFrame) -> pd.DataFrame | None:
+    """Rows whose every cell is empty (a line of delimiters): one problem each, so they are counted."""
+    empty = np.ones(len(text), dtype=bool)
+    for c in text.columns:
+        empty &= (text[c].astype(str).str.strip() == "").to_numpy()
+    if not empty.any():
+        return None
+    idx = np.flatnonzero(empty)
+    return pd.DataFrame({"index": idx, "column": "(row)", "value": "", "rule": "empty_row",
+                         "message": "every cell is empty (a line of delimiters only): an empty row"})
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -926,11 +1218,21 @@ def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | Non
                 fractional = ~np.isnan(num.to_numpy()) & ~infinite & (np.mod(num.to_numpy(), 1) != 0)
             bad = not_number | infinite | fractional
             if bad.any():
-                found.append(_problem_frame(bad, col, s, "not_an_integer", "is not a whole number"))
+                found.append(_problem_frame(bad, col, s, "not_an_integer",
+                                            f"is not a whole number. Valid: a whole number {_valid_text(col)}"))
+            # beyond 2**53 a float no longer holds every whole number (and past 2**63 no
+            # integer column does): no age or count is that large
+            with np.errstate(invalid="ignore"):
+                huge = ~bad & ~np.isnan(num.to_numpy()) & (np.abs(num.to_numpy()) >= _MAX_EXACT_INTEGER)
+            if huge.any():
+                found.append(_problem_frame(huge, col, s, "out_of_range",
+                                            f"is far out of range. Valid: a whole number {_valid_text(col)}"))
+                bad = bad | huge
         else:
             bad = not_number | infinite
             if bad.any():
-                found.append(_problem_frame(bad, col, s, "not_a_number", "is not a finite number"))
+                found.append(_problem_frame(bad, col, s, "not_a_number",
+                                            f"is not a finite number. Valid: a number {_valid_text(col)}"))
         num = num.where(~pd.Series(bad, index=s.index))
         if col == "age":
             return num, _concat(found)
@@ -1033,6 +1335,12 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame, *, duplicates: boo
             raw_value = text[column].iloc[i] if column in text else ""
             records.append((i, column, raw_value, rule, f"{_shown(raw_value)} {what}. Valid: {valid}"))
     return pd.DataFrame(records, columns=["index", "column", "value", "rule", "message"])
+
+
+def _valid_text(column: str) -> str:
+    """What the schema says is valid in ``column`` (its data-dictionary entry)."""
+    spec = _schema().columns.get(column)
+    return (spec.metadata or {}).get("valid", "") if spec is not None else ""
 
 
 @functools.cache

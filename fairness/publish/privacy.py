@@ -42,19 +42,14 @@ a count from 1 to ``threshold - 1``.
 from __future__ import annotations
 
 import csv
-import datetime as _dt
-import getpass
 import hashlib
 import hmac
 import html
 import io
-import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +57,21 @@ from pathlib import Path
 import pandas as pd
 
 from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
-from fairness.errors import AuditLogError, PseudonymKeyError, PublicationLeakError
+from fairness.errors import PseudonymKeyError, PublicationLeakError
+from fairness.io.audit_log import (  # the audit log lives beside the reading it records; re-exported
+    AUDIT_LOG_ENV,
+    AUDIT_PURPOSE_ENV,  # noqa: F401  (re-exported)
+    ERR_AUDIT_FIELD,  # noqa: F401  (re-exported)
+    ERR_AUDIT_OFF,  # noqa: F401  (re-exported)
+    ERR_AUDIT_WRITE,  # noqa: F401  (re-exported)
+    OPERATIONS,  # noqa: F401  (re-exported)
+    AuditLogError,
+    audit_log_path,
+    check_audit_log,
+    log_event,
+    log_failed_read,
+    log_read,
+)
 from fairness.io.safe_write import refuse_reports_dir, write_private_bytes, write_private_csv
 
 __all__ = [
@@ -89,12 +98,6 @@ KEY_ENV = "FAIRNESS_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
 #: Pseudonyms are this prefix and this many lowercase hex characters (128 bits).
 PSEUDONYM_PREFIX, PSEUDONYM_HEX = "p_", 32
-#: Environment variable naming the audit log file ("off" disables it: tests only).
-AUDIT_LOG_ENV = "FAIRNESS_AUDIT_LOG"
-#: Environment variable recording why the data is consulted (s.62(3)(a) justification).
-AUDIT_PURPOSE_ENV = "FAIRNESS_AUDIT_PURPOSE"
-#: The s.62 operation each command performs; any other command is a consultation.
-OPERATIONS: dict[str, str] = {"pseudonymise": "alteration"}
 
 # ---------------------------------------------------------------- messages
 # Tests compare against these, so change them here and nowhere else.
@@ -133,16 +136,6 @@ ERR_RAGGED = (
     "{path}: {n} line(s) do not have one field per column ({lines}); Parquet needs every row "
     "complete. Fix those lines or write CSV (--out FILE.csv), which keeps them as they are"
 )
-ERR_AUDIT_WRITE = (
-    "cannot write the audit log {path}: {error}. The Data Protection Act 2018 s.62 requires a "
-    "log of every use of this data, so the command was stopped. Set {env} to a file you can "
-    "write (it is created owner-only)"
-)
-ERR_AUDIT_OFF = (
-    "warning: audit log disabled ({env}=off); no record of this use is kept. "
-    "Use this only with synthetic data"
-)
-ERR_AUDIT_FIELD = "audit log {what} must be {valid}, not {value!r} (the log never holds row-level data)"
 ERR_LEAK = (
     "{n} disclosure problem(s) found; do not publish: {items}. Person ids are shown as "
     "id#<first 8 hex characters of their SHA-256>"
@@ -308,11 +301,19 @@ def pseudonymise_file(
     int
         Number of rows whose person_id was replaced.
     """
-    return _pseudonymise_file(src, out, key=key, encoding=encoding, delimiter=delimiter).n_pseudonymised
+    return _pseudonymise_file(src, out, key=key, encoding=encoding, delimiter=delimiter,
+                              command="pseudonymise_file").n_pseudonymised
 
 
-def _pseudonymise_file(src, out, *, key, encoding=None, delimiter=",") -> _Pseudonymised:
-    from fairness.io.validation import _decode, read_matrix
+def _pseudonymise_file(src, out, *, key, encoding=None, delimiter=",", command="pseudonymise",
+                       max_bytes=None, max_columns=None) -> _Pseudonymised:
+    """Pseudonymise ``src`` into ``out``, logging the read as ``command`` before writing anything.
+
+    Every refusal (output type, reports folder, output = input or a link to
+    it, unwritable audit log) comes before the input is read.
+    """
+    from fairness.io.safe_write import refuse_input_as_output
+    from fairness.io.validation import _decode, _read_matrix
 
     key = _check_key(key)
     src, out = Path(src), Path(out)
@@ -320,12 +321,24 @@ def _pseudonymise_file(src, out, *, key, encoding=None, delimiter=",") -> _Pseud
     if out_kind is None:
         raise ValueError(ERR_OUT_FORMAT.format(path=out, suffix=out.suffix))
     refuse_reports_dir(out)
-    if os.path.abspath(src) == os.path.abspath(out) or (out.exists() and src.exists() and os.path.samefile(src, out)):
+    if os.path.abspath(src) == os.path.abspath(out):
         raise ValueError(ERR_SAME_FILE.format(path=out))
-    res = read_matrix(src, encoding=encoding, delimiter=delimiter)
-    data = src.read_bytes()
-    if hashlib.sha256(data).hexdigest() != res.sha256:
-        raise ValueError(ERR_CHANGED.format(path=src))
+    refuse_input_as_output(out, src)
+    check_audit_log()  # stop before reading if this use cannot be logged
+    try:
+        res = _read_matrix(src, encoding=encoding, delimiter=delimiter, max_bytes=max_bytes,
+                           max_columns=max_columns)
+        data = src.read_bytes()
+        if hashlib.sha256(data).hexdigest() != res.sha256:
+            raise ValueError(ERR_CHANGED.format(path=src))
+    except (ValueError, OSError) as exc:
+        if not isinstance(exc, AuditLogError):
+            log_failed_read(command=command, path=src, error=exc)
+        raise
+    def log_then_write(write, *args):
+        # the log line comes before the output: with no line, no copy of the data exists
+        log_read(command=command, result=res, outputs=[out])
+        return write(*args)
     delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
     cache: dict[str, str] = {}
 
@@ -339,18 +352,18 @@ def _pseudonymise_file(src, out, *, key, encoding=None, delimiter=",") -> _Pseud
         if out_kind == "csv":
             body, n, empty = _rewrite_csv(text, delimiter, pseudo)
             _refuse_repseudonymising(src, cache)
-            written = write_private_bytes(out, body.encode("utf-8"))
+            written = log_then_write(write_private_bytes, out, body.encode("utf-8"))
         else:
             frame, n, empty = _csv_to_frame(text, delimiter, pseudo, src)
             _refuse_repseudonymising(src, cache)
-            written = write_private_bytes(out, _parquet_bytes(frame))
+            written = log_then_write(write_private_bytes, out, _parquet_bytes(frame))
     else:
         table, n, empty = _pseudonymise_table(data, pseudo, src)
         _refuse_repseudonymising(src, cache)
         if out_kind == "parquet":
-            written = write_private_bytes(out, _parquet_bytes(table))
+            written = log_then_write(write_private_bytes, out, _parquet_bytes(table))
         else:
-            written = write_private_csv(_table_as_text(table), out)
+            written = log_then_write(write_private_csv, _table_as_text(table), out)
     return _Pseudonymised(written, n, empty, res)
 
 
@@ -374,7 +387,7 @@ def _rewrite_csv(text: str, delimiter: str, pseudo) -> tuple[str, int, int]:
     from fairness.io.safe_write import _FORMULA_START, _PLAIN_NUMBER
 
     def risky(v: str) -> bool:
-        return bool(v) and v[0] in "=+-@\t\r" and bool(_FORMULA_START.match(v)) and not _PLAIN_NUMBER.match(v)
+        return bool(v) and v[0] in "=+-@\t\r " and bool(_FORMULA_START.match(v)) and not _PLAIN_NUMBER.match(v)
 
     physical = io.StringIO(text, newline="").readlines()
     reader = csv.reader(iter(physical), delimiter=delimiter, strict=False)
@@ -511,160 +524,6 @@ def _table_as_text(table) -> pd.DataFrame:
         df = table.to_pandas(timestamp_as_object=True, date_as_object=True)
     return pd.DataFrame({c: _to_text(df[c]) for c in df.columns}, columns=list(df.columns))
 
-
-# ===================================================== the audit log
-
-
-def audit_log_path() -> Path | None:
-    """Where the audit log is written; None if ``FAIRNESS_AUDIT_LOG=off``.
-
-    ``$FAIRNESS_AUDIT_LOG`` if set; otherwise per user,
-    ``$XDG_STATE_HOME/fairness/audit.log`` or ``~/.local/state/fairness/audit.log``.
-    """
-    value = os.environ.get(AUDIT_LOG_ENV, "").strip()
-    if value.lower() == "off":
-        return None
-    if value:
-        return Path(value).expanduser()
-    state = os.environ.get("XDG_STATE_HOME", "")
-    base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
-    return base / "fairness" / "audit.log"
-
-
-def check_audit_log() -> Path | None:
-    """Make sure the audit log can be written (creating it owner-only) before work starts.
-
-    Raises
-    ------
-    AuditLogError
-        If it cannot.
-    """
-    path = audit_log_path()
-    if path is not None:
-        _append(path, b"")
-    return path
-
-
-def log_read(*, command: str, result, outputs: Iterable[str | os.PathLike[str]] = ()) -> dict:
-    """Log that ``command`` read a matrix: one JSON line, counts only.
-
-    Parameters
-    ----------
-    command : str
-        The sub-command, e.g. ``"validate"``.
-    result : ValidationResult
-        What :func:`fairness.read_matrix` returned; only its ``source``,
-        ``sha256`` and counts are logged.
-    outputs : iterable of path-like
-        Files the command wrote.
-
-    Returns
-    -------
-    dict
-        The record written (see :func:`log_event`).
-    """
-    counts = {"rows": result.n_rows, "valid": result.n_valid, "quarantined": result.n_quarantined}
-    in_memory = not result.sha256  # validate_frame on a DataFrame: no file to name
-    return log_event(
-        command,
-        input_path=None if in_memory else result.source,
-        sha256=None if in_memory else result.sha256,
-        counts=counts,
-        outputs=outputs,
-    )
-
-
-def log_event(
-    command: str,
-    *,
-    input_path: str | os.PathLike[str] | None = None,
-    sha256: str | None = None,
-    counts: Mapping[str, int] | None = None,
-    outputs: Iterable[str | os.PathLike[str]] = (),
-    operation: str | None = None,
-) -> dict:
-    """Append one record to the audit log (one JSON line, one ``write``).
-
-    The record has the keys ``time`` (UTC, ISO 8601), ``user``, ``host``,
-    ``pid``, ``command``, ``operation`` (the s.62 category: ``consultation``
-    unless :data:`OPERATIONS` says otherwise), ``purpose`` (from
-    ``$FAIRNESS_AUDIT_PURPOSE``, or null), ``input`` (absolute path),
-    ``sha256``, ``counts`` (a mapping of names to whole numbers), ``outputs``
-    (absolute paths) and ``version``. Values are checked so that no row-level
-    data can slip in: counts must be whole numbers, the command a plain word.
-
-    The file is opened with ``O_APPEND`` and the line written in one call, so
-    concurrent runs do not interleave; it is created owner-only (0600) in a
-    0700 folder, and flushed to disk.
-
-    Returns
-    -------
-    dict
-        The record (also when the log is ``off`` and nothing was written).
-
-    Raises
-    ------
-    AuditLogError
-        If the line cannot be written. Commands stop with exit code 2.
-    """
-    if not isinstance(command, str) or not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", command):
-        raise ValueError(ERR_AUDIT_FIELD.format(what="command", valid="a sub-command name", value=command))
-    clean_counts: dict[str, int] = {}
-    for name, value in (counts or {}).items():
-        if not isinstance(name, str) or not re.fullmatch(r"[a-z_]{1,40}", name):
-            raise ValueError(ERR_AUDIT_FIELD.format(what="count name", valid="a word", value=name))
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(ERR_AUDIT_FIELD.format(what=f"count {name!r}", valid="a whole number ≥ 0", value=value))
-        clean_counts[name] = int(value)
-    if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", str(sha256)):
-        raise ValueError(ERR_AUDIT_FIELD.format(what="sha256", valid="64 hex characters", value=sha256))
-    from fairness import __version__
-
-    record = {
-        "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "user": _user(),
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "command": command,
-        "operation": operation or OPERATIONS.get(command, "consultation"),
-        "purpose": os.environ.get(AUDIT_PURPOSE_ENV) or None,
-        "input": os.path.abspath(input_path) if input_path is not None else None,
-        "sha256": sha256,
-        "counts": clean_counts,
-        "outputs": [os.path.abspath(p) for p in outputs],
-        "version": __version__,
-    }
-    path = audit_log_path()
-    if path is None:
-        print(f"fairness: {ERR_AUDIT_OFF.format(env=AUDIT_LOG_ENV)}", file=sys.stderr)
-        return record
-    line = json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n"
-    _append(path, line.encode("ascii"))
-    return record
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (some containers): fall back to the uid
-        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-
-
-def _append(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-        try:
-            if data:
-                if os.write(fd, data) != len(data):
-                    raise OSError("the line was only partly written")
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise AuditLogError(
-            ERR_AUDIT_WRITE.format(path=path, error=exc.strerror or exc, env=AUDIT_LOG_ENV)
-        ) from exc
 
 
 # ================================================= the publication scan

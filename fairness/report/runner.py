@@ -135,16 +135,17 @@ class MatrixInfo:
     validation: Any = field(repr=False, default=None)
 
 
-def inspect_matrix(matrix: str | os.PathLike[str]) -> MatrixInfo:
+def inspect_matrix(matrix: str | os.PathLike[str], *, log_as: str | None = "report") -> MatrixInfo:
     """Read and validate ``matrix`` once: its quarters, digest and person ids.
 
     The ids (valid and quarantined rows) are kept only in memory, to check
-    that none reaches a publication-mode report.
+    that none reaches a publication-mode report. The read is written to the
+    audit log as ``log_as`` (None: the caller logs it, as ``fairness report`` does).
     """
-    from fairness.io.validation import read_matrix
+    from fairness.io.validation import _read_matrix, read_and_log
 
     path = Path(matrix).resolve()
-    res = read_matrix(path)
+    res = _read_matrix(path) if log_as is None else read_and_log(path, command=log_as)
     quarters: tuple[str, ...] = ()
     if len(res.valid):
         quarters = tuple(sorted(quarter_label(res.valid["snapshot_date"]).unique()))

@@ -42,7 +42,7 @@ from fairness.counts.duck import (
 )
 from fairness.definitions import DEFAULT_REFERENCE, DEFAULT_SUPPRESSION_THRESHOLD
 from fairness.io.benchmarks import get_benchmark
-from fairness.io.validation import ValidationResult, read_matrix, validate_frame
+from fairness.io.validation import ValidationResult, read_and_log, validate_frame
 from fairness.publish.publication import protect_audit
 from fairness.quarters import ERR_QUARTER, quarter_codes, select_quarter
 from fairness.results.contract import HEADLINE_KEY, RESULT_FIELDS, RESULT_TABLES
@@ -222,7 +222,7 @@ def _load(matrix: Any) -> tuple[pd.DataFrame, ValidationResult | None]:
     if isinstance(matrix, ValidationResult):
         return matrix.valid, matrix
     if isinstance(matrix, (str, os.PathLike)):
-        res = read_matrix(matrix)
+        res = read_and_log(matrix, command="audit")  # logged (s.62) as `fairness audit` logs it
         return res.valid, res
     if isinstance(matrix, pd.DataFrame):
         if str(matrix["borough"].dtype) != "category" if "borough" in matrix else True:
@@ -325,7 +325,7 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
     if isinstance(matrix, ValidationResult):
         res = matrix
     elif isinstance(matrix, (str, os.PathLike)):
-        res = read_matrix(matrix, profile=profile)
+        res = read_and_log(matrix, command="audit", profile=profile)  # logged as `fairness audit` logs it
     elif isinstance(matrix, pd.DataFrame):
         res = validate_frame(matrix, profile=profile)
     else:
