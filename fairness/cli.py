@@ -341,6 +341,33 @@ def _args_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notebook", metavar="FILE.ipynb", help="report template (default notebooks/quarterly_oversight_report.ipynb)")
     p.add_argument("--no-pdf", action="store_true", help="HTML only (skip WeasyPrint)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit for each notebook cell")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = REPORT_EPILOG
+
+
+REPORT_EPILOG = """\
+exit codes:
+  0  every quarter rendered
+  1  some quarters failed (the others were rendered; the failures are listed at the end)
+  2  nothing was done: the input cannot be used, a quarter is not in the file, the audit
+     log cannot be written, or an option is wrong
+
+where failures go:
+  a failed quarter keeps its notebook (with the error), an HTML copy showing the code and the
+  traceback, and error.txt in $FAIRNESS_FAILED_DIR/<quarter>/ (default
+  ~/.local/state/fairness/failed/<quarter>/): owner-only, never inside --out, since a traceback
+  can show data. The previous report in --out is left as it was. Without WeasyPrint the PDF is
+  skipped with a warning (HTML and metrics.json are still written; the quarter does not fail).
+
+environment variables:
+  FAIRNESS_AUDIT_LOG      audit log file (default ~/.local/state/fairness/audit.log); every
+                          run is logged before it writes anything (Data Protection Act 2018 s.62)
+  FAIRNESS_AUDIT_PURPOSE  why the data is used, recorded in the audit log
+  FAIRNESS_FAILED_DIR     where failed runs are kept (default ~/.local/state/fairness/failed)
+  FAIRNESS_NOTEBOOKS      folder holding the report notebooks
+  FAIRNESS_MAX_BYTES      largest input file read (default 8G); FAIRNESS_MAX_COLUMNS: most columns (1000)
+  FAIRNESS_DEBUG=1        show tracebacks (they may show data from the file)
+"""
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -429,15 +456,17 @@ def _cmd_audit_profile(args: argparse.Namespace) -> int:
 
     _check_log()
     res = _read(args)
-    result = audit_counts(res, profile=args.profile, period=args.quarter, benchmarks=args.benchmarks,
-                          reference=args.reference, alpha=args.alpha, method=args.method, adjust=args.adjust)
+    try:
+        result = audit_counts(res, profile=args.profile, period=args.quarter, benchmarks=args.benchmarks,
+                              reference=args.reference, alpha=args.alpha, method=args.method, adjust=args.adjust)
+    except (ValueError, OSError) as exc:
+        _log_failed(args, args.file, exc, res)  # the file was read
+        raise
     if args.mode == "publication":
         result = result.for_publication()
-    outputs = []
+    _log_read(args, res, [args.json] if args.json else [])  # before any output
     if args.json:
         result.to_json(args.json)
-        outputs.append(args.json)
-    _log_read(args, res, outputs)
     print(result.summary())
     if args.json:
         print(f"\nJSON written to {args.json}")

@@ -36,6 +36,7 @@ def good_row(pid: str = "P1", **over) -> dict:
 def _isolated_audit_log(tmp_path, monkeypatch):
     """Every test logs to its own file, never the user's real audit log, and has no pseudonym key."""
     monkeypatch.setenv("FAIRNESS_AUDIT_LOG", str(tmp_path / "audit.log"))
+    monkeypatch.setenv("FAIRNESS_FAILED_DIR", str(tmp_path / "failed-runs"))  # failed report runs (owner-only)
     monkeypatch.delenv("FAIRNESS_PSEUDONYM_KEY", raising=False)
 
 

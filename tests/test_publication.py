@@ -545,7 +545,9 @@ def test_report_refuses_metrics_with_a_small_count(tmp_path, monkeypatch):
     assert "SmallCountError" in outcome.error and f"table no_risk, row {seen['row']}, column count" in outcome.error
     target = out / outcome.quarter
     published = [p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()]
-    assert published == ["failed/error.txt"]  # no report, no metrics, no notebook showing the 3
+    assert published == []  # no report, no metrics, no notebook showing the 3 (failures are kept elsewhere)
+    kept = outcome.failed_at
+    assert sorted(p.name for p in kept.iterdir()) == ["error.txt"]  # owner-only, outside reports/
     assert not (out / "trend_appendix.html").exists()
     assert not list(out.glob(f".{outcome.quarter}.tmp-*"))
 

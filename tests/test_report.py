@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -89,6 +91,7 @@ def _notebook(path: Path, **defaults: object) -> Path:
 def _audit_log(tmp_path: Path, monkeypatch):
     """The commands' s.62 audit log goes to the test's folder, not the user's."""
     monkeypatch.setenv("FAIRNESS_AUDIT_LOG", str(tmp_path / "audit.log"))
+    monkeypatch.setenv("FAIRNESS_FAILED_DIR", str(tmp_path / "state" / "failed"))
 
 
 @pytest.fixture
@@ -233,14 +236,17 @@ def test_failed_notebook_kept_previous_report_intact(matrix: Path, tmp_path: Pat
     assert code != 0
     after = {p.name: p.read_bytes() for p in (out / "2018Q4").iterdir() if p.is_file()}
     assert after == before  # previous report untouched
-    failed = out / "2018Q4" / "failed"
+    assert not (out / "2018Q4" / "failed").exists()  # nothing with a traceback in the published folder
+    failed = tmp_path / "state" / "failed" / "2018Q4"
     assert {p.name for p in failed.iterdir()} == {"report.ipynb", "report.html", "error.txt"}
+    assert stat.S_IMODE(failed.stat().st_mode) == 0o700  # owner-only, and so are its files
+    assert {stat.S_IMODE(p.stat().st_mode) for p in failed.iterdir()} == {0o600}
     assert "deliberate failure for 2018Q4" in (failed / "error.txt").read_text()
     assert "deliberate failure for 2018Q4" in (failed / "report.html").read_text()
     assert "RuntimeError" in (failed / "report.html").read_text()
     assert _hidden_dirs(out) == []
     assert "1 failed" in capsys.readouterr().out
-    # a later success replaces the report and clears failed/
+    # a later success replaces the report and forgets the failure
     assert cli.main(["report", "--matrix", str(matrix), "--out", str(out), "--notebook", str(good), "--no-pdf"]) == 0
     assert not failed.exists()
 
@@ -249,7 +255,8 @@ def test_failure_without_previous_report_leaves_only_failed(matrix: Path, tmp_pa
     out = tmp_path / "reports"
     bad = _notebook(tmp_path / "bad.ipynb", fail_on="*")
     assert cli.main(["report", "--matrix", str(matrix), "--out", str(out), "--notebook", str(bad), "--no-pdf"]) == 1
-    assert {p.name for p in (out / "2018Q4").iterdir()} == {"failed"}
+    assert _visible(out) == set() and _hidden_dirs(out) == []
+    assert (tmp_path / "state" / "failed" / "2018Q4" / "report.ipynb").is_file()
     assert not (out / "trend_appendix.html").exists()
 
 
@@ -259,7 +266,7 @@ def test_all_continues_past_a_failing_quarter(matrix: Path, tmp_path: Path, caps
     code = cli.main(["report", "--matrix", str(matrix), "--all", "--out", str(out), "--notebook", str(nb), "--no-pdf"])
     assert code == 1
     assert (out / "2018Q4" / "metrics.json").is_file()
-    assert (out / "2018Q3" / "failed" / "error.txt").is_file()
+    assert (tmp_path / "state" / "failed" / "2018Q3" / "error.txt").is_file()
     printed = capsys.readouterr().out
     tail = printed[printed.index("1 failed:"):]
     assert "2018Q3" in tail and "deliberate failure" in tail and "2018Q4" not in tail
@@ -273,8 +280,8 @@ def test_publication_mode_refuses_a_person_id(matrix: Path, tmp_path: Path, caps
     assert code == 1
     assert "person_id" in capsys.readouterr().out
     assert not (out / "2018Q4" / "metrics.json").exists()
-    failed = out / "2018Q4" / "failed"
-    # nothing showing the id is kept under reports/, only the error
+    failed = tmp_path / "state" / "failed" / "2018Q4"
+    # nothing showing the id is kept, only the error
     assert {p.name for p in failed.iterdir()} == {"error.txt"}
     assert "P0" not in (failed / "error.txt").read_text()
     # internal mode may show it (and marks every page)
@@ -366,3 +373,112 @@ def test_killed_run_leaves_previous_report_intact(matrix: Path, tmp_path: Path, 
     # the next run clears whatever a killed run left behind
     assert report.run_reports(matrix, ["2018Q4"], out_dir=out, notebook=good, pdf=False, echo=lambda s: None)[0].ok
     assert _hidden_dirs(out) == []
+
+
+# --------------------------------------------------------------------------- unattended runs
+# These replace the notebook run by a function that writes what papermill would, so they take
+# no kernel and run in a fraction of a second.
+
+
+def _fake_run(modes: dict | None = None, fail: BaseException | None = None):
+    def run(template, output, parameters, *, cwd, timeout):
+        if modes is not None:
+            modes["tmp"] = stat.S_IMODE(os.stat(cwd).st_mode)
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("print('hello')")]
+        nbformat.write(nb, output)
+        if fail is not None:
+            raise fail
+        if parameters.get("metrics_path"):
+            (cwd / parameters["metrics_path"]).write_text(
+                json.dumps({"quarter": parameters["quarter"], "mode": parameters["mode"], "n": 5}))
+
+    return run
+
+
+def test_temporary_folder_owner_only_and_stale_ones_cleaned(matrix: Path, tmp_path: Path, monkeypatch):
+    """A killed run used to leave a world-readable hidden folder with metrics.json and the
+    notebook until that same quarter ran again."""
+    out = tmp_path / "reports"
+    stale = out / ".2018Q3.tmp-killed"
+    stale.mkdir(parents=True)
+    (stale / "metrics.json").write_text("{}")
+    modes: dict = {}
+    monkeypatch.setattr(report, "_run_notebook", _fake_run(modes))
+    lines: list[str] = []
+    outcomes = report.run_reports(matrix, ["2018Q4"], out_dir=out, pdf=False, echo=lines.append)
+    assert outcomes[0].ok
+    assert modes["tmp"] == 0o700  # while it is written
+    assert stat.S_IMODE((out / "2018Q4").stat().st_mode) == 0o755  # once complete and checked
+    assert not stale.exists() and _hidden_dirs(out) == []  # another quarter's leftovers, cleaned at the start
+    assert any("removed .2018Q3.tmp-killed" in line for line in lines)
+    assert (out / ".fairness-reports").is_file()  # row-level files are refused under it from now on
+
+
+def test_progress_lines_carry_an_iso_timestamp(matrix: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(report, "_run_notebook", _fake_run())
+    lines: list[str] = []
+    report.run_reports(matrix, ["2018Q4"], out_dir=tmp_path / "reports", pdf=False, echo=lines.append)
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines)
+    assert any(re.search(r"Z \[1/1\] 2018Q4: ok in", line) for line in lines)
+
+
+def test_report_without_weasyprint_renders_html_and_says_pdf_skipped(matrix: Path, tmp_path: Path, monkeypatch,
+                                                                      capsys):
+    """A pip install without the [pdf] extra used to fail the whole quarter with
+    ModuleNotFoundError: weasyprint."""
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # `import weasyprint` now raises ImportError
+    monkeypatch.setattr(report, "_run_notebook", _fake_run())
+    out = tmp_path / "reports"
+    assert cli.main(["report", "--matrix", str(matrix), "--out", str(out)]) == 0
+    assert {p.name for p in (out / "2018Q4").iterdir()} == {"report.ipynb", "report.html", "metrics.json"}
+    printed = capsys.readouterr().out
+    assert "warning: PDF skipped: WeasyPrint is not installed" in printed
+    assert "pip install 'fairness-audit[pdf]'" in printed and "no PDF" in printed
+
+
+def test_cell_timeout_keeps_the_notebook_and_prints_the_message_once(matrix: Path, tmp_path: Path, monkeypatch):
+    class CellTimeoutError(TimeoutError):  # nbclient's: its message quotes the cell over many lines
+        pass
+
+    boom = CellTimeoutError("A cell timed out while it was being executed, after 3 seconds.\n"
+                            "Here is a preview of the cell contents:\n-------------------\nsleep(60)\n")
+    monkeypatch.setattr(report, "_run_notebook", _fake_run(fail=boom))
+    lines: list[str] = []
+    (outcome,) = report.run_reports(matrix, ["2018Q4"], out_dir=tmp_path / "reports", pdf=False, timeout=3,
+                                    echo=lines.append)
+    assert not outcome.ok
+    assert outcome.error == "CellTimeoutError: a notebook cell did not finish within 3 s (--timeout)"
+    assert sum("did not finish within 3 s" in line for line in lines) == 1
+    kept = tmp_path / "state" / "failed" / "2018Q4"
+    assert outcome.failed_at == kept and {p.name for p in kept.iterdir()} == {"report.ipynb", "report.html",
+                                                                              "error.txt"}
+    assert any(f"kept in {kept}/ (owner-only)" in line for line in lines)
+
+
+def test_full_disk_keeps_the_real_error_and_points_at_a_folder_that_exists(matrix: Path, tmp_path: Path,
+                                                                           monkeypatch):
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report, "_render_into", no_space)
+    lines: list[str] = []
+    (outcome,) = report.run_reports(matrix, ["2018Q4"], out_dir=tmp_path / "reports", pdf=False, echo=lines.append)
+    assert "No space left on device" in outcome.error
+    assert outcome.failed_at.is_dir() and "No space left on device" in (outcome.failed_at / "error.txt").read_text()
+    # and when the failure cannot be kept either, the real error stays, and no folder is named
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("FAIRNESS_FAILED_DIR", str(blocker / "failed"))
+    lines.clear()
+    (outcome,) = report.run_reports(matrix, ["2018Q4"], out_dir=tmp_path / "reports", pdf=False, echo=lines.append)
+    assert outcome.error.startswith("OSError: [Errno 28] No space left on device (the failure could not be kept in")
+    assert outcome.failed_at is None and any("nothing could be kept" in line for line in lines)
+
+
+def test_report_help_lists_exit_codes_environment_and_failures(capsys):
+    assert cli.main(["report", "--help"]) == 0
+    text = capsys.readouterr().out
+    for words in ("exit codes:", "  1  some quarters failed", "FAIRNESS_AUDIT_LOG", "FAIRNESS_FAILED_DIR",
+                  "FAIRNESS_NOTEBOOKS", "FAIRNESS_DEBUG", "where failures go:", "owner-only", "WeasyPrint"):
+        assert words in text, words

@@ -93,6 +93,8 @@ NOTEBOOKS: dict[str, str] = {
 #: File names inside ``<out>/<quarter>/``.
 REPORT_STEM, BRIEFING_STEM, METRICS_FILE = "report", "briefing", "metrics.json"
 FAILED_DIR = "failed"
+#: Environment variable naming the folder where failed runs are kept (see :func:`failures_dir`).
+FAILED_DIR_ENV = "FAIRNESS_FAILED_DIR"
 TREND_APPENDIX = "trend_appendix.html"
 KERNEL_NAME = "python3"
 #: The most pages the scrutiny briefing may print to.
@@ -296,6 +298,35 @@ def render_pdf(page: str, path: str | os.PathLike[str], *, base_url: str | None 
     doc = HTML(string=page, base_url=base_url).render()
     doc.write_pdf(str(path))
     return RenderedPdf(len(doc.pages), tuple(_overflow(doc)))
+
+
+PDF_SKIPPED = (
+    "PDF skipped: WeasyPrint is not installed (or its system libraries are missing), so the report "
+    "is HTML only; for the PDF: pip install 'fairness-audit[pdf]' (see https://doc.courtbouillon.org/"
+    "weasyprint/stable/first_steps.html for the system libraries), or pass --no-pdf to silence this"
+)
+
+
+def _pdf_available() -> bool:
+    """Whether WeasyPrint can be imported (it needs Pango and friends as well as the package)."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def _mark_reports_dir(out: Path) -> None:
+    """Mark ``out`` as a report output folder, so that no row-level file is ever written under it."""
+    from fairness.io.safe_write import REPORTS_MARKER
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        marker = out / REPORTS_MARKER
+        if not marker.exists():
+            marker.write_text("fairness report output: no row-level data may be written here\n", encoding="utf-8")
+    except OSError:
+        pass  # a read-only folder: the run reports that itself
 
 
 def _overflow(doc: Any, tolerance: float = 1.0) -> list[str]:
@@ -550,10 +581,12 @@ class ReportOutcome:
     seconds: float = 0.0
     pages: Mapping[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    #: Where the failure was kept (owner-only, outside the report folder), or None.
+    failed_at: Path | None = None
 
     @property
-    def failed_dir(self) -> Path:
-        return self.directory / FAILED_DIR
+    def failed_dir(self) -> Path | None:
+        return self.failed_at
 
 
 def _run_notebook(
@@ -570,7 +603,8 @@ def _run_notebook(
         cwd=str(cwd),
         progress_bar=False,
         log_output=False,
-        request_save_on_cell_execute=False,
+        # saved as each cell starts, so a cell that times out still leaves the notebook to keep
+        request_save_on_cell_execute=True,
         execution_timeout=timeout,
         # The kernel's own log (transport warnings, shutdown notices) is not the
         # notebook's output; errors in cells still reach the notebook.
@@ -578,7 +612,10 @@ def _run_notebook(
     )
 
 
-def _describe_error(exc: BaseException) -> str:
+def _describe_error(exc: BaseException, timeout: float | None = None) -> str:
+    if type(exc).__name__ == "CellTimeoutError":  # nbclient: its message quotes the cell, over many lines
+        limit = f"{timeout:g} s" if timeout else "the time limit"
+        return f"CellTimeoutError: a notebook cell did not finish within {limit} (--timeout)"
     ename = getattr(exc, "ename", None)
     if ename:  # papermill.PapermillExecutionError
         cell = getattr(exc, "exec_count", None)
@@ -647,6 +684,8 @@ def render_quarter(
     (quarter,) = resolve_quarters([quarter], info.quarters, source=str(info.path))
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    _mark_reports_dir(out)
+    _clean_stale(out)
     target = out / quarter
     jobs = [("report", Path(notebook) if notebook else notebook_path("report"), REPORT_STEM)]
     if briefing:
@@ -654,8 +693,9 @@ def render_quarter(
     t0 = time.monotonic()
     with _locked(out / f".{quarter}.lock", echo, quarter), _reproducible_env():
         _recover(out, quarter)
+        # owner-only (mkdtemp: 0700) while it is written: metrics and the notebook are not for
+        # other users until checked; opened to readers (0755) only when swapped in
         tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-", dir=out))
-        os.chmod(tmp, 0o755)  # mkdtemp makes it owner-only; a report folder is for reading
         try:
             return _render_into(tmp, target, info, quarter, jobs, mode=mode, pdf=pdf, timeout=timeout,
                                 parameters=parameters or {}, t0=t0)
@@ -705,6 +745,9 @@ def _render_into(
             (tmp / f"{stem}.html").write_text(page, encoding="utf-8")
         if mode == "publication":
             _check_publication(tmp, info.person_ids)  # before spending time on PDFs
+        if pdf and not _pdf_available():
+            warnings.append(PDF_SKIPPED)
+            pdf = False
         if pdf:
             for _, _, stem in jobs:
                 page = (tmp / f"{stem}.html").read_text(encoding="utf-8")
@@ -714,78 +757,136 @@ def _render_into(
             if pages.get(BRIEFING_STEM, 0) > BRIEFING_MAX_PAGES:
                 warnings.append(ERR_BRIEFING_PAGES.format(pages=pages[BRIEFING_STEM], limit=BRIEFING_MAX_PAGES))
     except Exception as exc:  # noqa: BLE001 - every failure is kept and reported
-        error = _describe_error(exc)
-        error = _keep_failed(tmp, target, current, error, mode=mode, ids=info.person_ids, quarter=quarter,
-                             withhold=isinstance(exc, SmallCountError))
-        return ReportOutcome(quarter, False, target, error=error, seconds=time.monotonic() - t0)
+        error = _describe_error(exc, timeout)
+        error, kept = _keep_failed(tmp, target, current, error, mode=mode, ids=info.person_ids, quarter=quarter,
+                                   withhold=isinstance(exc, SmallCountError))
+        return ReportOutcome(quarter, False, target, error=error, seconds=time.monotonic() - t0, failed_at=kept)
     files = tuple(sorted(p.name for p in tmp.iterdir()))
     _fsync_tree(tmp)
+    os.chmod(tmp, 0o755)  # a report folder is for reading, once it is complete and checked
     _replace_dir(tmp, target)
+    _forget_failure(quarter, target.parent)
     return ReportOutcome(
         quarter, True, target, files=files, seconds=time.monotonic() - t0, pages=pages, warnings=tuple(warnings)
     )
 
 
+def failures_dir() -> Path:
+    """Where failed runs are kept: ``$FAIRNESS_FAILED_DIR``, else ``$XDG_STATE_HOME/fairness/failed``
+    (by default ``~/.local/state/fairness/failed``), beside the audit log and outside every report
+    folder: a failed notebook may show a traceback, small counts or rows, so it is owner-only (0700)
+    and never published."""
+    value = os.environ.get(FAILED_DIR_ENV, "").strip()
+    if value:
+        return Path(value).expanduser()
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
+    return base / "fairness" / FAILED_DIR
+
+
 def _keep_failed(
-    tmp: Path,
+    tmp: Path | None,
     target: Path,
-    job: tuple[str, Path, str],
+    job: tuple[str, Path, str] | None,
     error: str,
     *,
     mode: str,
     ids: frozenset[str],
     quarter: str,
     withhold: bool = False,
-) -> str:
-    """Move the failed notebook (and its HTML) to ``<target>/failed/``; return the error text.
+) -> tuple[str, Path | None]:
+    """Keep the failed notebook (and its HTML with the code and the error) and ``error.txt`` in
+    ``failures_dir()/<quarter>/`` (owner-only), replacing an older failure of that quarter; return
+    the error text and the folder, or None with the reason added to the error when nothing could be
+    kept (a full disk): the real error is never replaced by the failure to keep it.
 
     In publication mode, anything that shows a person_id of the input is not
     kept, and the error text is checked the same way; with ``withhold`` (the
     run was refused for a small count, which the notebook would show) only
     ``error.txt`` is kept.
     """
-    kind, template, stem = job
-    failed = tmp / FAILED_DIR
-    failed.mkdir(exist_ok=True)
-    nb_path = tmp / f"{stem}.ipynb"
-    if nb_path.is_file():
-        shutil.copyfile(nb_path, failed / nb_path.name)
-        try:
-            import nbformat
+    if mode == "publication" and ids and find_person_ids({"error": error}, ids):
+        error = "the error message quoted row-level data (a person_id) and is withheld; rerun in internal mode to see it"
+    root = failures_dir()
+    failed: Path | None = None
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(root, 0o700)
+        failed = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-", dir=root))  # 0700
+        nb_path = tmp / f"{job[2]}.ipynb" if tmp is not None and job is not None else None
+        if nb_path is not None and nb_path.is_file() and not (mode == "publication" and withhold):
+            shutil.copyfile(nb_path, failed / nb_path.name)
+            try:
+                import nbformat
 
-            nb = nbformat.read(nb_path, as_version=4)
-            page = render_html(nb, title=f"FAILED: {stem}, {quarter}", mode="internal", show_code=True)
-            (failed / f"{stem}.html").write_text(page, encoding="utf-8")
-        except Exception:  # noqa: BLE001 - the notebook itself is still kept
-            pass
-    if mode == "publication" and ids:
-        hits = find_person_ids({"error": error}, ids)
-        if hits:
-            error = "the error message quoted row-level data (a person_id) and is withheld; rerun in internal mode to see it"
-        for p in list(failed.iterdir()):
-            if find_person_ids({p.name: _published_text(p)}, ids):
-                p.unlink()
-    if mode == "publication" and withhold:
-        for p in list(failed.iterdir()):
-            p.unlink()
-    (failed / "error.txt").write_text(
-        f"quarter: {quarter}\nnotebook: {template.name}\nerror: {error}\n"
-        f"time: {datetime.now(UTC).isoformat(timespec='seconds')}\n",
-        encoding="utf-8",
-    )
-    _fsync_tree(failed)
-    if not target.exists():
-        holder = tmp.with_name(tmp.name + "-failed")
-        holder.mkdir(mode=0o755)
-        os.rename(failed, holder / FAILED_DIR)
+                nb = nbformat.read(nb_path, as_version=4)
+                page = render_html(nb, title=f"FAILED: {job[2]}, {quarter}", mode="internal", show_code=True)
+                (failed / f"{job[2]}.html").write_text(page, encoding="utf-8")
+            except Exception:  # noqa: BLE001 - the notebook itself is still kept
+                pass
+        if mode == "publication" and ids:
+            for p in list(failed.iterdir()):
+                if find_person_ids({p.name: _published_text(p)}, ids):
+                    p.unlink()
+        (failed / "error.txt").write_text(
+            f"quarter: {quarter}\noutput: {target.parent}\nnotebook: {job[1].name if job else '-'}\n"
+            f"error: {error}\ntime: {datetime.now(UTC).isoformat(timespec='seconds')}\n",
+            encoding="utf-8",
+        )
+        for p in failed.iterdir():
+            os.chmod(p, 0o600)
+        _fsync_tree(failed)
+        _replace_dir(failed, root / quarter)
+        return error, root / quarter
+    except OSError as exc:
+        if failed is not None:
+            shutil.rmtree(failed, ignore_errors=True)
+        return f"{error} (the failure could not be kept in {root}: {exc.strerror or exc})", None
+
+
+def _forget_failure(quarter: str, out: Path) -> None:
+    """After a success, remove the kept failure of that quarter if it was a run into ``out``."""
+    folder = failures_dir() / quarter
+    try:
+        text = (folder / "error.txt").read_text(encoding="utf-8")
+    except OSError:
+        return
+    if f"\noutput: {out}\n" in text:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _clean_stale(out: Path) -> list[str]:
+    """Remove temporary folders that killed runs left in ``out`` (any quarter whose lock is free).
+
+    A folder is stale when no running job holds its quarter's lock; one that
+    does is left alone. Returns the names removed.
+    """
+    removed: list[str] = []
+    for p in sorted(out.glob(".*.tmp-*")) if out.is_dir() else []:
+        quarter = p.name[1:].split(".tmp-", 1)[0]
+        if not _QUARTER_DIR.match(quarter) or not p.is_dir():
+            continue
         try:
-            os.rename(holder, target)
+            fd = os.open(out / f".{quarter}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:
-            shutil.rmtree(holder, ignore_errors=True)
-            raise
-    else:
-        _replace_dir(failed, target / FAILED_DIR)
-    return error
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _one_line(error: str) -> str:
+    """An error on one line (a cell-timeout message quotes the cell over several)."""
+    first = error.strip().splitlines()[0] if error.strip() else error
+    return first if len(first) <= 300 else first[:300] + " …"
 
 
 # --------------------------------------------------------------------------- many quarters
@@ -811,12 +912,21 @@ def run_reports(
 ) -> list[ReportOutcome]:
     """Render several quarters; a failing quarter does not stop the others.
 
-    Shows progress ("[i/n] quarter … ok in 12.3 s, elapsed 40.1 s"), rebuilds
-    the trend appendix after each successful quarter and ends with the list of
-    failures. Returns one :class:`ReportOutcome` per quarter.
+    Shows progress, each line starting with its UTC time in ISO 8601
+    ("2026-01-05T06:30:12Z [i/n] quarter … ok in 12.3 s, elapsed 40.1 s"),
+    rebuilds the trend appendix after each successful quarter and ends with
+    the list of failures, each with its error (once) and the folder where it
+    is kept. Temporary folders that killed runs left in ``out_dir`` are
+    removed first. Without WeasyPrint the PDFs are skipped with a warning;
+    the quarter does not fail for it. Returns one :class:`ReportOutcome` per quarter.
     """
     if mode not in MODES:
         raise ValueError(ERR_MODE.format(valid=", ".join(MODES), got=mode))
+    plain_echo = echo
+
+    def echo(message: str) -> None:
+        plain_echo(f"{datetime.now(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')} {message}")
+
     info = matrix if isinstance(matrix, MatrixInfo) else inspect_matrix(matrix)
     todo = resolve_quarters(quarters, info.quarters, all_quarters=all_quarters, source=str(info.path))
     if notebook is None:
@@ -824,6 +934,9 @@ def run_reports(
     if briefing:
         notebook_path("briefing")  # fail early if missing
     out = Path(out_dir)
+    _mark_reports_dir(out)
+    for name in _clean_stale(out):
+        echo(f"removed {name}, left in {out}/ by a run that was killed")
     t0 = time.monotonic()
     outcomes: list[ReportOutcome] = []
     n = len(todo)
@@ -835,8 +948,10 @@ def run_reports(
                 info, q, out_dir=out, mode=mode, briefing=briefing, notebook=notebook, pdf=pdf,
                 timeout=timeout, parameters=parameters, echo=echo,
             )
-        except Exception as exc:  # noqa: BLE001 - e.g. an unwritable folder: report, go on
-            res = ReportOutcome(q, False, out / q, error=_describe_error(exc))
+        except Exception as exc:  # noqa: BLE001 - e.g. an unwritable folder or a full disk: report, go on
+            error, kept = _keep_failed(None, out / q, None, _describe_error(exc, timeout), mode=mode,
+                                       ids=info.person_ids, quarter=q)
+            res = ReportOutcome(q, False, out / q, error=error, failed_at=kept)
         outcomes.append(res)
         elapsed = _fmt_seconds(time.monotonic() - t0)
         if res.ok:
@@ -850,7 +965,8 @@ def run_reports(
             except Exception as exc:  # noqa: BLE001 - the quarter itself is fine
                 echo(f"[{i}/{n}] warning: trend appendix not rebuilt: {_describe_error(exc)}")
         else:
-            echo(f"[{i}/{n}] {q}: FAILED: {res.error}; kept in {res.failed_dir}/; elapsed {elapsed}")
+            echo(f"[{i}/{n}] {q}: FAILED after {_fmt_seconds(res.seconds)} (the error is listed at the end); "
+                 f"elapsed {elapsed}")
     failed = [o for o in outcomes if not o.ok]
     done = n - len(failed)
     echo(f"done: {done} of {n} quarters rendered in {_fmt_seconds(time.monotonic() - t0)}")
@@ -859,7 +975,8 @@ def run_reports(
     if failed:
         echo(f"{len(failed)} failed:")
         for o in failed:
-            echo(f"  {o.quarter}: {o.error} (see {o.failed_dir}/)")
+            where = f"kept in {o.failed_at}/ (owner-only)" if o.failed_at else "nothing could be kept"
+            echo(f"  {o.quarter}: {_one_line(o.error)}; {where}")
     return outcomes
 
 
