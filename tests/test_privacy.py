@@ -579,13 +579,28 @@ def test_failed_reads_are_logged(tmp_path, capsys, audit_log):
         ["pseudonymise", "{m}", "--out", "{tmp}/private/p.csv"],
     ],
 )
-def test_nothing_is_written_when_the_log_cannot_be(tmp_path, monkeypatch, capsys, argv):
-    """With an unwritable log, `validate --quarantine` and `audit --json` used to write their
-    files and then exit 2."""
+@pytest.mark.parametrize("failure", ["unwritable", "full"])
+def test_nothing_is_written_when_the_log_cannot_be(tmp_path, monkeypatch, capsys, argv, failure):
+    """With a log that cannot take the line, `validate --quarantine` and `audit --json` used to
+    write their files and then exit 2. "full": the log opens (the check before work passes) but
+    the line cannot be written, as on a full disk."""
+    from fairness.io import audit_log
+
     m = _csv(tmp_path / "m.csv", [good_row("A"), good_row("B", age="5")])
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
-    monkeypatch.setenv("FAIRNESS_AUDIT_LOG", str(blocker / "audit.log"))
+    if failure == "unwritable":
+        blocker = tmp_path / "not-a-folder"
+        blocker.write_text("")
+        monkeypatch.setenv("FAIRNESS_AUDIT_LOG", str(blocker / "audit.log"))
+    else:
+        real = audit_log._append
+
+        def full_disk(path, data):
+            if data:
+                raise AuditLogError(audit_log.ERR_AUDIT_WRITE.format(path=path, error="No space left on device",
+                                                                     env="FAIRNESS_AUDIT_LOG"))
+            real(path, data)
+
+        monkeypatch.setattr(audit_log, "_append", full_disk)
     monkeypatch.setenv("FAIRNESS_PSEUDONYM_KEY", KEY.decode())
     assert main([a.format(m=m, tmp=tmp_path) for a in argv]) == 2
     assert "s.62" in capsys.readouterr().err
