@@ -14,17 +14,20 @@
    if any of its tables shows a count from 1 to 9 (below the
    ``disclosure_threshold`` parameter); then scans everything it is about to
    publish for any ``person_id`` of the input and fails the run if one
-   appears. A run refused for a small count keeps only ``error.txt`` in
-   ``failed/`` (the notebook would show the count);
+   appears. A run refused for a small count keeps only ``error.txt`` of its
+   failure (the notebook would show the count);
 5. swaps the new folder into place in one step (``renameat2(RENAME_EXCHANGE)``
    on Linux; elsewhere rename-aside, rename-in, delete-old, with recovery of
    the old folder on the next run if killed between the two renames).
 
-A killed run therefore leaves the previous report intact and only a hidden
-temporary folder, removed by the next run. A failed notebook is kept in
-``<out>/<quarter>/failed/`` (the notebook papermill saved, its HTML with the
-code and the error shown, and ``error.txt``); the previous report beside it
-is left as it was.
+A killed run therefore leaves the previous report intact and only a hidden,
+owner-only temporary folder, removed at the start of the next run (of any
+quarter). A failed run is kept owner-only outside the report folder, in
+:func:`failures_dir` ``/<quarter>/`` (``$FAIRNESS_FAILED_DIR``, default
+``~/.local/state/fairness/failed/``): the notebook papermill saved (also after
+a cell timeout), its HTML with the code and the error shown, and
+``error.txt``; the previous report is left as it was. Without WeasyPrint the
+PDFs are skipped with a warning and the quarter does not fail.
 
 Beside each report, ``metrics.json`` is the audit result
 (:meth:`AuditResult.to_json`) in the report's mode. It holds no time stamp, so
@@ -675,7 +678,7 @@ def render_quarter(
     ReportOutcome
         ``ok=False`` with ``error`` set if the notebook failed, wrote no
         metrics, or (publication mode) showed a person_id; the previous report
-        is then untouched and the failure kept in ``failed/``.
+        is then untouched and the failure kept in ``failed_at`` (owner-only, outside ``out_dir``).
     """
     if mode not in MODES:
         raise ValueError(ERR_MODE.format(valid=", ".join(MODES), got=mode))
