@@ -1316,8 +1316,10 @@ def sharing_from_counts(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataF
     table = table[table["count"] > 0]
     written = table["shared_with"].astype(object).to_numpy()
     distinct = pd.unique(written)
+    from fairness.io.schema import partner_label  # only declared partner types are published (issue 12)
+
     partners_of = {
-        s: sorted({p.strip() for p in str(s).split(SHARED_WITH_SEPARATOR) if p.strip()}) for s in distinct
+        s: sorted({partner_label(p) for p in str(s).split(SHARED_WITH_SEPARATOR) if p.strip()}) for s in distinct
     }
     cells = pd.DataFrame(
         {

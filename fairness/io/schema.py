@@ -31,7 +31,25 @@ from fairness.definitions import (
     SEXES,
 )
 
-__all__ = ["MatrixSchema", "data_dictionary", "data_dictionary_markdown", "CHECK_RULES"]
+__all__ = ["MatrixSchema", "data_dictionary", "data_dictionary_markdown", "CHECK_RULES", "PARTNER_OTHER",
+           "PARTNER_TYPES", "partner_label"]
+
+#: Partner types ``shared_with`` may name (matched case-insensitively, with
+#: spaces, hyphens and underscores alike). Only these labels are ever
+#: published; anything else is counted as :data:`PARTNER_OTHER`.
+PARTNER_TYPES: tuple[str, ...] = (
+    "housing", "education", "DWP", "social_services", "private_landlord", "health", "probation",
+    "youth_offending", "local_authority", "immigration",
+)
+PARTNER_OTHER = "Other"
+_PARTNER_KEYS = {p.lower().replace("-", "_").replace(" ", "_"): p for p in PARTNER_TYPES}
+
+
+def partner_label(value: str) -> str:
+    """The declared partner type ``value`` names, or ``"Other"`` (no free text is ever published)."""
+    key = "_".join(str(value).strip().lower().replace("-", " ").replace("_", " ").split())
+    return _PARTNER_KEYS.get(key, PARTNER_OTHER)
+
 
 
 class MatrixSchema(pa.DataFrameModel):
@@ -104,7 +122,8 @@ class MatrixSchema(pa.DataFrameModel):
     shared_with: Optional[Series[str]] = pa.Field(
         nullable=True,
         description="Partner types the record was shared with, separated by ';'",
-        metadata={"type": "text", "valid": "partner types separated by ';'; empty: not shared"},
+        metadata={"type": "text", "valid": "partner types separated by ';' (" + ", ".join(PARTNER_TYPES)
+                  + "; anything else is counted as Other); empty: not shared"},
     )
     outcome_violence_12m: Optional[Series[pd.BooleanDtype]] = pa.Field(
         nullable=True,

@@ -227,8 +227,16 @@ def _band_by_group_derived(columns: list[str]) -> dict[str, tuple[str, ...]]:
     return {c: counts for c in columns if c not in counts and c not in ("threshold", "by", "group", "note")}
 
 
-def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None = None) -> AuditResult:
-    """Apply disclosure control to every table of ``res``; return a publication-mode copy."""
+def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None = None,
+                  audit: bool = True) -> AuditResult:
+    """Apply disclosure control to every table of ``res``; return a publication-mode copy.
+
+    With ``audit`` (the default) the result then goes through the publication
+    audit (:func:`fairness.publish.intruder.assert_publication_safe`), which
+    raises :class:`~fairness.publish.intruder.PublicationAuditError` naming any
+    cell a reader could still recover; ``audit=False`` is for tests that
+    reproduce an attack.
+    """
     from fairness.stats.disproportionality import ratio_sentences
 
     changes: dict[str, object] = {}
@@ -267,6 +275,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
         dec = dec.copy()
         dec.insert(0, "table", name)
         decisions.append(dec)
+    decisions += _close_intruder_routes(res, changes, threshold)
     rel = changes.get("relative_rate", res.relative_rate)
     changes["sentences"] = _sentences(rel, ratio_sentences)
     changes["mode"] = "publication"
@@ -280,7 +289,157 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
         "interval or test statistic calculated from a suppressed count. True zeros are shown as 0."
         + (f" Counts are rounded to the nearest {rounding}." if rounding else "")
     )
-    return dataclasses.replace(res, **changes)
+    out = dataclasses.replace(res, **changes)
+    if audit:
+        from fairness.publish.intruder import assert_publication_safe
+
+        assert_publication_safe(out, threshold=threshold)
+    return out
+
+
+def _is_marker(v) -> bool:
+    return isinstance(v, str) and v == MARKER
+
+
+def _decisions(name: str, cells, rule: str) -> pd.DataFrame:
+    return pd.DataFrame([{"table": name, "row": r, "column": c, "hidden": True, "rule": rule} for r, c in cells],
+                        columns=["table", "row", "column", "hidden", "rule"])
+
+
+def _close_intruder_routes(res: AuditResult, changes: dict[str, object], threshold: int) -> list[pd.DataFrame]:
+    """What per-table protection cannot see (issue 12): the publication as a whole.
+
+    * a status ("ok" / "concern") beside a hidden count bounds it: hidden;
+    * the same quantity hidden in one table is hidden wherever else it appears;
+    * a London centre (``target``, ``london_share``) that times a published
+      denominator gives a small count is withheld, with the funnel limits drawn
+      around it;
+    * model summaries (φ, τ², heterogeneity, case-mix test) computed from
+      hidden cells are withheld.
+
+    ``changes`` is updated in place; returns the decisions.
+    """
+    from fairness.publish import intruder
+
+    out: list[pd.DataFrame] = []
+
+    def current(name: str) -> pd.DataFrame:
+        t = changes.get(name, getattr(res, name))
+        return t.reset_index(drop=True) if isinstance(t, pd.DataFrame) else pd.DataFrame()
+
+    def hide(name: str, cells, rule: str = "derived", value=MARKER) -> None:
+        cells = list(cells)
+        if not cells:
+            return
+        t = current(name).copy()
+        for r, c in cells:
+            if c in t:
+                if value is MARKER:
+                    t[c] = t[c].astype(object)
+                t.at[r, c] = value
+        changes[name] = t
+        out.append(_decisions(name, cells, rule))
+
+    # 1. statuses beside hidden counts
+    for name, counts in intruder.STATUS_TABLES.items():
+        t = current(name)
+        if not len(t):
+            continue
+        cols = [c for c in intruder.STATUS_COLUMNS if c in t]
+        counts = [c for c in counts if c in t]
+        cells = []
+        for i in range(len(t)):
+            if any(_is_marker(t.at[i, c]) for c in counts):
+                cells += [(i, c) for c in cols if not _is_marker(t.at[i, c])]
+                if "detail" in t and str(t.at[i, "detail"]) not in ("", "nan", "None"):
+                    cells.append((i, "detail"))
+        hide(name, [(i, c) for i, c in cells if c != "detail"])
+        if any(c == "detail" for _, c in cells):
+            hide(name, [(i, c) for i, c in cells if c == "detail"], value="")
+    # 2. the same quantity in two tables: hide every copy (hiding more never exposes a hidden cell)
+    for _ in range(3):
+        tables = {n: current(n) for n in intruder._tables(res)[0]}
+        facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
+        found = intruder._repeats(tables, facts, threshold)
+        if not found:
+            break
+        shown_copies = _shown_copies(tables, facts, threshold)
+        for name, cells in shown_copies.items():
+            hide(name, cells, rule="secondary")
+    # 3. London centres that give back a small count
+    tables = {n: current(n) for n in intruder._tables(res)[0]}
+    facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
+    for attack, name, row, col, _src in intruder._products(tables, facts, threshold):
+        t = current(name)
+        if name in intruder.ORPHAN_SHARES and col in intruder.ORPHAN_SHARES[name]:
+            value = t.at[row, col]
+            rows = [i for i in range(len(t)) if t.at[i, col] == value]
+            if "metric" in t:
+                metric = t.at[row, "metric"]
+                rows = [i for i in rows if t.at[i, "metric"] == metric]
+                _withhold_centre(current, hide, metric)
+            hide(name, [(i, col) for i in rows], value=np.nan)
+            if name == "band_consistency":
+                hide(name, [(i, c) for i in rows for c in ("london_amber_from", "london_red_from") if c in t],
+                     value=np.nan)
+        else:
+            hide(name, [(row, col)])
+    # 4. model summaries computed from hidden cells
+    tables = {n: current(n) for n in intruder._tables(res)[0]}
+    for _attack, name, row, col, _src in intruder._summaries(tables, facts, threshold):
+        if name == "funnel_limits":
+            continue
+        hide(name, [(row, col)], value=np.nan)
+    return out
+
+
+def _withhold_centre(current, hide, metric) -> None:
+    """Withhold a metric's London centre everywhere it is published (target, funnel limits)."""
+    for name, cols in (("boroughs", ("target",)), ("overdispersion", ("target",)),
+                       ("funnel_limits", ("lower", "upper"))):
+        t = current(name)
+        if not len(t) or "metric" not in t:
+            continue
+        rows = [i for i in range(len(t)) if t.at[i, "metric"] == metric]
+        hide(name, [(i, c) for i in rows for c in cols if c in t], value=np.nan)
+
+
+def _shown_copies(tables, facts, threshold) -> dict[str, list[tuple[int, str]]]:
+    """The shown copies of every quantity that is hidden somewhere (see intruder._repeats)."""
+    from fairness.publish import intruder
+
+    hidden_tables = {}
+    for _a, name, row, col, _src in intruder._repeats(tables, facts, threshold):
+        hidden_tables.setdefault((name, row, col), True)
+    # re-run with the hidden and shown sides swapped: collect the shown copies
+    shown: dict[str, list[tuple[int, str]]] = {}
+    for key, places in intruder._repeat_places(tables, facts).items():
+        if any(intruder._hidden(p[3]) for p in places):
+            for name, i, col, v in places:
+                if not intruder._hidden(v):
+                    shown.setdefault(name, []).append((i, col))
+                    for d in _DEPENDENTS.get((name, col), ()):
+                        if d in tables[name]:
+                            shown[name].append((i, d))
+    return shown
+
+
+#: Cells computed from a count, hidden with it when a copy elsewhere is hidden.
+_DEPENDENTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("no_risk", "n"): ("share", "ci_low", "ci_high"),
+    ("no_risk", "count"): ("share", "ci_low", "ci_high"),
+    ("boroughs", "n"): ("value", "z", "z_adjusted", "flag", "lower_95", "upper_95", "lower_998", "upper_998"),
+    ("boroughs", "count"): ("value", "z", "z_adjusted", "flag"),
+    ("casemix", "n"): ("expected", "oe_ratio", "ci_low", "ci_high", "z", "p_value", "p_adjusted", "flag"),
+    ("casemix", "observed"): ("expected", "oe_ratio", "ci_low", "ci_high", "z", "p_value", "p_adjusted", "flag"),
+    ("band_consistency", "n"): ("share", "ci_low", "ci_high", "amber_from", "red_from", "flag"),
+    ("representation", "count"): ("share", "ratio", "ci_low", "ci_high", "flag"),
+    ("relative_rate", "count"): ("rate_per_1000", "rate_low", "rate_high", "rri", "ci_low", "ci_high", "p_value",
+                                 "p_adjusted", "flag"),
+    ("trends", "count"): ("value", "ci_low", "ci_high", "diff_prev", "diff_prev_low", "diff_prev_high",
+                          "diff_year", "diff_year_low", "diff_year_high"),
+    ("checks", "n"): ("share", "ci_low", "ci_high", "status"),
+}
 
 
 def _protect(table: pd.DataFrame, spec: TableSpec, threshold: int, rounding: int | None):

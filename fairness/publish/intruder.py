@@ -1,0 +1,498 @@
+"""The publication audit: try what an intruder would on a protected result.
+
+:func:`fairness.publish.publication.protect_audit` protects each table;
+this module checks the publication *as a whole*, as a determined reader of
+``metrics.json`` and the report would attack it (ONS, "Disclosure control
+guidance for tables"; the audit step of τ-ARGUS and sdcTable). Each attack
+looks for a hidden count (``"[c]"``) or a count below the threshold that the
+published numbers still give away:
+
+``product``
+    a share or rate whose own count is not shown in its row (a London centre
+    ``target``, ``london_share``, or a share left beside a hidden count),
+    multiplied by every denominator published anywhere (the list size, every
+    ``n``): a whole number from 1 to ``threshold - 1`` is a recovered count;
+``total``
+    a group of cells that adds up to a published total with exactly one cell
+    hidden (total minus the shown cells), including the quarantine reasons
+    against the number quarantined;
+``repeat``
+    the same quantity (a borough's list size, a group's count, a quarter's
+    list size) hidden in one table and shown in another;
+``status``
+    a status or flag column ("ok" / "concern") left beside a hidden count,
+    which bounds it against the check's threshold;
+``summary``
+    a model summary (φ, τ², the heterogeneity and case-mix tests, the funnel
+    centre and limits) published although some of the cells it was computed
+    from are hidden: with the other cells, it narrows the hidden ones;
+``vocabulary``
+    a string in a label column (group, borough, partner, metric …) that is
+    not in the package's declared vocabulary: free text from the input.
+
+:func:`audit_publication` returns every finding as a table;
+:func:`assert_publication_safe` raises :class:`PublicationAuditError`, whose
+message names each recovered cell and what it was recovered from. Both take
+an :class:`~fairness.results.audit.AuditResult` or the dict of
+``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairness.definitions import (
+    AGE_BANDS,
+    BOROUGHS,
+    DEFAULT_SUPPRESSION_THRESHOLD,
+    ETHNICITIES,
+    RISK_BANDS,
+    SEXES,
+)
+from fairness.publish.disclosure import MARKER, DisclosureError
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "PublicationAuditError",
+    "assert_publication_safe",
+    "audit_publication",
+]
+
+#: Columns of the table :func:`audit_publication` returns.
+FINDING_COLUMNS: tuple[str, ...] = ("attack", "table", "row", "column", "recovered_from")
+
+PUBLICATION_UNSAFE = (
+    "the publication audit recovered {n} hidden or small count(s), so nothing is published: {cells}"
+)
+_MAX_LISTED = 12
+#: Relative tolerance for "share × denominator is a whole number".
+_INTEGER_TOLERANCE = 1e-6
+
+#: Shares published without their own count in the row: a centre over every
+#: borough. Multiplied by a denominator they give the count back.
+ORPHAN_SHARES: dict[str, tuple[str, ...]] = {
+    "boroughs": ("target",),
+    "overdispersion": ("target",),
+    "band_consistency": ("london_share",),
+}
+#: Share-like columns that are computed from the row's own count.
+ROW_SHARES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    # table: (count column, denominator column, share columns)
+    "representation": ("count", "n", ("share",)),
+    "no_risk": ("count", "n", ("share",)),
+    "no_risk_duration": ("count", "n", ("share",)),
+    "boroughs": ("count", "n", ("value",)),
+    "band_consistency": ("disagree", "n", ("share",)),
+    "trends": ("count", "n", ("value",)),
+    "checks": ("count", "n", ("share",)),
+    "sharing_by_partner": ("count", "n", ("share",)),
+}
+#: Columns whose values are denominators a reader can multiply by.
+DENOMINATOR_COLUMNS: tuple[str, ...] = ("n", "count", "rows", "observed", "positives", "selected")
+#: Status columns and the values that say nothing about a count.
+STATUS_COLUMNS: tuple[str, ...] = ("status", "flag")
+_UNINFORMATIVE = frozenset({"", "not assessable", "not_estimable", "not estimable", MARKER})
+#: (table, count columns a status sits beside)
+STATUS_TABLES: dict[str, tuple[str, ...]] = {
+    "checks": ("count", "n"),
+    "boroughs": ("count", "n"),
+    "casemix": ("observed", "n"),
+    "band_consistency": ("disagree", "n"),
+    "representation": ("count",),
+    "relative_rate": ("count",),
+}
+#: Model summaries: table -> (columns computed from every borough of a metric).
+SUMMARY_TABLES: dict[str, tuple[str, ...]] = {
+    "overdispersion": ("phi", "tau2"),
+    "heterogeneity": ("statistic", "p_value", "i2"),
+}
+
+
+class PublicationAuditError(DisclosureError):
+    """A protected result still lets a reader work out a hidden or small count.
+
+    ``findings`` holds one row per recovery (columns :data:`FINDING_COLUMNS`).
+    """
+
+
+# --------------------------------------------------------------------- helpers
+def _hidden(v: Any) -> bool:
+    return isinstance(v, str) and v == MARKER
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _tables(publication: Any) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The tables (as DataFrames, positional index) and the top-level facts."""
+    from fairness.results.audit import TABLES
+
+    if isinstance(publication, Mapping):
+        tables = {}
+        for name in TABLES:
+            records = publication.get(name) or []
+            tables[name] = pd.DataFrame(list(records))
+        facts = {k: publication.get(k) for k in ("n", "quarantined", "quarter", "mode", "parameters")}
+    else:
+        tables = {name: t.reset_index(drop=True) for name, t in publication.tables().items()}
+        facts = {"n": publication.n, "quarantined": publication.quarantined, "quarter": publication.quarter,
+                 "mode": publication.mode, "parameters": publication.parameters}
+    return tables, facts
+
+
+def _where(table: str, row: Any, column: str) -> str:
+    return f"{table}[{row}].{column}"
+
+
+# --------------------------------------------------------------------- attacks
+def _denominators(tables: dict[str, pd.DataFrame], facts: dict[str, Any]) -> dict[int, str]:
+    """Every whole number a reader could use as a denominator, with where it is shown."""
+    out: dict[int, str] = {}
+    n = _number(facts.get("n"))
+    if n is not None and n >= 1:
+        out[int(n)] = "the list size n"
+    for name, t in tables.items():
+        if name in ("funnel_limits",):  # its n is the x axis of a curve, not a count of people
+            continue
+        for col in DENOMINATOR_COLUMNS:
+            if col not in t:
+                continue
+            for i, v in enumerate(t[col].tolist()):
+                x = _number(v)
+                if x is not None and x >= 1 and float(x).is_integer() and int(x) not in out:
+                    out[int(x)] = _where(name, i, col)
+    return out
+
+
+def _products(tables, facts, threshold: int) -> list[tuple]:
+    found = []
+    denominators = _denominators(tables, facts)
+    if not denominators:
+        return found
+    dens = np.array(sorted(denominators), dtype=float)
+
+    def attack(name: str, i: Any, col: str, value: float) -> None:
+        if not 0 < value < 1:
+            return
+        k = value * dens
+        near = np.abs(k - np.round(k)) <= _INTEGER_TOLERANCE * np.maximum(k, 1.0)
+        small = near & (np.round(k) >= 1) & (np.round(k) < threshold)
+        n = _number(facts.get("n"))
+        picked = [float(n)] if n is not None and float(n) in set(dens[small]) else list(dens[small][:1])
+        for d in picked:
+            found.append(("product", name, i, col,
+                          f"{value:.6g} × {int(d)} ({denominators[int(d)]}) = {int(round(value * d))}"))
+
+    seen: set[tuple[str, str, float]] = set()
+    for name, cols in ORPHAN_SHARES.items():
+        t = tables.get(name)
+        if t is None or not len(t):
+            continue
+        for col in cols:
+            if col not in t:
+                continue
+            for i, v in enumerate(t[col].tolist()):
+                x = _number(v)
+                if x is None or (name, col, x) in seen:
+                    continue
+                seen.add((name, col, x))
+                attack(name, i, col, x)
+    for name, (count, _base, shares) in ROW_SHARES.items():
+        t = tables.get(name)
+        if t is None or not len(t) or count not in t:
+            continue
+        for col in shares:
+            if col not in t:
+                continue
+            for i, (c, v) in enumerate(zip(t[count].tolist(), t[col].tolist(), strict=True)):
+                x = _number(v)
+                if _hidden(c) and x is not None:
+                    attack(name, i, col, x)
+    return found
+
+
+def _totals(tables, facts, threshold: int) -> list[tuple]:
+    """Total minus shown cells: one hidden cell in a group with a known total."""
+    from fairness.publish.publication import TABLE_SPECS
+
+    found = []
+    reasons = tables.get("quarantine_reasons")
+    total = _number(facts.get("quarantined"))
+    if reasons is not None and len(reasons) and "rows" in reasons and total is not None:
+        hidden = [i for i, v in enumerate(reasons["rows"].tolist()) if _hidden(v)]
+        if len(hidden) == 1:
+            found.append(("total", "quarantine_reasons", hidden[0], "rows",
+                          "the number quarantined minus the reasons shown"))
+    for name, spec in TABLE_SPECS.items():
+        t = tables.get(name)
+        if name == "quarantine_reasons" or t is None or not len(t):
+            continue
+        by = [c for c in spec.by if c in t]
+        groups = t.groupby(by, sort=False, dropna=False).groups.values() if by else [t.index]
+        for idx in groups:
+            for col in spec.count_cols:
+                if col not in t:
+                    continue
+                values = t.loc[idx, col].tolist()
+                hidden = [i for i, v in zip(idx, values, strict=True) if _hidden(v)]
+                if len(hidden) != 1 or len(values) < 2:
+                    continue
+                known = _group_total_known(name, t, idx, col, spec)
+                if known:
+                    found.append(("total", name, int(hidden[0]), col, known))
+    return found
+
+
+def _group_total_known(name: str, t: pd.DataFrame, idx, col: str, spec) -> str | None:
+    """Where the total of one group of a table is published, if it is."""
+    if col in spec.count_cols and "n" in spec.base_cols and "n" in t:
+        ns = {v for v in t.loc[idx, "n"].tolist() if _number(v) is not None}
+        if len(ns) == 1:
+            return f"{name}.n ({int(next(iter(ns)))}) minus the {col} shown beside it"
+    if name == "checks" and "borough" in t:
+        labels = t.loc[idx, "borough"].tolist()
+        if "All boroughs" in labels:
+            j = list(idx)[labels.index("All boroughs")]
+            if not _hidden(t.at[j, col]):
+                return f"the 'All boroughs' row checks[{j}].{col} minus the boroughs shown"
+    return None
+
+
+def _repeat_places(tables, facts) -> dict[tuple, list[tuple[str, int, str, Any]]]:
+    """Quantities published in several tables: key -> [(table, row, column, value)]."""
+    quarter = facts.get("quarter")
+    headline = (facts.get("parameters") or {}).get("no_risk", "harm_zero")
+    seen: dict[tuple, list[tuple[str, int, str, Any]]] = {}
+
+    def add(key: tuple, name: str, i: int, col: str, v: Any) -> None:
+        if _hidden(v) or _number(v) is not None:
+            seen.setdefault(key, []).append((name, i, col, v))
+
+    def rows(name: str, **where: Any):
+        t = tables.get(name)
+        if t is None or not len(t):
+            return []
+        mask = np.ones(len(t), dtype=bool)
+        for k, v in where.items():
+            if k not in t:
+                return []
+            mask &= (t[k] == v).to_numpy() if not isinstance(v, tuple) else t[k].isin(v).to_numpy()
+        return [(i, t.iloc[i]) for i in np.flatnonzero(mask)]
+
+    for i, r in rows("no_risk", by="borough", definition=headline):
+        add(("list size", r["group"]), "no_risk", i, "n", r["n"])
+        add(("no-risk count", r["group"]), "no_risk", i, "count", r["count"])
+    for i, r in rows("boroughs", metric=("no_risk_share", "black_share", "green_share")):
+        add(("list size", r["borough"]), "boroughs", i, "n", r["n"])
+    for i, r in rows("boroughs", metric="no_risk_share"):
+        if headline == "harm_zero":
+            add(("no-risk count", r["borough"]), "boroughs", i, "count", r["count"])
+    for i, r in rows("casemix"):
+        add(("list size", r["borough"]), "casemix", i, "n", r["n"])
+        if r.get("metric") == "no_risk_share" and headline == "harm_zero":
+            add(("no-risk count", r["borough"]), "casemix", i, "observed", r["observed"])
+    for i, r in rows("band_consistency"):
+        add(("list size", r["borough"]), "band_consistency", i, "n", r["n"])
+    for i, r in rows("representation"):
+        add(("group size", r["group"]), "representation", i, "count", r["count"])
+    for i, r in rows("relative_rate"):
+        add(("group size", r["group"]), "relative_rate", i, "count", r["count"])
+    for i, r in rows("no_risk", by="ethnicity", definition=headline):
+        add(("group size", r["group"]), "no_risk", i, "n", r["n"])
+    for i, r in rows("trends", metric="listed"):
+        add(("quarter list size", r["quarter"]), "trends", i, "count", r["count"])
+    for i, r in rows("checks", borough="All boroughs", check=("victims_as_offenders", "reviews_overdue")):
+        add(("quarter list size", r["quarter"]), "checks", i, "n", r["n"])
+    for i, r in rows("trends", metric="no_risk_share", quarter=quarter):
+        if headline == "harm_zero":
+            add(("London no-risk count",), "trends", i, "count", r["count"])
+    t = tables.get("no_risk")
+    if t is not None and len(t) and {"by", "definition"} <= set(t.columns):
+        overall = (t["by"].isna() | (t["by"] == "all")).to_numpy()
+        for i in np.flatnonzero(overall & (t["definition"] == headline).to_numpy()):
+            add(("London no-risk count",), "no_risk", int(i), "count", t.at[int(i), "count"])
+    return seen
+
+
+def _repeats(tables, facts, threshold: int) -> list[tuple]:
+    found = []
+    for key, places in _repeat_places(tables, facts).items():
+        hidden = [p for p in places if _hidden(p[3])]
+        shown = [p for p in places if not _hidden(p[3])]
+        for name, i, col, _ in hidden:
+            if shown:
+                s = shown[0]
+                found.append(("repeat", name, i, col,
+                              f"the same {key[0]} is shown at {_where(s[0], s[1], s[2])}"))
+    return found
+
+
+def _statuses(tables, facts, threshold: int) -> list[tuple]:
+    found = []
+    for name, counts in STATUS_TABLES.items():
+        t = tables.get(name)
+        if t is None or not len(t):
+            continue
+        counts = [c for c in counts if c in t]
+        for col in STATUS_COLUMNS:
+            if col not in t or not counts:
+                continue
+            for i in range(len(t)):
+                status = t.at[i, col]
+                if status is None or (isinstance(status, float) and math.isnan(status)):
+                    continue
+                if str(status) in _UNINFORMATIVE:
+                    continue
+                hidden = [c for c in counts if _hidden(t.at[i, c])]
+                if hidden:
+                    found.append(("status", name, i, col,
+                                  f"{col} {status!r} beside the hidden {hidden[0]} bounds it"))
+    return found
+
+
+def _summaries(tables, facts, threshold: int) -> list[tuple]:
+    found = []
+    boroughs = tables.get("boroughs")
+    hidden_metrics: set[str] = set()
+    if boroughs is not None and len(boroughs) and "metric" in boroughs:
+        for col in ("count", "n"):
+            if col in boroughs:
+                mask = boroughs[col].map(_hidden)
+                hidden_metrics |= set(boroughs.loc[mask, "metric"])
+    for name, cols in SUMMARY_TABLES.items():
+        t = tables.get(name)
+        if t is None or not len(t) or "metric" not in t:
+            continue
+        for i in range(len(t)):
+            if t.at[i, "metric"] not in hidden_metrics:
+                continue
+            for col in cols:
+                if col in t and _number(t.at[i, col]) is not None:
+                    found.append(("summary", name, i, col,
+                                  f"computed from the hidden cells of boroughs (metric {t.at[i, 'metric']})"))
+    limits = tables.get("funnel_limits")
+    if limits is not None and len(limits) and "metric" in limits:
+        for metric in sorted(hidden_metrics & set(limits["metric"])):
+            sub = limits[limits["metric"] == metric]
+            target = _metric_target_hidden(tables, metric)
+            if target and sub[["lower", "upper"]].map(lambda v: _number(v) is not None).any().any():
+                found.append(("summary", "funnel_limits", int(sub.index[0]), "lower",
+                              f"the funnel limits give back the withheld centre of metric {metric}"))
+    casemix, test = tables.get("casemix"), tables.get("casemix_test")
+    if casemix is not None and len(casemix) and test is not None and len(test):
+        cells = [c for c in ("observed", "n") if c in casemix]
+        if cells and casemix[cells].map(_hidden).any().any():
+            for i in range(len(test)):
+                for col in ("lr_statistic", "p_value"):
+                    if col in test and _number(test.at[i, col]) is not None:
+                        found.append(("summary", "casemix_test", i, col, "computed from the hidden cells of casemix"))
+    return found
+
+
+def _metric_target_hidden(tables, metric: str) -> bool:
+    od = tables.get("overdispersion")
+    if od is None or not len(od) or "target" not in od:
+        return False
+    vals = od.loc[od["metric"] == metric, "target"].tolist()
+    return bool(vals) and all(_number(v) is None for v in vals)
+
+
+def _vocabulary() -> dict[str, frozenset[str]]:
+    from fairness.io.schema import PARTNER_TYPES, PARTNER_OTHER
+
+    groups = set(ETHNICITIES) | {"All", "London", "Total"}
+    groups |= {g for g in ETHNICITIES} | {b[0] for b in AGE_BANDS} | set(SEXES) | set(BOROUGHS)
+    groups |= {f"{e} / {a[0]}" for e in ETHNICITIES for a in AGE_BANDS}
+    groups |= {f"{e} / {s}" for e in ETHNICITIES for s in SEXES}
+    groups |= set(COMBINED_LABELS)
+    return {
+        "borough": frozenset(set(BOROUGHS) | {"All boroughs", OTHER_BOROUGHS, "London"}),
+        "partner": frozenset(set(PARTNER_TYPES) | {PARTNER_OTHER, "any"}),
+        "risk_band": frozenset(RISK_BANDS),
+        "reference": frozenset(groups),
+        "group": frozenset(groups),
+    }
+
+
+#: Labels of combined groups that protect_audit may publish.
+OTHER_BOROUGHS = "Other boroughs"
+COMBINED_LABELS: tuple[str, ...] = ("Asian, Mixed and Other",)
+#: Tables whose "group" column names groups of people (not quarters or durations).
+_GROUP_TABLES = ("representation", "relative_rate", "sensitivity", "band_by_group", "band_calibration",
+                 "band_versus_reference")
+
+
+def _vocabulary_findings(tables, facts, threshold: int) -> list[tuple]:
+    vocab = _vocabulary()
+    found = []
+    for name, t in tables.items():
+        if t is None or not len(t):
+            continue
+        for col, allowed in vocab.items():
+            if col not in t or (col == "group" and name not in _GROUP_TABLES):
+                continue
+            for i, v in enumerate(t[col].tolist()):
+                if v is None or (isinstance(v, float) and math.isnan(v)):
+                    continue
+                if str(v) not in allowed:
+                    found.append(("vocabulary", name, i, col,
+                                  f"{str(v)[:40]!r} is not in the declared vocabulary of {col}"))
+    return found
+
+
+ATTACKS = {
+    "product": _products,
+    "total": _totals,
+    "repeat": _repeats,
+    "status": _statuses,
+    "summary": _summaries,
+    "vocabulary": _vocabulary_findings,
+}
+
+
+def audit_publication(publication: Any, *, threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> pd.DataFrame:
+    """Every cell a reader could recover from a protected result.
+
+    Parameters
+    ----------
+    publication : AuditResult or dict
+        A publication-mode result (``AuditResult.for_publication()``) or the
+        dict of its ``metrics.json``.
+    threshold : int, default 10
+        Smallest count that may be shown.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``attack, table, row, column, recovered_from``
+        (:data:`FINDING_COLUMNS`); empty when no attack succeeds. ``row`` is
+        the position in the table.
+    """
+    tables, facts = _tables(publication)
+    rows: list[tuple] = []
+    for attack in ATTACKS.values():
+        rows += attack(tables, facts, threshold)
+    return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+
+
+def assert_publication_safe(publication: Any, *, threshold: int = DEFAULT_SUPPRESSION_THRESHOLD) -> None:
+    """Raise :class:`PublicationAuditError` if :func:`audit_publication` finds anything."""
+    found = audit_publication(publication, threshold=threshold)
+    if len(found):
+        cells = [f"{r.attack}: {_where(r.table, r.row, r.column)} from {r.recovered_from}"
+                 for r in found.head(_MAX_LISTED).itertuples(index=False)]
+        more = f"; and {len(found) - _MAX_LISTED} more" if len(found) > _MAX_LISTED else ""
+        raise PublicationAuditError(PUBLICATION_UNSAFE.format(n=len(found), cells="; ".join(cells) + more),
+                                    findings=found)
