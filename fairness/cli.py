@@ -329,7 +329,8 @@ def _args_report(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="matrix file, .csv or .parquet (default data/synthetic/gvm-history.csv)",
     )
-    p.add_argument("--out", default="reports", metavar="DIR", help="output folder (default reports/)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder (default reports/; internal-reports/ with --mode internal)")
     p.add_argument(
         "--mode",
         choices=("publication", "internal"),
@@ -373,6 +374,8 @@ environment variables:
 def _cmd_report(args: argparse.Namespace) -> int:
     from fairness.report import runner as report
 
+    if args.out is None:  # internal reports never land in the published folder by default (issue 12)
+        args.out = report.INTERNAL_OUT if args.mode == "internal" else "reports"
     _check_log()
     with report.terminate_gracefully():
         try:

@@ -62,14 +62,14 @@ def test_audit_result_fields_follow_the_registry():
     fields = [f.name for f in dataclasses.fields(AuditResult)]
     declared = [f.name for f in contract.RESULT_FIELDS] + [t.name for t in contract.RESULT_TABLES]
     assert sorted(fields) == sorted(declared)
-    assert list(TABLES) == [t.name for t in contract.RESULT_TABLES if t.name != "disclosure"]
+    assert list(TABLES) == [t.name for t in contract.RESULT_TABLES if t.name not in ("disclosure", "suppression")]
 
 
 def test_every_table_has_the_registry_columns_and_kinds(audited):
     res, _ = audited
     assert res.band_status != "not assessable"  # the band tables are filled, so their columns are checked
     for spec in contract.RESULT_TABLES:
-        if spec.name == "disclosure":
+        if spec.name in ("disclosure", "suppression"):  # publication mode only
             continue
         table = getattr(res, spec.name)
         assert len(table), spec.name
@@ -86,6 +86,9 @@ def test_publication_keeps_the_columns_and_fills_disclosure(audited):
     assert len(pub.disclosure) and tuple(pub.disclosure.columns) == spec.column_names
     wrong = [c for c, k in spec.columns if not _kind_ok(pub.disclosure[c], k)]
     assert not wrong
+    spec = contract.table("suppression")
+    assert len(pub.suppression) and tuple(pub.suppression.columns) == spec.column_names
+    assert not [c for c, k in spec.columns if not _kind_ok(pub.suppression[c], k)]
 
 
 def test_json_keys_follow_the_registry(audited):

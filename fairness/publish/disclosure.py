@@ -429,7 +429,7 @@ def protect_table(
     def cell_name(cid: int) -> tuple[object, str]:
         return (_py(table.index[cid // n_cols]), cell_cols[cid % n_cols])
 
-    hidden = _suppress(flat, primary, constraints, threshold, cell_name)
+    hidden = _suppress(flat, primary, constraints, threshold, cell_name, n_cols=n_cols)
     hidden_cells = hidden.reshape(n_rows, n_cols)
     hidden_derived = _derived_from(spec, hidden_cells)
 
@@ -991,8 +991,16 @@ def _suppress(
     constraints: list[_Constraint],
     threshold: int,
     cell_name,
+    n_cols: int = 1,
 ) -> np.ndarray:
-    """Primary plus secondary suppression: the hidden flags over flat cell ids."""
+    """Primary plus secondary suppression: the hidden flags over flat cell ids.
+
+    A secondary cell is chosen where its loss matters least (as sdcTable's and
+    τ-ARGUS's heuristics do): first a cell in a row that already has a hidden
+    cell (that row's figures are lost anyway, so even a zero there), then a
+    non-zero cell in the row with the fewest people (its largest count), then
+    the smallest count.
+    """
     _activate(constraints, flat, threshold)
     active = [c for c in constraints if c.active]
     hidden = primary.copy()
@@ -1005,10 +1013,17 @@ def _suppress(
             is_total[cid] |= sign < 0
             through.setdefault(cid, []).append(c)
 
+    rows = flat.reshape(-1, n_cols)
+    row_people = np.nan_to_num(rows, nan=0.0).max(axis=1)
+
     def key(cid: int) -> tuple:
-        # Smallest non-zero count first, then parts before totals, then table order.
+        # A row already hidden in part (even a zero there: that row is lost
+        # anyway); non-zero; the row with the fewest people; the smallest
+        # count; parts before totals; table order.
         value = flat[cid]
-        return (value == 0, value, bool(is_total[cid]), cid)
+        row = cid // n_cols
+        row_hidden = bool(hidden[row * n_cols:(row + 1) * n_cols].any())
+        return (not row_hidden, value == 0, row_people[row], value, bool(is_total[cid]), cid)
 
     def exposed_error(cells: Iterable[int]) -> DisclosureError:
         names = [cell_name(cid) for cid in sorted(cells)[:_MAX_LISTED]]

@@ -231,8 +231,9 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
     reasons = tables.get("quarantine_reasons")
     total = _number(facts.get("quarantined"))
     if reasons is not None and len(reasons) and "rows" in reasons and total is not None:
-        hidden = [i for i, v in enumerate(reasons["rows"].tolist()) if _hidden(v)]
-        if len(hidden) == 1:
+        hidden = [i for i, v in enumerate(reasons["rows"].tolist())
+                  if _hidden(v) and str(reasons.at[i, "rule"]) != WITHHELD_REASON]
+        if len(hidden) == 1 and total > 0:
             found.append(("total", "quarantine_reasons", hidden[0], "rows",
                           "the number quarantined minus the reasons shown"))
     for name, spec in TABLE_SPECS.items():
@@ -240,7 +241,8 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
         if name == "quarantine_reasons" or t is None or not len(t):
             continue
         by = [c for c in spec.by if c in t]
-        groups = t.groupby(by, sort=False, dropna=False).groups.values() if by else [t.index]
+        key = by[0] if len(by) == 1 else by
+        groups = t.groupby(key, sort=False, dropna=False).groups.values() if by else [t.index]
         for idx in groups:
             for col in spec.count_cols:
                 if col not in t:
@@ -418,7 +420,7 @@ def _vocabulary() -> dict[str, frozenset[str]]:
     groups |= {f"{e} / {s}" for e in ETHNICITIES for s in SEXES}
     groups |= set(COMBINED_LABELS)
     return {
-        "borough": frozenset(set(BOROUGHS) | {"All boroughs", OTHER_BOROUGHS, "London"}),
+        "borough": frozenset(set(BOROUGHS) | {"All boroughs", OTHER_BOROUGHS, "London", "unknown"}),
         "partner": frozenset(set(PARTNER_TYPES) | {PARTNER_OTHER, "any"}),
         "risk_band": frozenset(RISK_BANDS),
         "reference": frozenset(groups),
@@ -426,6 +428,9 @@ def _vocabulary() -> dict[str, frozenset[str]]:
     }
 
 
+#: ``rule`` of a quarantine reason whose count the total would give away: the
+#: reason itself is withheld, not only its count.
+WITHHELD_REASON = MARKER
 #: Labels of combined groups that protect_audit may publish.
 OTHER_BOROUGHS = "Other boroughs"
 COMBINED_LABELS: tuple[str, ...] = ("Asian, Mixed and Other",)

@@ -69,8 +69,8 @@ from fairness.quarters import parse_quarter
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
 
-__all__ = ["COUNT_COLUMNS", "TABLE_SPECS", "count_columns", "find_small_counts_in_tables", "protect_audit",
-           "TableSpec"]
+__all__ = ["COUNT_COLUMNS", "SUPPRESSION_COLUMNS", "TABLE_SPECS", "count_columns", "find_small_counts_in_tables",
+           "protect_audit", "suppression_summary", "TableSpec"]
 
 
 @dataclass(frozen=True)
@@ -222,9 +222,54 @@ def find_small_counts_in_tables(tables, *, threshold: int = 10) -> pd.DataFrame:
     return pd.DataFrame(found, columns=["table", "row", "column", "value"])
 
 
+#: What each band-performance rate is calculated from: a rate is hidden only when
+#: a count it uses is (fpr = fp / (fp + tn) does not use tp).
+_BAND_SOURCES: dict[str, tuple[str, ...]] = {
+    "selection_rate": ("selected", "n"),
+    "fpr": ("fp", "tn"),
+    "fnr": ("fn", "tp"),
+    "precision": ("tp", "fp"),
+    "base_rate": ("positives", "n"),
+}
+
+
 def _band_by_group_derived(columns: list[str]) -> dict[str, tuple[str, ...]]:
     counts = ("n", "positives", "selected", "tp", "fp", "fn", "tn")
-    return {c: counts for c in columns if c not in counts and c not in ("threshold", "by", "group", "note")}
+    out = {}
+    for c in columns:
+        if c in counts or c in ("threshold", "by", "group", "note"):
+            continue
+        stem = c.removesuffix("_low").removesuffix("_high")
+        out[c] = _BAND_SOURCES.get(stem, counts)
+    return out
+
+
+#: Tables protected one breakdown (``by``) at a time: a cross breakdown
+#: ("ethnicity / age_band") is protected against the one-way groups as known
+#: totals, so its many small cells never spread suppression into them.
+_BY_FAMILY = ("band_by_group", "band_calibration")
+
+
+def _protect_families(table: pd.DataFrame, spec: TableSpec, threshold: int, rounding: int | None):
+    t = table.reset_index(drop=True)
+    if "by" not in t or t["by"].nunique() < 2:
+        return _protect(t, spec, threshold, rounding)
+    parts, decs = [], []
+    for _family, idx in t.groupby("by", sort=False).groups.items():
+        sub = t.loc[idx]
+        protected, dec = _protect(sub, spec, threshold, rounding)
+        protected.index = idx
+        dec = dec.copy()
+        rows = list(idx)
+        dec["row"] = [rows[r] if isinstance(r, (int, np.integer)) and 0 <= r < len(rows) else r for r in dec["row"]]
+        parts.append(protected)
+        decs.append(dec)
+    out = pd.concat(parts).sort_index()
+    for c in out.columns:
+        if out[c].dtype == object and c in t and t[c].dtype != object:
+            if not out[c].map(lambda v: isinstance(v, str) and v == MARKER).any():
+                out[c] = out[c].astype(t[c].dtype)
+    return out.reset_index(drop=True), pd.concat(decs, ignore_index=True)
 
 
 def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None = None,
@@ -243,7 +288,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     decisions: list[pd.DataFrame] = []
     for name in [f.name for f in dataclasses.fields(res)]:
         table = getattr(res, name)
-        if not isinstance(table, pd.DataFrame) or name in ("disclosure",) or name in UNCOUNTED:
+        if not isinstance(table, pd.DataFrame) or name in ("disclosure", "suppression") or name in UNCOUNTED:
             continue
         if name == "sentences":
             continue
@@ -255,7 +300,8 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
             spec = TABLE_SPECS.get(name)
             if spec is None:
                 raise KeyError(f"no disclosure rule declared for table {name!r}: add it to TABLE_SPECS")
-            protected, dec = _protect(table, spec, threshold, rounding)
+            protect = _protect_families if name in _BY_FAMILY else _protect
+            protected, dec = protect(table, spec, threshold, rounding)
             if name == "relative_rate":
                 protected, extra = _hide_when_reference_hidden(protected)
                 dec = pd.concat([dec, extra], ignore_index=True)
@@ -290,6 +336,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
         + (f" Counts are rounded to the nearest {rounding}." if rounding else "")
     )
     out = dataclasses.replace(res, **changes)
+    out = dataclasses.replace(out, suppression=suppression_summary(res, out, published_form=True))
     if audit:
         from fairness.publish.intruder import assert_publication_safe
 
@@ -338,7 +385,8 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
                     t[c] = t[c].astype(object)
                 t.at[r, c] = value
         changes[name] = t
-        out.append(_decisions(name, cells, rule))
+        # a cell withheld as missing (NaN, or "" for a text) is recorded as "withheld"
+        out.append(_decisions(name, cells, rule if value is MARKER else "withheld"))
 
     # 1. statuses beside hidden counts
     for name, counts in intruder.STATUS_TABLES.items():
@@ -356,6 +404,20 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
         hide(name, [(i, c) for i, c in cells if c != "detail"])
         if any(c == "detail" for _, c in cells):
             hide(name, [(i, c) for i, c in cells if c == "detail"], value="")
+    # 2a. the number quarantined is published: a reason whose count it gives back
+    #     (the only reason, or the only hidden one) is withheld with its name
+    reasons = current("quarantine_reasons")
+    if len(reasons) and "rows" in reasons and "rule" in reasons:
+        hidden_rows = [i for i in range(len(reasons)) if _is_marker(reasons.at[i, "rows"])]
+        if len(hidden_rows) == 1:
+            t = reasons.astype(object).copy()
+            i = hidden_rows[0]
+            t.at[i, "rule"] = intruder.WITHHELD_REASON
+            cells = [(i, "rule")] + ([(i, "column")] if "column" in t else [])
+            for r, c in cells:
+                t.at[r, c] = MARKER
+            changes["quarantine_reasons"] = t
+            out.append(_decisions("quarantine_reasons", cells, "withheld"))
     # 2. the same quantity in two tables: hide every copy (hiding more never exposes a hidden cell)
     for _ in range(3):
         tables = {n: current(n) for n in intruder._tables(res)[0]}
@@ -637,3 +699,76 @@ def _sentences(rel: pd.DataFrame, builder) -> pd.DataFrame:
         for r in rel[hidden].itertuples(index=False) if r.group not in (r.reference, "Not stated")
     ]
     return pd.concat([out, pd.DataFrame(rows, columns=["benchmark", "group", "sentence"])], ignore_index=True)
+
+
+# ------------------------------------------------------------------ what suppression cost
+#: The column of each table that counts the people a row is about.
+PEOPLE_COLUMN: dict[str, str] = {
+    "representation": "count", "relative_rate": "count", "sensitivity": "count", "no_risk": "n",
+    "no_risk_duration": "count", "boroughs": "n", "casemix": "n", "band_consistency": "n", "trends": "count",
+    "checks": "n", "sharing_by_partner": "n", "band_by_group": "n", "band_calibration": "n",
+    "quarantine_reasons": "rows",
+}
+#: Columns of :func:`suppression_summary`.
+SUPPRESSION_COLUMNS: tuple[str, ...] = ("table", "cells", "cells_hidden", "cells_hidden_share", "people",
+                                        "people_hidden", "people_hidden_share")
+#: Bands in which a published summary gives the share of people behind hidden
+#: cells (an exact share times the table's people would give back a hidden sum).
+PEOPLE_BANDS: tuple[tuple[float, str], ...] = (
+    (0.0, "0%"), (0.01, "under 1%"), (0.05, "1% to 5%"), (0.10, "5% to 10%"), (0.25, "10% to 25%"),
+    (0.50, "25% to 50%"), (float("inf"), "50% or more"),
+)
+
+
+def _people_band(share: float) -> str:
+    if not share > 0:
+        return PEOPLE_BANDS[0][1]
+    for upper, label in PEOPLE_BANDS[1:]:
+        if share < upper:
+            return label
+    return PEOPLE_BANDS[-1][1]  # pragma: no cover
+
+
+def suppression_summary(internal: AuditResult, published: AuditResult, *,
+                        published_form: bool = False) -> pd.DataFrame:
+    """Per table: the share of cells hidden and the share of people in rows with a hidden cell.
+
+    ``cells``: the numbers of the table (count, base and derived columns);
+    ``cells_hidden``: how many show ``[c]``. ``people``: the sum of the table's
+    people column (:data:`PEOPLE_COLUMN`) over its rows; ``people_hidden``:
+    the same over rows with any hidden cell. With ``published_form=True`` (the form
+    stored on a published result and in ``metrics.json``) the people counts are
+    left out and their share is given as a band (:data:`PEOPLE_BANDS`).
+    """
+    as_published = published_form
+    rows = []
+    for name, spec in TABLE_SPECS.items():
+        before, after = getattr(internal, name, None), getattr(published, name, None)
+        if not isinstance(before, pd.DataFrame) or not isinstance(after, pd.DataFrame) or len(before) == 0:
+            continue
+        before, after = before.reset_index(drop=True), after.reset_index(drop=True)
+        derived = spec.derived or (_band_by_group_derived(list(before.columns)) if name == "band_by_group" else {})
+        cols = [c for c in dict.fromkeys((*spec.count_cols, *spec.base_cols, *derived)) if c in before and c in after]
+        if not cols:
+            continue
+        present = before[cols].notna().to_numpy()
+        marked = after[cols].map(_is_marker).to_numpy()
+        row_hidden = marked.any(axis=1)
+        people_col = PEOPLE_COLUMN.get(name, cols[0])
+        people = pd.to_numeric(before[people_col], errors="coerce").fillna(0).to_numpy(dtype=float)
+        if name == "boroughs" and "metric" in before:  # a rate's n is the borough's residents: count people listed
+            rate = (before["metric"] == "rate_per_1000").to_numpy()
+            people = np.where(rate, pd.to_numeric(before["count"], errors="coerce").fillna(0), people)
+        total, hidden_people = float(people.sum()), float(people[row_hidden].sum())
+        cells, hidden_cells = int((present | marked).sum()), int(marked.sum())
+        share = hidden_people / total if total else 0.0
+        rows.append({
+            "table": name, "cells": cells, "cells_hidden": hidden_cells,
+            "cells_hidden_share": round(hidden_cells / cells, 4) if cells else 0.0,
+            "people": int(total), "people_hidden": int(hidden_people),
+            "people_hidden_share": _people_band(share) if as_published else round(share, 4),
+        })
+    out = pd.DataFrame(rows, columns=list(SUPPRESSION_COLUMNS))
+    if as_published:
+        out = out.drop(columns=["people", "people_hidden"])
+    return out

@@ -99,6 +99,8 @@ FAILED_DIR = "failed"
 #: Environment variable naming the folder where failed runs are kept (see :func:`failures_dir`).
 FAILED_DIR_ENV = "FAIRNESS_FAILED_DIR"
 TREND_APPENDIX = "trend_appendix.html"
+#: Default folder of ``fairness report --mode internal`` (never the published reports/).
+INTERNAL_OUT = "internal-reports"
 KERNEL_NAME = "python3"
 #: The most pages the scrutiny briefing may print to.
 BRIEFING_MAX_PAGES = 2
@@ -484,6 +486,56 @@ def _check_publication(folder: Path, ids: frozenset[str]) -> None:
         raise PersonIdLeakError(ERR_LEAK.format(count=count, files=", ".join(sorted(hits))))
 
 
+ERR_PATH_LEAK = (
+    "{files} would publish a path of this machine ({what}); nothing was published. A publication holds no "
+    "absolute path (papermill metadata and the parameters cell are stripped; do not print paths in a cell)"
+)
+_ABSOLUTE = re.compile(r"""(['"])((?:/|[A-Za-z]:[\\/])[^'"]*)\1""")
+
+
+def _strip_paths(folder: Path, stems: Iterable[str]) -> None:
+    """Remove every absolute path papermill leaves in the executed notebooks (issue 12).
+
+    The ``papermill`` metadata (input and output paths, parameters) goes; in
+    the injected-parameters cell a quoted absolute path becomes its file name.
+    """
+    import nbformat
+
+    for stem in stems:
+        path = folder / f"{stem}.ipynb"
+        if not path.is_file():
+            continue
+        nb = nbformat.read(path, as_version=4)
+        meta = nb.metadata.get("papermill")
+        if meta is not None:
+            for key in ("input_path", "output_path", "parameters", "environment_variables"):
+                meta.pop(key, None)
+        for cell in nb.cells:
+            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+                cell["source"] = _ABSOLUTE.sub(lambda m: f"{m.group(1)}{Path(m.group(2)).name}{m.group(1)}",
+                                               cell["source"])
+        nbformat.write(nb, path)
+
+
+def _check_no_paths(folder: Path, paths: Iterable[os.PathLike[str] | str]) -> None:
+    """Refuse a publication that shows a path of this machine (the input, the output, home, cwd)."""
+    needles = sorted({str(Path(p).resolve()) for p in paths if p} | {str(p) for p in paths if p}, key=len,
+                     reverse=True)
+    needles = [n for n in needles if len(n) > 1]
+    hits, what = [], ""
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or p.suffix not in (".html", ".ipynb", ".json", ".txt"):
+            continue
+        text = p.read_text(encoding="utf-8", errors="replace")
+        for needle in needles:
+            if needle in text:
+                hits.append(str(p.relative_to(folder)))
+                what = what or "a folder or file path"
+                break
+    if hits:
+        raise SmallCountError(ERR_PATH_LEAK.format(files=", ".join(hits), what=what))
+
+
 # --------------------------------------------------------------------------- atomic folders
 
 
@@ -747,7 +799,9 @@ def _render_into(
             page = render_html(nb, title=title, mode=mode, kind=kind)  # type: ignore[arg-type]
             (tmp / f"{stem}.html").write_text(page, encoding="utf-8")
         if mode == "publication":
+            _strip_paths(tmp, [stem for _, _, stem in jobs])
             _check_publication(tmp, info.person_ids)  # before spending time on PDFs
+            _check_no_paths(tmp, [info.path, tmp, target, Path.cwd(), Path.home()])
         if pdf and not _pdf_available():
             warnings.append(PDF_SKIPPED)
             pdf = False
@@ -1125,6 +1179,9 @@ def write_trend_appendix(out_dir: str | os.PathLike[str]) -> Path | None:
         if table.empty:
             return None
         modes = sorted(set(table["mode"].astype(str)) - {""})
+        if "publication" in modes and len(modes) > 1:  # never mix modes: internal quarters stay out (issue 12)
+            table = table[table["mode"].astype(str) == "publication"].reset_index(drop=True)
+            modes = ["publication"]
         shown = pd.DataFrame(
             {
                 "Quarter": table["quarter"],

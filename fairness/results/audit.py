@@ -75,8 +75,8 @@ from fairness.stats.trends import trends_from_counts
 __all__ = ["AuditResult", "audit", "audit_and_validate_parquet", "audit_parquet", "TABLES"]
 
 #: The tables of an AuditResult, in report order (from the registry, less the publication-only
-#: ``disclosure``).
-TABLES: tuple[str, ...] = tuple(t.name for t in RESULT_TABLES if t.name != "disclosure")
+#: ``disclosure`` and ``suppression``).
+TABLES: tuple[str, ...] = tuple(t.name for t in RESULT_TABLES if t.name not in ("disclosure", "suppression"))
 
 __all__ += ["ERR_NO_VALID_ROWS", "ERR_QUARTER"]  # kept importable from here
 ERR_INPUT = "audit() takes a path, a ValidationResult or a validated DataFrame, not {type}"
@@ -131,6 +131,9 @@ class AuditResult:
     notes: tuple[str, ...] = ()
     disclosure: pd.DataFrame = field(default_factory=_empty, repr=False)
     disclosure_note: str = ""
+    #: Publication mode: per table, the share of cells hidden and (in bands) of
+    #: people behind them (fairness.publish.publication.suppression_summary).
+    suppression: pd.DataFrame = field(default_factory=_empty, repr=False)
 
     # ------------------------------------------------------------ views
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -90,7 +90,7 @@ HEADLINE_KEY = "headline"
 
 _CI = "ci_low:float ci_high:float"
 
-#: The tables of AuditResult, in report order (then ``disclosure``, publication mode only).
+#: The tables of AuditResult, in report order (then ``disclosure`` and ``suppression``, publication mode only).
 RESULT_TABLES: tuple[ResultTable, ...] = (
     ResultTable("representation", "share of the list ÷ share of each benchmark population, per ethnic group",
                 _cols(f"benchmark:str benchmark_label:str group:str count:int n:int share:float benchmark_share:float "
@@ -156,6 +156,9 @@ RESULT_TABLES: tuple[ResultTable, ...] = (
                 _cols("rule:str column:str rows:int")),
     ResultTable("disclosure", "publication mode: every cell disclosure control hid, and why",
                 _cols("table:str row:int column:str hidden:bool rule:str")),
+    ResultTable("suppression", "publication mode: per table, the share of cells hidden and, in bands, of people "
+                "in rows with a hidden cell",
+                _cols("table:str cells:int cells_hidden:int cells_hidden_share:float people_hidden_share:str")),
 )
 
 
