@@ -1,0 +1,247 @@
+"""The publication audit (fairness.publish.intruder) and the fixes for issue 12.
+
+Each attack of issue 12 is reproduced on the small history the issue used
+(``fairness synth --scale 0.05``, quarter 2023Q4: 52 people): it is planted
+back into the protected result (the value today's code published, taken from
+the internal result) and the audit must catch it; the protected result itself
+must pass, with the leak closed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fairness
+from fairness import synth
+from fairness.io.schema import PARTNER_OTHER, PARTNER_TYPES, partner_label
+from fairness.publish import publication
+from fairness.publish.disclosure import MARKER
+from fairness.publish.intruder import (
+    FINDING_COLUMNS,
+    PublicationAuditError,
+    assert_publication_safe,
+    audit_publication,
+)
+from tests.conftest import good_row
+
+
+def hidden(v) -> bool:
+    return isinstance(v, str) and v == MARKER
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """The issue's example: scale 0.05 of the default history, 2023Q4 (about 3 s, once)."""
+    path = tmp_path_factory.mktemp("small") / "matrix.csv"
+    synth.write(synth.generate(scale=0.05), path)
+    internal = fairness.audit(fairness.read_matrix(path), quarter="2023Q4")
+    return internal, internal.for_publication()
+
+
+def plant(pub, table: str, column: str, values, rows=None):
+    """``pub`` with ``column`` of ``table`` set back to ``values`` (today's leak)."""
+    t = getattr(pub, table).reset_index(drop=True).copy()
+    rows = range(len(t)) if rows is None else rows
+    t[column] = t[column].astype(object)
+    for i in rows:
+        t.at[i, column] = values[i] if isinstance(values, (list, dict, pd.Series, np.ndarray)) else values
+    return dataclasses.replace(pub, **{table: t})
+
+
+def attacks(found: pd.DataFrame, table: str, column: str) -> pd.DataFrame:
+    return found[(found["table"] == table) & (found["column"] == column)]
+
+
+# ------------------------------------------------------------------ the example itself
+def test_the_issue_example_has_52_people_and_6_with_no_risk(small):
+    internal, _ = small
+    assert internal.n == 52  # issue 12: "2023Q4, 52 people"
+    overall = internal.no_risk[(internal.no_risk["by"] == "all") & (internal.no_risk["definition"] == "harm_zero")]
+    assert int(overall["count"].iloc[0]) == 6  # boroughs.target 0.115385 x 52 = 6 (issue 12)
+
+
+def test_the_published_result_passes_the_publication_audit(small):
+    _, pub = small
+    found = audit_publication(pub)
+    assert list(found.columns) == list(FINDING_COLUMNS)
+    assert found.empty
+    assert audit_publication(pub.to_dict()).empty  # the metrics.json form too
+
+
+# ------------------------------------------------------------------ each attack of the issue
+def test_london_no_risk_count_from_the_funnel_target_is_caught_and_closed(small):
+    internal, pub = small
+    target = internal.boroughs["target"].reset_index(drop=True)
+    leaky = plant(pub, "boroughs", "target", target)
+    found = attacks(audit_publication(leaky), "boroughs", "target")
+    assert len(found) >= 1
+    assert "× 52" in found["recovered_from"].iloc[0] and found["recovered_from"].iloc[0].endswith("= 6")
+    # fixed: the no-risk centre is withheld (with the funnel limits drawn around it)
+    nr = pub.boroughs[pub.boroughs["metric"] == "no_risk_share"]
+    assert nr["target"].isna().all()
+    od = pub.overdispersion.set_index("metric")
+    assert math.isnan(od.at["no_risk_share", "target"])
+    lim = pub.funnel_limits[pub.funnel_limits["metric"] == "no_risk_share"]
+    assert lim[["lower", "upper"]].isna().all().all()
+    # a centre that gives back no small count is kept (Black share: 41 of 52)
+    black = pub.boroughs[pub.boroughs["metric"] == "black_share"]["target"]
+    assert black.iloc[0] == pytest.approx(41 / 52)
+
+
+def test_a_borough_count_from_london_share_is_caught_and_closed(small):
+    internal, pub = small
+    share = internal.band_consistency["london_share"].reset_index(drop=True)
+    assert share.iloc[0] * 52 == pytest.approx(4)  # 4 of 52 disagree with the London bands
+    leaky = plant(pub, "band_consistency", "london_share", share)
+    found = attacks(audit_publication(leaky), "band_consistency", "london_share")
+    assert len(found) >= 1
+    assert pub.band_consistency["london_share"].isna().all()
+
+
+def test_check_statuses_beside_hidden_counts_are_caught_and_closed(small):
+    internal, pub = small
+    status = internal.checks["status"].reset_index(drop=True)
+    leaky = plant(pub, "checks", "status", status)
+    found = attacks(audit_publication(leaky), "checks", "status")
+    t = pub.checks.reset_index(drop=True)
+    hidden_rows = [i for i in range(len(t)) if hidden(t.at[i, "count"]) or hidden(t.at[i, "n"])]
+    informative = [i for i in hidden_rows if status[i] not in ("not assessable",)]
+    assert set(found["row"]) == set(informative)
+    assert len(informative) > 50  # the issue counted 90 such rows at this scale
+    assert all(hidden(t.at[i, "status"]) for i in informative)
+    assert all(not hidden(t.at[i, "status"]) for i in range(len(t)) if i not in hidden_rows)
+
+
+def test_model_summaries_from_hidden_cells_are_caught_and_closed(small):
+    internal, pub = small
+    phi = internal.overdispersion["phi"].reset_index(drop=True)
+    leaky = plant(pub, "overdispersion", "phi", phi)
+    found = attacks(audit_publication(leaky), "overdispersion", "phi")
+    assert len(found) == len(phi)  # every metric has a hidden borough at 52 people
+    assert pub.overdispersion[["phi", "tau2"]].isna().all().all()
+    assert pub.heterogeneity[["statistic", "p_value", "i2"]].isna().all().all()
+    leaky = plant(pub, "casemix_test", "lr_statistic", internal.casemix_test["lr_statistic"].reset_index(drop=True))
+    assert len(attacks(audit_publication(leaky), "casemix_test", "lr_statistic")) == 1
+    assert pub.casemix_test["lr_statistic"].isna().all()
+
+
+def test_the_same_count_shown_in_another_table_is_caught(small):
+    internal, pub = small
+    t = pub.band_consistency.reset_index(drop=True)
+    i = next(i for i in range(len(t)) if hidden(t.at[i, "n"]))
+    borough = t.at[i, "borough"]
+    true_n = int(internal.band_consistency.reset_index(drop=True).at[i, "n"])
+    leaky = plant(pub, "band_consistency", "n", {i: true_n}, rows=[i])
+    found = audit_publication(leaky)
+    repeats = found[found["attack"] == "repeat"]
+    assert len(repeats) >= 1
+    assert any(f"band_consistency[{i}].n" in s for s in repeats["recovered_from"])
+    # and in the published result that borough's list size is hidden everywhere it appears
+    for name in ("boroughs", "casemix"):
+        rows = getattr(pub, name)
+        rows = rows[rows["metric"] != "rate_per_1000"]  # a rate's n is the borough's residents
+        assert rows[rows["borough"] == borough]["n"].map(hidden).all(), name
+
+
+def test_a_share_left_beside_a_hidden_count_is_caught(small):
+    internal, pub = small
+    t = pub.no_risk.reset_index(drop=True)
+    i = next(i for i in range(len(t)) if hidden(t.at[i, "count"]) and t.at[i, "group"] == "all")
+    share = float(internal.no_risk.reset_index(drop=True).at[i, "share"])
+    leaky = plant(pub, "no_risk", "share", {i: share}, rows=[i])
+    found = attacks(audit_publication(leaky), "no_risk", "share")
+    assert list(found["row"]) == [i]
+    assert found["recovered_from"].iloc[0].endswith("= 6")
+
+
+def test_a_failing_publication_is_not_published(small, monkeypatch):
+    internal, _ = small
+    monkeypatch.setattr(publication, "_close_intruder_routes", lambda res, changes, threshold: [])
+    with pytest.raises(PublicationAuditError) as err:
+        internal.for_publication()
+    message = str(err.value)
+    assert "nothing is published" in message
+    assert "boroughs[" in message and "target" in message and "× 52" in message
+    assert {"product", "status", "summary"} <= set(err.value.findings["attack"])
+
+
+def test_assert_publication_safe_names_the_cell_and_its_source(small):
+    internal, pub = small
+    leaky = plant(pub, "band_consistency", "london_share", internal.band_consistency["london_share"].tolist())
+    with pytest.raises(PublicationAuditError, match=r"band_consistency\[0\]\.london_share from 0\.0769231 × 52"):
+        assert_publication_safe(leaky)
+
+
+# ------------------------------------------------------------------ quarantine reasons
+def _one_reason() -> pd.DataFrame:
+    """30 valid rows and 3 quarantined, all for the same reason (age 7)."""
+    rows = [good_row(f"P{i}", ethnicity=["Black", "White"][i % 2], borough=["Hackney", "Lambeth"][i % 2])
+            for i in range(30)]
+    rows += [good_row(f"R{i}", age="7") for i in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_a_quarantine_reason_the_total_gives_away_is_withheld_with_its_name():
+    internal = fairness.audit(fairness.validate_frame(_one_reason()))
+    assert internal.quarantined == 3
+    pub = internal.for_publication()
+    assert pub.quarantined == 3  # published by design: the reader needs it to judge the data
+    reasons = pub.quarantine_reasons.reset_index(drop=True)
+    assert len(reasons) == 1 and hidden(reasons.at[0, "rows"])
+    assert hidden(reasons.at[0, "rule"])  # "3 quarantined" and "age out of range: [c]" would tell
+    leaky = plant(pub, "quarantine_reasons", "rule", ["out_of_range"])
+    found = attacks(audit_publication(leaky), "quarantine_reasons", "rows")
+    assert list(found["attack"]) == ["total"]
+
+
+# ------------------------------------------------------------------ no free text
+def test_partner_types_come_from_the_declared_vocabulary():
+    assert partner_label("Housing") == "housing"
+    assert partner_label(" social services ") == "social_services"
+    assert partner_label("dwp") == "DWP"
+    for text in ("=HYPERLINK(\"http://x\")", "<img src=x onerror=alert(1)>", "Bob Smith 07700 900123"):
+        assert partner_label(text) == PARTNER_OTHER
+    assert PARTNER_OTHER not in PARTNER_TYPES
+
+
+def test_free_text_in_shared_with_is_published_only_as_other():
+    free = ["=HYPERLINK(\"http://x\",\"y\")", "<img src=x onerror=alert(1)>", "Bob Smith 07700 900123"]
+    rows = [good_row(f"P{i}", shared_with=["housing", free[i % 3], "education;" + free[0]][i % 3],
+                     borough=["Hackney", "Lambeth"][i % 2]) for i in range(60)]
+    internal = fairness.audit(fairness.validate_frame(pd.DataFrame(rows)))
+    partners = set(internal.sharing_by_partner["partner"])
+    assert partners == {"any", "housing", "education", PARTNER_OTHER}
+    t = internal.sharing_by_partner
+    other = t[(t["partner"] == PARTNER_OTHER)]["count"].sum()
+    assert other == 40  # rows 1, 2, 4, 5, ...: two in every three of the 60 name an unknown partner
+    pub = internal.for_publication()
+    text = pub.to_json()
+    for s in ("HYPERLINK", "onerror", "07700"):
+        assert s not in text
+
+
+def test_free_text_planted_in_a_label_column_is_caught(small):
+    _, pub = small
+    t = pub.sharing_by_partner.reset_index(drop=True)
+    leaky = plant(pub, "sharing_by_partner", "partner", {0: "Bob Smith 07700 900123"}, rows=[0])
+    found = attacks(audit_publication(leaky), "sharing_by_partner", "partner")
+    assert list(found["row"]) == [0] and list(found["attack"]) == ["vocabulary"]
+    assert len(t)
+
+
+# ------------------------------------------------------------------ what suppression cost
+def test_the_published_result_says_what_suppression_cost(small):
+    internal, pub = small
+    s = pub.suppression.set_index("table")
+    assert {"cells", "cells_hidden", "cells_hidden_share", "people_hidden_share"} <= set(s.columns)
+    assert "people_hidden" not in s.columns  # an exact sum of hidden people could give one back
+    assert s.at["representation", "cells"] > 0
+    assert 0 <= s.at["boroughs", "cells_hidden_share"] <= 1
+    full = publication.suppression_summary(internal, pub).set_index("table")
+    assert full.at["boroughs", "cells_hidden"] == s.at["boroughs", "cells_hidden"]
+    assert pub.to_dict()["suppression"][0]["table"] == "representation"
