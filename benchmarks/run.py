@@ -923,6 +923,42 @@ def _tasks(text: str) -> list[str]:
     return tasks
 
 
+def disclosure_section() -> str:
+    """What disclosure control costs (issue 12): per table, the share of cells and of people hidden.
+
+    On the default synthetic history (seed 20181231) at 2018Q4, and at 2023Q4
+    of the same history at scale 0.05 (52 people), so it can be compared over
+    time. Exact shares (the published result gives the people share in bands).
+    """
+    import tempfile
+
+    import fairness
+    from fairness import synth
+    from fairness.publish.publication import suppression_summary
+
+    lines = ["", "## Disclosure control: what suppression hides", "",
+             "Publication mode, per table: cells hidden (`[c]`) of all numbers shown, and people in rows with a "
+             "hidden cell of all people in the table's rows (issue 12).", ""]
+    for scale, quarter in ((1.0, "2018Q4"), (0.05, "2023Q4")):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "matrix.csv"
+            synth.write(synth.generate("gvm-history", seed=20181231, scale=scale), path)
+            internal = fairness.audit(fairness.read_matrix(path), quarter=quarter)
+        t0 = time.perf_counter()
+        published = internal.for_publication()
+        seconds = time.perf_counter() - t0
+        table = suppression_summary(internal, published)
+        lines += [f"gvm-history, scale {scale:g}, {quarter}: {internal.n:,} people; disclosure control and "
+                  f"publication audit {seconds:.1f} s", "",
+                  "| table | cells | hidden | share of cells | people hidden | share of people |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for r in table.itertuples(index=False):
+            lines.append(f"| {r.table} | {r.cells:,} | {r.cells_hidden:,} | {r.cells_hidden_share:.1%} | "
+                         f"{r.people_hidden:,} | {r.people_hidden_share:.1%} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
@@ -948,6 +984,10 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated, from {','.join(TASK_BY_NAME)} (default: all)",
     )
     parser.add_argument("--skip-aequitas", action="store_true", help="leave Aequitas out")
+    parser.add_argument("--skip-disclosure", action="store_true",
+                        help="leave out the disclosure-control section (share of cells and people suppressed)")
+    parser.add_argument("--disclosure-only", action="store_true",
+                        help="only print the disclosure-control section")
     parser.add_argument(
         "--budget",
         type=float,
@@ -971,6 +1011,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker:
         print(json.dumps(worker(args.worker, args.size)))
+        return 0
+    if args.disclosure_only:
+        print(disclosure_section())
         return 0
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -996,6 +1039,8 @@ def main(argv: list[str] | None = None) -> int:
         argv=argv,
         load_at_start=load_at_start,
     )
+    if not args.skip_disclosure:
+        text += disclosure_section()
     text += f"\nTotal benchmark time: {time.perf_counter() - t0:.0f} s.\n"
     print("\n" + text)
     args.out.write_text(text, encoding="utf-8")

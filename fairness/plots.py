@@ -1014,7 +1014,9 @@ def funnel(
     missing_lines = []
     for st_name in ("suppressed", "not_estimable"):
         names = [str(v) for v in data.loc[status == st_name, label]]
-        if names:
+        if len(names) > 3:  # a long list goes in the report's note, not under the axis (issue 12)
+            missing_lines.append(f"not shown, {_row_text(st_name)}: {len(names)} boroughs (named in the note)")
+        elif names:
             missing_lines.append(f"not shown, {_row_text(st_name)}: " + ", ".join(names))
     if missing_lines:
         xlabel = xlabel + "\n" + "\n".join(textwrap.fill(t, 90) for t in missing_lines)

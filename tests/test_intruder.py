@@ -245,3 +245,22 @@ def test_the_published_result_says_what_suppression_cost(small):
     full = publication.suppression_summary(internal, pub).set_index("table")
     assert full.at["boroughs", "cells_hidden"] == s.at["boroughs", "cells_hidden"]
     assert pub.to_dict()["suppression"][0]["table"] == "representation"
+
+
+# ------------------------------------------------------------------ words for what suppression empties
+def test_an_emptied_table_collapses_to_one_sentence():
+    t = pd.DataFrame({"borough": ["Hackney", "Lambeth"], "metric": "no_risk_share", "value": [MARKER, MARKER],
+                      "n": [MARKER, MARKER]})
+    sentence = publication.withheld_sentence(t, "The no-risk share by borough")
+    assert sentence.startswith("The no-risk share by borough is withheld:")
+    assert sentence.count(".") == 1
+    assert publication.hidden_rows(t, metric="no_risk_share") == ["Hackney", "Lambeth"]
+    half = t.assign(value=[MARKER, 0.25], n=[MARKER, 40])
+    assert publication.withheld_sentence(half, "x") is None
+    assert publication.hidden_rows(half) == ["Hackney"]
+
+
+def test_the_small_example_funnel_lists_hidden_boroughs_for_a_note(small):
+    _, pub = small
+    names = publication.hidden_rows(pub.boroughs, metric="no_risk_share")
+    assert "Barking and Dagenham" in names and "Bromley" not in names  # Bromley: nobody listed, not hidden

@@ -38,8 +38,8 @@ __all__ = ["MatrixSchema", "data_dictionary", "data_dictionary_markdown", "CHECK
 #: spaces, hyphens and underscores alike). Only these labels are ever
 #: published; anything else is counted as :data:`PARTNER_OTHER`.
 PARTNER_TYPES: tuple[str, ...] = (
-    "housing", "education", "DWP", "social_services", "private_landlord", "health", "probation",
-    "youth_offending", "local_authority", "immigration",
+    "housing", "education", "school", "council", "local_authority", "DWP", "social_services", "health",
+    "probation", "youth_offending", "immigration", "private_landlord",
 )
 PARTNER_OTHER = "Other"
 _PARTNER_KEYS = {p.lower().replace("-", "_").replace(" ", "_"): p for p in PARTNER_TYPES}

@@ -37,13 +37,15 @@ a check's "All boroughs" row, the margins of the sharing table, the identities
 tp + fn = positives (and so on) of the band table, the one-way groups behind
 a cross group, and the number quarantined.
 
-Limitations: protection is per table. The same count can appear in two tables
-(e.g. a borough's list size in the no-risk and funnel tables); each table
-applies the same rule to it, but secondary choices are not coordinated across
-tables. Model summaries computed over every borough (overdispersion φ and τ²,
-heterogeneity, the case-mix test, the funnel curves) are published as they
-are: with two hidden boroughs whose sum is known, matching φ against every
-split of that sum can narrow them to a few candidates.
+Across tables (issue 12, :func:`_close_intruder_routes`): a quantity hidden
+in one table (a borough's list size, a group's count) is hidden wherever it
+appears; a status beside a hidden count is hidden; a London centre that gives
+back a small count is withheld with the funnel limits around it; model
+summaries computed from hidden cells (φ, τ², heterogeneity, the case-mix test)
+are withheld. Then the publication audit
+(:func:`fairness.publish.intruder.assert_publication_safe`) attacks the result
+as a whole and refuses it if any hidden or small count can still be recovered.
+``AuditResult.suppression`` says what suppression cost, per table.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
 
 __all__ = ["COUNT_COLUMNS", "SUPPRESSION_COLUMNS", "TABLE_SPECS", "count_columns", "find_small_counts_in_tables",
-           "protect_audit", "suppression_summary", "TableSpec"]
+           "hidden_rows", "protect_audit", "suppression_summary", "withheld_sentence", "TableSpec"]
 
 
 @dataclass(frozen=True)
@@ -250,14 +252,46 @@ def _band_by_group_derived(columns: list[str]) -> dict[str, tuple[str, ...]]:
 _BY_FAMILY = ("band_by_group", "band_calibration")
 
 
+#: A cross breakdown with more than this share of its non-zero counts below the
+#: threshold is withheld whole: suppression would leave little of it, and
+#: finding which further cells to hide in it is slow.
+CROSS_SMALL_SHARE = 0.25
+
+
+def _mostly_small(table: pd.DataFrame, spec: TableSpec, threshold: int) -> bool:
+    cols = [c for c in spec.count_cols if c in table]
+    v = table[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    nonzero = (v > 0).sum()
+    return bool(nonzero) and ((v > 0) & (v < threshold)).sum() / nonzero > CROSS_SMALL_SHARE
+
+
+def _withhold(t: pd.DataFrame, spec: TableSpec):
+    """Every count and derived value of ``t`` hidden (rule ``withheld``)."""
+    derived = _band_by_group_derived(list(t.columns)) if spec is TABLE_SPECS["band_by_group"] else spec.derived
+    cols = [c for c in dict.fromkeys((*spec.count_cols, *spec.base_cols, *derived)) if c in t]
+    out = t.astype(object).copy()
+    dec = []
+    for c in cols:
+        for i in range(len(out)):
+            v = out.at[i, c]
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                continue
+            out.at[i, c] = MARKER
+            dec.append({"row": i, "column": c, "hidden": True, "rule": "withheld"})
+    return out, pd.DataFrame(dec, columns=["row", "column", "hidden", "rule"])
+
+
 def _protect_families(table: pd.DataFrame, spec: TableSpec, threshold: int, rounding: int | None):
     t = table.reset_index(drop=True)
     if "by" not in t or t["by"].nunique() < 2:
         return _protect(t, spec, threshold, rounding)
     parts, decs = [], []
-    for _family, idx in t.groupby("by", sort=False).groups.items():
+    for family, idx in t.groupby("by", sort=False).groups.items():
         sub = t.loc[idx]
-        protected, dec = _protect(sub, spec, threshold, rounding)
+        if " / " in str(family) and _mostly_small(sub, spec, threshold):
+            protected, dec = _withhold(sub.reset_index(drop=True), spec)
+        else:
+            protected, dec = _protect(sub, spec, threshold, rounding)
         protected.index = idx
         dec = dec.copy()
         rows = list(idx)
@@ -772,3 +806,40 @@ def suppression_summary(internal: AuditResult, published: AuditResult, *,
     if as_published:
         out = out.drop(columns=["people", "people_hidden"])
     return out
+
+
+# ------------------------------------------------------------------ for the report's words
+def hidden_rows(table: pd.DataFrame, *, label: str = "borough", value: str = "value", **where) -> list[str]:
+    """The labels of rows whose ``value`` is hidden (``[c]``), e.g. the boroughs a funnel cannot show.
+
+    ``where`` selects rows first (``metric="no_risk_share"``). For a note
+    under a chart: the list goes there, not on the axis.
+    """
+    t = table
+    for k, v in where.items():
+        if k in t:
+            t = t[t[k] == v]
+    if not len(t) or value not in t or label not in t:
+        return []
+    return [str(x) for x, v in zip(t[label], t[value], strict=True) if _is_marker(v)]
+
+
+def withheld_sentence(table: pd.DataFrame, what: str, *, columns=None) -> str | None:
+    """One sentence for a table or chart that suppression empties, else None.
+
+    ``what`` names it ("The no-risk share by borough"); ``columns`` are the
+    values that would be shown (default: every column holding a hidden cell).
+    """
+    if table is None or not len(table):
+        return None
+    marked = table.map(_is_marker)
+    cols = [c for c in (columns or table.columns) if c in table]
+    cols = [c for c in cols if marked[c].any()] if columns is None else cols
+    if not cols:
+        return None
+    values = table[cols]
+    shown = values.map(lambda v: not _is_marker(v) and not (isinstance(v, float) and np.isnan(v)) and v is not None)
+    if shown.to_numpy().any():
+        return None
+    return (f"{what} is withheld: every figure in it rests on a count below the suppression threshold, "
+            "or on one that would reveal such a count.")
