@@ -1271,8 +1271,9 @@ def sharing_by_partner(matrix: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataF
     Returns
     -------
     DataFrame
-        Columns :data:`SHARING_COLUMNS`: ``quarter``, ``partner`` (a partner
-        type, or "any"), ``risk_band`` (Red, Amber, Green), ``no_risk`` (bool:
+        Columns :data:`SHARING_COLUMNS`: ``quarter``, ``partner`` (a declared
+        partner type of :data:`fairness.io.schema.PARTNER_TYPES`, "Other" for
+        anything else, or "any"), ``risk_band`` (Red, Amber, Green), ``no_risk`` (bool:
         harm score 0), ``count`` (records in the cell shared with the
         partner), ``n`` (records in the cell), ``share`` = count / n,
         ``ci_low``, ``ci_high`` (Wilson). Every band x no_risk cell appears
@@ -1313,11 +1314,12 @@ def sharing_by_partner(matrix: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataF
 def sharing_from_counts(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """:func:`sharing_by_partner` from records counted by ``quarter, risk_band, harm_zero,
     shared_with`` (as written, "" when not shared) in ``count``."""
+    # only the declared partner types are ever published; anything else is "Other" (issue 12)
+    from fairness.io.schema import partner_label
+
     table = table[table["count"] > 0]
     written = table["shared_with"].astype(object).to_numpy()
     distinct = pd.unique(written)
-    from fairness.io.schema import partner_label  # only declared partner types are published (issue 12)
-
     partners_of = {
         s: sorted({partner_label(p) for p in str(s).split(SHARED_WITH_SEPARATOR) if p.strip()}) for s in distinct
     }

@@ -412,7 +412,7 @@ def _metric_target_hidden(tables, metric: str) -> bool:
 
 
 def _vocabulary() -> dict[str, frozenset[str]]:
-    from fairness.io.schema import PARTNER_TYPES, PARTNER_OTHER
+    from fairness.io.schema import PARTNER_OTHER, PARTNER_TYPES
 
     groups = set(ETHNICITIES) | {"All", "London", "Total"}
     groups |= {g for g in ETHNICITIES} | {b[0] for b in AGE_BANDS} | set(SEXES) | set(BOROUGHS)

@@ -465,7 +465,7 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
     # 3. London centres that give back a small count
     tables = {n: current(n) for n in intruder._tables(res)[0]}
     facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
-    for attack, name, row, col, _src in intruder._products(tables, facts, threshold):
+    for _attack, name, row, col, _src in intruder._products(tables, facts, threshold):
         t = current(name)
         if name in intruder.ORPHAN_SHARES and col in intruder.ORPHAN_SHARES[name]:
             value = t.at[row, col]
@@ -509,7 +509,7 @@ def _shown_copies(tables, facts, threshold) -> dict[str, list[tuple[int, str]]]:
         hidden_tables.setdefault((name, row, col), True)
     # re-run with the hidden and shown sides swapped: collect the shown copies
     shown: dict[str, list[tuple[int, str]]] = {}
-    for key, places in intruder._repeat_places(tables, facts).items():
+    for _key, places in intruder._repeat_places(tables, facts).items():
         if any(intruder._hidden(p[3]) for p in places):
             for name, i, col, v in places:
                 if not intruder._hidden(v):

@@ -518,7 +518,7 @@ def _strip_paths(folder: Path, stems: Iterable[str]) -> None:
 
 
 def _check_no_paths(folder: Path, paths: Iterable[os.PathLike[str] | str]) -> None:
-    """Refuse a publication that shows a path of this machine (the input, the output, home, cwd)."""
+    """Refuse a publication that shows a path of this machine (the input and its folder, the output, home)."""
     needles = sorted({str(Path(p).resolve()) for p in paths if p} | {str(p) for p in paths if p}, key=len,
                      reverse=True)
     needles = [n for n in needles if len(n) > 1]
@@ -801,7 +801,7 @@ def _render_into(
         if mode == "publication":
             _strip_paths(tmp, [stem for _, _, stem in jobs])
             _check_publication(tmp, info.person_ids)  # before spending time on PDFs
-            _check_no_paths(tmp, [info.path, tmp, target, Path.cwd(), Path.home()])
+            _check_no_paths(tmp, [info.path, info.path.parent, tmp, target, Path.home()])
         if pdf and not _pdf_available():
             warnings.append(PDF_SKIPPED)
             pdf = False
