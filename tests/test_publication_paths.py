@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from fairness import cli
+from fairness.publish.disclosure import MARKER
 from fairness.report import runner
 
 
@@ -73,3 +74,13 @@ def test_internal_reports_default_to_their_own_folder(monkeypatch):
     args = parser.parse_args(["report"])
     cli._cmd_report(args)
     assert seen["out_dir"] == "reports"
+
+
+def test_the_runner_refuses_metrics_that_fail_the_publication_audit():
+    metrics = {"mode": "publication", "n": 52, "quarter": "2023Q4",
+               "boroughs": [{"metric": "no_risk_share", "borough": "Hackney", "count": MARKER, "n": MARKER,
+                             "value": MARKER, "target": 6 / 52}]}
+    with pytest.raises(runner.SmallCountError, match=r"metrics.json: .*boroughs\[0\]\.target from 0\.115385 × 52"):
+        runner.check_metrics(metrics)
+    metrics["boroughs"][0]["target"] = None
+    runner.check_metrics(metrics)

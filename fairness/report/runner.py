@@ -467,6 +467,13 @@ def check_metrics(metrics: Mapping[str, Any], *, threshold: int | None = None, f
         shown = "; ".join(cells[:10]) + (f"; and {len(cells) - 10} more" if len(cells) > 10 else "")
         raise SmallCountError(ERR_SMALL_COUNT.format(count=len(cells), largest=threshold - 1, file=file,
                                                      cells=shown, threshold=threshold))
+    # the publication audit again, on what is about to be published (issue 12)
+    from fairness.publish.intruder import PublicationAuditError, assert_publication_safe
+
+    try:
+        assert_publication_safe(metrics, threshold=threshold)
+    except PublicationAuditError as exc:
+        raise SmallCountError(f"{file}: {exc}") from exc
 
 
 def _check_metrics_file(path: Path, threshold: int | None) -> None:
