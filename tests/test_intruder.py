@@ -35,11 +35,17 @@ def hidden(v) -> bool:
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    """The issue's example: scale 0.05 of the default history, 2023Q4 (about 3 s, once)."""
+def small_path(tmp_path_factory):
+    """The issue's example: ``fairness synth --scale 0.05`` (default scenario and seed)."""
     path = tmp_path_factory.mktemp("small") / "matrix.csv"
     synth.write(synth.generate(scale=0.05), path)
-    internal = fairness.audit(fairness.read_matrix(path), quarter="2023Q4")
+    return path
+
+
+@pytest.fixture(scope="module")
+def small(small_path):
+    """Its audit at 2023Q4, internal and published (about 3 s, once)."""
+    internal = fairness.audit(fairness.read_matrix(small_path), quarter="2023Q4")
     return internal, internal.for_publication()
 
 
@@ -264,3 +270,20 @@ def test_the_small_example_funnel_lists_hidden_boroughs_for_a_note(small):
     _, pub = small
     names = publication.hidden_rows(pub.boroughs, metric="no_risk_share")
     assert "Barking and Dagenham" in names and "Bromley" not in names  # Bromley: nobody listed, not hidden
+
+
+def test_fairness_audit_in_publication_mode_runs_the_audit(small_path, tmp_path, monkeypatch, capsys):
+    from fairness import cli
+
+    monkeypatch.setenv("FAIRNESS_AUDIT_LOG", str(tmp_path / "audit.log"))
+    out = tmp_path / "audit.json"
+    code = cli.main(["audit", str(small_path), "--quarter", "2023Q4", "--json", str(out)])
+    assert code == 0
+    import json
+
+    assert audit_publication(json.loads(out.read_text())).empty
+    monkeypatch.setattr(publication, "_close_intruder_routes", lambda res, changes, threshold: [])
+    code = cli.main(["audit", str(small_path), "--quarter", "2023Q4"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "the publication audit recovered" in err and "nothing is published" in err

@@ -411,16 +411,24 @@ def _metric_target_hidden(tables, metric: str) -> bool:
     return bool(vals) and all(_number(v) is None for v in vals)
 
 
-def _vocabulary() -> dict[str, frozenset[str]]:
+def _vocabulary(facts: Mapping[str, Any] | None = None) -> dict[str, frozenset[str]]:
     from fairness.io.schema import PARTNER_OTHER, PARTNER_TYPES
 
     groups = set(ETHNICITIES) | {"All", "London", "Total"}
+    areas: set[str] = set()
+    name = ((facts or {}).get("parameters") or {}).get("profile")
+    if name and name != "london-gvm":  # another place: its areas and groups (fairness.profiles)
+        from fairness.profiles import load_profile
+
+        profile = load_profile(name)
+        areas = {a.name for a in profile.areas} | {profile.place.name, f"All {profile.place.area_word_plural}"}
+        groups |= set(profile.groups.all)
     groups |= {g for g in ETHNICITIES} | {b[0] for b in AGE_BANDS} | set(SEXES) | set(BOROUGHS)
     groups |= {f"{e} / {a[0]}" for e in ETHNICITIES for a in AGE_BANDS}
     groups |= {f"{e} / {s}" for e in ETHNICITIES for s in SEXES}
     groups |= set(COMBINED_LABELS)
     return {
-        "borough": frozenset(set(BOROUGHS) | {"All boroughs", OTHER_BOROUGHS, "London", "unknown"}),
+        "borough": frozenset(set(BOROUGHS) | areas | {"All boroughs", OTHER_BOROUGHS, "London", "unknown"}),
         "partner": frozenset(set(PARTNER_TYPES) | {PARTNER_OTHER, "any"}),
         "risk_band": frozenset(RISK_BANDS),
         "reference": frozenset(groups),
@@ -440,7 +448,7 @@ _GROUP_TABLES = ("representation", "relative_rate", "sensitivity", "band_by_grou
 
 
 def _vocabulary_findings(tables, facts, threshold: int) -> list[tuple]:
-    vocab = _vocabulary()
+    vocab = _vocabulary(facts)
     found = []
     for name, t in tables.items():
         if t is None or not len(t):
