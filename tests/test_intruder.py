@@ -287,3 +287,17 @@ def test_fairness_audit_in_publication_mode_runs_the_audit(small_path, tmp_path,
     err = capsys.readouterr().err
     assert code == 2
     assert "the publication audit recovered" in err and "nothing is published" in err
+
+
+def test_a_change_from_a_hidden_quarter_is_caught():
+    # 2018Q3: 5 of 40 (hidden); 2018Q4: 12 of 40 = 0.30, up 0.175 on 0.125: 0.30 - 0.175 = 5/40 gives it back
+    trends = [{"metric": "no_risk_share", "quarter": "2018Q3", "count": MARKER, "n": 40, "value": MARKER,
+               "diff_prev": None},
+              {"metric": "no_risk_share", "quarter": "2018Q4", "count": 12, "n": 40, "value": 0.30,
+               "diff_prev": 0.175}]
+    metrics = {"mode": "publication", "n": 40, "quarter": "2018Q4", "trends": trends}
+    found = audit_publication(metrics)
+    assert list(found["attack"]) == ["quarters"] and list(found["row"]) == [0]
+    assert found["recovered_from"].iloc[0] == "trends[1].value minus trends[1].diff_prev"
+    trends[1]["diff_prev"] = MARKER  # as protect_audit publishes it
+    assert audit_publication(metrics).empty

@@ -19,6 +19,9 @@ published numbers still give away:
 ``repeat``
     the same quantity (a borough's list size, a group's count, a quarter's
     list size) hidden in one table and shown in another;
+``quarters``
+    two quarters of a trend: a change from a quarter whose count is hidden,
+    or rolling four-quarter sums of a metric with a hidden quarter;
 ``status``
     a status or flag column ("ok" / "concern") left beside a hidden count,
     which bounds it against the check's threshold;
@@ -341,6 +344,41 @@ def _repeats(tables, facts, threshold: int) -> list[tuple]:
     return found
 
 
+def _quarters(tables, facts, threshold: int) -> list[tuple]:
+    """Two quarters of a trend: a change shown beside a quarter whose count is hidden gives it back."""
+    t = tables.get("trends")
+    found: list[tuple] = []
+    if t is None or not len(t) or not {"metric", "quarter", "count"} <= set(t.columns):
+        return found
+    from fairness.quarters import parse_quarter
+
+    def before(label: str, k: int) -> str:
+        p = pd.Period(parse_quarter(label), freq="Q") - k
+        return f"{p.year}Q{p.quarter}"
+
+    for _metric, idx in t.groupby("metric", sort=False).groups.items():
+        rows = {str(t.at[i, "quarter"]): i for i in idx}
+        for i in idx:
+            for col, k in (("diff_prev", 1), ("diff_year", 4)):
+                if col not in t or _number(t.at[i, col]) is None:
+                    continue
+                j = rows.get(before(str(t.at[i, "quarter"]), k))
+                if j is None:
+                    continue
+                hidden_cols = [c for c in ("count", "n", "value") if c in t and _hidden(t.at[j, c])]
+                if hidden_cols and _number(t.at[i, "value"]) is not None:
+                    found.append(("quarters", "trends", int(j), hidden_cols[0],
+                                  f"trends[{int(i)}].value minus trends[{int(i)}].{col}"))
+        roll = [c for c in ("rolling_count", "rolling_value") if c in t]
+        if roll and t.loc[idx, "count"].map(_hidden).any():
+            for c in roll:
+                shown = [i for i in idx if _number(t.at[i, c]) is not None]
+                if len(shown) >= 2:
+                    found.append(("quarters", "trends", int(shown[0]), c,
+                                  "consecutive rolling sums differ by one quarter in and one out"))
+    return found
+
+
 def _statuses(tables, facts, threshold: int) -> list[tuple]:
     found = []
     for name, counts in STATUS_TABLES.items():
@@ -469,6 +507,7 @@ ATTACKS = {
     "product": _products,
     "total": _totals,
     "repeat": _repeats,
+    "quarters": _quarters,
     "status": _statuses,
     "summary": _summaries,
     "vocabulary": _vocabulary_findings,
