@@ -227,7 +227,7 @@ def test_free_text_in_shared_with_is_published_only_as_other():
     assert other == 40  # rows 1, 2, 4, 5, ...: two in every three of the 60 name an unknown partner
     pub = internal.for_publication()
     text = pub.to_json()
-    for s in ("HYPERLINK", "onerror", "07700"):
+    for s in ("HYPERLINK", "onerror", "Bob Smith", "07700 900123"):
         assert s not in text
 
 
