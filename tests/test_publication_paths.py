@@ -64,9 +64,10 @@ def test_internal_reports_default_to_their_own_folder(monkeypatch):
         seen.update(kw)
         return []
 
-    monkeypatch.setattr(runner, "inspect_matrix", lambda path: type("I", (), {"validation": None})())
+    monkeypatch.setattr(runner, "inspect_matrix", lambda path, **kw: type("I", (), {"validation": None})())
     monkeypatch.setattr(runner, "run_reports", fake_run_reports)
-    monkeypatch.setattr(cli, "_log_read", lambda *a, **k: None)
+    for name in ("_log_read", "_check_log", "_check_input"):  # no audit log, no file: only --out matters here
+        monkeypatch.setattr(cli, name, lambda *a, **k: None)
     parser = cli.build_parser()
     args = parser.parse_args(["report", "--mode", "internal"])
     cli._cmd_report(args)
