@@ -639,3 +639,14 @@ def test_log_times_are_iso_8601_utc(audit_log):
     when = dt.datetime.fromisoformat(rec["time"].replace("Z", "+00:00"))
     assert when.utcoffset() == dt.timedelta(0) and abs((dt.datetime.now(dt.UTC) - when).total_seconds()) < 60
     assert _records(audit_log)[0]["time"] == rec["time"]
+
+
+def test_duckdb_audit_of_a_path_is_logged(tmp_path, audit_log):
+    import fairness
+
+    path = tmp_path / "m.parquet"
+    pd.DataFrame([good_row(f"P{i}") for i in range(3)]).to_parquet(path, index=False)
+    fairness.audit(path, engine="duckdb")
+    (rec,) = _records(audit_log)
+    assert rec["command"] == "audit" and rec["input"] == str(path)
+    assert rec["counts"] == {"rows": 3, "valid": 3, "quarantined": 0} and len(rec["sha256"]) == 64

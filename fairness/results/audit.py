@@ -303,6 +303,9 @@ def audit(
         if load_profile(profile).name != "london-gvm":
             return _audit_with_profile(matrix, load_profile(profile), quarter=quarter, options=options)
     duck = _duckdb_input(matrix, engine)
+    if duck is not None and isinstance(duck, (str, os.PathLike)):
+        return _logged(lambda: audit_and_validate_parquet(duck, quarter=quarter, checks_config=checks_config,
+                                                          **options), duck)
     if duck is not None:
         return audit_parquet(duck, quarter=quarter, checks_config=checks_config, **options)
     frame, validation = _load(matrix)
@@ -358,6 +361,21 @@ def _duckdb_input(matrix: Any, engine: str):
             raise ValueError(ERR_ENGINE_INPUT.format(what=repr(str(matrix)) if is_path else type(matrix).__name__))
         return matrix
     return matrix if use_duckdb(matrix) else None
+
+
+def _logged(run, path) -> AuditResult:
+    """Run a DuckDB audit of ``path``, logged (s.62) as ``fairness audit`` logs it: a failed read too."""
+    from fairness.io.audit_log import AuditLogError, check_audit_log, log_failed_read, log_read
+
+    check_audit_log()
+    try:
+        result, validation = run()
+    except (ValueError, OSError) as exc:
+        if not isinstance(exc, AuditLogError):
+            log_failed_read(command="audit", path=path, error=exc)
+        raise
+    log_read(command="audit", result=validation)
+    return result
 
 
 def audit_parquet(matrix, *, quarter: str | None, checks_config=None, **options) -> AuditResult:
