@@ -10,7 +10,6 @@ import shutil
 import stat
 import subprocess
 import threading
-import time
 
 import pandas as pd
 import pytest
@@ -534,15 +533,15 @@ def test_pdf_text_is_scanned(tmp_path):
     assert subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True).returncode == 0
 
 
-def test_hundred_thousand_ids_are_fast():
+def test_hundred_thousand_ids_in_a_large_text():
+    # Correctness at scale only: how fast the scan is belongs in `make bench`, not
+    # in a timed test (a loaded machine made a 5 s limit fail at random).
     ids = [f"P{i:07d}" for i in range(100_000)] + [f"GVM-{i}-X" for i in range(20_000)]
     text = " ".join(f"word{i} 12 people in Hackney, 2018Q4." for i in range(50_000))  # ~2 MB
-    start = time.perf_counter()
     scan_publication(text, person_ids=ids)
     with pytest.raises(PublicationLeakError) as e:
-        scan_publication(text + " P0099999", person_ids=ids)
-    assert time.perf_counter() - start < 5
-    assert len(e.value.findings) == 1
+        scan_publication(text + " P0099999 GVM-19999-X", person_ids=ids)
+    assert len(e.value.findings) == 2
 
 
 # ============================================= every read logged, before any output
