@@ -24,6 +24,7 @@ from fairness.io.validation import (
 from fairness.profiles import Profile, ProfileError, list_profiles, load_profile
 from fairness.results.audit import AuditResult, audit
 from fairness.results.counts_table import CountTableError, audit_counts, relative_rate_by_area
+from fairness.results.sentences import ratio_sentences
 from fairness.stats.boroughs import (
     band_consistency,
     borough_funnel,
@@ -33,7 +34,6 @@ from fairness.stats.boroughs import (
 from fairness.stats.disparity import disparity_table
 from fairness.stats.disproportionality import (
     benchmark_sensitivity,
-    ratio_sentences,
     relative_rate_index,
     representation_ratio,
 )

@@ -137,7 +137,7 @@ def test_single_borough_matrix(tmp_path):
     shares = res.boroughs[res.boroughs["metric"] != "rate_per_1000"]
     assert (shares["flag"] == "not_estimable").all()
     assert math.isnan(res.overdispersion.set_index("metric").loc["no_risk_share", "phi"])
-    assert not any("boroughs had a no-risk share" in s for s in res.headline())
+    assert not any("boroughs differ" in s or "No borough" in s for s in res.headline())
     json.loads(json.dumps(res.to_dict(), allow_nan=False, default=str))
 
 
@@ -283,11 +283,14 @@ def test_json_contract_and_no_nan(result, tmp_path):
 def test_headline_and_summary(result):
     lines = result.headline()
     assert 5 <= len(lines) <= 7
-    assert lines[0].startswith("In 2018Q4, 61 people were on the list; 30 of the 60 with a stated ethnicity were Black")
-    assert any("as likely as White Londoners" in s and "95% CI" in s for s in lines)
+    # Wilson interval of 30 of 60: 0.5 ± 1.96 / 63.84 × √(15 + 0.96) = 37.7%–62.3%
+    assert lines[0].startswith("In 2018Q4, 61 people were on the list; Black people were 50.0% (95% CI 37.7–62.3) "
+                               "of the 60 with a stated ethnicity (30 people)")
+    assert any("times the rate of White Londoners" in s and "95% CI" in s for s in lines)
     assert any("(25 of 61)" in s for s in lines)
-    assert any("boroughs had a no-risk share" in s and "of 6 boroughs" in s for s in lines)
-    assert any("The list held 61 people, against 40 a year earlier (+52%)." == s for s in lines)
+    assert any(s.startswith("No borough's share") and "(6 boroughs compared)" in s for s in lines)
+    assert any(s.startswith("The list held 61 people in 2018Q4, against 40 a year earlier in 2017Q4 (52% more)")
+               for s in lines)
     text = result.summary()
     assert "272 rows read: 271 used, 1 quarantined; 61 people in 2018Q4" in text
     assert "NOT FOR PUBLICATION" in text

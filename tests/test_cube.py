@@ -25,6 +25,7 @@ from fairness.checks import ChecksConfig, run_checks, sharing_by_partner
 from fairness.counts.cube import FLAG_BITS, count_codes, cube_from_frame
 from fairness.counts.groups import with_groups
 from fairness.io.benchmarks import get_benchmark
+from fairness.results.sentences import ratio_sentences
 from fairness.stats.bands import band_performance
 from fairness.stats.boroughs import (
     band_consistency,
@@ -34,7 +35,6 @@ from fairness.stats.boroughs import (
 )
 from fairness.stats.disproportionality import (
     benchmark_sensitivity,
-    ratio_sentences,
     relative_rate_index,
     representation_ratio,
 )

@@ -9,7 +9,6 @@ hand in the comments, independently of the module; z = 1.959964 (two-sided
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +23,11 @@ from fairness import (
     Benchmark,
     benchmark_sensitivity,
     load_benchmark_csv,
-    ratio_sentences,
     relative_rate_index,
     representation_ratio,
 )
 from fairness.definitions import ETHNICITIES
+from fairness.results.sentences import ratio_sentences
 from fairness.stats import disproportionality as dp
 
 Z = 1.959963984540054
@@ -400,67 +399,7 @@ def test_rri_share_only_benchmark_every_method():
             assert (b["ci_low"], b["ci_high"]) == pytest.approx((3.27255, 8.43044), abs=1e-5)
 
 
-# ---------------------------------------------------------------- sentences
-
-
-def rri_table(rows: list[dict]) -> pd.DataFrame:
-    base = {"benchmark": "residents_2021", "benchmark_label": "residents, Census 2021", "reference": "White",
-            "note": ""}
-    return pd.DataFrame([{**base, **r} for r in rows])
-
-
-def test_sentence_wording_above_and_below_one():
-    t = rri_table([
-        {"group": "White", "rri": 1.0, "ci_low": np.nan, "ci_high": np.nan},
-        {"group": "Black", "rri": 5.93, "ci_low": 5.71, "ci_high": 6.16},
-        # 1/0.8 = 1.25; interval inverted: 1/0.95 = 1.0526, 1/0.6 = 1.6667
-        {"group": "Asian", "rri": 0.8, "ci_low": 0.6, "ci_high": 0.95},
-        {"group": "Not stated", "rri": np.nan, "ci_low": np.nan, "ci_high": np.nan},
-    ])
-    s = ratio_sentences(t)
-    assert list(s.columns) == ["benchmark", "group", "sentence"]
-    assert s["group"].tolist() == ["Black", "Asian"]  # no sentence for the reference or "Not stated"
-    assert s["sentence"].iloc[0] == (
-        "Black Londoners were 5.9 times (95% CI 5.7–6.2) as likely as White Londoners "
-        "to be on the list (benchmark: residents, Census 2021)."
-    )
-    assert s["sentence"].iloc[1] == (
-        "Asian Londoners were 1.25 times less likely (95% CI 1.05–1.67) than White Londoners "
-        "to be on the list (benchmark: residents, Census 2021)."
-    )
-
-
-def test_sentence_from_the_table_and_level_follows_alpha():
-    ri = relative_rate_index(listed(Black=78, White=22), [toy_benchmark(RRI_BENCH)], alpha=0.1)
-    s = ratio_sentences(ri, alpha=0.1)
-    black = s.loc[s["group"] == "Black", "sentence"].iloc[0]
-    b = row(ri, "Black")
-    assert black == (f"Black Londoners were {b['rri']:.1f} times (90% CI {b['ci_low']:.1f}–{b['ci_high']:.1f}) "
-                     "as likely as White Londoners to be on the list (benchmark: toy population).")
-    # the not-estimable groups say why, and never print "nan"
-    for text in s["sentence"]:
-        assert "nan" not in text
-
-
-@pytest.mark.parametrize("method", ["poisson-exact", "mid-p"])
-def test_sentence_for_zero_count_under_exact_methods(method):
-    # used to raise ZeroDivisionError (1 / RRI with RRI = 0)
-    ri = relative_rate_index(listed(Black=78, White=22), [toy_benchmark(RRI_BENCH)], method=method)
-    s = ratio_sentences(ri)
-    asian = s.loc[s["group"] == "Asian", "sentence"].iloc[0]
-    assert asian.startswith("No Asian Londoners were on the list: a rate ratio of 0.00 (95% CI 0.00–")
-    assert "benchmark: toy population" in asian
-
-
-def test_sentences_by_borough_name_the_borough():
-    m = pd.DataFrame({
-        "borough": pd.Categorical(["Hackney"] * 10),
-        "ethnicity": pd.Categorical(["Black"] * 6 + ["White"] * 4, categories=list(ETHNICITIES)),
-    })
-    s = ratio_sentences(relative_rate_index(m, ["residents_2021"], by=("borough", "ethnicity")))
-    black = s.loc[s["group"] == "Black", "sentence"].iloc[0]
-    assert re.match(r"^Black residents in Hackney were \d+\.\d times \(95% CI [\d.]+–[\d.]+\) as likely as "
-                    r"White residents to be on the list \(benchmark: residents, Census 2021\)\.$", black)
+# (the sentences moved to fairness.results.sentences: tests/test_sentences.py)
 
 
 def test_benchmark_sensitivity_one_row_per_group_measure_benchmark():

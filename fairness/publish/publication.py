@@ -316,7 +316,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     cell a reader could still recover; ``audit=False`` is for tests that
     reproduce an attack.
     """
-    from fairness.stats.disproportionality import ratio_sentences
+    from fairness.results.sentences import ratio_sentences
 
     changes: dict[str, object] = {}
     decisions: list[pd.DataFrame] = []
@@ -722,12 +722,15 @@ def _sentences(rel: pd.DataFrame, builder) -> pd.DataFrame:
     shown = rel[~hidden].copy()
     for c in ("rri", "ci_low", "ci_high"):
         shown[c] = pd.to_numeric(shown[c], errors="coerce")
+    from fairness.results.sentences import place
+
     out = builder(shown)
+    people = place().people
     rows = [
         {"benchmark": r.benchmark, "group": r.group,
          # not "fewer than 10 people": a ratio is also hidden when its count is hidden only to
          # protect another (secondary suppression), and saying which is which would tell
-         "sentence": f"The rate for {r.group} Londoners relative to {r.reference} Londoners is suppressed "
+         "sentence": f"The rate for {r.group} {people} relative to {r.reference} {people} is suppressed "
                      f"(it rests on a small count, or on one that would reveal a small count; "
                      f"benchmark: {r.benchmark_label})."}
         for r in rel[hidden].itertuples(index=False) if r.group not in (r.reference, "Not stated")

@@ -47,6 +47,7 @@ from fairness.publish.publication import protect_audit
 from fairness.quarters import ERR_QUARTER, quarter_codes, select_quarter
 from fairness.results.contract import HEADLINE_KEY, RESULT_FIELDS, RESULT_TABLES
 from fairness.results.headline import headline_sentences, html_summary, text_summary
+from fairness.results.sentences import ratio_sentences
 from fairness.stats.bands import band_performance_from_cells
 from fairness.stats.boroughs import (
     BOROUGH_METRICS,
@@ -58,7 +59,6 @@ from fairness.stats.boroughs import (
 )
 from fairness.stats.disproportionality import (
     benchmark_sensitivity,
-    ratio_sentences,
     relative_rate_from_counts,
     representation_from_counts,
 )

@@ -20,7 +20,7 @@ from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
 
-__all__ = ["headline_sentences", "text_summary", "html_summary", "fmt_pct", "fmt_ci_pct", "fmt_count"]
+__all__ = ["headline_sentences", "main_points", "text_summary", "html_summary", "fmt_pct", "fmt_ci_pct", "fmt_count"]
 
 SUPPRESSED = "[c]"
 
@@ -99,11 +99,10 @@ def _phi(od: Any) -> str:
 
 
 def fmt_p(p: Any) -> str:
-    """A p-value for people: ``<0.001`` below one in a thousand, else two significant figures."""
-    f = _num(p)
-    if f is None:
-        return "—"
-    return "<0.001" if f < 0.001 else f"{f:.2g}"
+    """A p-value for people (never in e-notation): see :func:`fairness.results.sentences.fmt_p`."""
+    from fairness.results.sentences import fmt_p as _fmt_p
+
+    return _fmt_p(p)
 
 
 def _row(table: pd.DataFrame, **match: Any) -> pd.Series | None:
@@ -119,92 +118,17 @@ def _row(table: pd.DataFrame, **match: Any) -> pd.Series | None:
 
 
 def headline_sentences(res: AuditResult) -> list[str]:
-    """The 5–7 headline findings for the selected quarter."""
-    out: list[str] = []
-    bench = res.parameters.get("benchmarks", ["residents_2021"])[0]
-    rep = _row(res.representation, benchmark=bench, group="Black")
-    if rep is not None:
-        size = _people(res, res.n)
-        listed = f"In {res.quarter}, {size} {'person was' if size == '1' else 'people were'} on the list"
-        if _hidden(rep["count"]):
-            out.append(
-                f"{listed}; the number of them who were Black is suppressed (a small count, or one that "
-                f"would reveal a small count), so neither their share nor a representation ratio against "
-                f"{rep['benchmark_label']} is shown."
-            )
-        else:
-            out.append(
-                f"{listed}; {fmt_count(rep['count'])} of the "
-                f"{fmt_count(rep['n'])} with a stated ethnicity were Black ({fmt_ci_pct(rep['share'], None, None)}; "
-                f"{_share_of(rep['count'], res.n)} of everyone listed) against {fmt_pct(rep['benchmark_share'])} of "
-                f"{rep['benchmark_label']}: a representation ratio of "
-                f"{_ratio(rep['ratio'], rep['ci_low'], rep['ci_high'])}."
-            )
-    sentences = res.sentences
-    for b in res.parameters.get("benchmarks", [])[:2]:
-        s = _row(sentences, benchmark=b, group="Black")
-        if s is not None:
-            out.append(str(s["sentence"]))
-    nr = _row(res.no_risk, definition=res.parameters.get("no_risk", "harm_zero"), by="all")
-    if nr is not None and _hidden(nr["share"]):
-        out.append(
-            f"The share of people listed who met the no-risk definition '{nr['definition_label']}' is "
-            "suppressed (a small count, or one that would reveal a small count)."
-        )
-    elif nr is not None:
-        out.append(
-            f"{fmt_ci_pct(nr['share'], nr['ci_low'], nr['ci_high'])} of the people listed "
-            f"({fmt_count(nr['count'])} of {fmt_count(nr['n'])}) met the no-risk definition "
-            f"'{nr['definition_label']}' (Wilson interval)."
-        )
-    b = res.boroughs
-    if b is not None and len(b):
-        nrb = b[b["metric"] == "no_risk_share"]
-        outside = nrb["flag"].astype(str).isin(["above_99.8", "below_99.8"]).sum()
-        # boroughs with no one listed have no share: they are not "inside the limits";
-        # nor are boroughs whose flag is suppressed (publication): they are counted apart
-        suppressed = int(nrb["flag"].map(_hidden).sum())
-        compared = int((~nrb["flag"].astype(str).isin(["not_estimable", SUPPRESSED])).sum())
-        above = nrb[nrb["flag"].astype(str) == "above_99.8"]["borough"].tolist()
-        od = _row(res.overdispersion, metric="no_risk_share")
-        phi_v = _num(od["phi"]) if od is not None else None
-        tau_v = _num(od["tau2"]) if od is not None else None
-        phi = f"; φ = {phi_v:.1f}, τ² = {tau_v:.4f}" if phi_v is not None and tau_v is not None else ""
-        adj = " after allowing for overdispersion" if od is not None and bool(od["adjusted"]) else ""
-        where = f" (higher: {', '.join(above)})" if above else ""
-        hidden = (f" ({suppressed} more borough{'s' if suppressed != 1 else ''} with people listed not shown: "
-                  "small counts suppressed)") if suppressed else ""
-        if compared >= 2:
-            out.append(
-                f"{outside} of {compared} boroughs had a no-risk share outside the 99.8% funnel limits around "
-                f"the London value{adj}{where}{phi}{hidden}."
-            )
-    t = res.trends
-    if t is not None and len(t):
-        listed = t[t["metric"] == "listed"].reset_index(drop=True)
-        cur = listed[listed["quarter"] == res.quarter]
-        if len(cur) and _num(cur["diff_year"].iloc[0]) is not None:
-            prev = _num(cur["value"].iloc[0]) - _num(cur["diff_year"].iloc[0])
-            change = _num(cur["diff_year"].iloc[0]) / prev if prev else float("nan")
-            out.append(
-                f"The list held {fmt_count(cur['value'].iloc[0])} people, against {fmt_count(prev)} a year "
-                f"earlier ({100 * change:+.0f}%)."
-            )
-    c = res.checks
-    if c is not None and len(c):
-        cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == "All boroughs")] \
-            if "quarter" in c and "borough" in c else c
-        concerns = cur[cur["status"] == "concern"]["check"].tolist()
-        not_assessable = int((cur["status"] == "not assessable").sum())
-        if concerns:
-            out.append(
-                f"{len(concerns)} of {len(cur)} data-protection checks raised a concern: "
-                f"{', '.join(str(x).replace('_', ' ') for x in concerns)}"
-                + (f"; {not_assessable} could not be assessed from this extract." if not_assessable else ".")
-            )
-        else:
-            out.append(f"None of the {len(cur)} data-protection checks raised a concern.")
-    return out[:7]
+    """The headline findings in full sentences (see :mod:`fairness.results.sentences` for the rules)."""
+    from fairness.results import sentences
+
+    return sentences.headline_sentences(res)
+
+
+def main_points(res: AuditResult) -> list[str]:
+    """3–5 plain main points for page 1 (see :mod:`fairness.results.sentences`)."""
+    from fairness.results import sentences
+
+    return sentences.main_points(res)
 
 
 # ---------------------------------------------------------------- text

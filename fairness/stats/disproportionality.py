@@ -40,7 +40,6 @@ __all__ = [
     "representation_ratio",
     "relative_rate_index",
     "benchmark_sensitivity",
-    "ratio_sentences",
 ]
 
 RatioMethod = Literal["katz", "poisson-exact", "mid-p"]
@@ -526,56 +525,3 @@ def benchmark_sensitivity(relative_rate: pd.DataFrame, representation: pd.DataFr
     order = {g: i for i, g in enumerate(ETHNICITIES)}
     out["_o"] = out["group"].map(order)
     return out.sort_values(["_o", "measure", "benchmark"], kind="stable").drop(columns="_o").reset_index(drop=True)
-
-
-def _fmt_ratios(point: float, low: float, high: float) -> tuple[str, str, str]:
-    """Point and interval with the same decimals: one at 2 or more, two below."""
-    d = 1 if point >= 2 else 2
-    return tuple(f"{v:.{d}f}" for v in (point, low, high))
-
-
-def ratio_sentences(relative_rate: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
-    """A plain-language sentence for each relative rate.
-
-    "Black Londoners were 5.9 times (95% CI 5.7–6.1) as likely as White
-    Londoners to be on the list (benchmark: residents, Census 2021)"; below 1
-    the inverse is given as "times less likely".
-
-    Returns ``benchmark, group, sentence``.
-    """
-    level = round(100 * (1 - alpha))
-    rows = []
-    for r in relative_rate.itertuples(index=False):
-        if r.group == r.reference or r.group == "Not stated":
-            continue
-        where = f" in {r.borough}" if hasattr(r, "borough") else ""
-        people = "Londoners" if not where else "residents"
-        if not np.isfinite(r.rri) or not np.isfinite(r.ci_low) or not np.isfinite(r.ci_high):
-            why = r.note or "not estimable"
-            sentence = (f"The rate for {r.group} {people}{where} relative to {r.reference} {people} "
-                        f"could not be estimated ({why}; benchmark: {r.benchmark_label}).")
-        elif r.rri == 0:
-            # only the exact methods give an interval here (0 to an upper bound);
-            # "times less likely" would divide by zero
-            pt, lo_, hi_ = _fmt_ratios(r.rri, r.ci_low, r.ci_high)
-            sentence = (
-                f"No {r.group} {people}{where} were on the list: a rate ratio of {pt} ({level}% CI "
-                f"{lo_}–{hi_}) relative to {r.reference} {people} "
-                f"(benchmark: {r.benchmark_label})."
-            )
-        elif r.rri >= 1:
-            pt, lo_, hi_ = _fmt_ratios(r.rri, r.ci_low, r.ci_high)
-            sentence = (
-                f"{r.group} {people}{where} were {pt} times ({level}% CI "
-                f"{lo_}–{hi_}) as likely as {r.reference} {people} "
-                f"to be on the list (benchmark: {r.benchmark_label})."
-            )
-        else:
-            pt, lo_, hi_ = _fmt_ratios(1 / r.rri, 1 / r.ci_high, 1 / r.ci_low)
-            sentence = (
-                f"{r.group} {people}{where} were {pt} times less likely ({level}% CI "
-                f"{lo_}–{hi_}) than {r.reference} {people} "
-                f"to be on the list (benchmark: {r.benchmark_label})."
-            )
-        rows.append({"benchmark": r.benchmark, "group": r.group, "sentence": sentence})
-    return pd.DataFrame(rows, columns=["benchmark", "group", "sentence"])

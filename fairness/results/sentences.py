@@ -1,0 +1,584 @@
+"""Every sentence the toolkit writes about a result, from one place.
+
+The headline, the main points on page 1 of a report, the scrutiny briefing,
+the per-group sentences of the report and the JupyterLab view of an
+:class:`~fairness.results.audit.AuditResult` all call the functions here, so
+one wording rule holds everywhere. The rules (each has its own test in
+``tests/test_sentences.py``):
+
+1. **A direction only when the interval supports it.** A ratio is said to be
+   higher or lower only when its whole interval lies on one side of 1 and not
+   wholly inside the parity band 0.8–1.25; otherwise the sentence says there
+   is *no clear difference* (:func:`direction`).
+2. **Never "N times less likely".** A rate below the reference rate is
+   given as a fraction of it ("about a quarter of the rate", "67% of the
+   rate") with the two rates side by side (:func:`fraction_words`).
+3. **Count and interval in every sentence**, and **the benchmark named**.
+4. **One headline benchmark**: the first benchmark of the audit (the most
+   recent census by default); the others are in the sensitivity table.
+5. **No statisticians' words** in the headline, the main points or the
+   briefing: no φ, τ², "funnel limits" or "figure(s)". Boroughs that stand
+   out are named, above *and* below.
+6. **No e-notation**: p-values are "< 0.001", "0.013", "0.12"
+   (:func:`fmt_p`).
+7. **One place name**: every "London" and "Londoners" comes from
+   :func:`place` (a profile will set it).
+
+In publication mode the result's tables are already protected: a value that
+was suppressed is "[c]" there, and the sentences say so instead of a number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fairness.results.audit import AuditResult
+
+__all__ = [
+    "PARITY_BAND",
+    "Place",
+    "borough_sentence",
+    "checks_sentence",
+    "direction",
+    "dispersion_sentence",
+    "fmt_p",
+    "fraction_words",
+    "headline_sentences",
+    "main_points",
+    "no_risk_sentence",
+    "place",
+    "rate_sentence",
+    "ratio_sentences",
+    "representation_sentence",
+    "trend_sentence",
+]
+
+#: Ratios whose whole interval lies inside this band are treated as parity.
+PARITY_BAND: tuple[float, float] = (0.8, 1.25)
+SUPPRESSED = "[c]"
+_EN = "–"
+
+
+@dataclass(frozen=True)
+class Place:
+    """The place a list covers, as it is written in sentences."""
+
+    name: str = "London"  # "London's residents", "London as a whole"
+    people: str = "Londoners"  # "Black Londoners"
+
+
+def place(parameters: Mapping[str, Any] | None = None) -> Place:
+    """The place name of every sentence (the one function to change for another place).
+
+    ``parameters`` (an audit's parameters) may carry ``place`` and
+    ``place_people``; otherwise London.
+    """
+    p = parameters or {}
+    name = str(p.get("place") or "London")
+    people = str(p.get("place_people") or ("Londoners" if name == "London" else f"residents of {name}"))
+    return Place(name, people)
+
+
+def _people(group: str, where: Place) -> str:
+    """"Black Londoners"; "Black residents of Kent" when the place has no demonym."""
+    return f"{group} {where.people}"
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _num(v: Any) -> float | None:
+    if v is None or v is pd.NA or v is pd.NaT or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _hidden(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() == SUPPRESSED
+
+
+def fmt_count(v: Any) -> str:
+    """``3,806``; a suppressed count as "suppressed"."""
+    f = _num(v)
+    if f is None:
+        return "suppressed" if _hidden(v) else "not available"
+    return f"{int(round(f)):,}"
+
+
+def fmt_pct(v: Any, digits: int = 1) -> str:
+    """A fraction as a percentage: ``0.3801`` → ``38.0%``."""
+    f = _num(v)
+    if f is None:
+        return SUPPRESSED if _hidden(v) else "n/a"
+    return f"{100 * f:.{digits}f}%"
+
+
+def fmt_share(share: Any, low: Any, high: Any, level: int = 95, *, bare: bool = False) -> str:
+    """``38.0% (95% CI 36.5–39.5)``; ``bare=True``: ``38.0%, 95% CI 36.5–39.5`` (inside brackets)."""
+    s, lo, hi = _num(share), _num(low), _num(high)
+    if s is None:
+        return "suppressed" if _hidden(share) else "not estimable"
+    if lo is None or hi is None:
+        return f"{100 * s:.1f}%"
+    ci = f"{level}% CI {100 * lo:.1f}{_EN}{100 * hi:.1f}"
+    return f"{100 * s:.1f}%, {ci}" if bare else f"{100 * s:.1f}% ({ci})"
+
+
+def _ratio_digits(r: float) -> int:
+    return 1 if r >= 2 else 2
+
+
+def fmt_ratio(r: Any, lo: Any = None, hi: Any = None, level: int = 95, *, bare: bool = False) -> str:
+    """``26.5 (95% CI 24.0–29.2)``: one decimal from 2 up, two below; ``bare``: ``26.5, 95% CI 24.0–29.2``."""
+    v, a, b = _num(r), _num(lo), _num(hi)
+    if v is None:
+        return "suppressed" if _hidden(r) else "not estimable"
+    d = _ratio_digits(v)
+    if a is None or b is None:
+        return f"{v:.{d}f}"
+    ci = f"{level}% CI {a:.{d}f}{_EN}{b:.{d}f}"
+    return f"{v:.{d}f}, {ci}" if bare else f"{v:.{d}f} ({ci})"
+
+
+def fmt_rate(v: Any) -> str:
+    """A rate per 1,000 to two significant figures below 10 (2.6, 0.099, 0.0066), one decimal above."""
+    f = _num(v)
+    if f is None:
+        return "suppressed" if _hidden(v) else "n/a"
+    if f == 0:
+        return "0"
+    if f >= 10:
+        return f"{f:,.1f}"
+    digits = max(1, 1 - math.floor(math.log10(abs(f))))
+    return f"{f:.{digits}f}"
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value for people, never in e-notation.
+
+    >>> fmt_p(1.5e-05), fmt_p(0.0), fmt_p(0.01234), fmt_p(0.1266)
+    ('< 0.001', '< 0.001', '0.012', '0.13')
+    """
+    f = _num(p)
+    if f is None:
+        return SUPPRESSED if _hidden(p) else "—"
+    if f < 0.001:
+        return "< 0.001"
+    if f < 0.1:
+        return f"{f:.3f}"
+    return f"{f:.2f}"
+
+
+def _level(parameters: Mapping[str, Any] | None) -> int:
+    alpha = _num((parameters or {}).get("alpha", 0.05))
+    return round(100 * (1 - (alpha if alpha is not None else 0.05)))
+
+
+# --------------------------------------------------------------------------- rules
+
+
+Direction = Literal["higher", "lower", "no clear difference", "not estimable"]
+
+
+def direction(low: Any, high: Any, *, band: tuple[float, float] = PARITY_BAND) -> Direction:
+    """What the interval of a ratio supports.
+
+    "higher" or "lower" only when the whole interval lies on one side of 1
+    and not wholly inside the parity ``band``; "no clear difference" when it
+    includes 1 or lies inside the band.
+
+    >>> direction(24.0, 29.2), direction(0.93, 1.74), direction(1.05, 1.20), direction(0.55, 0.82)
+    ('higher', 'no clear difference', 'no clear difference', 'lower')
+    """
+    lo, hi = _num(low), _num(high)
+    if lo is None or hi is None:
+        return "not estimable"
+    if lo <= 1 <= hi or (band[0] <= lo and hi <= band[1]):
+        return "no clear difference"
+    return "higher" if lo > 1 else "lower"
+
+
+_FRACTIONS = ((1 / 2, "half"), (1 / 3, "a third"), (2 / 3, "two-thirds"), (1 / 4, "a quarter"),
+              (3 / 4, "three-quarters"), (1 / 5, "a fifth"), (1 / 10, "a tenth"))
+
+
+def fraction_words(ratio: float) -> str:
+    """A ratio below 1 as a share of the reference rate, never "times less".
+
+    Within 5% of a simple fraction it is named ("about a quarter of");
+    otherwise a percentage ("67% of").
+
+    >>> fraction_words(0.26), fraction_words(0.669939), fraction_words(0.4)
+    ('about a quarter of', 'about two-thirds of', '40% of')
+    """
+    for value, words in _FRACTIONS:
+        if abs(ratio - value) <= 0.05 * value:
+            return f"about {words} of"
+    pct = 100 * ratio
+    return f"{pct:.0f}% of" if pct >= 1 else "less than 1% of"
+
+
+# --------------------------------------------------------------------------- relative rates
+
+
+def _get(row: Any, name: str, default: Any = None) -> Any:
+    if isinstance(row, Mapping):
+        return row.get(name, default)
+    return getattr(row, name, default)
+
+
+def rate_sentence(row: Any, *, reference_rate: Any = None, level: int = 95, where: Place | None = None) -> str:
+    """One sentence for one relative-rate row (a mapping or a named tuple).
+
+    ``reference_rate`` is the reference group's rate per 1,000 (for the two
+    rates side by side); without it only the ratio is given.
+    """
+    where = where or place()
+    group, ref = str(_get(row, "group")), str(_get(row, "reference"))
+    label = str(_get(row, "benchmark_label", _get(row, "benchmark", "")))
+    rri, lo, hi = _num(_get(row, "rri")), _num(_get(row, "ci_low")), _num(_get(row, "ci_high"))
+    rate = _get(row, "rate_per_1000")
+    count = fmt_count(_get(row, "count"))
+    borough = _get(row, "borough")
+    at = f" in {borough}" if isinstance(borough, str) and borough else ""
+    them, us = _people(group, where), _people(ref, where)
+    if at:
+        them, us = f"{group} residents{at}", f"{ref} residents{at}"
+    side = (f"{fmt_rate(rate)} against {fmt_rate(reference_rate)} per 1,000 residents"
+            if _num(rate) is not None and _num(reference_rate) is not None else "")
+    bench = f"benchmark: {label}"
+    if rri is None:
+        why = _get(row, "note") or "not estimable"
+        return (f"The rate at which {them} were listed, relative to {us}, could not be estimated "
+                f"({why}; {count} {group} people listed; {bench}).")
+    if lo is None or hi is None:
+        return (f"{them} were listed at a rate ratio of {fmt_ratio(rri)} relative to {us}, with no interval "
+                f"({count} {group} people listed; {bench}).")
+    ci = f"rate ratio {fmt_ratio(rri, lo, hi, level, bare=True)}"
+    tail = f"{count} {group} people listed; {ci}; {bench}"
+    if rri == 0:
+        return (f"No {them} were on the list, against {fmt_rate(reference_rate)} per 1,000 {us} "
+                f"({ci}; {bench}).")
+    verdict = direction(lo, hi)
+    if verdict == "higher":
+        head = f"{them} were listed at {rri:.{_ratio_digits(rri)}f} times the rate of {us}"
+    elif verdict == "lower":
+        head = f"{them} were listed at {fraction_words(rri)} the rate of {us}"
+    else:
+        what = "includes parity" if lo <= 1 <= hi else f"lies within the parity band {PARITY_BAND[0]}–{PARITY_BAND[1]}"
+        head = (f"There was no clear difference between the rates at which {them} and {us} were listed "
+                f"(the interval {what})")
+    return f"{head}: {side} ({tail})." if side else f"{head} ({tail})."
+
+
+def ratio_sentences(relative_rate: pd.DataFrame, *, alpha: float = 0.05,
+                    parameters: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """A sentence for each group of each benchmark (not the reference, not "Not stated").
+
+    Follows every rule of this module: "Black Londoners were listed at 26.5
+    times the rate of White Londoners: 2.61 against 0.099 per 1,000 residents
+    (3,105 Black people listed; rate ratio 26.5 (95% CI 24.0–29.2); benchmark:
+    residents, Census 2021)". A table by borough (a ``borough`` column) names
+    the borough.
+
+    Returns ``benchmark, group, sentence``.
+    """
+    level = round(100 * (1 - alpha))
+    where = place(parameters)
+    rows: list[dict[str, Any]] = []
+    if relative_rate is None or relative_rate.empty:
+        return pd.DataFrame(rows, columns=["benchmark", "group", "sentence"])
+    keys = ["benchmark", "borough"] if "borough" in relative_rate else ["benchmark"]
+    records = relative_rate.to_dict("records")
+    rates = {(*(r[k] for k in keys), r["group"]): r.get("rate_per_1000") for r in records}
+    for r in records:
+        if r["group"] == r["reference"] or r["group"] == "Not stated":
+            continue
+        ref_rate = rates.get((*(r[k] for k in keys), r["reference"]))
+        rows.append({"benchmark": r["benchmark"], "group": r["group"],
+                     "sentence": rate_sentence(r, reference_rate=ref_rate, level=level, where=where)})
+    return pd.DataFrame(rows, columns=["benchmark", "group", "sentence"])
+
+
+# --------------------------------------------------------------------------- other findings
+
+
+def _row(table: pd.DataFrame | None, **match: Any) -> pd.Series | None:
+    if table is None or len(table) == 0:
+        return None
+    mask = pd.Series(True, index=table.index)
+    for k, v in match.items():
+        if k not in table:
+            return None
+        mask &= table[k].astype(str) == str(v)
+    hit = table[mask]
+    return hit.iloc[0] if len(hit) else None
+
+
+def _headline_benchmark(res: AuditResult) -> str:
+    return (res.parameters.get("benchmarks") or ["residents_2021"])[0]
+
+
+def _list_size(res: AuditResult, v: Any) -> str:
+    """The list size (not in a protected table): "fewer than 10" below the threshold in publication."""
+    from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
+
+    f = _num(v)
+    threshold = res.parameters.get("disclosure_threshold", DEFAULT_SUPPRESSION_THRESHOLD)
+    if res.mode == "publication" and f is not None and 0 < f < threshold:
+        return f"fewer than {threshold}"
+    return fmt_count(v)
+
+
+def representation_sentence(res: AuditResult, *, group: str = "Black", short: bool = False) -> str | None:
+    """The group's share of the list against its share of the headline benchmark."""
+    rep = _row(res.representation, benchmark=_headline_benchmark(res), group=group)
+    if rep is None:
+        return None
+    level = _level(res.parameters)
+    label = rep["benchmark_label"]
+    size = _list_size(res, res.n)
+    listed = f"In {res.quarter}, {size} {'person was' if size == '1' else 'people were'} on the list"
+    if _hidden(rep["count"]) or _hidden(rep["share"]):
+        return (f"{listed}; the number of them who were {group} is suppressed (a small count, or one that "
+                f"would reveal a small count), so their share is not compared with {label}.")
+    from fairness.stats.intervals import confint_proportion
+
+    count, n = _num(rep["count"]), _num(rep["n"])
+    lo, hi = (confint_proportion(int(count), int(n), alpha=1 - level / 100) if count is not None and n
+              else (None, None))
+    share = fmt_share(rep["share"], _num(lo), _num(hi), level)
+    if short:
+        return (f"{group} people were {share} of those listed with a stated ethnicity "
+                f"({fmt_count(count)} of {fmt_count(n)}), against {fmt_pct(rep['benchmark_share'])} of "
+                f"the benchmark population ({label}).")
+    verdict = direction(rep["ci_low"], rep["ci_high"])
+    how = {"higher": "over-represented", "lower": "under-represented"}.get(verdict, "listed in proportion, as far as the data can tell")
+    return (f"{listed}; {group} people were "
+            f"{share} of the {fmt_count(n)} with a stated ethnicity ({fmt_count(count)} people), against "
+            f"{fmt_pct(rep['benchmark_share'])} of the benchmark population ({label}): {how}, with a "
+            f"representation ratio of {fmt_ratio(rep['ratio'], rep['ci_low'], rep['ci_high'], level)}.")
+
+
+def headline_rate_sentence(res: AuditResult, *, group: str = "Black") -> str | None:
+    """The relative-rate sentence of ``group`` under the headline benchmark only."""
+    s = _row(res.sentences, benchmark=_headline_benchmark(res), group=group)
+    return None if s is None else str(s["sentence"])
+
+
+def no_risk_sentence(res: AuditResult, *, short: bool = False) -> str | None:
+    """The headline no-risk share with its count and interval."""
+    nr = _row(res.no_risk, definition=res.parameters.get("no_risk", "harm_zero"), by="all")
+    if nr is None:
+        return None
+    label = str(nr["definition_label"])
+    if _hidden(nr["share"]) or _hidden(nr["count"]):
+        return (f"The share of people listed with {label} is suppressed (a small count, or one that would "
+                "reveal a small count).")
+    share = fmt_share(nr["share"], nr["ci_low"], nr["ci_high"], _level(res.parameters))
+    if _num(nr["share"]) is None:
+        why = nr.get("note") or "not assessable from this extract"
+        return f"The share of people listed with {label} could not be worked out ({why})."
+    return (f"{share} of the people listed ({fmt_count(nr['count'])} of {fmt_count(nr['n'])}) were assessed "
+            f"as posing no risk of violence ({label}).")
+
+
+_METRIC_WORDS = {
+    "no_risk_share": ("people assessed as posing no risk", "no-risk share"),
+    "black_share": ("Black people", "Black share"),
+    "green_share": ("people in the Green band", "Green-band share"),
+    "rate_per_1000": ("people per 1,000 residents", "rate of listing"),
+}
+
+
+def _named(rows: pd.DataFrame, level: int, rate: bool) -> list[str]:
+    from fairness.stats.intervals import confint_proportion
+
+    out = []
+    for r in rows.itertuples(index=False):
+        c, n, v = _num(r.count), _num(r.n), _num(r.value)
+        if v is None:
+            continue
+        if rate or c is None or not n:
+            out.append(f"{r.borough} ({fmt_rate(v) if rate else fmt_pct(v)})")
+            continue
+        lo, hi = confint_proportion(int(c), int(n), alpha=1 - level / 100)
+        out.append(f"{r.borough} ({fmt_share(v, lo, hi, level, bare=True)}; {fmt_count(c)} of {fmt_count(n)})")
+    return out
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def borough_sentence(res: AuditResult, *, metric: str = "no_risk_share", short: bool = False) -> str | None:
+    """Which boroughs stand out, above and below, in words (no φ, no "funnel limits")."""
+    b = res.boroughs
+    if b is None or len(b) == 0 or "metric" not in b:
+        return None
+    sub = b[b["metric"] == metric]
+    flags = sub["flag"].astype(str)
+    compared = int((~flags.isin(["not_estimable", SUPPRESSED])).sum())
+    if compared < 2:
+        return None
+    level = _level(res.parameters)
+    key = lambda d: d.assign(_z=pd.to_numeric(d["z"], errors="coerce").abs()).sort_values("_z", ascending=False)  # noqa: E731
+    above, below = key(sub[flags == "above_99.8"]), key(sub[flags == "below_99.8"])
+    rate = metric == "rate_per_1000"
+    what, _ = _METRIC_WORDS.get(metric, (metric.replace("_", " "), metric))
+    target = _num(sub["target"].iloc[0]) if "target" in sub else None
+    city = fmt_rate(target) if rate else fmt_pct(target)
+    hidden = int(flags.eq(SUPPRESSED).sum())
+    more = f"; {hidden} more borough{'s' if hidden != 1 else ''} not shown: small counts suppressed" if hidden else ""
+    where = place(res.parameters)
+    if above.empty and below.empty:
+        return (f"No borough's share of {what} stands out from {where.name} as a whole ({city}) by more than "
+                f"chance and the usual spread between boroughs would explain ({compared} boroughs compared{more}).")
+    hi_names, lo_names = list(above["borough"]), list(below["borough"])
+    if short:
+        parts = []
+        if hi_names:
+            parts.append(f"{_and(hi_names[:3])} list{'s' if len(hi_names) == 1 else ''} a far larger share of {what} "
+                         f"than other boroughs")
+        if lo_names:
+            parts.append(f"{_and(lo_names[:3])} a far smaller share" if hi_names else
+                         f"{_and(lo_names[:3])} list{'s' if len(lo_names) == 1 else ''} a far smaller share of {what} "
+                         f"than other boroughs")
+        shown = _named(pd.concat([above.head(3), below.head(3)]), level, rate)
+        return f"{'; '.join(parts)}: {_and(shown)}, against {city} across {where.name}."
+    parts = []
+    if hi_names:
+        parts.append(f"higher in {_and(_named(above, level, rate))}")
+    if lo_names:
+        parts.append(f"lower in {_and(_named(below, level, rate))}")
+    n_out = len(hi_names) + len(lo_names)
+    return (f"The share of {what} was far {' and far '.join(parts)}, against {city} across {where.name}: "
+            f"{n_out} of {compared} boroughs differ by more than chance and the usual spread between "
+            f"boroughs would explain{f' ({more[2:]})' if more else ''}.")
+
+
+def dispersion_sentence(res: AuditResult, metric: str = "no_risk_share") -> str | None:
+    """How much the boroughs differ, reconciling φ with the heterogeneity test (for the methods part).
+
+    φ is estimated from winsorised z-scores: the most extreme boroughs are
+    pulled in first, so it measures the spread of the bulk. The heterogeneity
+    test and I² count every borough in full. A few far-out boroughs among
+    otherwise alike ones give a small φ beside a very small p: both hold.
+    """
+    od = _row(res.overdispersion, metric=metric)
+    het = _row(getattr(res, "heterogeneity", None), metric=metric)
+    if od is None:
+        return None
+    phi = _num(od["phi"])
+    p = _num(het["p_value"]) if het is not None else None
+    i2 = _num(het["i2"]) if het is not None else None
+    what = _METRIC_WORDS.get(metric, (metric, metric.replace("_", " ")))[1]
+    test = ""
+    if p is not None:
+        shown = fmt_p(p)
+        test = (f"the heterogeneity test, which counts every borough in full, gives "
+                f"p {shown if shown.startswith('<') else '= ' + shown}"
+                + (f" and I² = {100 * i2:.0f}%" if i2 is not None else ""))
+    if phi is None:
+        return f"{what.capitalize()}: the spread between boroughs could not be estimated."
+    overdispersed = bool(od.get("adjusted", od.get("overdispersed", False)))
+    if overdispersed:
+        return (f"{what.capitalize()}: boroughs differ more than chance would make them (φ = {phi:.2f}"
+                + (f"; {test}" if test else "") + "): a real difference in practice, so the funnel limits are "
+                "widened by the between-borough variance τ² and a borough is flagged only if it stands out "
+                "from that spread.")
+    if p is not None and p < 0.05:
+        return (f"{what.capitalize()}: most boroughs differ no more than chance would make them (φ = {phi:.2f}, "
+                f"estimated after pulling in the most extreme boroughs), yet {test}. Both hold: a few boroughs "
+                "stand far out from an otherwise alike majority. The limits are not widened, and the boroughs "
+                "outside them are the ones to look at.")
+    return (f"{what.capitalize()}: boroughs differ no more than chance would make them (φ = {phi:.2f}"
+            + (f"; {test}" if test else "") + "); the funnel limits are not widened.")
+
+
+def trend_sentence(res: AuditResult) -> str | None:
+    """The list size against a year earlier (complete counts: no interval)."""
+    t = res.trends
+    if t is None or len(t) == 0:
+        return None
+    listed = t[t["metric"] == "listed"]
+    cur = listed[listed["quarter"].astype(str) == res.quarter]
+    if cur.empty:
+        return None
+    v, d = _num(cur["value"].iloc[0]), _num(cur["diff_year"].iloc[0])
+    if v is None or d is None:
+        return None
+    prev = v - d
+    pct = 100 * d / prev if prev else None
+    change = ("no change" if d == 0 else f"{abs(pct):.0f}% {'more' if d > 0 else 'fewer'}") if pct is not None else "none a year earlier"
+    year_before = str(pd.Period(res.quarter, freq="Q") - 4)
+    return (f"The list held {_list_size(res, v)} people in {res.quarter}, against {_list_size(res, prev)} a year "
+            f"earlier in {year_before} ({change}); these are complete counts of the list, so they carry no interval.")
+
+
+def checks_sentence(res: AuditResult, *, short: bool = False) -> str | None:
+    """How many data-protection checks raised a concern, the largest with its count and interval."""
+    c = res.checks
+    if c is None or len(c) == 0:
+        return None
+    cur = c
+    if "quarter" in c and "borough" in c:
+        cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == "All boroughs")]
+    concern = cur[cur["status"] == "concern"]
+    not_assessable = int((cur["status"] == "not assessable").sum())
+    if concern.empty:
+        return f"None of the {len(cur)} data-protection checks raised a concern" + (
+            f"; {not_assessable} could not be assessed from this extract." if not_assessable else ".")
+    level = _level(res.parameters)
+    shares = pd.to_numeric(concern["share"], errors="coerce")
+    counts = pd.to_numeric(concern["count"], errors="coerce")
+    shown = shares.notna() & counts.notna()
+    largest = ""
+    if shown.any():
+        row = concern.loc[shares[shown].idxmax()]
+        largest = (f"; the largest, {str(row['check']).replace('_', ' ')}: {fmt_count(row['count'])} of "
+                   f"{fmt_count(row['n'])} ({fmt_share(row['share'], row['ci_low'], row['ci_high'], level, bare=True)})")
+    names = ", ".join(str(x).replace("_", " ") for x in concern["check"])
+    lead = f"{len(concern)} of the {len(cur)} data-protection checks raised a concern"
+    if short:
+        return f"{lead}{largest}." if largest else f"{lead} ({names}); their counts are suppressed."
+    tail = f"; {not_assessable} could not be assessed from this extract." if not_assessable else "."
+    return f"{lead} ({names}){largest or '; their counts are suppressed'}{tail}"
+
+
+# --------------------------------------------------------------------------- the lists
+
+
+def main_points(res: AuditResult) -> list[str]:
+    """3–5 main points in plain words for page 1, each with its number, interval and benchmark."""
+    points = [
+        representation_sentence(res, short=True),
+        headline_rate_sentence(res),
+        no_risk_sentence(res, short=True),
+        borough_sentence(res, short=True),
+        checks_sentence(res, short=True),
+    ]
+    return [p for p in points if p][:5]
+
+
+def headline_sentences(res: AuditResult) -> list[str]:
+    """The headline findings in full sentences (at most 7), after the main points."""
+    out = [
+        representation_sentence(res),
+        headline_rate_sentence(res),
+        no_risk_sentence(res),
+        borough_sentence(res),
+        trend_sentence(res),
+        checks_sentence(res),
+    ]
+    return [s for s in out if s][:7]
