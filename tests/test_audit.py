@@ -300,10 +300,14 @@ def test_repr_html_shows_counts_and_intervals(result):
     html = result._repr_html_()
     assert "INTERNAL — NOT FOR PUBLICATION" in html
     assert "61 people listed" in html and "272 rows read, 1 quarantined" in html
-    assert "95% CI low" in html
+    assert "<h4>Main points</h4>" in html and "95% CI" in html
     black = result.representation.query("benchmark == 'residents_2021' and group == 'Black'").iloc[0]
-    assert f"<td class=''>{black['ci_low']:.2f}</td>" in html
-    assert f"<td class=''>{black['ci_high']:.2f}</td>" in html
-    assert "<td class=''>30</td>" in html  # the Black count
+    # intervals as one "L–U" cell, rounded; the table itself keeps full values
+    assert f"<td>{black['ci_low']:.2f}–{black['ci_high']:.2f}</td>" in html
+    assert "<td>30</td>" in html  # the Black count
     assert "not_estimable" not in html.split("Boroughs outside the 95% funnel limits")[1].split("</table>")[0]
+    assert 'res.show("relative_rate")' in html
+    shown = result.show("relative_rate").frame
+    assert "95% CI" in shown.columns and "ci_low" not in shown.columns
+    assert "ci_low" in result.relative_rate.columns
     assert repr(result).startswith("AuditResult(quarter='2018Q4', n=61, quarantined=1")

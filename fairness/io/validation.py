@@ -183,6 +183,27 @@ class ValidationResult:
         """``N rows: V valid, Q quarantined``."""
         return f"{self.n_rows:,} rows: {self.n_valid:,} valid, {self.n_quarantined:,} quarantined"
 
+    def __repr__(self) -> str:
+        """A short view (counts, problems by rule, the first problems), not the frames themselves."""
+        lines = [f"ValidationResult({self.source}): {self.summary()}"]
+        if len(self.problems):
+            by_rule = self.problems.groupby(["rule", "column"], sort=True).size()
+            lines.append(f"{len(self.problems):,} problems by rule:")
+            lines += [f"  {rule:<22} {column:<22} {n:>8,}" for (rule, column), n in by_rule.items()]
+            lines.append("first problems:")
+            lines += [f"  {x}" for x in self.problem_lines(limit=5)]
+            if len(self.problems) > 5:
+                lines.append(f"  … {len(self.problems) - 5:,} more in .problems")
+        if self.unknown_columns:
+            lines.append(f"unknown columns (kept): {', '.join(self.unknown_columns)}")
+        lines.append("rows: .valid, .quarantined; one record per problem: .problems")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html as _html
+
+        return f"<pre>{_html.escape(repr(self))}</pre>"
+
     def problem_lines(self, limit: int | None = None) -> list[str]:
         """One readable line per problem (file line, column, value, what is wrong)."""
         p = self.problems if limit is None else self.problems.head(limit)

@@ -149,6 +149,43 @@ class AuditResult:
         """5–7 sentences with numbers, intervals and benchmarks, for the top of a report."""
         return headline_sentences(self)
 
+    def main_points(self) -> list[str]:
+        """3–5 plain main points for page 1 of a report (:func:`fairness.results.sentences.main_points`)."""
+        from fairness.results.sentences import main_points
+
+        return main_points(self)
+
+    def show(self, name: str):
+        """One table for reading (rounded, intervals as "L–U", flags marked); the table keeps full values."""
+        from fairness.results.display import show
+
+        return show(self, name)
+
+    def up_to_quarter(self) -> AuditResult:
+        """A copy that shows only what was known at its quarter (for a report of that quarter).
+
+        Rows of later quarters are dropped from ``trends``, ``checks``,
+        ``sharing_by_partner`` and the by-quarter ``no_risk`` rows, and
+        ``quarters`` ends at :attr:`quarter`; a note says how many later
+        quarters the file held. Everything about the quarter itself is unchanged.
+        """
+        q = self.quarter
+        later = [x for x in self.quarters if x > q]
+        if not later:
+            return self
+        changes: dict[str, Any] = {"quarters": tuple(x for x in self.quarters if x <= q)}
+        for name in ("trends", "checks", "sharing_by_partner"):
+            t = getattr(self, name)
+            if "quarter" in t:
+                changes[name] = t[t["quarter"].astype(str) <= q].reset_index(drop=True)
+        nr = self.no_risk
+        if "by" in nr:
+            changes["no_risk"] = nr[~((nr["by"] == "quarter") & (nr["group"].astype(str) > q))].reset_index(drop=True)
+        note = (f"The file also holds {len(later)} later quarter{'s' if len(later) != 1 else ''}; this "
+                f"report uses only the quarters up to {q}.")
+        changes["notes"] = (*self.notes, note)
+        return dataclasses.replace(self, **changes)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: top-level facts, the headline, then each table as a list of records
         (keys and order: :func:`fairness.results.contract.json_keys`)."""

@@ -72,11 +72,6 @@ def _ratio(v: Any, lo: Any, hi: Any) -> str:
     return f"{r:.{d}f} (95% CI {a:.{d}f}–{b:.{d}f})"
 
 
-def _share_of(count: Any, n: Any) -> str:
-    c, t = _num(count), _num(n)
-    return "a suppressed share" if c is None or not t else f"{100 * c / t:.1f}%"
-
-
 def _people(res: AuditResult, v: Any) -> str:
     """A count of people that is not in a protected table (the list size, rows read).
 
@@ -103,18 +98,6 @@ def fmt_p(p: Any) -> str:
     from fairness.results.sentences import fmt_p as _fmt_p
 
     return _fmt_p(p)
-
-
-def _row(table: pd.DataFrame, **match: Any) -> pd.Series | None:
-    if table is None or len(table) == 0:
-        return None
-    mask = pd.Series(True, index=table.index)
-    for k, v in match.items():
-        if k not in table:
-            return None
-        mask &= table[k].astype(str) == str(v)
-    hit = table[mask]
-    return hit.iloc[0] if len(hit) else None
 
 
 def headline_sentences(res: AuditResult) -> list[str]:
@@ -200,38 +183,15 @@ _CSS = """<style>
 .fairness-audit td.t, .fairness-audit th.t {text-align: left}
 .fairness-audit .banner {background: #fde0dc; border: 2px solid #b3261e; padding: 4px 8px; font-weight: bold}
 .fairness-audit .flag {font-weight: bold}
+.fairness-audit caption {display: none}
 </style>"""
 
 
-def _html_table(df: pd.DataFrame, cols: list[tuple[str, str, str]]) -> str:
-    """cols: (column, header, kind) with kind in text, count, pct, ratio, p."""
-    head = "".join(f"<th class='{'t' if k == 'text' else ''}'>{html.escape(h)}</th>" for _, h, k in cols)
-    body = []
-    for _, row in df.iterrows():
-        cells = []
-        for c, _, kind in cols:
-            v = row.get(c)
-            if kind == "count":
-                s = fmt_count(v)
-            elif kind == "pct":
-                s = fmt_pct(v)
-            elif kind == "ratio":
-                f = _num(v)
-                s = f"{f:.2f}" if f is not None else (SUPPRESSED if _hidden(v) else "—")
-            elif kind == "p":
-                s = fmt_p(v)
-            elif kind == "ratio4":
-                f = _num(v)
-                s = f"{f:.4f}" if f is not None else "—"
-            else:
-                s = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-            cells.append(f"<td class='{'t' if kind == 'text' else ''}'>{html.escape(s)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
 def html_summary(res: AuditResult) -> str:
-    """The JupyterLab view: headline, then the main tables with counts, intervals and flags."""
+    """The JupyterLab view: main points, headline, then the main tables, readable (see :mod:`.display`)."""
+    from fairness.results import sentences
+    from fairness.results.display import readable
+
     parts = [_CSS, "<div class='fairness-audit'>"]
     if res.mode == "internal":
         parts.append("<div class='banner'>INTERNAL — NOT FOR PUBLICATION (no disclosure control)</div>")
@@ -240,33 +200,28 @@ def html_summary(res: AuditResult) -> str:
         f"{_people(res, res.n_rows)} rows read, {res.quarantined:,} quarantined. Quarters in file: "
         f"{html.escape(res.quarters[0])}–{html.escape(res.quarters[-1])}.</p>"
     )
-    parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in res.headline()) + "</ul>")
-    parts.append("<h4>Representation ratio</h4>")
-    parts.append(_html_table(res.representation, [
-        ("benchmark_label", "benchmark", "text"), ("group", "group", "text"), ("count", "count", "count"),
-        ("share", "share of list", "pct"), ("benchmark_share", "share of benchmark", "pct"),
-        ("ratio", "ratio", "ratio"), ("ci_low", "95% CI low", "ratio"), ("ci_high", "high", "ratio"),
-        ("flag", "flag", "text"), ("note", "note", "text")]))
-    parts.append(f"<h4>Relative rate index (reference: {html.escape(str(res.parameters.get('reference')))})</h4>")
-    parts.append(_html_table(res.relative_rate, [
-        ("benchmark_label", "benchmark", "text"), ("group", "group", "text"), ("count", "count", "count"),
-        ("rate_per_1000", "per 1,000", "ratio"), ("rri", "RRI", "ratio"), ("ci_low", "95% CI low", "ratio"),
-        ("ci_high", "high", "ratio"), ("p_adjusted", "p (adjusted)", "p"), ("flag", "flag", "text")]))
-    parts.append("<h4>No-risk share</h4>")
-    parts.append(_html_table(res.no_risk[res.no_risk["by"] == "all"], [
-        ("definition_label", "definition", "text"), ("count", "count", "count"), ("n", "n", "count"),
-        ("share", "share", "pct"), ("ci_low", "95% CI low", "pct"), ("ci_high", "high", "pct"),
-        ("note", "note", "text")]))
-    flagged = (res.boroughs[~res.boroughs["flag"].astype(str).isin(["within", "not_estimable"])]
-               if len(res.boroughs) else res.boroughs)
-    parts.append("<h4>Boroughs outside the 95% funnel limits</h4>")
-    parts.append(_html_table(flagged, [
-        ("metric", "metric", "text"), ("borough", "borough", "text"), ("count", "count", "count"),
-        ("n", "n", "count"), ("value", "value", "ratio"), ("z", "z", "ratio"), ("flag", "flag", "text")]))
-    parts.append(_html_table(res.overdispersion, [
-        ("metric", "metric", "text"), ("phi", "φ", "ratio"), ("tau2", "τ²", "ratio4"), ("k", "boroughs", "count")]))
+    parts.append("<h4>Main points</h4><ul>"
+                 + "".join(f"<li>{html.escape(s)}</li>" for s in sentences.main_points(res)) + "</ul>")
+    parts.append("<h4>Headline</h4><ul>"
+                 + "".join(f"<li>{html.escape(s)}</li>" for s in res.headline()) + "</ul>")
+    level = sentences._level(res.parameters)
+    shown = [
+        ("Representation ratio", res.representation),
+        (f"Relative rate index (reference: {res.parameters.get('reference')})", res.relative_rate),
+        ("No-risk share", res.no_risk[res.no_risk["by"] == "all"] if "by" in res.no_risk else res.no_risk),
+        ("Boroughs outside the 95% funnel limits",
+         res.boroughs[~res.boroughs["flag"].astype(str).isin(["within", "not_estimable"])]
+         if len(res.boroughs) else res.boroughs),
+        ("How much the boroughs differ", res.overdispersion),
+    ]
+    for title, table in shown:
+        parts.append(f"<h4>{html.escape(title)}</h4>")
+        parts.append(readable(table.reset_index(drop=True), level=level)._repr_html_())
+    words = [sentences.dispersion_sentence(res, m) for m in res.overdispersion.get("metric", [])]
+    parts.append("".join(f"<p><small>{html.escape(w)}</small></p>" for w in words if w))
     if res.disclosure_note:
         parts.append(f"<p><small>{html.escape(res.disclosure_note)}</small></p>")
-    parts.append("<p><small>Every table is an attribute of this object (e.g. <code>res.relative_rate</code>); "
+    parts.append("<p><small>Every table is an attribute of this object with its full values (e.g. "
+                 "<code>res.relative_rate</code>); <code>res.show(\"relative_rate\")</code> shows one readably; "
                  "<code>res.tables()</code> lists them.</small></p></div>")
     return "".join(parts)
