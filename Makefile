@@ -30,8 +30,8 @@ $(MATRIX): | $(STAMP)
 
 data: $(MATRIX) ## generate the default synthetic matrix (if missing)
 
-report: $(STAMP) $(MATRIX) ## render the quarterly oversight report into reports/
-	$(BIN)/fairness report --matrix $(MATRIX) --quarter 2018Q4 --quarter latest
+report: $(STAMP) $(MATRIX) ## render the quarterly report and the scrutiny briefing (2018Q4 and the latest quarter) into reports/
+	$(BIN)/fairness report --matrix $(MATRIX) --quarter 2018Q4 --quarter latest --briefing
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest

@@ -75,8 +75,10 @@ __all__ = [
     "STYLE",
     "SUPPRESSED_LABEL",
     "SUPPRESSED_MARKER",
+    "ABSENT_LABEL",
     "composition",
     "funnel",
+    "headline_trend",
     "ratio_forest",
     "save_figure",
     "share_bars",
@@ -1158,10 +1160,12 @@ def trend(
         return _no_data(ax, title)
     data = data.assign(_q=data[x].astype(str)).sort_values("_q", kind="stable").reset_index(drop=True)
     _check_unique(data, ["_q"], "quarters", "quarter")
+    data, absent = _every_quarter(data)
 
     pos = np.arange(len(data), dtype=float)
     v, lo, hi = _numeric(data, value), _numeric(data, low), _numeric(data, high)
     status = _status(data, value, counts=("count", "n") if "count" in data.columns else ())
+    status = np.where(absent, "absent", status)
     colour = SERIES_COLOURS[0]
     handles: list = []
     labels: list[str] = []
@@ -1187,17 +1191,7 @@ def trend(
             labels.append("rolling confidence interval")
 
     # quarters that cannot be drawn are shaded and the key says why
-    for st_name, hatch in (("suppressed", "////"), ("not_estimable", "...")):
-        missing = np.flatnonzero(status == st_name)
-        for i in missing:
-            ax.axvspan(
-                pos[i] - 0.45, pos[i] + 0.45, facecolor="white", edgecolor="#BBBBBB",
-                hatch=hatch, linewidth=0, zorder=0,
-            )
-        if missing.size:
-            handles.append(Patch(facecolor="white", edgecolor="#BBBBBB", hatch=hatch, linewidth=0))
-            quarters = ", ".join(_quarter_text(data.at[i, "_q"]) for i in missing)
-            labels.append(f"{_row_text(st_name)} ({quarters})")
+    _shade_missing(ax, pos, status, data["_q"].tolist(), handles, labels)
 
     step = max(1, math.ceil(len(data) / max(1, max_ticks)))
     shown = [i for i in range(len(data)) if (len(data) - 1 - i) % step == 0]
@@ -1213,6 +1207,143 @@ def trend(
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
     _legend_below(ax, handles, labels, ncol=4)
+    return ax
+
+
+#: The key's words for a quarter with no data at all (not in the table).
+ABSENT_LABEL = "no data"
+
+
+def _every_quarter(data: pd.DataFrame, key: str = "_q") -> tuple[pd.DataFrame, np.ndarray]:
+    """``data`` with a row for every quarter from its first to its last (new rows empty).
+
+    Lines are drawn per quarter: a quarter with no data is a gap, never a
+    straight line across it. Labels that are not quarters ("2018Q4") are
+    left as they are.
+    """
+    labels = data[key].astype(str).tolist()
+    try:
+        periods = [pd.Period(q, freq="Q") for q in labels]
+    except (ValueError, TypeError):
+        return data, np.zeros(len(data), dtype=bool)
+    if not periods:
+        return data, np.zeros(0, dtype=bool)
+    every = [str(p) for p in pd.period_range(min(periods), max(periods), freq="Q")]
+    if len(every) == len(labels):
+        return data, np.zeros(len(data), dtype=bool)
+    full = data.set_index(key).reindex(every).rename_axis(key).reset_index()
+    return full, ~np.isin(np.array(every), np.array(labels))
+
+
+def _quarter_ranges(quarters: list[str]) -> str:
+    """``2019 Q1–2023 Q3, 2024 Q2``: consecutive quarters joined into ranges."""
+    if not quarters:
+        return ""
+    try:
+        periods = [pd.Period(q, freq="Q") for q in quarters]
+    except (ValueError, TypeError):
+        return ", ".join(_quarter_text(q) for q in quarters)
+    runs: list[list[pd.Period]] = [[periods[0]]]
+    for p in periods[1:]:
+        if p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return ", ".join(
+        _quarter_text(str(r[0])) if len(r) == 1 else f"{_quarter_text(str(r[0]))}–{_quarter_text(str(r[-1]))}"
+        for r in runs
+    )
+
+
+def _shade_missing(ax: Axes, pos: np.ndarray, status: np.ndarray, quarters: list[str], handles: list,
+                   labels: list[str]) -> None:
+    """Shade quarters that cannot be drawn (suppressed, not estimable, no data) and say so in the key."""
+    for st_name, hatch in (("suppressed", "////"), ("not_estimable", "..."), ("absent", None)):
+        missing = np.flatnonzero(status == st_name)
+        for i in missing:
+            ax.axvspan(
+                pos[i] - 0.5, pos[i] + 0.5, facecolor=LIGHT_GREY if hatch is None else "white",
+                edgecolor="#BBBBBB", hatch=hatch, linewidth=0, zorder=0,
+            )
+        if missing.size:
+            handles.append(Patch(facecolor=LIGHT_GREY if hatch is None else "white", edgecolor="#BBBBBB",
+                                 hatch=hatch, linewidth=0))
+            words = ABSENT_LABEL if st_name == "absent" else _row_text(st_name)
+            labels.append(f"{words} ({_quarter_ranges([quarters[i] for i in missing])})")
+
+
+def headline_trend(
+    table: pd.DataFrame,
+    *,
+    x: str = "quarter",
+    group: str = "Black",
+    title: str | None = None,
+    max_ticks: int = 8,
+    ax: Axes | None = None,
+) -> Axes:
+    """The headline measures of every quarter reported (the trend appendix), drawn per quarter.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per quarter reported: ``quarter``, ``share`` (the group's
+        share of the list), ``benchmark_share``, ``no_risk_share`` with
+        ``no_risk_low``/``no_risk_high``; as
+        :func:`fairness.report.runner.collect_metrics` returns it.
+    x : str, default "quarter"
+    group : str, default "Black"
+        Named in the key.
+    title : str, optional
+    max_ticks : int, default 8
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Quarters with no report between the first and the last are gaps,
+        shaded and named in the key: no line is drawn across them.
+    """
+    _check_columns(table, x, "share", "benchmark_share", "no_risk_share")
+    ax = _new_axes(ax, height=3.6)
+    title = title or "Headline measures by quarter reported"
+    if table.empty:
+        return _no_data(ax, title)
+    data = table.assign(_q=table[x].astype(str)).sort_values("_q", kind="stable").reset_index(drop=True)
+    _check_unique(data, ["_q"], "quarters", "quarter")
+    data, absent = _every_quarter(data)
+    pos = np.arange(len(data), dtype=float)
+    handles: list = []
+    labels: list[str] = []
+    series = (
+        ("share", None, None, f"{group} share of the list", SERIES_COLOURS[0], "-", "o"),
+        ("benchmark_share", None, None, f"{group} share of the benchmark population", GREY, ":", None),
+        ("no_risk_share", "no_risk_low", "no_risk_high", "share with no risk", SERIES_COLOURS[1], "--", "s"),
+    )
+    for col, lo, hi, label, colour, ls, marker in series:
+        y = _numeric(data, col)
+        if not np.isfinite(y).any():
+            continue
+        if lo and hi and {lo, hi} <= set(data.columns):
+            ax.fill_between(pos, _numeric(data, lo), _numeric(data, hi), color=colour, alpha=0.18, linewidth=0)
+        ax.plot(pos, y, color=colour, linestyle=ls, marker=marker, markersize=4.5, linewidth=1.6, zorder=3)
+        handles.append(Line2D([], [], color=colour, linestyle=ls, marker=marker, markersize=4.5, linewidth=1.6))
+        labels.append(label)
+    status = np.where(absent, "absent", "shown")
+    _shade_missing(ax, pos, status, data["_q"].tolist(), handles, labels)
+    present = np.flatnonzero(~absent)  # label the quarters reported, the latest always
+    step = max(1, math.ceil(len(present) / max(1, max_ticks)))
+    shown = [int(i) for k, i in enumerate(present) if (len(present) - 1 - k) % step == 0]
+    ax.set_xticks(pos[shown], [_quarter_text(data.at[i, "_q"]) for i in shown])
+    ax.set_xticks(pos, minor=True)
+    ax.set_xlim(-0.5, len(data) - 0.5)
+    ax.set_ylim(0, 1)
+    _percent_axis(ax.yaxis)
+    ax.grid(axis="y", color=LIGHT_GREY, linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.set_xlabel("quarter reported (snapshot at quarter end)")
+    ax.set_ylabel("per cent")
+    ax.set_title(title, loc="left")
+    _legend_below(ax, handles, labels, ncol=2)
     return ax
 
 

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -198,6 +199,70 @@ def test_trend_appendix_from_metrics_files(tmp_path: Path):
         assert report.render_pdf(text, tmp_path / "appendix.pdf").overflow == ()  # fits an A4 page
 
 
+def test_trend_appendix_per_quarter_with_gaps_banner_and_pdf(tmp_path: Path):
+    """Two quarters five years apart: a gap, not a line; SYNTHETIC when the reports are; a PDF; plurals."""
+    from fairness import plots
+
+    for q in ("2018Q4", "2023Q4"):
+        (tmp_path / q).mkdir()
+        (tmp_path / q / "metrics.json").write_text(json.dumps({
+            "quarter": q, "n": 3000, "quarantined": 0, "mode": "publication",
+            "representation": [{"benchmark": "residents_2021", "benchmark_label": "residents, Census 2021",
+                                "group": "Black", "count": 2400, "n": 3000, "share": 0.8, "benchmark_share": 0.135,
+                                "ratio": 5.9, "ci_low": 5.7, "ci_high": 6.1}],
+            "no_risk": [{"by": "all", "share": 0.38, "ci_low": 0.36, "ci_high": 0.4}]}))
+    (tmp_path / "2018Q4" / "report.html").write_text('<p class="synthetic-strip">SYNTHETIC DATA</p>')
+    path = report.write_trend_appendix(tmp_path, pdf=importlib.util.find_spec("weasyprint") is not None)
+    text = path.read_text()
+    assert "2 quarters reported, 2018Q4 to 2023Q4" in text and "quarter(s)" not in text
+    assert 'class="synthetic-strip"' in text
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no lock or temporary file left
+    if importlib.util.find_spec("weasyprint"):
+        assert (tmp_path / "trend_appendix.pdf").read_bytes()[:5] == b"%PDF-"
+    # the chart: 21 quarter positions, the 19 between the two reported ones shaded as "no data", no line across
+    table = report.collect_metrics(tmp_path)
+    ax = plots.headline_trend(table)
+    line = ax.get_lines()[0]
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert len(y) == 21 and np.isfinite(y).sum() == 2  # NaN between: matplotlib draws no segment across
+    assert any("no data (2019 Q1–2023 Q3)" == t.get_text() for t in ax.get_legend().get_texts())
+    (tmp_path / "2018Q4" / "metrics.json").unlink()
+    one = report.write_trend_appendix(tmp_path).read_text()
+    assert "1 quarter reported, 2023Q4" in one
+
+
+def test_lock_file_is_removed_and_a_waiting_job_still_waits(tmp_path: Path):
+    import threading
+
+    lock = tmp_path / ".2018Q4.lock"
+    order: list[str] = []
+    with report._locked(lock):
+        assert lock.exists()
+        waiter = threading.Thread(target=lambda: _hold(lock, order))
+        waiter.start()
+        order.append("first done")
+    waiter.join(5)
+    assert order == ["first done", "second"]
+    assert not lock.exists()
+
+
+def _hold(lock: Path, order: list[str]) -> None:
+    with report._locked(lock):
+        order.append("second")
+
+
+def test_a_run_without_the_briefing_keeps_the_one_published(tmp_path: Path):
+    target, tmp = tmp_path / "2018Q4", tmp_path / ".2018Q4.tmp"
+    target.mkdir()
+    tmp.mkdir()
+    for name in ("briefing.html", "briefing.pdf", "report.html"):
+        (target / name).write_text(f"old {name}")
+    (tmp / "report.html").write_text("new report")
+    report._keep_briefing(target, tmp)
+    assert sorted(p.name for p in tmp.iterdir()) == ["briefing.html", "briefing.pdf", "report.html"]
+    assert (tmp / "report.html").read_text() == "new report" and (tmp / "briefing.pdf").read_text() == "old briefing.pdf"
+
+
 # --------------------------------------------------------------------------- runs
 
 
@@ -205,8 +270,9 @@ def test_report_writes_html_pdf_metrics_and_appendix(matrix: Path, nb: Path, tmp
     out = tmp_path / "reports"
     code = cli.main(["report", "--matrix", str(matrix), "--all", "--out", str(out), "--notebook", str(nb)])
     assert code == 0
-    assert _visible(out) == {"2018Q3", "2018Q4", "trend_appendix.html"}
+    assert _visible(out) == {"2018Q3", "2018Q4", "trend_appendix.html", "trend_appendix.pdf"}
     assert _hidden_dirs(out) == []
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no lock files left
     files = {p.name for p in (out / "2018Q4").iterdir()}
     assert files == {"report.ipynb", "report.html", "report.pdf", "metrics.json"}
     html = (out / "2018Q4" / "report.html").read_text()

@@ -37,6 +37,9 @@ import numpy as np
 import pandas as pd
 
 from fairness.errors import RowLevelColumnError
+from fairness.results.sentences import direction
+from fairness.results.sentences import fmt_ratio as sfmt_ratio
+from fairness.results.sentences import fmt_share as sfmt_share
 
 __all__ = [
     "DASH",
@@ -63,7 +66,10 @@ __all__ = [
     "fmt_rate",
     "fmt_ratio",
     "fmt_share",
+    "CONTACT_PLACEHOLDER",
+    "dispersion_notes",
     "headline_box",
+    "main_points_box",
     "is_synthetic",
     "methods_notes",
     "metric_label",
@@ -233,17 +239,18 @@ def fmt_rate(rate: object, low: object = None, high: object = None, digits: int 
 
 
 def fmt_p(p: object) -> str:
-    """A p-value: three decimals, or ``<0.001``.
+    """A p-value, never in e-notation (the rule of :func:`fairness.results.sentences.fmt_p`).
 
-    >>> fmt_p(0.01234), fmt_p(1e-9)
-    ('0.012', '<0.001')
+    >>> fmt_p(0.01234), fmt_p(1e-9), fmt_p(0.1266)
+    ('0.012', '< 0.001', '0.13')
     """
+    from fairness.results.sentences import fmt_p as _fmt_p
+
     if _marker(p):
         return _marker(p)  # type: ignore[return-value]
     if _missing(p):
         return DASH
-    v = _float(p)
-    return "<0.001" if v < 0.001 else f"{v:.3f}"
+    return _fmt_p(_float(p))
 
 
 def _text(x: object) -> str:
@@ -697,7 +704,7 @@ def overdispersion_table(res: object) -> Table:
             "Measure": metric.map(metric_label),
             "London": [_fmt_metric(m, v) for m, v in zip(metric, _col(df, "target"), strict=True)],
             "φ": _col(df, "phi").map(fmt_number),
-            "τ²": _col(df, "tau2").map(lambda v: fmt_number(v, 4) if _missing(v) or _marker(v) or _float(v) >= 1e-4 else f"{_float(v):.1e}"),
+            "τ²": _col(df, "tau2").map(_fmt_small),
             "I²": [fmt_pct(het["i2"].get(m)) if "i2" in het else DASH for m in metric],
             "p (heterogeneity)": [fmt_p(het["p_value"].get(m)) if "p_value" in het else DASH for m in metric],
             "Boroughs": _col(df, "k").map(fmt_int),
@@ -708,7 +715,10 @@ def overdispersion_table(res: object) -> Table:
         out,
         caption="How much the boroughs differ",
         note="φ near 1: boroughs differ no more than chance would make them; φ well above 1: "
-        "real differences in practice, so the funnel limits are widened by τ² (Spiegelhalter 2005).",
+        "real differences in practice, so the funnel limits are widened by τ² (Spiegelhalter 2005). "
+        "φ is estimated after pulling in the most extreme boroughs (10% winsorising); the heterogeneity "
+        "test and I² count every borough in full, so a few far-out boroughs among otherwise alike ones "
+        "give a small φ beside a very small p. The sentences below say which holds for each measure.",
         numeric=("London", "φ", "τ²", "I²", "p (heterogeneity)", "Boroughs"),
     )
 
@@ -850,9 +860,8 @@ def quality_summary(res: object) -> Markupish:
     used = n_rows - q if isinstance(n_rows, (int, np.integer)) and isinstance(q, (int, np.integer)) else None
     share = fmt_pct(q / n_rows, 2) if used is not None and n_rows else DASH
     text = (
-        f"The file held {fmt_int(n_rows)} rows over {len(getattr(res, 'quarters', ()) or ())} quarters: "
-        f"{fmt_int(used)} were used and {fmt_int(q)} ({share}) were quarantined because they broke "
-        "a rule of the matrix format."
+        f"The file held {fmt_int(n_rows)} rows: {fmt_int(used)} were used and {fmt_int(q)} ({share}) were "
+        "quarantined because they broke a rule of the matrix format."
     )
     return Markupish(f"<p>{html.escape(text)}</p>", text)
 
@@ -872,7 +881,8 @@ def trend_table(res: object, *, metrics: Sequence[str] | None = None, last: int 
         out[metric_label(m).capitalize()] = [cells.get(q, DASH) for q in quarters]
     return Table(
         out,
-        caption=f"The last {len(quarters)} quarters" if last else "Every quarter",
+        caption=(f"The {_plural(len(quarters), 'quarter')} to {quarters[-1]}" if quarters and last
+                 else "Every quarter"),
         note=f"Shares with their {_ci(res)}; counts of the whole list have no interval.",
         numeric=tuple(out.columns[1:]),
     )
@@ -1000,30 +1010,27 @@ def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
     qs: list[str] = []
     rep, label = _one_benchmark(res.representation, None)  # type: ignore[attr-defined]
     r = _row(rep, group=group)
-    if r is not None and _known(r.get("ratio")) and _float(r["ratio"]) > 1:
+    if r is not None and _known(r.get("ratio")) and direction(r.get("ci_low"), r.get("ci_high")) == "higher":
         qs.append(
-            f"{group} people are {fmt_pct(r['share'])} of those listed against {fmt_pct(r['benchmark_share'])} "
-            f"of {label} (ratio {fmt_ratio(r['ratio'], r['ci_low'], r['ci_high'])}). What evidence, "
-            "beyond intelligence, supports each listing, and how is it checked for bias?"
+            f"{group} people are {fmt_pct(r['share'])} of those listed ({fmt_int(r['count'])} of "
+            f"{fmt_int(r['n'])} with a stated ethnicity) against {fmt_pct(r['benchmark_share'])} of the benchmark "
+            f"population ({label}), a representation ratio of {sfmt_ratio(r['ratio'], r['ci_low'], r['ci_high'])}. "
+            "What evidence, beyond intelligence, supports each listing, and how is it checked for bias?"
         )
     nr = res.no_risk  # type: ignore[attr-defined]
     r = _row(nr, by="all", group="all")
     if r is not None and _known(r.get("share")):
         qs.append(
-            f"{fmt_share(r['share'], r['ci_low'], r['ci_high'])} of the people listed "
-            f"({fmt_int(r['count'])} of {fmt_int(r['n'])}) meet the no-risk definition "
-            f"'{_text(r.get('definition_label', r.get('definition')))}'. Why are they still on the list, "
+            f"{sfmt_share(r['share'], r['ci_low'], r['ci_high'])} of the people listed "
+            f"({fmt_int(r['count'])} of {fmt_int(r['n'])}) were assessed as posing no risk of violence "
+            f"({_text(r.get('definition_label', r.get('definition')))}). Why are they still on the list, "
             "and when will each be reviewed for removal?"
         )
     bor = res.boroughs  # type: ignore[attr-defined]
-    if "flag" in bor:
-        out = bor[bor["flag"].astype(str) == "above_99.8"]
-        if len(out):
-            names = [f"{_text(b)}: {metric_label(m)}" for b, m in zip(out["borough"], out["metric"], strict=True)]
-            qs.append(
-                f"{len(names)} borough figure(s) lie above the 99.8% funnel limit: {'; '.join(names[:6])}"
-                f"{' …' if len(names) > 6 else ''}. What in local practice explains them?"
-            )
+    if "flag" in bor and "metric" in bor:
+        nrb = bor[bor["metric"] == "no_risk_share"]
+        if nrb["flag"].astype(str).isin(["above_99.8", "below_99.8"]).any():
+            qs.append(_borough_question(res))
     chk = res.checks  # type: ignore[attr-defined]
     if "status" in chk:
         sel = chk[(chk["status"] == "concern") & (chk.get("borough", "All boroughs") == "All boroughs")]
@@ -1032,8 +1039,8 @@ def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
         if len(sel):
             names = ", ".join(_text(c).replace("_", " ") for c in sel["check"])
             qs.append(
-                f"{len(sel)} data-protection check(s) raised a concern ({names}). What has changed since "
-                "the ICO's 2018 enforcement notice, and when will each be put right?"
+                f"{_plural(len(sel), 'data-protection check')} raised a concern ({names}). What has changed "
+                "since the ICO's 2018 enforcement notice, and when will each be put right?"
             )
     if not qs:
         qs.append("The figures in this quarter raise no specific question; ask the force to confirm the review dates.")
@@ -1050,6 +1057,8 @@ def provenance_table(
     *,
     run_time: str = "",
     parameters: Mapping[str, object] | None = None,
+    publication_date: str = "",
+    contact: str = "",
 ) -> Table:
     """Where the numbers came from: input digest, rows, version, parameters, run time.
 
@@ -1065,7 +1074,10 @@ def provenance_table(
     quarantined = getattr(res, "quarantined", None)
     used = n_rows - quarantined if n_rows is not None and quarantined is not None else None
     quarters = tuple(getattr(res, "quarters", ()) or ())
+    run = run_time or datetime.now(UTC).isoformat(timespec="seconds")
     rows = [
+        ("Date of publication", publication_date or run[:10]),
+        ("Contact", contact.strip() or CONTACT_PLACEHOLDER),
         ("Input file", shown_source),
         ("SHA-256 of the input", _text(getattr(res, "sha256", ""))),
         ("Rows in the file", fmt_int(n_rows)),
@@ -1073,7 +1085,7 @@ def provenance_table(
         ("Rows quarantined", fmt_int(quarantined)),
         ("Quarter reported", _text(getattr(res, "quarter", ""))),
         ("People listed in that quarter", fmt_int(getattr(res, "n", None))),
-        ("Quarters in the file", f"{len(quarters)} ({quarters[0]} to {quarters[-1]})" if quarters else DASH),
+        ("Quarters used", f"{len(quarters)} ({quarters[0]} to {quarters[-1]})" if quarters else DASH),
         ("Mode", mode),
         ("fairness-audit version", __version__),
         ("Python", platform.python_version()),
@@ -1081,32 +1093,99 @@ def provenance_table(
     ]
     if parameters:
         rows.append(("Report parameters", _json_compact(dict(parameters))))
-    rows.append(("Time of the run", run_time or datetime.now(UTC).isoformat(timespec="seconds")))
+    rows.append(("Time of the run", run))
+    rows.append(("Re-running", "the same input with the same parameters gives the same numbers "
+                               "(metrics.json is byte-identical); only the time of the run differs"))
     return Table(
         pd.DataFrame(rows, columns=["Item", "Value"]),
         caption="Provenance",
-        note="Re-running on the same input with the same parameters gives the same numbers "
-        "(metrics.json is byte-identical); only the time of the run differs.",
         css_class="report-table provenance",
     )
 
 
-def provenance_line(res: object, *, run_time: str = "") -> Markupish:
-    """Provenance in one line, for the briefing: input digest, rows, version, mode, run time."""
+#: Shown when a briefing is rendered without a contact: it must be set before publishing.
+CONTACT_PLACEHOLDER = "CONTACT NOT SET: give the report parameter `contact` before publishing"
+
+
+def provenance_line(
+    res: object, *, run_time: str = "", publication_date: str = "", contact: str = ""
+) -> Markupish:
+    """Provenance for the briefing: date of publication, contact, input digest, rows, version.
+
+    ``publication_date`` defaults to the date of ``run_time``; ``contact``
+    to :data:`CONTACT_PLACEHOLDER`, which says it must be set.
+    """
     from fairness import __version__
 
-    text = (
-        f"Source: {Path(str(getattr(res, 'source', ''))).name}, SHA-256 {str(getattr(res, 'sha256', ''))[:16]}…; "
-        f"{fmt_int(getattr(res, 'n_rows', None))} rows, {fmt_int(getattr(res, 'quarantined', None))} quarantined; "
-        f"fairness-audit {__version__}; {_mode_of(res)} mode; run "
-        f"{run_time or datetime.now(UTC).isoformat(timespec='seconds')}. "
-        "The full report has the methods, every table and the full provenance."
+    run = run_time or datetime.now(UTC).isoformat(timespec="seconds")
+    date = publication_date or run[:10]
+    who = contact.strip() or CONTACT_PLACEHOLDER
+    mode = _mode_of(res)
+    source = Path(str(getattr(res, "source", ""))).name
+    items = [
+        ("Published", date),
+        ("Contact", who),
+        ("Source", f"{source}, SHA-256 {getattr(res, 'sha256', '') or DASH}"),
+        ("Rows", f"{fmt_int(getattr(res, 'n_rows', None))} in the file, "
+                 f"{fmt_int(getattr(res, 'quarantined', None))} quarantined"),
+        ("Made with", f"fairness-audit {__version__}, {mode} mode, run {run}"),
+    ]
+    text = "; ".join(f"{k}: {v}" for k, v in items) + ". The full report has the methods, every table and the full provenance."
+    rows = "".join(f"<tr><th scope=\"row\">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in items)
+    return Markupish(
+        f'<table class="provenance-line">{rows}</table><p class="muted provenance-line">The full report has '
+        "the methods, every table and the full provenance.</p>",
+        text,
     )
-    return Markupish(f'<p class="muted provenance-line">{html.escape(text)}</p>', text)
 
 
 def _json_compact(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _plural(n: int, word: str) -> str:
+    """``1 quarter``, ``2 quarters``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _fmt_small(v: object) -> str:
+    """τ² and other small positive numbers: two significant figures, never e-notation."""
+    if _missing(v) or _marker(v):
+        return fmt_number(v, 4)
+    f = _float(v)
+    if f == 0:
+        return "0"
+    if abs(f) >= 0.01:
+        return f"{f:.3f}"
+    return f"{f:.{min(10, 1 - math.floor(math.log10(abs(f))))}f}"
+
+
+def _borough_question(res: object) -> str:
+    """The question about boroughs, in words: who stands out above and below, on the no-risk share."""
+    from fairness.results.sentences import borough_sentence
+
+    text = borough_sentence(res, short=True) or ""  # type: ignore[arg-type]
+    return f"{text} What in local practice explains the difference?"
+
+
+def main_points_box(res: object) -> Markupish:
+    """Page 1: 3–5 main points in plain words, each with its number, interval and benchmark."""
+    from fairness.results.sentences import main_points
+
+    points = main_points(res)  # type: ignore[arg-type]
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in points)
+    return Markupish(
+        f'<section class="main-points"><h2 id="main-points">Main points</h2><ul>{items}</ul></section>',
+        "\n".join(points),
+    )
+
+
+def dispersion_notes(res: object) -> Markupish:
+    """For each borough measure, whether the boroughs really differ, reconciling φ and the heterogeneity test."""
+    from fairness.results.sentences import dispersion_sentence
+
+    metrics = list(getattr(res, "overdispersion", pd.DataFrame()).get("metric", []))
+    return _bullets([s for s in (dispersion_sentence(res, m) for m in metrics) if s])  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- figures

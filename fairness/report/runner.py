@@ -548,18 +548,37 @@ def _check_no_paths(folder: Path, paths: Iterable[os.PathLike[str] | str]) -> No
 
 @contextlib.contextmanager
 def _locked(lock_path: Path, echo: Callable[[str], None] | None = None, what: str = "") -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``lock_path`` (released when the process dies)."""
+    """Hold an exclusive ``flock`` on ``lock_path`` (released when the process dies).
+
+    The file is removed on release, while still locked, so no empty lock file
+    is left in the reports folder; a job that was waiting on the removed file
+    sees that it is no longer the one at ``lock_path`` and locks afresh.
+    """
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if echo:
-                echo(f"{what}: another report job holds {lock_path.name}; waiting for it to finish")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if echo:
+                    echo(f"{what}: another report job holds {lock_path.name}; waiting for it to finish")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                current = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if current:
+            break
+        os.close(fd)
+    try:
         yield
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path)
         os.close(fd)
 
 
@@ -825,6 +844,8 @@ def _render_into(
         error, kept = _keep_failed(tmp, target, current, error, mode=mode, ids=info.person_ids, quarter=quarter,
                                    withhold=isinstance(exc, SmallCountError))
         return ReportOutcome(quarter, False, target, error=error, seconds=time.monotonic() - t0, failed_at=kept)
+    if not any(kind == "briefing" for kind, _, _ in jobs):
+        _keep_briefing(target, tmp)
     files = tuple(sorted(p.name for p in tmp.iterdir()))
     _fsync_tree(tmp)
     os.chmod(tmp, 0o755)  # a report folder is for reading, once it is complete and checked
@@ -846,6 +867,16 @@ def failures_dir() -> Path:
     state = os.environ.get("XDG_STATE_HOME", "")
     base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
     return base / "fairness" / FAILED_DIR
+
+
+def _keep_briefing(target: Path, tmp: Path) -> None:
+    """A run that did not render the briefing keeps the one already published (never deletes it)."""
+    if not target.is_dir():
+        return
+    for suffix in (".html", ".pdf", ".ipynb"):
+        old = target / f"{BRIEFING_STEM}{suffix}"
+        if old.is_file() and not (tmp / old.name).exists():
+            shutil.copy2(old, tmp / old.name)
 
 
 def _keep_failed(
@@ -1025,7 +1056,7 @@ def run_reports(
             for w in res.warnings:
                 echo(f"[{i}/{n}] warning: {w}")
             try:
-                write_trend_appendix(out)
+                write_trend_appendix(out, pdf=pdf)
             except Exception as exc:  # noqa: BLE001 - the quarter itself is fine
                 echo(f"[{i}/{n}] warning: trend appendix not rebuilt: {_describe_error(exc)}")
         else:
@@ -1134,49 +1165,58 @@ def collect_metrics(out_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def _trend_figure(table: pd.DataFrame) -> str:
-    """The appendix chart as an inline PNG (``<img>``), drawn without pyplot."""
+    """The appendix chart (:func:`fairness.plots.headline_trend`, drawn per quarter with gaps) as an inline PNG."""
     import base64
     import io
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.0, 3.4), dpi=150, layout="constrained")
-    ax = fig.subplots()
-    x = list(range(len(table)))
-    styles = (
-        ("share", None, None, f"{table['group'].iloc[0]} share of the list", "-", "o", "#1f1f1f"),
-        ("benchmark_share", None, None, "… of the benchmark population", ":", None, "#7a7a7a"),
-        ("no_risk_share", "no_risk_low", "no_risk_high", "share with no risk", "--", "s", "#4d4d4d"),
-    )
-    for col, lo, hi, label, ls, marker, colour in styles:
-        y = 100 * pd.to_numeric(table[col], errors="coerce")
-        if y.isna().all():
-            continue
-        ax.plot(x, y, linestyle=ls, marker=marker, color=colour, label=label, linewidth=1.6, markersize=4)
-        if lo and hi:
-            low = 100 * pd.to_numeric(table[lo], errors="coerce")
-            high = 100 * pd.to_numeric(table[hi], errors="coerce")
-            ax.fill_between(x, low, high, color=colour, alpha=0.15, linewidth=0)
-    ax.set_xticks(x)
-    step = max(1, len(x) // 12)
-    ax.set_xticklabels([q if i % step == 0 else "" for i, q in enumerate(table["quarter"])], rotation=45, ha="right", fontsize=8)
-    ax.set_ylabel("per cent")
-    ax.set_ylim(bottom=0)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", frameon=False, fontsize=8)
-    ax.set_title("Headline measures by quarter (shaded: 95% interval)", fontsize=10, loc="left")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    from fairness import plots
+
+    with plots.use_style():
+        fig = Figure(figsize=(7.0, 3.8), dpi=150, layout="constrained")
+        FigureCanvasAgg(fig)  # drawn without pyplot: no global figure state in the runner
+        ax = fig.subplots()
+        plots.headline_trend(table, group=str(table["group"].iloc[0]), ax=ax,
+                             title="Headline measures by quarter reported (shaded band: 95% interval)")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", metadata={"Software": None})
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<figure><img alt="Line chart of the headline measures by quarter" src="data:image/png;base64,{data}"></figure>'
+    return ('<figure class="chart"><img alt="Line chart of the headline measures of each quarter reported; '
+            f'quarters with no report are gaps" src="data:image/png;base64,{data}" style="max-width:100%"></figure>')
 
 
-def write_trend_appendix(out_dir: str | os.PathLike[str]) -> Path | None:
-    """Rebuild ``<out_dir>/trend_appendix.html`` from every quarter's ``metrics.json``.
+def _synthetic_reports(out: Path, quarters: Sequence[str]) -> bool:
+    """True when any quarter's report says its data are synthetic (the appendix then says so too)."""
+    for q in quarters:
+        page = out / str(q) / f"{REPORT_STEM}.html"
+        try:
+            if page.is_file() and "synthetic-strip" in page.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
 
-    Returns the path, or None when no quarter has metrics yet.
+
+def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) -> Path | None:
+    """Rebuild ``<out_dir>/trend_appendix.html`` (and ``.pdf`` with ``pdf=True``) from every ``metrics.json``.
+
+    Returns the path of the HTML page, or None when no quarter has metrics yet.
     """
     from fairness.report import format as fr
 
@@ -1204,7 +1244,7 @@ def write_trend_appendix(out_dir: str | os.PathLike[str]) -> Path | None:
                     fr.fmt_share(s, lo, hi)
                     for s, lo, hi in zip(table["no_risk_share"], table["no_risk_low"], table["no_risk_high"], strict=True)
                 ],
-                "Borough figures above the 99.8% limit": table["boroughs_above_998"].map(fr.fmt_int),
+                "Boroughs with a no-risk share far above London's": table["boroughs_above_998"].map(fr.fmt_int),
                 "Rows quarantined (file)": table["quarantined"].map(fr.fmt_int),
             }
         )
@@ -1214,14 +1254,23 @@ def write_trend_appendix(out_dir: str | os.PathLike[str]) -> Path | None:
             note=f"Representation ratio against {table['benchmark'].iloc[0]} "
             f"({table['group'].iloc[0]} share of that population: "
             f"{', '.join(sorted(set(table['benchmark_share'].map(fr.fmt_pct))))}). Built from the metrics.json "
-            "beside each quarter's report; a quarter appears here once its report has been rendered.",
+            "beside each quarter's report; a quarter appears here once its report has been rendered. "
+            "Boroughs far above London: outside the range that chance and the usual spread between boroughs "
+            "would explain (the 99.8% funnel limit, in the report's methods).",
             numeric=tuple(shown.columns[1:]),
         )
+        n = len(table)
+        first, last = html.escape(str(table["quarter"].iloc[0])), html.escape(str(table["quarter"].iloc[-1]))
+        span = f"{n} quarter reported, {first}" if n == 1 else f"{n} quarters reported, {first} to {last}"
+        strip = ""
+        if _synthetic_reports(out, table["quarter"].astype(str).tolist()):
+            strip = ('<p class="synthetic-strip">SYNTHETIC DATA: these figures were generated by '
+                     "<code>fairness synth</code> to match published figures; they describe no real person.</p>\n")
         mixed = len(modes) > 1
         body = (
             '<h1 id="trend-appendix">Trend appendix</h1>\n'
-            f'<p class="lede">{len(table)} quarter(s) reported, {html.escape(str(table["quarter"].iloc[0]))} '
-            f'to {html.escape(str(table["quarter"].iloc[-1]))}.'
+            + strip
+            + f'<p class="lede">{span}. Quarters with no report are gaps in the chart, not lines.'
             + (" <strong>Warning: these quarters were rendered in different modes "
                f"({html.escape(', '.join(modes))}).</strong>" if mixed else "")
             + "</p>\n"
@@ -1232,17 +1281,9 @@ def write_trend_appendix(out_dir: str | os.PathLike[str]) -> Path | None:
         mode = "internal" if "internal" in modes else "publication"
         page = _page(body, title="Gang database oversight: trend appendix", mode=mode, footer="Trend appendix")
         target = out / TREND_APPENDIX
-        fd, tmp = tempfile.mkstemp(prefix=f".{TREND_APPENDIX}.", dir=out)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(page)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_atomically(target, lambda p: p.write_text(page, encoding="utf-8"))
+        if pdf:
+            _write_atomically(target.with_suffix(".pdf"), lambda p: render_pdf(page, p, base_url=str(out)))
         return target
 
 

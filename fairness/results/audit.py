@@ -45,7 +45,7 @@ from fairness.io.benchmarks import get_benchmark
 from fairness.io.validation import ValidationResult, read_and_log, validate_frame
 from fairness.publish.publication import protect_audit
 from fairness.quarters import ERR_QUARTER, quarter_codes, select_quarter
-from fairness.results.contract import HEADLINE_KEY, RESULT_FIELDS, RESULT_TABLES
+from fairness.results.contract import HEADLINE_KEY, PRECISION_KEY, RESULT_FIELDS, RESULT_TABLES
 from fairness.results.headline import headline_sentences, html_summary, text_summary
 from fairness.results.sentences import ratio_sentences
 from fairness.stats.bands import band_performance_from_cells
@@ -187,22 +187,28 @@ class AuditResult:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: top-level facts, the headline, then each table as a list of records
-        (keys and order: :func:`fairness.results.contract.json_keys`)."""
+        """JSON-ready dict: top-level facts, the rounding rule, the headline, then each table as a list of
+        records (keys and order: :func:`fairness.results.contract.json_keys`). Numbers are rounded as
+        :data:`PRECISION_NOTE` says; disclosure decisions are grouped by table, column and rule."""
         out: dict[str, Any] = {}
         for f in RESULT_FIELDS:
             value = getattr(self, f.name)
             if f.name == "source":
                 value = os.path.basename(value)  # never a machine path
             out[f.json_key] = list(value) if isinstance(value, tuple) else value
+        out[PRECISION_KEY] = PRECISION_NOTE
         out[HEADLINE_KEY] = self.headline()
         for t in RESULT_TABLES:
-            out[t.name] = _records(getattr(self, t.name))
+            table = getattr(self, t.name)
+            out[t.name] = _decisions(table) if t.name == "disclosure" else _records(table)
         return out
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The audit as JSON (stable key order; NaN and infinity as null)."""
-        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False, default=_json_default)
+        """The audit as JSON (stable key order; NaN and infinity as null; one table row per line).
+
+        Numbers are rounded as :data:`PRECISION_NOTE` says (the JSON says it too).
+        """
+        text = _dumps(self.to_dict())
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text
@@ -217,6 +223,36 @@ class AuditResult:
     def __repr__(self) -> str:
         return (f"AuditResult(quarter={self.quarter!r}, n={self.n:,}, quarantined={self.quarantined:,}, "
                 f"mode={self.mode!r}, quarters={len(self.quarters)})")
+
+
+#: The rounding rule of ``to_dict``/``to_json`` (and so of ``metrics.json``), stated in the JSON itself.
+SIGNIFICANT_DIGITS = 4
+PRECISION_NOTE = (
+    "Counts and other whole numbers are exact. Every other number is rounded to 4 significant figures: "
+    "one more than any report shows (shares to 0.1 percentage point, ratios to 2 decimals), and enough to "
+    "recompute every figure from the counts, which are exact."
+)
+
+
+def _round(v: float) -> float:
+    """``SIGNIFICANT_DIGITS`` significant figures; whole numbers (counts) unchanged."""
+    if v == 0 or not math.isfinite(v) or v.is_integer():
+        return v
+    return float(f"{v:.{SIGNIFICANT_DIGITS - 1}e}")
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    """JSON with one table row per line: small, and a diff shows which rows changed."""
+    def one(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, allow_nan=False, default=_json_default, separators=(",", ":"))
+
+    parts = []
+    for k, v in obj.items():
+        if isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
+            parts.append(f" {one(k)}: [\n  " + ",\n  ".join(one(r) for r in v) + "\n ]")
+        else:
+            parts.append(f" {one(k)}: {one(v)}")
+    return "{\n" + ",\n".join(parts) + "\n}"
 
 
 def _json_default(obj: Any) -> Any:
@@ -238,7 +274,7 @@ def _clean(v: Any) -> Any:
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(float(v)) else None
+        return _round(float(v)) if math.isfinite(float(v)) else None
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (np.bool_,)):
@@ -246,6 +282,22 @@ def _clean(v: Any) -> Any:
     if isinstance(v, pd.Timestamp):
         return v.strftime("%Y-%m-%d")
     return v
+
+
+def _decisions(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Disclosure decisions, one record per table, column and rule with the list of rows it hid.
+
+    The same facts as one record per cell, in a few KB instead of hundreds.
+    """
+    if table is None or len(table) == 0 or "row" not in table:
+        return _records(table)
+    keys = [c for c in table.columns if c != "row"]
+    out = []
+    for values, group in table.groupby(keys, sort=False, dropna=False):
+        rec = dict(zip(keys, (_clean(v) for v in (values if isinstance(values, tuple) else (values,))), strict=True))
+        rec["rows"] = [int(r) for r in group["row"]]
+        out.append(rec)
+    return out
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -87,6 +87,8 @@ RESULT_FIELDS: tuple[ResultField, ...] = (
 )
 #: JSON key after the fields, before the tables: the headline sentences.
 HEADLINE_KEY = "headline"
+#: JSON key after the fields, before the headline: the rounding rule of every number in the JSON.
+PRECISION_KEY = "precision"
 
 _CI = "ci_low:float ci_high:float"
 
@@ -173,7 +175,7 @@ def table(name: str) -> ResultTable:
 def json_keys() -> tuple[str, ...]:
     """The top-level keys of :meth:`AuditResult.to_dict`, in order."""
     fields = tuple(f.json_key for f in RESULT_FIELDS if f.json_key is not None)
-    return (*fields, HEADLINE_KEY, *(t.name for t in RESULT_TABLES))
+    return (*fields, PRECISION_KEY, HEADLINE_KEY, *(t.name for t in RESULT_TABLES))
 
 
 def contract_markdown() -> str:

@@ -78,12 +78,16 @@ __all__ = [
     "truth_path",
     "DEFAULT_SCENARIO",
     "DEFAULT_SEED",
+    "DEFAULT_MATRIX",
     "CHECK_COLUMNS",
 ]
 
 DEFAULT_SCENARIO = "gvm-history"
 #: The default seed: the day the MOPAC review of the matrix was published.
 DEFAULT_SEED = 20181231
+#: Where ``make data`` writes the default synthetic matrix: an absolute path, so a report
+#: template run from any folder (papermill, JupyterLab) finds it.
+DEFAULT_MATRIX = Path(__file__).resolve().parents[2] / "data" / "synthetic" / f"{DEFAULT_SCENARIO}.csv"
 WRITERS = {".csv": write_csv, ".parquet": write_parquet}
 
 ERR_SUFFIX = "{path}: unknown output type {suffix!r}; valid: {valid}"
