@@ -209,7 +209,7 @@ def test_publications_show_nothing_after_their_quarter(rendered: report.ReportOu
 def test_briefing_has_provenance_date_and_contact(rendered: report.ReportOutcome, expected):
     page = html.unescape((rendered.directory / "briefing.html").read_text(encoding="utf-8"))
     assert expected.sha256 in page  # the whole digest, not a prefix
-    assert "<th scope=\"row\">Published</th>" in page and "<th scope=\"row\">Contact</th>" in page
+    assert "<strong>Published:</strong>" in page and "<strong>Contact:</strong>" in page
     from fairness.report.format import CONTACT_PLACEHOLDER
 
     assert CONTACT_PLACEHOLDER in page  # no contact given: the placeholder says it must be set

@@ -1131,10 +1131,10 @@ def provenance_line(
         ("Made with", f"fairness-audit {__version__}, {mode} mode, run {run}"),
     ]
     text = "; ".join(f"{k}: {v}" for k, v in items) + ". The full report has the methods, every table and the full provenance."
-    rows = "".join(f"<tr><th scope=\"row\">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in items)
+    parts = " · ".join(f"<strong>{html.escape(k)}:</strong> {html.escape(v)}" for k, v in items)
     return Markupish(
-        f'<table class="provenance-line">{rows}</table><p class="muted provenance-line">The full report has '
-        "the methods, every table and the full provenance.</p>",
+        f'<p class="muted provenance-line">{parts}. The full report has the methods, every table and the full '
+        "provenance.</p>",
         text,
     )
 
