@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MATRIX := data/synthetic/gvm-history.csv
 SEED ?= 20181231
+CONTACT ?=
 
 .PHONY: help venv data report test lint bench clean
 
@@ -31,7 +32,7 @@ $(MATRIX): | $(STAMP)
 data: $(MATRIX) ## generate the default synthetic matrix (if missing)
 
 report: $(STAMP) $(MATRIX) ## render the quarterly report and the scrutiny briefing (2018Q4 and the latest quarter) into reports/
-	$(BIN)/fairness report --matrix $(MATRIX) --quarter 2018Q4 --quarter latest --briefing
+	$(BIN)/fairness report --matrix $(MATRIX) --quarter 2018Q4 --quarter latest --briefing $(if $(CONTACT),--contact "$(CONTACT)")
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest

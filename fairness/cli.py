@@ -342,6 +342,10 @@ def _args_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notebook", metavar="FILE.ipynb", help="report template (default notebooks/quarterly_oversight_report.ipynb)")
     p.add_argument("--no-pdf", action="store_true", help="HTML only (skip WeasyPrint)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit for each notebook cell")
+    p.add_argument("--contact", default="", metavar="TEXT",
+                   help="contact line printed in the report and the briefing (unset: a placeholder saying it must be set)")
+    p.add_argument("--publication-date", default="", metavar="YYYY-MM-DD",
+                   help="date of publication printed in the report and the briefing (default: the date of the run)")
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = REPORT_EPILOG
 
@@ -396,6 +400,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             notebook=args.notebook,
             pdf=not args.no_pdf,
             timeout=args.timeout,
+            parameters={k: v for k, v in (("contact", args.contact), ("publication_date", args.publication_date)) if v},
         )
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_SOME_INVALID
 
