@@ -143,7 +143,7 @@ def test_formatting_for_people():
     assert fr.fmt_int(1234567) == "1,234,567"
     assert fr.fmt_ratio(3.4123, 3.2, 3.634) == "3.41 (3.20–3.63)"
     assert fr.fmt_share(float("nan"), 0.1, 0.2) == fr.DASH
-    assert fr.fmt_p(0.0004) == "<0.001"
+    assert fr.fmt_p(0.0004) == "< 0.001" and fr.fmt_p(1.5e-05) == "< 0.001"  # never 1.5e-05
     t = fr.display_table(
         pd.DataFrame({"group": ["Black"], "count": [12345], "share": [0.8], "ci_low": [0.79], "ci_high": [0.81]}),
         "publication",
