@@ -175,6 +175,8 @@ def test_place_names_come_from_one_function():
     (text,) = S.ratio_sentences(HAND.iloc[:2], parameters={"place": "Kent"})["sentence"]
     assert text.startswith("Black residents of Kent were listed at 14.2 times the rate of White residents of Kent")
     assert "London" not in text
+    # an audit made with a profile takes the profile's [place] (fairness/profiles/england-wales-forces.toml)
+    assert S.place({"profile": "england-wales-forces"}) == S.Place("England and Wales", "people in England and Wales")
 
 
 # ---------------------------------------------------------------- the headline of a whole audit

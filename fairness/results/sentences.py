@@ -77,9 +77,15 @@ def place(parameters: Mapping[str, Any] | None = None) -> Place:
     """The place name of every sentence (the one function to change for another place).
 
     ``parameters`` (an audit's parameters) may carry ``place`` and
-    ``place_people``; otherwise London.
+    ``place_people``, or the ``profile`` the audit used (its ``[place]``);
+    otherwise London.
     """
     p = parameters or {}
+    if p.get("profile") and not p.get("place"):
+        from fairness.profiles import load_profile
+
+        spec = load_profile(str(p["profile"])).place
+        return Place(spec.name, spec.people)
     name = str(p.get("place") or "London")
     people = str(p.get("place_people") or ("Londoners" if name == "London" else f"residents of {name}"))
     return Place(name, people)
