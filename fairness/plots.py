@@ -1316,7 +1316,7 @@ def headline_trend(
     labels: list[str] = []
     series = (
         ("share", None, None, f"{group} share of the list", SERIES_COLOURS[0], "-", "o"),
-        ("benchmark_share", None, None, f"{group} share of the benchmark population", GREY, ":", None),
+        ("benchmark_share", None, None, f"{group} share of the benchmark population", GREY, ":", "_"),
         ("no_risk_share", "no_risk_low", "no_risk_high", "share with no risk", SERIES_COLOURS[1], "--", "s"),
     )
     for col, lo, hi, label, colour, ls, marker in series:
@@ -1324,9 +1324,15 @@ def headline_trend(
         if not np.isfinite(y).any():
             continue
         if lo and hi and {lo, hi} <= set(data.columns):
-            ax.fill_between(pos, _numeric(data, lo), _numeric(data, hi), color=colour, alpha=0.18, linewidth=0)
-        ax.plot(pos, y, color=colour, linestyle=ls, marker=marker, markersize=4.5, linewidth=1.6, zorder=3)
-        handles.append(Line2D([], [], color=colour, linestyle=ls, marker=marker, markersize=4.5, linewidth=1.6))
+            low, high = _numeric(data, lo), _numeric(data, hi)
+            ax.fill_between(pos, low, high, color=colour, alpha=0.18, linewidth=0)
+            # a quarter with no neighbour has no band to draw: its interval as an error bar
+            ax.errorbar(pos, y, yerr=np.vstack([y - low, high - y]), fmt="none", ecolor=colour, elinewidth=1.0,
+                        capsize=3, zorder=3)
+        ax.plot(pos, y, color=colour, linestyle=ls, marker=marker, markersize=4.5 if marker != "_" else 9,
+                linewidth=1.6, zorder=3)
+        handles.append(Line2D([], [], color=colour, linestyle=ls, marker=marker, markersize=4.5 if marker != "_" else 9,
+                              linewidth=1.6))
         labels.append(label)
     status = np.where(absent, "absent", "shown")
     _shade_missing(ax, pos, status, data["_q"].tolist(), handles, labels)

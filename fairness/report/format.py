@@ -1012,10 +1012,10 @@ def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
     r = _row(rep, group=group)
     if r is not None and _known(r.get("ratio")) and direction(r.get("ci_low"), r.get("ci_high")) == "higher":
         qs.append(
-            f"{group} people are {fmt_pct(r['share'])} of those listed ({fmt_int(r['count'])} of "
-            f"{fmt_int(r['n'])} with a stated ethnicity) against {fmt_pct(r['benchmark_share'])} of the benchmark "
-            f"population ({label}), a representation ratio of {sfmt_ratio(r['ratio'], r['ci_low'], r['ci_high'])}. "
-            "What evidence, beyond intelligence, supports each listing, and how is it checked for bias?"
+            f"{group} people are {fmt_pct(r['share'])} of those listed against {fmt_pct(r['benchmark_share'])} of "
+            f"the benchmark population ({label}): a representation ratio of "
+            f"{sfmt_ratio(r['ratio'], r['ci_low'], r['ci_high'])}. What evidence, beyond intelligence, supports "
+            "each listing, and how is it checked for bias?"
         )
     nr = res.no_risk  # type: ignore[attr-defined]
     r = _row(nr, by="all", group="all")
@@ -1161,11 +1161,29 @@ def _fmt_small(v: object) -> str:
 
 
 def _borough_question(res: object) -> str:
-    """The question about boroughs, in words: who stands out above and below, on the no-risk share."""
-    from fairness.results.sentences import borough_sentence
+    """The question about boroughs, in words: who stands out above and below on the no-risk share.
 
-    text = borough_sentence(res, short=True) or ""  # type: ignore[arg-type]
-    return f"{text} What in local practice explains the difference?"
+    The numbers are in the main points just above; the question names the boroughs.
+    """
+    bor = res.boroughs  # type: ignore[attr-defined]
+    nrb = bor[bor["metric"] == "no_risk_share"]
+    key = pd.to_numeric(nrb["z"], errors="coerce").abs()
+    nrb = nrb.assign(_z=key).sort_values("_z", ascending=False)
+    above = [_text(b) for b in nrb.loc[nrb["flag"].astype(str) == "above_99.8", "borough"]][:3]
+    below = [_text(b) for b in nrb.loc[nrb["flag"].astype(str) == "below_99.8", "borough"]][:3]
+
+    def names(xs: list[str]) -> str:
+        return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
+
+    parts = []
+    if above:
+        parts.append(f"{names(above)} list{'s' if len(above) == 1 else ''} so many more people assessed as "
+                     "posing no risk than other boroughs")
+    if below:
+        parts.append(f"{names(below)} so many fewer" if above else
+                     f"{names(below)} list{'s' if len(below) == 1 else ''} so many fewer people assessed as posing "
+                     "no risk than other boroughs")
+    return f"Why do {', and '.join(parts)} (shares and intervals in the main points)? What in local practice explains it?"
 
 
 def main_points_box(res: object) -> Markupish:

@@ -1124,7 +1124,9 @@ def headline_metrics(metrics: Mapping[str, Any], *, group: str = "Black") -> dic
         nr_row = overall.iloc[0] if len(overall) else None
     flagged: float = float("nan")
     if "flag" in bor:
-        flagged = float(bor["flag"].astype(str).str.startswith("above_99.8").sum())
+        # boroughs far above London on the no-risk share (the one the appendix names)
+        no_risk = bor[bor["metric"] == "no_risk_share"] if "metric" in bor else bor
+        flagged = float(no_risk["flag"].astype(str).str.startswith("above_99.8").sum())
     return {
         "quarter": metrics.get("quarter"),
         "mode": metrics.get("mode", ""),
@@ -1179,12 +1181,14 @@ def _trend_figure(table: pd.DataFrame) -> str:
         FigureCanvasAgg(fig)  # drawn without pyplot: no global figure state in the runner
         ax = fig.subplots()
         plots.headline_trend(table, group=str(table["group"].iloc[0]), ax=ax,
-                             title="Headline measures by quarter reported (shaded band: 95% interval)")
+                             title="Headline measures by quarter reported")
         buf = io.BytesIO()
         fig.savefig(buf, format="png", metadata={"Software": None})
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return ('<figure class="chart"><img alt="Line chart of the headline measures of each quarter reported; '
-            f'quarters with no report are gaps" src="data:image/png;base64,{data}" style="max-width:100%"></figure>')
+            f'quarters with no report are gaps" src="data:image/png;base64,{data}" style="max-width:100%">'
+            "<figcaption>Each quarter reported. Bars and the shaded band: 95% intervals of the no-risk share. "
+            "Grey: quarters with no report, so nothing is known there and no line crosses them.</figcaption></figure>")
 
 
 def _synthetic_reports(out: Path, quarters: Sequence[str]) -> bool:
