@@ -50,6 +50,7 @@ from fairness.definitions import (
     SEXES,
 )
 from fairness.publish.disclosure import MARKER
+from fairness.publish.intruder import PublicationAuditError
 from fairness.publish.publication import find_small_counts_in_tables
 from fairness.results.audit import ERR_NO_VALID_ROWS
 from tests.conftest import good_row
@@ -162,12 +163,22 @@ def non_finite_numbers(res) -> list[tuple]:
 
 
 def assert_numbers_or_reasons(res) -> None:
-    for r in (res, res.for_publication()):
+    try:
+        published = res.for_publication()
+    except PublicationAuditError as e:
+        # A refusal is a reason, when it names a cell and what gives it back
+        # (e.g. a list of one person whose ethnicity is not stated: the number
+        # listed minus the stated total gives the hidden count).
+        assert "recovered" in str(e) and " from " in str(e), str(e)
+        published = None
+    for r in (res, published):
+        if r is None:
+            continue
         assert non_finite_numbers(r) == []
         assert unexplained_nulls(r) == []
         assert bad_text(r) == []
-    published = res.for_publication()
-    assert find_small_counts_in_tables(published.tables()).empty
+    if published is not None:
+        assert find_small_counts_in_tables(published.tables()).empty
 
 
 def audit_rows(rows: list[dict], **kwargs):

@@ -254,18 +254,32 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
                 hidden = [i for i, v in zip(idx, values, strict=True) if _hidden(v)]
                 if len(hidden) != 1 or len(values) < 2:
                     continue
-                known = _group_total_known(name, t, idx, col, spec)
+                known = _group_total_known(name, t, idx, col, spec, facts, int(hidden[0]))
                 if known:
                     found.append(("total", name, int(hidden[0]), col, known))
     return found
 
 
-def _group_total_known(name: str, t: pd.DataFrame, idx, col: str, spec) -> str | None:
+#: The group outside every share's denominator: its count is the number listed
+#: minus the table's n, not part of n.
+OUTSIDE_BASE = "Not stated"
+
+
+def _group_total_known(name: str, t: pd.DataFrame, idx, col: str, spec, facts=None,
+                       row: int | None = None) -> str | None:
     """Where the total of one group of a table is published, if it is."""
     if col in spec.count_cols and "n" in spec.base_cols and "n" in t:
         ns = {v for v in t.loc[idx, "n"].tolist() if _number(v) is not None}
         if len(ns) == 1:
-            return f"{name}.n ({int(next(iter(ns)))}) minus the {col} shown beside it"
+            n = int(next(iter(ns)))
+            if row is not None and "group" in t and str(t.at[row, "group"]) == OUTSIDE_BASE:
+                listed = _number((facts or {}).get("n"))
+                if name == "representation" and listed is not None:
+                    # "Not stated" is outside n (no census denominator): the
+                    # number listed minus n gives it back.
+                    return f"the number listed ({int(listed)}) minus {name}.n ({n})"
+                return None
+            return f"{name}.n ({n}) minus the {col} shown beside it"
     if name == "checks" and "borough" in t:
         labels = t.loc[idx, "borough"].tolist()
         if "All boroughs" in labels:
