@@ -310,3 +310,62 @@ def test_example_notebook_executes_and_shows_the_published_figures(tmp_path):
     assert "32.79" in text  # the Metropolitan Police row: 38,961 ÷ 1,188,137 × 1,000 = 32.79
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 2  # the forest plot and the funnel of forces
+
+
+# ------------------------------------------------------------ sentences (fairness.results.sentences rules)
+
+# Cumbria only, worked by hand over its Census 2021 residents (census2021_ethnic_group5_by_pfa_built.csv:
+# Asian 4,911, Mixed 4,002, White 488,025): White 500 searches = 1.02 per 1,000; Asian 50 = 10.2 per 1,000,
+# rate ratio 9.94, Katz interval exp(±1.96·√(1/50 − 1/4,911 + 1/500 − 1/488,025)) = 7.44–13.27 (above 1);
+# Mixed 5 = 1.25 per 1,000, rate ratio 1.22, an interval far from excluding 1 with 5 searches (0.39–2.86).
+DIRECTIONS = "area,group,count\nCumbria,White,500\nCumbria,Asian,50\nCumbria,Mixed,5\n"
+
+
+def _sentence(res, group: str, benchmark: str = "residents_2021") -> str:
+    s = res.sentences[(res.sentences.group == group) & (res.sentences.benchmark == benchmark)]
+    assert len(s) == 1
+    return str(s["sentence"].iloc[0])
+
+
+def test_count_table_sentences_give_a_direction_only_when_the_interval_excludes_parity(tmp_path):
+    path = tmp_path / "foi.csv"
+    path.write_text(DIRECTIONS, encoding="utf-8")
+    res = audit_counts(path, profile=PROFILE)
+    rel = res.relative_rate[res.relative_rate.benchmark == "residents_2021"].set_index("group")
+    assert rel.loc["Asian", "rri"] == pytest.approx((50 / 4_911) / (500 / 488_025), rel=1e-12)  # 9.937
+    assert rel.loc["Mixed", "rri"] == pytest.approx((5 / 4_002) / (500 / 488_025), rel=1e-12)  # 1.219
+    assert rel.loc["Asian", "ci_low"] > 1 and rel.loc["Mixed", "ci_low"] < 1 < rel.loc["Mixed", "ci_high"]
+    asian, mixed = _sentence(res, "Asian"), _sentence(res, "Mixed")
+    # interval above 1: a direction, with the two rates, the count, the interval and the benchmark
+    assert asian.startswith("There were 10.2 searches per 1,000 Asian people in England and Wales against "
+                            "1.0 per 1,000 White people in England and Wales: 9.9 times the rate "
+                            "(Asian: 50 searches; rate ratio 9.9, 95% CI ")
+    # interval includes 1: no direction, never "1.22 times the rate"
+    assert mixed.startswith("There were 1.2 searches per 1,000 Mixed people in England and Wales against "
+                            "1.0 per 1,000 White people in England and Wales: no clear difference between the "
+                            "rates (the interval includes parity; Mixed: 5 searches; rate ratio 1.22, 95% CI ")
+    assert "times" not in mixed
+    for s in (asian, mixed):
+        assert "benchmark: " in s and "London" not in s and "less likely" not in s
+
+
+def test_stop_and_search_sentence_keeps_the_published_rates(ss_2022):
+    # 23.7 and 5.8 per 1,000 (Ethnicity Facts and Figures, year ending March 2023, excluding BTP); the rate
+    # ratio (57,121 / 2,409,283) / (282,957 / 48,699,231) = 4.08, its interval far above 1
+    black = _sentence(ss_2022, "Black")
+    assert black.startswith("There were 23.7 searches per 1,000 Black people in England and Wales against 5.8 "
+                            "per 1,000 White people in England and Wales: 4.1 times the rate (Black: 57,121 "
+                            "searches; rate ratio 4.1, 95% CI ")
+    assert "benchmark: " in black
+    ss = pd.read_csv(STOP_SEARCH)
+    met = audit_counts(ss[(ss.police_force == "Metropolitan Police") & (ss.financial_year == "2022/23")],
+                       profile=PROFILE)
+    # the Met: 32.8 per 1,000 Black people (38,961 ÷ 1,188,137, SOURCES.md)
+    assert _sentence(met, "Black").startswith("There were 32.8 searches per 1,000 Black people")
+    assert "38,961 searches" in _sentence(met, "Black")
+
+
+def test_count_tables_have_no_sentence_generator_of_their_own():
+    import fairness.results.counts_table as ct
+
+    assert not hasattr(ct, "count_sentences")

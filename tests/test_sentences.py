@@ -286,3 +286,25 @@ def test_suppressed_values_are_said_suppressed():
     res = _audit(mode="publication", representation=_audit().representation.assign(count="[c]", share="[c]"))
     assert "is suppressed" in S.representation_sentence(res)
     assert S.fmt_count("[c]") == "suppressed"
+
+
+def test_count_table_wording_keeps_every_rule():
+    # the HAND table worded for a count table of searches (a profile's list.unit), in England and Wales
+    where = S.Place("England and Wales", "people in England and Wales")
+    s = by_group(S.ratio_sentences(HAND, where=where, unit="searches"))
+    assert s["Black"] == (
+        "There were 78.0 searches per 1,000 Black people in England and Wales against 5.5 per 1,000 White people "
+        "in England and Wales: 14.2 times the rate (Black: 78 searches; rate ratio 14.2, 95% CI 9.0–22.3; "
+        "benchmark: residents, Census 2021).")
+    assert s["Other"] == (
+        "There were 4.3 searches per 1,000 Other people in England and Wales against 5.5 per 1,000 White people "
+        "in England and Wales: no clear difference between the rates (the interval includes parity; Other: 43 "
+        "searches; rate ratio 0.78, 95% CI 0.57–1.07; benchmark: residents, Census 2021).")
+    assert ": about a quarter of the rate (Asian: 30 searches; rate ratio 0.26, 95% CI 0.18–0.37" in s["Asian"]
+    for text in s.values():
+        assert "less likely" not in text and "times less" not in text and "London" not in text
+    hidden = HAND.assign(rri=HAND["rri"].astype(object))
+    hidden.loc[hidden["group"] == "Black", "rri"] = "[c]"
+    text = by_group(S.ratio_sentences(hidden, where=where, unit="searches"))["Black"]
+    assert text.startswith("The rate for Black people in England and Wales relative to White people in England "
+                           "and Wales is suppressed") and "benchmark: residents, Census 2021" in text

@@ -409,7 +409,7 @@ def audit_counts(
         sha256=ct.sha256, mode="internal", parameters=params,
         representation=representation, relative_rate=relative,
         sensitivity=benchmark_sensitivity(relative, representation),
-        sentences=count_sentences(relative, p, alpha=alpha),
+        sentences=_sentences(relative, p, alpha=alpha),
         no_risk=_no_risk(p, sel, ct.has_no_risk, n, alpha, records=ct.kind == "records"),
         boroughs=boroughs, overdispersion=overdispersion, funnel_limits=limits,
         heterogeneity=heterogeneity_from_counts(metric_counts, covers=present),
@@ -515,53 +515,12 @@ NOTE_OVER_POPULATION = ("as many {unit} as residents, or more, in some group of 
 # ---------------------------------------------------------------------- words
 
 
-def count_sentences(relative_rate: pd.DataFrame, profile: Profile, *, alpha: float = 0.05) -> pd.DataFrame:
-    """A sentence per relative rate in the profile's words: ``benchmark, group, sentence``.
+def _sentences(relative_rate: pd.DataFrame, profile: Profile, *, alpha: float = 0.05) -> pd.DataFrame:
+    """The per-group sentences of :mod:`fairness.results.sentences`, in the profile's place and unit."""
+    from fairness.results.sentences import Place, ratio_sentences
 
-    "There were 23.7 searches per 1,000 Black people in England and Wales against 5.8 per 1,000 White
-    people in England and Wales: 4.08 times the rate (95% CI …; benchmark: residents, Census 2021)."
-    A value hidden by disclosure control is said to be suppressed.
-    """
-    from fairness.publish.disclosure import MARKER
-
-    level = round(100 * (1 - alpha))
-    people, unit = profile.place.people, profile.list.unit
-
-    def who(g: str) -> str:
-        return f"{g} {people}"
-
-    ref_rows = {r.benchmark: r for r in relative_rate.itertuples(index=False) if r.group == r.reference}
-    rows = []
-    for r in relative_rate.itertuples(index=False):
-        if r.group == r.reference or r.group == "Not stated":
-            continue
-        ref = ref_rows.get(r.benchmark)
-        values = (r.rri, r.ci_low, r.ci_high, r.rate_per_1000, getattr(ref, "rate_per_1000", np.nan))
-        if any(isinstance(v, str) and v == MARKER for v in values):
-            s = (f"The rate for {who(r.group)} relative to {who(r.reference)} is suppressed (it rests on a small "
-                 f"count, or on one that would reveal a small count; benchmark: {r.benchmark_label}).")
-        else:
-            rri, lo, hi, rate, ref_rate = (float(v) if v is not None else np.nan for v in values)
-            if not (np.isfinite(rri) and np.isfinite(lo) and np.isfinite(hi)):
-                s = (f"The rate for {who(r.group)} relative to {who(r.reference)} could not be estimated "
-                     f"({r.note or 'not estimable'}; benchmark: {r.benchmark_label}).")
-            else:
-                d = 1 if rri >= 2 else 2
-                ratio = f"{rri:.{d}f} times the rate ({level}% CI {lo:.{d}f}–{hi:.{d}f})"
-                if np.isfinite(rate) and np.isfinite(ref_rate):
-                    s = (f"There were {_fmt_rate(rate)} {unit} per 1,000 {who(r.group)} against "
-                         f"{_fmt_rate(ref_rate)} per 1,000 {who(r.reference)}: {ratio} "
-                         f"(benchmark: {r.benchmark_label}).")
-                else:
-                    s = (f"{who(r.group)} had {ratio} of {who(r.reference)} (benchmark: {r.benchmark_label}; "
-                         "shares only, no rate per 1,000).")
-        rows.append({"benchmark": r.benchmark, "group": r.group, "sentence": s})
-    return pd.DataFrame(rows, columns=["benchmark", "group", "sentence"])
-
-
-def _fmt_rate(rate: float) -> str:
-    """One decimal (23.7), or two significant figures below 1 per 1,000 (0.053)."""
-    return f"{rate:.1f}" if rate >= 1 or rate == 0 else f"{rate:.2g}"
+    return ratio_sentences(relative_rate, alpha=alpha, where=Place(profile.place.name, profile.place.people),
+                           unit=profile.list.unit)
 
 
 @dataclass(frozen=True)
@@ -573,7 +532,7 @@ class CountTableAudit(AuditResult):
     def for_publication(self, *, threshold: int = 10, rounding: int | None = None) -> CountTableAudit:
         pub = super().for_publication(threshold=threshold, rounding=rounding)
         assert self.profile is not None
-        return dataclasses.replace(pub, sentences=count_sentences(pub.relative_rate, self.profile,
+        return dataclasses.replace(pub, sentences=_sentences(pub.relative_rate, self.profile,
                                                                   alpha=self.parameters["alpha"]))
 
     def headline(self) -> list[str]:

@@ -45,6 +45,7 @@ __all__ = [
     "Place",
     "borough_sentence",
     "checks_sentence",
+    "count_rate_sentence",
     "direction",
     "dispersion_sentence",
     "fmt_p",
@@ -243,12 +244,18 @@ def _get(row: Any, name: str, default: Any = None) -> Any:
     return getattr(row, name, default)
 
 
-def rate_sentence(row: Any, *, reference_rate: Any = None, level: int = 95, where: Place | None = None) -> str:
+def rate_sentence(row: Any, *, reference_rate: Any = None, level: int = 95, where: Place | None = None,
+                  unit: str | None = None) -> str:
     """One sentence for one relative-rate row (a mapping or a named tuple).
 
     ``reference_rate`` is the reference group's rate per 1,000 (for the two
-    rates side by side); without it only the ratio is given.
+    rates side by side); without it only the ratio is given. ``unit`` (a
+    profile's ``list.unit``, e.g. "searches") words the sentence for a count
+    table (:func:`count_rate_sentence`); without it the sentence is about
+    people listed.
     """
+    if unit is not None:
+        return count_rate_sentence(row, reference_rate=reference_rate, level=level, where=where, unit=unit)
     where = where or place()
     group, ref = str(_get(row, "group")), str(_get(row, "reference"))
     label = str(_get(row, "benchmark_label", _get(row, "benchmark", "")))
@@ -287,20 +294,72 @@ def rate_sentence(row: Any, *, reference_rate: Any = None, level: int = 95, wher
     return f"{head}: {side} ({tail})." if side else f"{head} ({tail})."
 
 
+def count_rate_sentence(row: Any, *, reference_rate: Any = None, level: int = 95, where: Place | None = None,
+                        unit: str = "searches") -> str:
+    """One sentence for one relative-rate row of a count table, in the profile's ``unit``.
+
+    The same rules as :func:`rate_sentence`: "There were 23.7 searches per
+    1,000 Black people in England and Wales against 5.8 per 1,000 White people
+    in England and Wales: 4.1 times the rate (Black: 215,234 searches; rate
+    ratio 4.1, 95% CI …; benchmark: residents, Census 2021)" only when the
+    interval lies above 1 and outside the parity band; a fraction of the rate
+    below it; otherwise "no clear difference". A value hidden by disclosure
+    control is said to be suppressed.
+    """
+    where = where or place()
+    group, ref = str(_get(row, "group")), str(_get(row, "reference"))
+    label = str(_get(row, "benchmark_label", _get(row, "benchmark", "")))
+    bench = f"benchmark: {label}"
+    them, us = _people(group, where), _people(ref, where)
+    raw = (_get(row, "rri"), _get(row, "ci_low"), _get(row, "ci_high"), _get(row, "rate_per_1000"), reference_rate)
+    if any(_hidden(v) for v in raw):
+        return (f"The rate for {them} relative to {us} is suppressed (it rests on a small count, or on one "
+                f"that would reveal a small count; {bench}).")
+    rri, lo, hi = _num(raw[0]), _num(raw[1]), _num(raw[2])
+    rate, ref_rate = _num(raw[3]), _num(reference_rate)
+    counted = f"{group}: {fmt_count(_get(row, 'count'))} {unit}"
+    if rri is None:
+        why = _get(row, "note") or "not estimable"
+        side = (f"; {fmt_rate(rate)} against {fmt_rate(ref_rate)} {unit} per 1,000"
+                if rate is not None and ref_rate is not None else "")
+        return (f"The rate for {them} relative to {us} could not be estimated ({why}{side}; {counted}; {bench}).")
+    if lo is None or hi is None:
+        return (f"{them} had a rate ratio of {fmt_ratio(rri)} relative to {us}, with no interval "
+                f"({counted}; {bench}).")
+    tail = f"{counted}; rate ratio {fmt_ratio(rri, lo, hi, level, bare=True)}; {bench}"
+    verdict = direction(lo, hi)
+    if verdict == "higher":
+        how = f"{rri:.{_ratio_digits(rri)}f} times the rate"
+    elif verdict == "lower":
+        how = f"{fraction_words(rri)} the rate"
+    else:
+        what = "includes parity" if lo <= 1 <= hi else f"lies within the parity band {PARITY_BAND[0]}–{PARITY_BAND[1]}"
+        how, tail = "no clear difference between the rates", f"the interval {what}; {tail}"
+    if rate is not None and ref_rate is not None:
+        return (f"There were {fmt_rate(rate)} {unit} per 1,000 {them} against {fmt_rate(ref_rate)} per 1,000 "
+                f"{us}: {how} ({tail}).")
+    if verdict in ("higher", "lower"):
+        return f"{them} had {how} of {us} ({tail}; shares only, no rate per 1,000)."
+    return f"For {them} and {us} there was {how} ({tail}; shares only, no rate per 1,000)."
+
+
 def ratio_sentences(relative_rate: pd.DataFrame, *, alpha: float = 0.05,
-                    parameters: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                    parameters: Mapping[str, Any] | None = None, where: Place | None = None,
+                    unit: str | None = None) -> pd.DataFrame:
     """A sentence for each group of each benchmark (not the reference, not "Not stated").
 
     Follows every rule of this module: "Black Londoners were listed at 26.5
     times the rate of White Londoners: 2.61 against 0.099 per 1,000 residents
     (3,105 Black people listed; rate ratio 26.5 (95% CI 24.0–29.2); benchmark:
     residents, Census 2021)". A table by borough (a ``borough`` column) names
-    the borough.
+    the borough. ``where`` overrides the place of ``parameters``; ``unit``
+    (a profile's ``list.unit``) gives the count-table wording of
+    :func:`count_rate_sentence`.
 
     Returns ``benchmark, group, sentence``.
     """
     level = round(100 * (1 - alpha))
-    where = place(parameters)
+    where = where or place(parameters)
     rows: list[dict[str, Any]] = []
     if relative_rate is None or relative_rate.empty:
         return pd.DataFrame(rows, columns=["benchmark", "group", "sentence"])
@@ -312,7 +371,8 @@ def ratio_sentences(relative_rate: pd.DataFrame, *, alpha: float = 0.05,
             continue
         ref_rate = rates.get((*(r[k] for k in keys), r["reference"]))
         rows.append({"benchmark": r["benchmark"], "group": r["group"],
-                     "sentence": rate_sentence(r, reference_rate=ref_rate, level=level, where=where)})
+                     "sentence": rate_sentence(r, reference_rate=ref_rate, level=level, where=where,
+                                                  unit=unit)})
     return pd.DataFrame(rows, columns=["benchmark", "group", "sentence"])
 
 
