@@ -283,6 +283,8 @@ def _args_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output file, .csv or .parquet; truth goes beside it as <stem>.truth.json")
     p.add_argument("--check", action="store_true", help="print target vs achieved for every calibrated figure")
     p.add_argument("--list", action="store_true", help="list the scenarios")
+    p.add_argument("--profile", default=None, help="profile name or TOML path: list people in its areas, "
+                   "weighted by its headline benchmark (default london-gvm: the 32 London boroughs)")
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -296,6 +298,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     kwargs = {"scale": args.scale}
     if args.seed is not None:
         kwargs["seed"] = args.seed
+    if args.profile:
+        kwargs["profile"] = args.profile
     result = synth.generate(args.scenario, **kwargs)
     if args.out:
         from fairness.io.safe_write import refuse_reports_dir

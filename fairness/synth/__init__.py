@@ -48,6 +48,7 @@ from fairness.synth.frame import (
     write_csv,
     write_parquet,
 )
+from fairness.synth.place import place_for, scenario_for_place
 from fairness.synth.scenario import (
     build_plan,
     calibration_targets,
@@ -120,7 +121,11 @@ class SynthResult:
 
 
 def generate(
-    scenario: str | Path = DEFAULT_SCENARIO, *, seed: int = DEFAULT_SEED, scale: float = 1.0
+    scenario: str | Path = DEFAULT_SCENARIO,
+    *,
+    seed: int = DEFAULT_SEED,
+    scale: float = 1.0,
+    profile: Any = None,
 ) -> SynthResult:
     """Generate a synthetic matrix from a scenario.
 
@@ -134,6 +139,12 @@ def generate(
     scale : float, default 1.0
         Multiplies every size (people, additions, counts of test records);
         shares are unchanged.
+    profile : str, path or Profile, optional
+        Set the matrix in another place (:mod:`fairness.synth.place`): people
+        are listed in the profile's areas in proportion to each group's
+        residents in its headline benchmark; the scenario's borough-named
+        plantings and checks are left out (``truth["place"]`` lists them).
+        None or ``"london-gvm"``: the London boroughs, exactly as without it.
 
     Returns
     -------
@@ -150,9 +161,13 @@ def generate(
         raise ValueError(ERR_SEED.format(seed=seed))
     path = resolve_scenario(scenario)
     raw = read_scenario(path)
+    place = place_for(profile)
+    left_out: list[str] = []
+    if place is not None:
+        raw, left_out = scenario_for_place(raw, place)
     plan = build_plan(raw, float(scale), path)
     rng = np.random.default_rng(int(seed))
-    sim = simulate(raw, plan, rng, path)
+    sim = simulate(raw, plan, rng, path, place)
     records = gather_records(sim)
     test_count = int(raw.get("defects", {}).get("test_records", {}).get("count", 0))
     test_count = max(1, round(test_count * scale)) if test_count > 0 else 0
@@ -194,6 +209,16 @@ def generate(
         "outcome_model": outcome_truth(sim, records),
         "defects": defects(sim, records, ids, test_ids),
     }
+    if place is not None:  # absent for London, so the default truth file is unchanged
+        truth["place"] = {
+            "profile": place.profile,
+            "areas": len(place.names),
+            "benchmark": place.benchmark,
+            "note": ("people are listed in the profile's areas in proportion to each group's residents in "
+                     "the benchmark; the list's size and composition follow the scenario, which is calibrated "
+                     "to published figures about the Metropolitan Police's matrix, not to this place"),
+            "left_out": left_out,
+        }
     return SynthResult(matrix=matrix, truth=clean(truth))
 
 

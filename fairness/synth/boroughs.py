@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fairness.definitions import BOROUGH_CODES, BOROUGHS, ETHNICITIES
+from fairness.synth.place import Place
 from fairness.synth.quota import capped_largest_remainder
 
 CENSUS_DIR = Path(__file__).resolve().parents[2] / "data" / "reference" / "census"
@@ -67,6 +68,9 @@ class Boroughs:
     non_violent_share: np.ndarray
     amber: np.ndarray
     red: np.ndarray
+    #: The areas (default: the 32 London boroughs) and their codes; another place's with ``place``.
+    names: tuple[str, ...] = BOROUGHS
+    codes: tuple[str, ...] = tuple(BOROUGH_CODES[b] for b in BOROUGHS)
 
 
 def read_census() -> pd.DataFrame:
@@ -88,33 +92,41 @@ def planted(raw: dict, key: str, where: str) -> dict[int, float]:
 
 
 def _drawn_with_planted(
-    rng: np.random.Generator, sd: float, planted_values: dict[int, float], log: bool
+    rng: np.random.Generator, sd: float, planted_values: dict[int, float], log: bool, n: int = len(BOROUGHS)
 ) -> np.ndarray:
     # unplanned variation is kept within 2 sd, so the planted values stay the clear outliers
-    draws = np.clip(rng.normal(0.0, sd, size=len(BOROUGHS)), -2 * sd, 2 * sd)
+    draws = np.clip(rng.normal(0.0, sd, size=n), -2 * sd, 2 * sd)
     values = np.exp(draws) if log else draws
     for i, v in planted_values.items():
         values[i] = float(v)
     return values
 
 
-def _cut_points(raw: dict) -> tuple[np.ndarray, np.ndarray]:
+def _cut_points(raw: dict, names: tuple[str, ...] = BOROUGHS) -> tuple[np.ndarray, np.ndarray]:
     bands = raw.get("bands", {})
-    amber = np.full(len(BOROUGHS), float(bands.get("amber", 12.0)))
-    red = np.full(len(BOROUGHS), float(bands.get("red", 35.0)))
+    amber = np.full(len(names), float(bands.get("amber", 12.0)))
+    red = np.full(len(names), float(bands.get("red", 35.0)))
     for i, cuts in planted(bands, "boroughs", "[bands.boroughs]").items():
         amber[i] = float(cuts.get("amber", amber[i]))
         red[i] = float(cuts.get("red", red[i]))
-    for i in range(len(BOROUGHS)):
+    for i in range(len(names)):
         if not 0 < amber[i] < red[i]:
             raise ValueError(
-                ERR_CUTS.format(where="[bands]", name=BOROUGHS[i], amber=amber[i], red=red[i])
+                ERR_CUTS.format(where="[bands]", name=names[i], amber=amber[i], red=red[i])
             )
     return amber, red
 
 
-def build_boroughs(raw: dict, rng: np.random.Generator) -> Boroughs:
-    """Borough arrays for a scenario: census weights, planted practice, drawn variation."""
+def build_boroughs(raw: dict, rng: np.random.Generator, place: Place | None = None) -> Boroughs:
+    """Borough arrays for a scenario: census weights, planted practice, drawn variation.
+
+    With ``place`` (:func:`fairness.synth.place.place_for`), the areas of
+    another place weighted by their residents of each group; the scenario
+    must then plant nothing by borough name (see
+    :func:`fairness.synth.place.scenario_for_place`).
+    """
+    if place is not None:
+        return _build_place(raw, rng, place)
     census = read_census()
     cfg = raw.get("boroughs", {})
     multiplier = _drawn_with_planted(
@@ -155,6 +167,33 @@ def build_boroughs(raw: dict, rng: np.random.Generator) -> Boroughs:
         non_violent_share=non_violent,
         amber=amber,
         red=red,
+    )
+
+
+def _build_place(raw: dict, rng: np.random.Generator, place: Place) -> Boroughs:
+    """:func:`build_boroughs` for another place: residents by group from its benchmark, no youth tilt."""
+    cfg = raw.get("boroughs", {})
+    n = len(place.names)
+    multiplier = _drawn_with_planted(rng, float(cfg.get("listing_multiplier_sd", 0.0)), {}, log=True, n=n)
+    offset = _drawn_with_planted(rng, float(cfg.get("zero_harm_offset_sd", 0.0)), {}, log=False, n=n)
+    residents = place.residents["Not stated"]
+    weights = np.stack([place.residents[g] * multiplier for g in ETHNICITIES])
+    weights /= weights.sum(axis=1, keepdims=True)
+    base = float(cfg.get("non_violent_share", 0.3))
+    non_violent = 1.0 / (1.0 + np.exp(-(np.log(base / (1.0 - base)) + offset)))
+    amber, red = _cut_points(raw, place.names)
+    return Boroughs(
+        residents=residents.astype(np.int64),
+        residents_10_24=np.zeros(n, np.int64),  # not known for another place
+        weight_by_ethnicity=weights,
+        listing_multiplier=multiplier,
+        zero_harm_offset=offset,
+        miss_multiplier=np.ones(n),
+        non_violent_share=non_violent,
+        amber=amber,
+        red=red,
+        names=place.names,
+        codes=place.codes,
     )
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fairness.definitions import BOROUGHS, ETHNICITIES, SEXES
+from fairness.definitions import ETHNICITIES, SEXES
 from fairness.synth.boroughs import Boroughs, build_boroughs, zero_harm_quota
 from fairness.synth.dates import birth_for_age, uniform_days, years_after, ymd
+from fairness.synth.place import Place
 from fairness.synth.quota import (
     capped_largest_remainder,
     exact_categories,
@@ -144,9 +145,11 @@ class Simulation:
     end_monthday: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
-def simulate(raw: dict, plan: Plan, rng: np.random.Generator, path: Path) -> Simulation:
-    """Run every quarter of the plan and return the simulation."""
-    boroughs = build_boroughs(raw, rng)
+def simulate(
+    raw: dict, plan: Plan, rng: np.random.Generator, path: Path, place: Place | None = None
+) -> Simulation:
+    """Run every quarter of the plan and return the simulation (in the areas of ``place`` if given)."""
+    boroughs = build_boroughs(raw, rng, place)
     nq = len(plan.quarters)
     capacity = int(plan.people[0] + plan.additions.sum() * 1.2 + 16)
     column_ends = np.concatenate([plan.ends[0] - 91 * np.arange(HISTORY, 0, -1), plan.ends])
@@ -367,7 +370,7 @@ def _borough(rng: np.random.Generator, eth: np.ndarray, boroughs: Boroughs) -> n
     for g in range(len(ETHNICITIES)):
         where = eth == g
         out[where] = rng.choice(
-            len(BOROUGHS), size=int(where.sum()), p=boroughs.weight_by_ethnicity[g]
+            len(boroughs.names), size=int(where.sum()), p=boroughs.weight_by_ethnicity[g]
         )
     return out
 
@@ -654,14 +657,14 @@ def _zero_harm(
     """Exactly the planned number at harm 0, spread over boroughs by their practice."""
     borough = sim.pool.borough[stock].astype(np.int64)
     need = int(sim.plan.harm_zero[t])
-    room_b = np.bincount(borough[room], minlength=len(BOROUGHS))
+    room_b = np.bincount(borough[room], minlength=len(sim.boroughs.names))
     if need > room_b.sum():
         raise ValueError(
             ERR_INFEASIBLE_ZERO.format(
                 path=sim.path, quarter=sim.plan.quarters[t], need=need, room=int(room_b.sum())
             )
         )
-    people_b = np.bincount(borough, minlength=len(BOROUGHS))
+    people_b = np.bincount(borough, minlength=len(sim.boroughs.names))
     counts, common = zero_harm_quota(people_b, room_b, need, sim.boroughs.zero_harm_offset)
     sim.zero_harm_common.append(common)
     keys = np.where(room, -latent, -np.inf)

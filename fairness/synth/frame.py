@@ -18,7 +18,6 @@ import pyarrow.parquet as pq
 
 from fairness.definitions import (
     ALL_COLUMNS,
-    BOROUGHS,
     ETHNICITIES,
     RISK_BANDS,
     SEXES,
@@ -122,8 +121,9 @@ def add_duplicates(sim: Simulation, records: Records, share: float) -> Records:
         picks.append(np.sort(sim.rng.choice(rows, size=k, replace=False)))
     pick = np.concatenate(picks)
     extra = {k: v[pick].copy() for k, v in vars(records).items()}
+    names = sim.boroughs.names
     extra["borough"] = (
-        (extra["borough"] + sim.rng.integers(1, len(BOROUGHS), size=len(pick))) % len(BOROUGHS)
+        (extra["borough"] + sim.rng.integers(1, len(names), size=len(pick))) % len(names)
     ).astype(np.int16)
     extra["duplicate"][:] = True
     return Records(**{k: np.concatenate([getattr(records, k), extra[k]]) for k in extra})
@@ -162,7 +162,7 @@ def matrix_frame(
     columns = {
         "person_id": pd.arrays.ArrowStringArray(id_table.take(pa.array(person))),
         "snapshot_date": _dates(snapshot),
-        "borough": pd.Categorical.from_codes(records.borough, categories=list(BOROUGHS)),
+        "borough": pd.Categorical.from_codes(records.borough, categories=list(sim.boroughs.names)),
         "ethnicity": pd.Categorical.from_codes(pool.eth[person], categories=list(ETHNICITIES)),
         "sex": pd.Categorical.from_codes(pool.sex[person], categories=list(SEXES)),
         "age": ages_at(sim, person, records.quarter.astype(np.int64)),

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from fairness.definitions import BOROUGH_CODES, BOROUGHS, ETHNICITIES, RISK_BANDS
+from fairness.definitions import ETHNICITIES, RISK_BANDS
 from fairness.synth.engine import GREEN, Simulation
 from fairness.synth.frame import Records
 from fairness.synth.scenario import jsonable
@@ -128,8 +128,8 @@ def borough_truth(sim: Simulation, records: Records) -> dict[str, Any]:
     b = sim.boroughs
     nq = len(sim.plan.quarters)
     real = ~records.duplicate
-    people = np.zeros((len(BOROUGHS), nq), np.int64)
-    zero = np.zeros((len(BOROUGHS), nq), np.int64)
+    people = np.zeros((len(b.names), nq), np.int64)
+    zero = np.zeros((len(b.names), nq), np.int64)
     np.add.at(people, (records.borough[real], records.quarter[real]), 1)
     np.add.at(
         zero,
@@ -137,10 +137,10 @@ def borough_truth(sim: Simulation, records: Records) -> dict[str, Any]:
         (records.harm[real] == 0).astype(np.int64),
     )
     out = {}
-    for i, name in enumerate(BOROUGHS):
+    for i, name in enumerate(b.names):
         n = people[i]
         out[name] = {
-            "ons_code": BOROUGH_CODES[name],
+            "ons_code": b.codes[i],
             "residents_2021": int(b.residents[i]),
             "residents_10_24_2021": int(b.residents_10_24[i]),
             "listing_multiplier": float(b.listing_multiplier[i]),
@@ -150,7 +150,12 @@ def borough_truth(sim: Simulation, records: Records) -> dict[str, Any]:
             "band_cut_points": {"amber": float(b.amber[i]), "red": float(b.red[i])},
             "people_by_quarter": dict(zip(sim.plan.quarters, n.tolist(), strict=True)),
             "listing_rate_per_1000_aged_10_24_by_quarter": dict(
-                zip(sim.plan.quarters, (1000 * n / b.residents_10_24[i]).tolist(), strict=True)
+                zip(
+                    sim.plan.quarters,
+                    # residents aged 10-24 are not known for another place's areas: no rate
+                    (1000 * n / b.residents_10_24[i] if b.residents_10_24[i] else np.full(nq, np.nan)).tolist(),
+                    strict=True,
+                )
             ),
             "zero_harm_share_by_quarter": dict(
                 zip(
