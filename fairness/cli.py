@@ -419,6 +419,10 @@ def _args_audit(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default=None, help="profile name or TOML path (default london-gvm; "
                    "`fairness profiles` lists them): the areas, groups and benchmarks of a matrix or --counts table")
     p.add_argument("--period", default=None, help="with --counts: the period to audit (default: the latest)")
+    p.add_argument("--covers", default=None, metavar="all|none|AREA,AREA",
+                   help="areas the list is known to cover: an area with no rows there lists nobody (a true 0 in "
+                   "per-area statistics), elsewhere it is 'no data' (default: the profile's covers_all_areas; "
+                   "london-gvm: all)")
     p.add_argument("--quarter", default=None, help="quarter to audit, e.g. 2018Q4 (default: the latest in the file)")
     p.add_argument(
         "--benchmark",
@@ -506,6 +510,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         "method": args.method,
         "adjust": args.adjust,
     }
+    from fairness.results.audit import resolve_covers
+
+    options["covers"] = resolve_covers(args.covers, args.profile)
     res = None
     try:
         if _in_duckdb(args):

@@ -100,23 +100,28 @@ def test_force_rates_match_the_published_table_except_surrey_and_north_yorkshire
     assert len(matched - differ) == 40
 
 
-def test_an_area_with_more_events_than_residents_gets_rates_but_no_ratio():
-    by_area = relative_rate_by_area(STOP_SEARCH, profile=PROFILE, period="2022/23")
-    city = by_area[(by_area.area == "London, City of") & (by_area.benchmark == "residents_2011")
-                   & (by_area.group == "Black")].iloc[0]
-    # 232 searches of Black people, 193 Black residents in Census 2011 (census2011_ethnic_group_by_pfa.csv)
-    assert (city["count"], city["population"]) == (232, 193)
-    assert city["rate_per_1000"] == pytest.approx(1000 * 232 / 193)
-    assert np.isnan(city["rri"]) and "not the population at risk" in city["note"]
+def test_an_area_with_more_events_than_residents_gets_its_ratio_as_events():
+    # stop and search counts events ([list] counts = "events"): a rate above 1,000 per 1,000 is legitimate
+    by_area = relative_rate_by_area(STOP_SEARCH, profile=PROFILE, period="2022/23", benchmarks=["residents_2011"])
+    city = by_area[(by_area.area == "London, City of")].set_index("group")
+    # 232 searches of Black people, 193 Black residents in Census 2011 (census2011_ethnic_group_by_pfa.csv);
+    # 578 searches of White people, 5,799 White residents
+    assert (city.loc["Black", "count"], city.loc["Black", "population"]) == (232, 193)
+    assert city.loc["Black", "rate_per_1000"] == pytest.approx(1000 * 232 / 193)
+    # RRI = (232/193)/(578/5799) = 12.0603; Katz for Poisson counts: exp(±1.959964·sqrt(1/232 + 1/578))
+    assert city.loc["Black", "rri"] == pytest.approx(12.0603, rel=1e-4)
+    assert city.loc["Black", "ci_low"] == pytest.approx(10.3562, rel=1e-4)
+    assert city.loc["Black", "ci_high"] == pytest.approx(14.0447, rel=1e-4)
+    assert city.loc["Black", "flag"] == "above_band"
 
 
-def test_a_table_of_one_area_with_more_events_than_residents_is_audited_without_ratios():
+def test_a_table_of_one_area_with_more_events_than_residents_is_audited_with_ratios():
     ss = pd.read_csv(STOP_SEARCH)
     city = ss[(ss.police_force == "London, City of") & (ss.financial_year == "2022/23")]
     rel = audit_counts(city, profile=PROFILE).relative_rate
     black = rel[(rel.group == "Black") & (rel.benchmark == "residents_2011")].iloc[0]
-    assert black["rate_per_1000"] == pytest.approx(1000 * 232 / 193) and np.isnan(black["rri"])
-    assert "not the population at risk" in black["note"]
+    assert black["rate_per_1000"] == pytest.approx(1000 * 232 / 193)
+    assert black["rri"] == pytest.approx(12.0603, rel=1e-4)
 
 
 # ------------------------------------------------------------ the rest of the audit

@@ -9,6 +9,7 @@ hand in the comments, independently of the module; z = 1.959964 (two-sided
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from fairness import (
 from fairness.definitions import ETHNICITIES
 from fairness.results.sentences import ratio_sentences
 from fairness.stats import disproportionality as dp
+from fairness.stats.disproportionality import relative_rate_from_counts
 
 Z = 1.959963984540054
 METHODS = ["katz", "poisson-exact", "mid-p"]
@@ -581,3 +583,53 @@ def test_benchmark_share_is_over_the_whole_benchmark_population(method):
     for col in ("ratio", "ci_low", "ci_high", "benchmark_share"):
         for group in ("Black", "White"):
             assert a.loc[group, col] == pytest.approx(b.loc[group, col], rel=1e-12), (group, col)
+
+
+# ------------------------------------------------------------ counts at or above the population (issue 14)
+
+
+def _city_of_london_2011():
+    """City of London, Census 2011 (data/reference/england-wales/census2011_ethnic_group_by_pfa.csv):
+    5,799 White and 193 Black residents."""
+    t = pd.DataFrame({"borough": ["City of London"] * 2, "group": ["White", "Black"], "count": [5799.0, 193.0]})
+    t["share"] = t["count"] / t["count"].sum()
+    return Benchmark(name="residents_2011", label="residents, Census 2011", table=t, source="ONS")
+
+
+def test_events_above_the_population_get_a_poisson_ratio():
+    # Home Office stop and search 2022/23, City of London: 232 searches of Black people, 578 of White people
+    counts = pd.DataFrame({"ethnicity": ["White", "Black"], "count": [578, 232]})
+    rel = relative_rate_from_counts(counts, [_city_of_london_2011()], kind="events").set_index("group")
+    # (232/193)/(578/5799) = 12.0602; Katz on Poisson counts: exp(ln R ± 1.959964·sqrt(1/232 + 1/578))
+    assert rel.loc["Black", "rate_per_1000"] == pytest.approx(1202.0725, rel=1e-7)
+    assert rel.loc["Black", "rri"] == pytest.approx(12.060240, rel=1e-6)
+    assert rel.loc["Black", "ci_low"] == pytest.approx(10.356197, rel=1e-6)
+    assert rel.loc["Black", "ci_high"] == pytest.approx(14.044672, rel=1e-6)
+    for method in ("poisson-exact", "mid-p"):  # the conditional methods never needed a <= A
+        r = relative_rate_from_counts(counts, [_city_of_london_2011()], kind="events", method=method)
+        black = r[r.group == "Black"].iloc[0]
+        assert black["ci_low"] < 12.060240 < black["ci_high"] and black["flag"] == "above_band"
+
+
+def test_people_above_the_population_are_a_data_error_not_a_crash():
+    counts = pd.DataFrame({"ethnicity": ["White", "Black"], "count": [578, 232]})
+    rel = relative_rate_from_counts(counts, [_city_of_london_2011()]).set_index("group")  # kind="people"
+    assert np.isnan(rel.loc["Black", "rri"]) and rel.loc["Black", "flag"] == "not_estimable"
+    assert rel.loc["Black", "note"].startswith("data error: 232 people counted in this group but the benchmark "
+                                               "population is 193")
+    assert rel.loc["Black", "rate_per_1000"] == pytest.approx(1000 * 232 / 193)
+    # at the population (everyone listed) it is still a valid count of people
+    at = relative_rate_from_counts(counts.assign(count=[578, 193]), [_city_of_london_2011()]).set_index("group")
+    assert at.loc["Black", "rri"] == pytest.approx((193 / 193) / (578 / 5799))
+
+
+def test_confint_rate_ratio_kind_events_drops_the_finite_size_terms():
+    from fairness.stats.intervals import KIND_MESSAGE, confint_rate_ratio
+
+    r, lo, hi = confint_rate_ratio(232, 193, 578, 5799, kind="events")
+    assert float(lo) == pytest.approx(10.356197, rel=1e-6) and float(hi) == pytest.approx(14.044672, rel=1e-6)
+    with pytest.raises(ValueError, match="a must not exceed A"):
+        confint_rate_ratio(232, 193, 578, 5799)
+    with pytest.raises(ValueError, match=re.escape(KIND_MESSAGE.format(
+            function="confint_rate_ratio", valid="people, events", kind="persons"))):
+        confint_rate_ratio(232, 193, 578, 5799, kind="persons")

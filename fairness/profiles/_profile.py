@@ -85,6 +85,13 @@ class ListSpec:
     unit: str
     unit_singular: str
     has_snapshots: bool = True
+    #: "people" (each row or count is a distinct person, one of the benchmark population) or
+    #: "events" (searches, arrests: a rate above 1 per person is possible)
+    counts: str = "people"
+    #: the list covers every area: an area with no rows lists nobody (a true 0), not "no data"
+    covers_all_areas: bool = False
+    #: the list records a harm score (``harm_score`` is then a required column)
+    has_harm_score: bool = True
 
 
 @dataclass(frozen=True)
@@ -299,7 +306,9 @@ _KEYS: dict[str, dict[str, tuple[bool, str]]] = {
          "bands": (False, "a table"), "outcomes": (False, "an array of tables [[outcomes]]"),
          "age": (True, "a table"), "count_table": (False, "a table")},
     "list": {"name": (True, "text"), "unit": (True, "text, plural (\"people listed\")"),
-             "unit_singular": (True, "text (\"person\")"), "snapshots": (False, "true or false")},
+             "unit_singular": (True, "text (\"person\")"), "snapshots": (False, "true or false"),
+             "counts": (False, "\"people\" or \"events\""), "covers_all_areas": (False, "true or false"),
+             "harm_score": (False, "true or false")},
     "place": {"name": (True, "text (\"London\")"), "people": (True, "text (\"Londoners\")"),
               "area_word": (True, "text (\"borough\")"), "area_word_plural": (True, "text (\"boroughs\")"),
               "police": (True, "text (\"Metropolitan Police\")")},
@@ -390,6 +399,10 @@ class _Reader:
                 name=self._text(lst["name"], "list.name"), unit=self._text(lst["unit"], "list.unit"),
                 unit_singular=self._text(lst["unit_singular"], "list.unit_singular"),
                 has_snapshots=self._bool(lst.get("snapshots", True), "list.snapshots"),
+                counts=self._one_of(self._text(lst.get("counts", "people"), "list.counts"), ("people", "events"),
+                                    "list.counts", "the kinds of count"),
+                covers_all_areas=self._bool(lst.get("covers_all_areas", False), "list.covers_all_areas"),
+                has_harm_score=self._bool(lst.get("harm_score", True), "list.harm_score"),
             ),
             place=PlaceSpec(**{k: self._text(place[k], f"place.{k}") for k in _KEYS["place"]}),
             areas=areas,

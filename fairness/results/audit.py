@@ -337,6 +337,7 @@ def audit(
     checks_config: Any = None,
     engine: Literal["auto", "pandas", "duckdb"] = "auto",
     profile: Any = None,
+    covers: Any = None,
 ) -> AuditResult:
     """Audit one quarter of a matrix (and all quarters for trends).
 
@@ -368,6 +369,12 @@ def audit(
         ``"pandas"``: in memory. ``"auto"``: DuckDB for a folder of Parquet
         files or a Parquet file of more than 5 million rows, pandas
         otherwise. Both give the same results.
+    covers : "all", "none" or a list of area names, optional
+        Areas the list is known to cover, passed to every per-area statistic
+        (the funnels and the heterogeneity test): an area there with no rows
+        lists nobody (a true 0 with its interval); elsewhere an area with no
+        rows is "no data". Default: the profile's ``[list] covers_all_areas``
+        (london-gvm: true, its extract is of the whole Met).
     profile : str, path or Profile, optional
         ``None`` or ``"london-gvm"``: the London matrix, as always. Another
         profile (:mod:`fairness.profiles`): the matrix is validated with its
@@ -384,6 +391,7 @@ def audit(
     """
     options = {"benchmarks": benchmarks, "reference": reference, "alpha": alpha, "method": method,
                "adjust": adjust, "no_risk": no_risk}
+    covered = resolve_covers(covers, profile)
     if engine not in ENGINES:
         raise ValueError(ERR_ENGINE.format(engine=engine, valid=", ".join(ENGINES)))
     if profile is not None:
@@ -394,9 +402,9 @@ def audit(
     duck = _duckdb_input(matrix, engine)
     if duck is not None and isinstance(duck, (str, os.PathLike)):
         return _logged(lambda: audit_and_validate_parquet(duck, quarter=quarter, checks_config=checks_config,
-                                                          **options), duck)
+                                                          covers=covered, **options), duck)
     if duck is not None:
-        return audit_parquet(duck, quarter=quarter, checks_config=checks_config, **options)
+        return audit_parquet(duck, quarter=quarter, checks_config=checks_config, covers=covered, **options)
     frame, validation = _load(matrix)
     if len(frame) == 0:
         raise ValueError(ERR_NO_VALID_ROWS)
@@ -409,8 +417,35 @@ def audit(
     return audit_from_cube(
         cube, facts=facts, quarantine=validation.quarantined if validation is not None else None,
         benchmarks=benchmarks, reference=reference, alpha=alpha, method=method, adjust=adjust,
-        no_risk=no_risk, checks_config=config, records=records,
+        no_risk=no_risk, checks_config=config, records=records, covers=covered,
     )
+
+
+#: ``covers`` values of :func:`audit` besides "all" and area names: the list is known to cover no area
+#: beyond those with rows (an area with no rows is "no data").
+COVERS_NONE = ("none",)
+ERR_COVERS_AUDIT = "covers must be 'all', 'none', or a list of area names; got {value!r}"
+
+
+def resolve_covers(covers: Any, profile: Any = None) -> Any:
+    """The areas a list is known to cover, as the per-area statistics take it (``covers=`` of
+    :func:`fairness.stats.boroughs.borough_funnel`): ``"all"``, a tuple of area names, or ``()``
+    (only the areas with rows). ``None`` takes the profile's ``[list] covers_all_areas``
+    (london-gvm: true, the extract is of the whole Met)."""
+    if covers is None:
+        from fairness.profiles import load_profile
+
+        return "all" if load_profile(profile if profile is not None else "london-gvm").list.covers_all_areas else ()
+    if isinstance(covers, str):
+        word = covers.strip().casefold()
+        if word in COVERS_NONE:
+            return ()
+        if word == "all":
+            return "all"
+        return tuple(a.strip() for a in covers.split(",") if a.strip())
+    if isinstance(covers, (list, tuple, set, frozenset)):
+        return tuple(str(a) for a in covers)
+    raise ValueError(ERR_COVERS_AUDIT.format(value=covers))
 
 
 def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, options: dict[str, Any]) -> AuditResult:
@@ -518,12 +553,14 @@ def audit_from_cube(
     no_risk: str = "harm_zero",
     checks_config: Any = None,
     records: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    covers: Any = "all",
 ) -> AuditResult:
     """Every table of :func:`audit` from the count tables (pandas or DuckDB made them).
 
     ``facts`` holds ``quarantined, n_rows, source, sha256, quarantine_reasons``;
     ``records`` (the whole matrix and the selected quarter's rows) only serve
-    registered checks that read records.
+    registered checks that read records; ``covers`` (:func:`resolve_covers`) the
+    areas known to be covered, passed to every per-area statistic.
     """
     # Every matrix here is small (the case-mix model has a few hundred rows):
     # a multi-threaded BLAS only spins, and on a busy two-core laptop turns a
@@ -533,7 +570,7 @@ def audit_from_cube(
     with _single_threaded_blas():
         return _audit_from_cube(cube, facts=facts, quarantine=quarantine, benchmarks=benchmarks,
                                 reference=reference, alpha=alpha, method=method, adjust=adjust, no_risk=no_risk,
-                                checks_config=checks_config, records=records)
+                                checks_config=checks_config, records=records, covers=covers)
 
 
 def _single_threaded_blas():
@@ -563,7 +600,7 @@ def _canonical_options(reference: str, method: str, adjust: str, no_risk: str) -
 
 
 def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, method, adjust, no_risk,
-                     checks_config, records) -> AuditResult:
+                     checks_config, records, covers="all") -> AuditResult:
     q = cube.quarter
     config = checks_config or ChecksConfig()
     n = people_in_quarter(cube)
@@ -594,7 +631,7 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
         duration = duration_from_counts(band_counts, flagged, definition=no_risk, alpha=alpha)
 
     metric_counts = {metric: borough_metric_counts(cube, metric) for metric in BOROUGH_METRICS}
-    boroughs, overdispersion, limits = funnel_from_counts(metric_counts)
+    boroughs, overdispersion, limits = funnel_from_counts(metric_counts, covers=covers)
     casemix, casemix_test = _casemix(cube, alpha=alpha, adjust=adjust, notes=notes)
 
     whole, current = records if records is not None else (None, None)
@@ -632,7 +669,7 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
         boroughs=boroughs,
         overdispersion=overdispersion,
         funnel_limits=limits,
-        heterogeneity=heterogeneity_from_counts(metric_counts),
+        heterogeneity=heterogeneity_from_counts(metric_counts, covers=covers),
         casemix=casemix,
         casemix_test=casemix_test,
         band_consistency=band_consistency_from_counts(cube.harm, alpha=alpha),

@@ -458,58 +458,20 @@ def relative_rate_by_area(
 
 def _relative_rates(p: Profile, counts: pd.DataFrame, benches: list, *, by_area: bool, reference: str,
                     alpha: float, method: str, adjust: str) -> pd.DataFrame:
-    """:func:`relative_rate_from_counts`, each benchmark on its own, with a guard.
+    """:func:`relative_rate_from_counts`, each benchmark on its own, counting what the profile counts.
 
-    An area can count as many events as it has residents, or more (the City of London: 232 searches of
-    Black people in 2022/23, 193 Black residents in Census 2011): residents are then not the population
-    at risk, and the interval methods rightly refuse a count above its denominator. Such an area (or,
-    pooled, such a table) gets its rates per 1,000 and a note, no ratio.
+    A list of events (``[list] counts = "events"``: searches) can count more events than an area has
+    residents (the City of London: 232 searches of Black people in 2022/23, 193 Black residents in
+    Census 2011); the ratio and its interval are then those of Poisson counts. A list of people
+    counted above the population is a data error, and the statistics say so in ``note``.
     """
     from fairness.stats.disproportionality import relative_rate_from_counts
 
-    keys = ["borough", "ethnicity"] if by_area else ["ethnicity"]
-    parts = []
-    for bench in benches:
-        pops = (bench.table if by_area else bench.london()).rename(columns={"group": "ethnicity",
-                                                                           "count": "population"})
-        pops = pops[[*keys, "population"]]
-        merged = counts.merge(pops, on=keys, how="inner")
-        over_rows = merged["count"] >= merged["population"]
-        if by_area:
-            over = counts["borough"].isin(set(merged.loc[over_rows, "borough"]))
-        else:
-            over = pd.Series(bool(over_rows.any()), index=counts.index)
-        part = None
-        if (~over).any():
-            part = relative_rate_from_counts(counts[~over], [bench], by=tuple(keys), reference=reference,
-                                             alpha=alpha, method=method, adjust=adjust)
-        if over.any():
-            rows = counts[over].merge(pops, on=keys, how="left")
-            pop = rows["population"].where(rows["population"] > 0)
-            extra = pd.DataFrame({
-                "benchmark": bench.name, "benchmark_label": bench.label,
-                **({"borough": rows["borough"]} if by_area else {}),
-                "group": rows["ethnicity"], "reference": reference, "count": rows["count"],
-                "population": rows["population"], "rate_per_1000": 1000 * rows["count"] / pop,
-                "method": method, "adjust": adjust, "flag": "not_estimable",
-                "note": NOTE_OVER_POPULATION.format(unit=p.list.unit, area_word=p.place.area_word)})
-            extra.loc[extra["group"] == reference, ["flag", "note"]] = ["reference", "reference group"]
-            extra.loc[extra["group"] == reference, "rri"] = 1.0
-            part = extra if part is None else pd.concat([part, extra.reindex(columns=part.columns)],
-                                                        ignore_index=True)
-            if by_area:
-                order = {a: i for i, a in enumerate(p.area_names)}
-                part = (part.assign(_a=part["borough"].map(order)).sort_values("_a", kind="stable")
-                        .drop(columns="_a").reset_index(drop=True))
-        parts.append(part)
-    cols = ["benchmark", "benchmark_label", *(["borough"] if by_area else []), "group", "reference", "count",
-            "population", "rate_per_1000", "rate_low", "rate_high", "rri", "ci_low", "ci_high", "p_value",
-            "p_adjusted", "method", "adjust", "flag", "note"]
-    return pd.concat([t.reindex(columns=cols) for t in parts], ignore_index=True)
-
-
-NOTE_OVER_POPULATION = ("as many {unit} as residents, or more, in some group of this {area_word}: residents are not the "
-                        "population at risk here, so no rate ratio (rates per 1,000 shown without intervals)")
+    keys = ("borough", "ethnicity") if by_area else ("ethnicity",)
+    parts = [relative_rate_from_counts(counts, [bench], by=keys, reference=reference, alpha=alpha, method=method,
+                                       adjust=adjust, kind=p.list.counts)
+             for bench in benches]
+    return pd.concat(parts, ignore_index=True)
 
 
 # ---------------------------------------------------------------------- words

@@ -68,6 +68,11 @@ NOTE_REFERENCE = "reference group"
 NOTE_SHARES_ONLY = "benchmark gives shares only: no rate per 1,000"
 NOTE_NO_REFERENCE = "reference group absent from the benchmark: not estimable"
 NOTE_REFERENCE_ZERO = "no one in the reference group is listed: no finite ratio, not estimable"
+#: A count of people above its benchmark population cannot be right (each person is one of the
+#: population): the data or the benchmark is wrong. Events (kind="events") may exceed it.
+NOTE_ABOVE_POPULATION = ("data error: {count:,} people counted in this group but the benchmark population is "
+                         "{population:,}; a count of people cannot exceed its population (check the data and the "
+                         "benchmark; a list of events such as searches is declared kind='events')")
 ERR_BY = "by={by!r}: ratios are between ethnic groups, so by must include 'ethnicity' (once), e.g. ('ethnicity', 'age_band')"
 ERR_BY_COLUMN = "by names column(s) {missing} not in the matrix; columns: {found}"
 ERR_REFERENCE = "reference group {reference!r} is not an ethnic group; valid: {valid}"
@@ -402,10 +407,19 @@ def relative_rate_from_counts(
     method: RatioMethod = "katz",
     adjust: AdjustMethod = "holm",
     rate_method: Literal["phe", "byar", "exact"] = "phe",
+    kind: Literal["people", "events"] = "people",
 ) -> pd.DataFrame:
-    """:func:`relative_rate_index` from the number listed per group (as :func:`representation_from_counts`)."""
+    """:func:`relative_rate_index` from the number listed per group (as :func:`representation_from_counts`).
+
+    ``kind`` says what ``count`` counts (:func:`fairness.stats.intervals.confint_rate_ratio`):
+    ``"people"`` (default), each one of the benchmark population, so a group counted above its
+    population is a data error (that row: ``not_estimable``, and its note says so; the rest run);
+    ``"events"`` (searches, arrests), Poisson counts that may exceed the population, so a rate
+    above 1,000 per 1,000 gets its ratio and interval (Katz without the finite-size terms).
+    """
     by = _split_by(by)
     reference = _reference(reference)
+    kind = match_option(kind, ("people", "events"), name="kind")
     method = match_option(method, RATIO_METHODS, name="method")
     adjust = match_option(adjust, ADJUST_METHODS, name="adjust")
     keys = [c for c in by if c != "ethnicity"]
@@ -437,6 +451,11 @@ def relative_rate_from_counts(
         # means no ratio at all, under any method.
         estimable = stated & ~np.isnan(pop) & (pop > 0) & ~np.isnan(ref_A) & (ref_A > 0) & ~is_ref
         estimable &= ~np.isnan(ref_a) & (ref_a > 0)
+        # people counted above their population: a data error, no ratio (for them or, if it is the
+        # reference group, for anyone it is compared with); events may exceed it
+        above = (a > pop) if kind == "people" else np.zeros(len(t), dtype=bool)
+        ref_above = (ref_a > ref_A) if kind == "people" else np.zeros(len(t), dtype=bool)
+        estimable &= ~above & ~ref_above
         small = estimable & ((a < KATZ_EXACT_BELOW) | (ref_a < KATZ_EXACT_BELOW)) if method == "katz" \
             else np.zeros(len(t), dtype=bool)
         rri, lo, hi = np.full(len(t), np.nan), np.full(len(t), np.nan), np.full(len(t), np.nan)
@@ -446,15 +465,17 @@ def relative_rate_from_counts(
                 continue
             pop_ = pop if how == method else _population(t, how)
             ref_ = ref_A if how == method else np.round(ref_A) if bench.has_counts else ref_A
-            rri[e], lo[e], hi[e] = confint_rate_ratio(a[e], pop_[e], ref_a[e], ref_[e], alpha=alpha, method=how)
-            p[e] = test_rate_ratio(a[e], pop_[e], ref_a[e], ref_[e], method=_TEST_FOR_METHOD[how])
-        # No group's rate exceeds 1 (everyone listed): the ratio cannot exceed ref_A / ref_a.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            most = ref_A / ref_a
-        hi = np.where(estimable & np.isfinite(most) & (hi > most), most, hi)
+            rri[e], lo[e], hi[e] = confint_rate_ratio(a[e], pop_[e], ref_a[e], ref_[e], alpha=alpha, method=how,
+                                                      kind=kind)
+            p[e] = test_rate_ratio(a[e], pop_[e], ref_a[e], ref_[e], method=_TEST_FOR_METHOD[how], kind=kind)
+        if kind == "people":
+            # No group's rate exceeds 1 (everyone listed): the ratio cannot exceed ref_A / ref_a.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                most = ref_A / ref_a
+            hi = np.where(estimable & np.isfinite(most) & (hi > most), most, hi)
         # a zero count has RRI 0 even where a log interval cannot be formed
         # (but not when the reference count is zero too: 0/0 is not 0)
-        zero = stated & ~is_ref & (a == 0) & ~np.isnan(pop) & (pop > 0) & (ref_a > 0)
+        zero = stated & ~is_ref & (a == 0) & ~np.isnan(pop) & (pop > 0) & (ref_a > 0) & ~ref_above
         rri[zero & np.isnan(rri)] = 0.0
         rri[is_ref] = 1.0
         t["rri"], t["ci_low"], t["ci_high"], t["p_value"] = rri, lo, hi, p
@@ -470,14 +491,18 @@ def relative_rate_from_counts(
             )
         t["rate_per_1000"], t["rate_low"], t["rate_high"] = rate, rate_low, rate_high
         t["note"] = [
+            NOTE_ABOVE_POPULATION.format(count=int(c), population=int(pp)) if ab else
+            ("reference group: " + NOTE_ABOVE_POPULATION.format(count=int(rc), population=int(ra))
+             if rab and s and not r else
             NOTE_REFERENCE if r else
             (NOTE_NOT_STATED if not s else
              (NOTE_NO_BENCHMARK if (np.isnan(pp) or pp == 0) else
               (NOTE_NO_REFERENCE if (np.isnan(ra) or ra == 0) else
                (NOTE_REFERENCE_ZERO if rc == 0 else
                (NOTE_ZERO if c == 0 and np.isnan(lo_) else
-               (NOTE_SHARES_ONLY if not hc else bench.assumption))))))
-            for r, s, pp, ra, rc, c, lo_, hc in zip(is_ref, stated, pop, ref_A, ref_a, a, lo, has_counts, strict=True)
+               (NOTE_SHARES_ONLY if not hc else bench.assumption)))))))
+            for ab, rab, r, s, pp, ra, rc, c, lo_, hc in zip(above, ref_above, is_ref, stated, pop, ref_A, ref_a, a,
+                                                             lo, has_counts, strict=True)
         ]
         t["note"] = _with_strata_note(list(t["note"]), by)
         t["benchmark"], t["benchmark_label"] = bench.name, bench.label

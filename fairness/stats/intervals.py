@@ -23,8 +23,8 @@ callers are expected to label them. In short:
   (``a + b == 0``);
 * a missing (NaN) input, which propagates to the outputs that depend on it.
 
-Invalid input (a negative count, a count larger than its denominator, an
-infinite value, a non-integer count where an exact method needs an integer)
+Invalid input (a negative count, a count of people larger than its
+denominator (``kind="people"``; events may exceed it), an infinite value, a non-integer count where an exact method needs an integer)
 raises ``ValueError`` naming the argument and the first offending position;
 it never becomes NaN.
 """
@@ -475,17 +475,21 @@ def confint_poisson_rate(
 # alpha and returns (low, high) on the ratio scale.
 
 
-def _katz_se(a, A, b, B):
+def _katz_se(a, A, b, B, kind="people"):
+    # people: binomial counts, with the finite-size terms -1/A, -1/B; events: Poisson counts
+    # (a count of events in a population may exceed it), so the variance of a log rate is 1/a.
+    if kind == "events":
+        return np.sqrt(1.0 / a + 1.0 / b)
     return np.sqrt(1.0 / a - 1.0 / A + 1.0 / b - 1.0 / B)
 
 
-def _ratio_katz(a, A, b, B, alpha):
+def _ratio_katz(a, A, b, B, alpha, kind="people"):
     z = _z(alpha)
     estimable = (a > 0) & (b > 0)
     sa, sb = np.where(estimable, a, 1.0), np.where(estimable, b, 1.0)
     sA, sB = np.where(estimable, A, 1.0), np.where(estimable, B, 1.0)
     log_ratio = np.log(sa / sA) - np.log(sb / sB)
-    se = _katz_se(sa, sA, sb, sB)
+    se = _katz_se(sa, sA, sb, sB, kind)
     low = np.where(estimable, np.exp(log_ratio - z * se), np.nan)
     high = np.where(estimable, np.exp(log_ratio + z * se), np.nan)
     return low, high
@@ -496,7 +500,7 @@ def _odds_to_ratio(log_odds, A, B):
     return np.exp(log_odds - np.log(A) + np.log(B))
 
 
-def _ratio_poisson_exact(a, A, b, B, alpha):
+def _ratio_poisson_exact(a, A, b, B, alpha, kind="people"):
     # Conditional on m = a + b, a ~ Bin(m, pi) with pi = R A / (R A + B).
     # Clopper-Pearson for pi, with 1 - pi taken from the mirrored beta so the
     # odds pi / (1 - pi) keep full precision when pi is near 1.
@@ -543,7 +547,7 @@ def _bisect_logodds(func, target, increasing):
     return 0.5 * (lo + hi)
 
 
-def _ratio_midp(a, A, b, B, alpha):
+def _ratio_midp(a, A, b, B, alpha, kind="people"):
     # The mid-p conditional test inverted (Miettinen 1974; Rothman, Greenland &
     # Lash, Modern Epidemiology, 3rd ed., ch. 14): the bounds solve
     # P(X > a) + P(X = a)/2 = alpha/2 (lower) and P(X < a) + P(X = a)/2 = alpha/2
@@ -566,12 +570,26 @@ _RATIO_METHODS: dict[str, Callable] = {
 _EXACT_RATIO_METHODS = frozenset({"poisson-exact", "mid-p"})
 
 RatioMethod = Literal["katz", "poisson-exact", "mid-p"]
+#: What a count in a ratio counts (``kind=``): distinct people out of a population
+#: (binomial: a count above its population is impossible) or events in a
+#: population (Poisson: searches, arrests; a rate above 1 per person is legitimate).
+COUNT_KINDS: tuple[str, ...] = ("people", "events")
+CountKind = Literal["people", "events"]
+#: Raised for an unknown ``kind=``.
+KIND_MESSAGE = "{function}: kind must be one of {valid}; got {kind!r}"
 
 
-def _ratio_inputs(a, A, b, B, method: str, *, whole: bool) -> tuple[np.ndarray, ...]:
+def _kind(kind: object, function: str) -> str:
+    if isinstance(kind, str) and kind.lower() in COUNT_KINDS:
+        return kind.lower()
+    raise ValueError(KIND_MESSAGE.format(function=function, valid=", ".join(COUNT_KINDS), kind=kind))
+
+
+def _ratio_inputs(a, A, b, B, method: str, *, whole: bool, kind: str = "people") -> tuple[np.ndarray, ...]:
     arr = _as_arrays(a=a, A=A, b=b, B=B)
-    _check_not_above(arr["a"], arr["A"], "a", "A")
-    _check_not_above(arr["b"], arr["B"], "b", "B")
+    if kind == "people":
+        _check_not_above(arr["a"], arr["A"], "a", "A")
+        _check_not_above(arr["b"], arr["B"], "b", "B")
     if whole:
         _check_integer(arr["a"], "a", method)
         _check_integer(arr["b"], "b", method)
@@ -595,6 +613,7 @@ def confint_rate_ratio(
     *,
     alpha: float = 0.05,
     method: RatioMethod = "katz",
+    kind: CountKind = "people",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Ratio of two rates (or proportions) :math:`R = (a/A)/(b/B)` with a confidence interval.
 
@@ -634,6 +653,15 @@ def confint_rate_ratio(
             :math:`\pi_L` solves :math:`P(X > a) + \tfrac12 P(X = a) = \alpha/2`
             and :math:`\pi_U` solves :math:`P(X < a) + \tfrac12 P(X = a) = \alpha/2`
             (found by bisection on the log-odds scale).
+    kind : {"people", "events"}, default "people"
+        What ``a`` and ``b`` count. ``"people"``: distinct people out of
+        ``A`` and ``B`` (binomial), so a count above its denominator is an
+        error. ``"events"``: events (searches, arrests) in populations ``A``
+        and ``B``, Poisson counts that may exceed them (the City of London:
+        232 searches of Black people in 2022/23 against 193 Black residents in
+        Census 2011); Katz then drops the finite-size terms,
+        :math:`\exp\bigl(\ln R \pm z\sqrt{1/a + 1/b}\bigr)`. The exact
+        methods condition on :math:`a + b` and are the same for both.
 
     Returns
     -------
@@ -662,12 +690,13 @@ def confint_rate_ratio(
     """
     func = _lookup(_RATIO_METHODS, method, "confint_rate_ratio")
     alpha = _check_alpha(alpha)
-    a, A, b, B = _ratio_inputs(a, A, b, B, method, whole=method in _EXACT_RATIO_METHODS)
+    kind = _kind(kind, "confint_rate_ratio")
+    a, A, b, B = _ratio_inputs(a, A, b, B, method, whole=method in _EXACT_RATIO_METHODS, kind=kind)
     ratio = _point_ratio(a, A, b, B)
     ok = (A > 0) & (B > 0)
     sA, sB = np.where(ok, A, 1.0), np.where(ok, B, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        low, high = func(a, sA, b, sB, alpha)
+        low, high = func(a, sA, b, sB, alpha, kind)
     low = np.where(ok, low, np.nan)
     high = np.where(ok, high, np.nan)
     missing = _missing(a, A, b, B)
@@ -680,11 +709,11 @@ def confint_rate_ratio(
 # Each function takes validated a, A, b, B with A, B > 0 and returns a p-value.
 
 
-def _test_wald(a, A, b, B):
+def _test_wald(a, A, b, B, kind="people"):
     estimable = (a > 0) & (b > 0)
     sa, sb = np.where(estimable, a, 1.0), np.where(estimable, b, 1.0)
     log_ratio = np.log(sa / A) - np.log(sb / B)
-    se = _katz_se(sa, A, sb, B)
+    se = _katz_se(sa, A, sb, B, kind)
     degenerate = se == 0  # a = A and b = B: both shares are 1, so the ratio is 1
     z = np.abs(log_ratio) / np.where(degenerate, 1.0, se)
     p = np.where(degenerate, np.where(log_ratio == 0, 1.0, 0.0), 2.0 * stats.norm.sf(z))
@@ -695,7 +724,7 @@ def _null_pi(A, B):
     return A / (A + B)
 
 
-def _test_exact(a, A, b, B):
+def _test_exact(a, A, b, B, kind="people"):
     m = a + b
     pi0 = _null_pi(A, B)
     upper = stats.binom.sf(a - 1.0, m, pi0)  # P(X >= a)
@@ -704,7 +733,7 @@ def _test_exact(a, A, b, B):
     return np.where(m > 0, p, np.nan)
 
 
-def _test_midp(a, A, b, B):
+def _test_midp(a, A, b, B, kind="people"):
     m = a + b
     pi0 = _null_pi(A, B)
     upper = _midp_upper_tail(a, m, pi0)
@@ -730,6 +759,7 @@ def test_rate_ratio(
     B,
     *,
     method: RatioTestMethod = "wald",
+    kind: CountKind = "people",
 ) -> np.ndarray:
     r"""Two-sided p-value for :math:`H_0: (a/A)/(b/B) = 1`.
 
@@ -755,6 +785,8 @@ def test_rate_ratio(
             pairs with the ``"mid-p"`` interval.
 
         ``"exact"`` and ``"mid-p"`` need whole-number counts.
+    kind : {"people", "events"}, default "people"
+        As in :func:`confint_rate_ratio` (``"wald"`` uses the same variance).
 
     Returns
     -------
@@ -769,11 +801,12 @@ def test_rate_ratio(
     1.0
     """
     func = _lookup(_TEST_RATIO_METHODS, method, "test_rate_ratio")
-    a, A, b, B = _ratio_inputs(a, A, b, B, method, whole=method in _EXACT_TEST_METHODS)
+    kind = _kind(kind, "test_rate_ratio")
+    a, A, b, B = _ratio_inputs(a, A, b, B, method, whole=method in _EXACT_TEST_METHODS, kind=kind)
     ok = (A > 0) & (B > 0) & ~_missing(a, A, b, B)
     sA, sB = np.where(ok, A, 1.0), np.where(ok, B, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = func(a, sA, b, sB)
+        p = func(a, sA, b, sB, kind)
     return np.where(ok, p, np.nan)
 
 
