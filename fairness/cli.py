@@ -57,7 +57,8 @@ def _in_duckdb(args: argparse.Namespace) -> bool:
 
 def _check_input(path: str, args: argparse.Namespace) -> None:
     """Refuse a folder, FIFO, device or oversized file before anything opens it (a folder or a
-    glob of Parquet files is fine for the DuckDB engine)."""
+    glob of Parquet files is fine for the DuckDB engine, which checks each of its files, and their
+    total, in the same way before opening any)."""
     from fairness.io.validation import check_input_file
 
     if getattr(args, "engine", "pandas") != "pandas" and (Path(path).is_dir() or any(c in path for c in "*?[")):
@@ -78,7 +79,7 @@ def _read(args: argparse.Namespace):
 
             if profile not in (None, "london-gvm"):
                 raise _UsageError("--profile is not supported with the duckdb engine yet; use --engine pandas")
-            return validate_parquet(args.file)
+            return validate_parquet(args.file, max_bytes=args.max_bytes, max_columns=args.max_columns)
         return _read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter, profile=profile,
                             max_bytes=args.max_bytes, max_columns=args.max_columns)
     except (ValueError, OSError) as exc:
@@ -520,7 +521,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             from fairness.results.audit import audit_and_validate_parquet
 
             _check_input(args.file, args)
-            result, res = audit_and_validate_parquet(args.file, **options)
+            result, res = audit_and_validate_parquet(args.file, max_bytes=args.max_bytes,
+                                                     max_columns=args.max_columns, **options)
         else:
             res = _read(args)
             result = audit(res, **options)

@@ -13,6 +13,7 @@ value by value.
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import numpy as np
 import pandas as pd
@@ -202,3 +203,64 @@ def test_command_line_engine(files, tmp_path, capsys):
     csv.write_text("person_id\n", encoding="utf-8")
     assert main(["audit", str(csv), "--engine", "duckdb"]) == 2
     assert "engine='duckdb' counts Parquet files" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ folders and patterns: every file checked (issue 11)
+
+
+@pytest.fixture
+def parts_copy(files, tmp_path):
+    import shutil
+
+    folder = tmp_path / "parts"
+    shutil.copytree(files["parts"], folder)
+    return folder
+
+
+def _exit_and_error(capsys, *argv):
+    from fairness.cli import main
+
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX named pipes")
+def test_folder_with_a_fifo_or_a_device_is_refused_before_opening(parts_copy, capsys):
+    os.mkfifo(parts_copy / "c.parquet")  # opening it would block for ever
+    for engine in ("auto", "duckdb"):
+        code, err = _exit_and_error(capsys, "validate", str(parts_copy), "--engine", engine)
+        assert code == 2 and "c.parquet: not a regular file (a named pipe (FIFO)" in err
+        assert f"error: {parts_copy}: {parts_copy}/c.parquet: " in err  # the folder first, then the file
+    os.remove(parts_copy / "c.parquet")
+    if os.path.exists("/dev/zero"):
+        (parts_copy / "d.parquet").symlink_to("/dev/zero")
+        code, err = _exit_and_error(capsys, "audit", str(parts_copy), "--engine", "duckdb")
+        assert code == 2 and "d.parquet: not a regular file (a device" in err
+        with pytest.raises(fairness.errors.FairnessError, match="a device"):
+            fairness.audit(str(parts_copy), engine="duckdb")
+
+
+def test_pattern_matching_another_file_type_is_refused(parts_copy, capsys):
+    (parts_copy / "notes.csv").write_text("person_id\n", encoding="utf-8")
+    code, err = _exit_and_error(capsys, "validate", str(parts_copy / "*"), "--engine", "duckdb")
+    assert code == 2 and "notes.csv is not a Parquet file (type '.csv')" in err
+    # a folder reads only its Parquet files: the CSV beside them is not read
+    assert _exit_and_error(capsys, "validate", str(parts_copy), "--engine", "duckdb")[0] == 1
+
+
+def test_size_limit_applies_to_each_file_and_to_the_total(parts_copy, capsys, monkeypatch):
+    sizes = sorted(f.stat().st_size for f in parts_copy.iterdir())
+    total = sum(sizes)
+    below_one = str(sizes[0] - 1)
+    code, err = _exit_and_error(capsys, "validate", str(parts_copy), "--max-bytes", below_one)
+    assert code == 2 and f"more than the limit of {int(below_one):,} bytes" in err and ".parquet: the file is" in err
+    between = str(total - 1)  # each file is within it, both together are not
+    code, err = _exit_and_error(capsys, "audit", str(parts_copy / "*.parquet"), "--engine", "duckdb",
+                                "--max-bytes", between)
+    assert code == 2 and f"the 2 files hold {total:,} bytes in all, more than the limit of {total - 1:,}" in err
+    monkeypatch.setenv("FAIRNESS_MAX_BYTES", between)
+    with pytest.raises(fairness.errors.FairnessError, match="in all"):
+        validate_parquet(parts_copy)
+    assert validate_parquet(parts_copy, max_bytes=total).n_rows > 0  # at the limit: read
+    code, err = _exit_and_error(capsys, "validate", str(parts_copy), "--max-columns", "3", "--max-bytes", "1G")
+    assert code == 2 and "more than the limit of 3" in err

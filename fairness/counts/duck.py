@@ -80,13 +80,18 @@ from fairness.io.validation import (
     ERR_NO_ROWS,
     ERR_PARQUET,
     ERR_UNREADABLE,
+    MAX_BYTES_ENV,
     MatrixFileError,
     ValidationResult,
     _check_header,
+    _check_width,
     _parquet_text,
     _shown,
     _validate_rows,
     canonical_dtypes,
+    check_input_file,
+    parse_columns,
+    parse_size,
 )
 from fairness.quarters import quarter_number, select_quarter
 
@@ -111,6 +116,12 @@ STREAM_ROWS = 1_000_000
 
 ERR_SCHEMAS = "{source}: the Parquet files do not share one schema ({first} and {other} differ)"
 ERR_NO_FILES = "no Parquet files in {source}"
+ERR_NOT_PARQUET = ("{source}: {file} is not a Parquet file (type {suffix!r}); a folder or a pattern of files "
+                   "is read as Parquet files (.parquet or .pq) of one schema")
+ERR_TOTAL_TOO_BIG = (
+    "{source}: the {n} files hold {size} bytes in all, more than the limit of {limit} bytes ({env} or "
+    "--max-bytes); raise the limit if the files are genuine"
+)
 NOTE_ROWS_IN_FILE = "valid rows are counted in the file (DuckDB), not loaded: use fairness.audit(result)"
 NOTE_PATTERN = "matrix has no text column {column} for the DuckDB engine: its test pattern not applied"
 
@@ -165,19 +176,46 @@ def _text_list(values: Sequence[str]) -> str:
 def _files(path: str | os.PathLike[str]) -> list[str]:
     p = Path(path)
     if p.is_dir():
-        return sorted(str(f.resolve()) for f in p.iterdir() if f.suffix.lower() in (".parquet", ".pq"))
+        return sorted(os.path.abspath(f) for f in p.iterdir() if f.suffix.lower() in (".parquet", ".pq"))
     if any(ch in str(path) for ch in "*?["):
-        return sorted(str(Path(f).resolve()) for f in glob.glob(str(path)))
-    return [str(p.resolve())]
+        return sorted(os.path.abspath(f) for f in glob.glob(str(path)))
+    return [os.path.abspath(p)]  # links kept by name (checked through them, not replaced by their targets)
 
 
-def _open(path: str | os.PathLike[str], con) -> _Source:
-    import pyarrow.parquet as pq
-
+def _checked_files(path: str | os.PathLike[str], max_bytes: int | str | None) -> list[str]:
+    """The files to read, each checked before it is opened as a single file is
+    (:func:`fairness.io.validation.check_input_file`: a regular file, links followed, within the
+    size limit; a .parquet or .pq file), and their total within the limit too."""
     source = str(path)
     files = _files(path)
     if not files:
         raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=ERR_NO_FILES.format(source=source)))
+    limit = parse_size(max_bytes)
+    several = len(files) > 1 or Path(path).is_dir() or any(ch in source for ch in "*?[")
+    total = 0
+    for f in files:
+        if several and Path(f).suffix.lower() not in (".parquet", ".pq"):
+            raise MatrixFileError(ERR_NOT_PARQUET.format(source=source, file=f, suffix=Path(f).suffix))
+        try:
+            info = check_input_file(f, max_bytes=limit)
+        except MatrixFileError as exc:
+            if not several:
+                raise
+            raise MatrixFileError(f"{source}: {exc}") from exc
+        total += info.st_size
+    if several and total > limit:
+        raise MatrixFileError(ERR_TOTAL_TOO_BIG.format(source=source, n=len(files), size=f"{total:,}",
+                                                       limit=f"{limit:,}", env=MAX_BYTES_ENV))
+    return files
+
+
+def _open(path: str | os.PathLike[str], con, *, max_bytes: int | str | None = None,
+          max_columns: int | None = None) -> _Source:
+    import pyarrow.parquet as pq
+
+    source = str(path)
+    files = _checked_files(path, max_bytes)
+    width = parse_columns(max_columns)
     schema, counts, groups = None, [], []
     digest = hashlib.sha256()
     for f in files:
@@ -192,6 +230,7 @@ def _open(path: str | os.PathLike[str], con) -> _Source:
             raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
         if schema is None:
             schema = meta.schema_arrow
+            _check_width(len(schema.names), source, width)
         elif not meta.schema_arrow.equals(schema):
             raise MatrixFileError(ERR_SCHEMAS.format(source=source, first=files[0], other=f))
         counts.append(meta.metadata.num_rows)
@@ -454,6 +493,8 @@ def validate_parquet(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     temp_directory: str | os.PathLike[str] | None = None,
     threads: int | None = None,
+    max_bytes: int | str | None = None,
+    max_columns: int | None = None,
 ) -> ParquetValidation:
     """Validate a Parquet file (or a folder of them) without loading it: see the module docstring.
 
@@ -461,7 +502,8 @@ def validate_parquet(
     are those :func:`fairness.read_matrix` would report. ``quarantine_path``:
     also write the quarantined rows there (personal data: owner-only).
     """
-    session = _start(path, memory_limit=memory_limit, temp_directory=temp_directory, threads=threads)
+    session = _start(path, memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
+                     max_bytes=max_bytes, max_columns=max_columns)
     try:
         session.dup_keys = _duplicate_keys(session)
         result = _finish_validation(session)
@@ -473,7 +515,8 @@ def validate_parquet(
     return result
 
 
-def _start(path, *, memory_limit: str, temp_directory, threads, config=None) -> _Session:
+def _start(path, *, memory_limit: str, temp_directory, threads, config=None, max_bytes=None,
+           max_columns=None) -> _Session:
     """Open the file, mark the rows SQL vouches for, validate the others (all but duplicates).
 
     With ``config`` (a ChecksConfig), the same scan also counts the rows SQL
@@ -481,7 +524,7 @@ def _start(path, *, memory_limit: str, temp_directory, threads, config=None) -> 
     """
     con, own_temp = _connect(memory_limit, None if temp_directory is None else str(temp_directory), threads)
     try:
-        src = _open(path, con)
+        src = _open(path, con, max_bytes=max_bytes, max_columns=max_columns)
         con.execute(f"CREATE TEMP VIEW __typed AS {_typed_view(src)}")
         has_nulls = _has_nulls(con, src)
         counted = None
@@ -730,7 +773,8 @@ def _quarter_counts(session: _Session, rows: np.ndarray) -> dict[int, int]:
 @contextlib.contextmanager
 def count_and_validate_parquet(matrix, *, quarter: str | None, checks_config=None,
                                memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory=None,
-                               threads: int | None = None):
+                               threads: int | None = None, max_bytes: int | str | None = None,
+                               max_columns: int | None = None):
     """Count a Parquet file (or a :class:`ParquetValidation` of one) in DuckDB into a
     :class:`fairness.counts.cube.Cube`: see the module docstring.
 
@@ -749,7 +793,7 @@ def count_and_validate_parquet(matrix, *, quarter: str | None, checks_config=Non
     if owned:
         validation = None
         session = _start(matrix, memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
-                         config=config)
+                         config=config, max_bytes=max_bytes, max_columns=max_columns)
     else:
         validation, session = matrix, matrix.session
         if session is None:

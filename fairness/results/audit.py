@@ -516,7 +516,8 @@ def audit_and_validate_parquet(matrix, *, quarter: str | None, checks_config=Non
     """:func:`audit_parquet`, and the :class:`~fairness.counts.duck.ParquetValidation` made on the
     way (for a path: one pass validates and counts; the command line logs the validation)."""
     config = checks_config or ChecksConfig()
-    engine = {k: options.pop(k) for k in ("memory_limit", "temp_directory", "threads") if k in options}
+    engine = {k: options.pop(k) for k in ("memory_limit", "temp_directory", "threads", "max_bytes", "max_columns")
+              if k in options}
     with count_and_validate_parquet(matrix, quarter=quarter, checks_config=config, **engine) as counted:
         cube, facts, validation = counted
         result = audit_from_cube(cube, facts=facts, quarantine=validation.quarantined, checks_config=config,
