@@ -79,6 +79,7 @@ __all__ = [
     "composition",
     "funnel",
     "headline_trend",
+    "headline_trend_png",
     "ratio_forest",
     "save_figure",
     "share_bars",
@@ -1351,6 +1352,28 @@ def headline_trend(
     ax.set_title(title, loc="left")
     _legend_below(ax, handles, labels, ncol=2)
     return ax
+
+
+def headline_trend_png(table: pd.DataFrame, *, title: str | None = None, dpi: int = 150) -> bytes:
+    """:func:`headline_trend` drawn in the house style as PNG bytes (the trend appendix's chart).
+
+    Drawn on its own :class:`~matplotlib.figure.Figure`, without pyplot, so no
+    global figure state is touched; the PNG carries no software stamp, so the
+    same table gives the same bytes. The key names ``table``'s first ``group``.
+    """
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with use_style():
+        fig = Figure(figsize=(7.0, 3.8), dpi=dpi, layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        group = str(table["group"].iloc[0]) if "group" in table and len(table) else "Black"
+        headline_trend(table, group=group, ax=ax, title=title)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
 
 
 def _trend_range(values: np.ndarray, *, share: bool) -> tuple[float, float]:

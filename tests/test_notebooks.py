@@ -23,6 +23,7 @@ import papermill as pm
 import pytest
 
 import fairness
+from fairness.report import leakscan
 from fairness.report import runner as report
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -244,13 +245,13 @@ def test_no_person_id_anywhere_in_a_publication_report(rendered: report.ReportOu
     )
     assert ids
     texts = {
-        p.name: report._published_text(p)
+        p.name: leakscan.published_text(p)
         for p in rendered.directory.rglob("*")
         if p.suffix in (".html", ".ipynb", ".json")
     }
     assert set(texts) >= {"report.html", "briefing.html", "report.ipynb", "metrics.json"}
     assert report.find_person_ids(texts, ids) == {}
-    assert report._fallback_scan("\n".join(texts.values()), ids) == set()
+    assert leakscan._fallback_scan("\n".join(texts.values()), ids) == set()
 
 
 @notebooks

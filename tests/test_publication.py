@@ -524,11 +524,12 @@ def test_report_refuses_metrics_with_a_small_count(tmp_path, monkeypatch):
     checking that the untouched file passes).
     """
     pytest.importorskip("papermill")
+    from fairness.report import execute
     from fairness.report import runner as report
 
     path = tmp_path / "matrix.csv"
     synth.write(synth.generate("small", seed=1, scale=0.2), path)
-    real = report._run_notebook
+    real = execute.run_notebook
     seen = {}
 
     def run_then_tamper(template, output, parameters, *, cwd, timeout):
@@ -541,7 +542,7 @@ def test_report_refuses_metrics_with_a_small_count(tmp_path, monkeypatch):
         seen["row"] = row
         metrics_file.write_text(json.dumps(metrics), encoding="utf-8")
 
-    monkeypatch.setattr(report, "_run_notebook", run_then_tamper)
+    monkeypatch.setattr(execute, "run_notebook", run_then_tamper)
     out = tmp_path / "reports"
     outcome = report.render_quarter(path, "latest", out_dir=out, mode="publication", pdf=False)
     assert not outcome.ok

@@ -10,7 +10,7 @@ import pytest
 
 from fairness import cli
 from fairness.publish.disclosure import MARKER
-from fairness.report import runner
+from fairness.report import leakscan, runner
 
 
 def _executed_notebook(path: Path, matrix: str, tmp: str) -> None:
@@ -29,15 +29,15 @@ def test_published_notebooks_carry_no_absolute_path(tmp_path: Path):
     matrix = "/secure/extracts/gvm-2024Q1.csv"
     _executed_notebook(tmp_path / "report.ipynb", matrix, str(tmp_path))
     with pytest.raises(runner.SmallCountError, match="report.ipynb would publish a path"):
-        runner._check_no_paths(tmp_path, [matrix, tmp_path])
-    runner._strip_paths(tmp_path, ["report"])
+        leakscan.check_no_paths(tmp_path, [matrix, tmp_path])
+    leakscan.strip_paths(tmp_path, ["report"])
     text = (tmp_path / "report.ipynb").read_text()
     assert "/secure" not in text and str(tmp_path) not in text and "/srv/fairness" not in text
     nb = nbformat.read(tmp_path / "report.ipynb", as_version=4)
     assert 'matrix = "gvm-2024Q1.csv"' in nb.cells[1].source
     assert 'quarter = "2018Q4"' in nb.cells[1].source
     assert nb.metadata["papermill"] == {"version": "2.6.0"}
-    runner._check_no_paths(tmp_path, [matrix, tmp_path])  # nothing left to find
+    leakscan.check_no_paths(tmp_path, [matrix, tmp_path])  # nothing left to find
 
 
 def _metrics(folder: Path, quarter: str, mode: str, share: float) -> None:

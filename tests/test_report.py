@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 
 from fairness import cli
+from fairness.report import execute, leakscan, swap
 from fairness.report import format as fr
 from fairness.report import runner as report
 from tests.conftest import good_row
@@ -163,8 +164,8 @@ def test_person_id_scan_finds_ids_but_not_in_images():
     assert report.find_person_ids({"a": "P30 and XP3"}, ids) == {}
     assert report.find_person_ids({"a": '<img src="data:image/png;base64,AAP3/P3+GVM-00017==">'}, ids) == {}
     # the runner's own check, used when fairness.publish.privacy is absent
-    assert report._fallback_scan("<td>GVM-00017</td> (P3) P30 XP3", ids) == {"GVM-00017", "P3"}
-    assert report._fallback_scan("P30 XP3 2018", ids | {"2018"}) == set()  # short numbers are counts
+    assert leakscan._fallback_scan("<td>GVM-00017</td> (P3) P30 XP3", ids) == {"GVM-00017", "P3"}
+    assert leakscan._fallback_scan("P30 XP3 2018", ids | {"2018"}) == set()  # short numbers are counts
 
 
 def test_trend_appendix_from_metrics_files(tmp_path: Path):
@@ -236,7 +237,7 @@ def test_lock_file_is_removed_and_a_waiting_job_still_waits(tmp_path: Path):
 
     lock = tmp_path / ".2018Q4.lock"
     order: list[str] = []
-    with report._locked(lock):
+    with swap.locked(lock):
         assert lock.exists()
         waiter = threading.Thread(target=lambda: _hold(lock, order))
         waiter.start()
@@ -247,7 +248,7 @@ def test_lock_file_is_removed_and_a_waiting_job_still_waits(tmp_path: Path):
 
 
 def _hold(lock: Path, order: list[str]) -> None:
-    with report._locked(lock):
+    with swap.locked(lock):
         order.append("second")
 
 
@@ -470,7 +471,7 @@ def test_temporary_folder_owner_only_and_stale_ones_cleaned(matrix: Path, tmp_pa
     stale.mkdir(parents=True)
     (stale / "metrics.json").write_text("{}")
     modes: dict = {}
-    monkeypatch.setattr(report, "_run_notebook", _fake_run(modes))
+    monkeypatch.setattr(execute, "run_notebook", _fake_run(modes))
     lines: list[str] = []
     outcomes = report.run_reports(matrix, ["2018Q4"], out_dir=out, pdf=False, echo=lines.append)
     assert outcomes[0].ok
@@ -482,7 +483,7 @@ def test_temporary_folder_owner_only_and_stale_ones_cleaned(matrix: Path, tmp_pa
 
 
 def test_progress_lines_carry_an_iso_timestamp(matrix: Path, tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(report, "_run_notebook", _fake_run())
+    monkeypatch.setattr(execute, "run_notebook", _fake_run())
     lines: list[str] = []
     report.run_reports(matrix, ["2018Q4"], out_dir=tmp_path / "reports", pdf=False, echo=lines.append)
     assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines)
@@ -494,7 +495,7 @@ def test_report_without_weasyprint_renders_html_and_says_pdf_skipped(matrix: Pat
     """A pip install without the [pdf] extra used to fail the whole quarter with
     ModuleNotFoundError: weasyprint."""
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # `import weasyprint` now raises ImportError
-    monkeypatch.setattr(report, "_run_notebook", _fake_run())
+    monkeypatch.setattr(execute, "run_notebook", _fake_run())
     out = tmp_path / "reports"
     assert cli.main(["report", "--matrix", str(matrix), "--out", str(out)]) == 0
     assert {p.name for p in (out / "2018Q4").iterdir()} == {"report.ipynb", "report.html", "metrics.json"}
@@ -509,7 +510,7 @@ def test_cell_timeout_keeps_the_notebook_and_prints_the_message_once(matrix: Pat
 
     boom = CellTimeoutError("A cell timed out while it was being executed, after 3 seconds.\n"
                             "Here is a preview of the cell contents:\n-------------------\nsleep(60)\n")
-    monkeypatch.setattr(report, "_run_notebook", _fake_run(fail=boom))
+    monkeypatch.setattr(execute, "run_notebook", _fake_run(fail=boom))
     lines: list[str] = []
     (outcome,) = report.run_reports(matrix, ["2018Q4"], out_dir=tmp_path / "reports", pdf=False, timeout=3,
                                     echo=lines.append)
