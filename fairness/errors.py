@@ -39,6 +39,7 @@ __all__ = [
     "ProfileError",
     "PseudonymKeyError",
     "PublicationLeakError",
+    "ReportFolderError",
     "RowLevelColumnError",
     "RowLevelOutputError",
     "SmallCountError",
@@ -108,6 +109,10 @@ class SmallCountError(FairnessError, RuntimeError):
 
 class RowLevelOutputError(FairnessError, ValueError):
     """Raised when row-level (personal) data would be written where reports go."""
+
+
+class ReportFolderError(FairnessError, ValueError):
+    """A report output folder that already holds files a report run did not write (``--out .``)."""
 
 
 class RowLevelColumnError(FairnessError, ValueError):

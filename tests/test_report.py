@@ -490,6 +490,29 @@ def test_progress_lines_carry_an_iso_timestamp(matrix: Path, tmp_path: Path, mon
     assert any(re.search(r"Z \[1/1\] 2018Q4: ok in", line) for line in lines)
 
 
+def test_out_folder_holding_other_files_is_refused(matrix: Path, tmp_path: Path, monkeypatch, capsys):
+    """`fairness report --out .` in a project folder used to mark the project root as a report
+    folder, after which every row-level file under it (synth output, quarantine) was refused."""
+    monkeypatch.setattr(execute, "run_notebook", _fake_run())
+    project = tmp_path / "project"
+    (project / "fairness").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\n")
+    code = cli.main(["report", "--matrix", str(matrix), "--out", str(project)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "pyproject.toml" in err and "fairness/" in err and "folder of their own" in err
+    assert not (project / ".fairness-reports").exists() and sorted(p.name for p in project.iterdir()) == [
+        "fairness", "pyproject.toml"]  # nothing written, nothing marked
+    # a folder of reports (quarters, the appendix, a README, a run's hidden leftovers) is accepted
+    reports = tmp_path / "site"
+    (reports / "2018Q3").mkdir(parents=True)
+    (reports / ".2018Q3.tmp-killed").mkdir()
+    for name in ("README.md", "trend_appendix.html", ".2018Q4.lock"):
+        (reports / name).write_text("")
+    assert cli.main(["report", "--matrix", str(matrix), "--out", str(reports), "--no-pdf"]) == 0
+    assert (reports / ".fairness-reports").is_file() and (reports / "2018Q4" / "metrics.json").is_file()
+
+
 def test_report_without_weasyprint_renders_html_and_says_pdf_skipped(matrix: Path, tmp_path: Path, monkeypatch,
                                                                       capsys):
     """A pip install without the [pdf] extra used to fail the whole quarter with

@@ -60,7 +60,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fairness.errors import PersonIdLeakError, SmallCountError
+from fairness.errors import PersonIdLeakError, ReportFolderError, SmallCountError
 from fairness.quarters import normalise_quarter, quarter_label
 from fairness.report import execute
 from fairness.report.appendix import collect_metrics, headline_metrics, write_trend_appendix
@@ -79,6 +79,7 @@ from fairness.report.layout import (
     FAILED_DIR_ENV,
     INTERNAL_OUT,
     METRICS_FILE,
+    QUARTER_DIR,
     REPORT_STEM,
     TREND_APPENDIX,
 )
@@ -200,10 +201,44 @@ def resolve_quarters(
     return out
 
 
-def _mark_reports_dir(out: Path) -> None:
-    """Mark ``out`` as a report output folder, so that no row-level file is ever written under it."""
+#: What a report folder may hold besides quarter folders (a README or git's files are fine).
+_REPORT_DIR_EXTRAS = frozenset({"README", "README.md", "README.txt", ".gitignore", ".gitkeep"})
+
+
+def _foreign_entries(out: Path) -> list[str]:
+    """Entries of an existing folder that a report run did not write (sorted), or [] if none."""
     from fairness.io.safe_write import REPORTS_MARKER
 
+    own = {REPORTS_MARKER, TREND_APPENDIX, Path(TREND_APPENDIX).with_suffix(".pdf").name, *_REPORT_DIR_EXTRAS}
+    foreign = []
+    for entry in out.iterdir():
+        name = entry.name
+        bare = name[1:] if name.startswith(".") else name
+        if name in own or QUARTER_DIR.match(name) or (
+            name.startswith(".") and (QUARTER_DIR.match(bare[:6]) or bare.startswith("trend_appendix"))):
+            continue  # a quarter, the appendix, or a lock / temporary folder of a run
+        foreign.append(name + ("/" if entry.is_dir() else ""))
+    return sorted(foreign)
+
+
+def _mark_reports_dir(out: Path) -> None:
+    """Mark ``out`` as a report output folder, so that no row-level file is ever written under it.
+
+    An existing folder that is not marked yet must hold nothing but report
+    output: marking a project folder (``--out .``) would then refuse every
+    row-level file under it, and its files would sit beside published reports.
+    """
+    from fairness.io.safe_write import REPORTS_MARKER
+
+    if out.is_dir() and not (out / REPORTS_MARKER).exists():
+        foreign = _foreign_entries(out)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise ReportFolderError(
+                f"--out {out}: this folder already holds files that are not reports ({shown}). Reports "
+                "need a folder of their own, because it is marked as a publication folder where no "
+                "row-level file may be written: give a new or empty folder (the default is reports/)."
+            )
     try:
         out.mkdir(parents=True, exist_ok=True)
         marker = out / REPORTS_MARKER
