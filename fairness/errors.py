@@ -20,6 +20,7 @@ working, and each stays importable from the module that raises it
     ├── PersonIdLeakError      a report holds a person_id of the input (report.runner)
     ├── SmallCountError        a report would show a small count (report.runner)
     ├── RowLevelOutputError    row-level data would be written where reports go (io.safe_write)
+    ├── ReportFolderError      a report --out folder already holds other files (report.runner)
     ├── RowLevelColumnError    a published table would show a row-level column (report.format)
     ├── PseudonymKeyError      no usable pseudonymisation key (publish.privacy)
     └── AuditLogError          the audit log cannot be written (publish.privacy)

@@ -22,6 +22,7 @@ WHERE = {
     "PersonIdLeakError": ("fairness.report.runner", RuntimeError),
     "SmallCountError": ("fairness.report.runner", RuntimeError),
     "RowLevelOutputError": ("fairness.io.safe_write", ValueError),
+    "ReportFolderError": ("fairness.report.runner", ValueError),
     "RowLevelColumnError": ("fairness.report.format", ValueError),
 }
 
