@@ -34,16 +34,19 @@ def _add_engine_option(p: argparse.ArgumentParser) -> None:
         "--engine",
         default="auto",
         choices=("auto", "pandas", "duckdb"),
-        help="duckdb: validate and count a Parquet file (or a folder of them) in DuckDB without loading it, "
-        "for files larger than memory; pandas: in memory; auto (default): duckdb for a folder of Parquet "
-        "files or a Parquet file of more than 5 million rows",
+        help="duckdb: validate and count the file (CSV or Parquet, or a folder or glob of Parquet files) in "
+        "DuckDB without loading its rows into pandas; pandas: in memory (the older path, same results); "
+        "auto (default): duckdb",
     )
 
 
 def _in_duckdb(args: argparse.Namespace) -> bool:
-    """Whether the file is validated and counted in DuckDB (big Parquet) rather than in memory."""
+    """Whether the file is validated and counted in DuckDB (the default for every file) rather than
+    in memory."""
     if args.engine == "pandas":
         return False
+    if args.engine == "auto" and getattr(args, "profile", None) not in (None, "london-gvm"):
+        return False  # another place's profile: validated in memory
     from fairness.counts.duck import is_parquet_path, use_duckdb
 
     if args.engine == "duckdb":
@@ -79,7 +82,8 @@ def _read(args: argparse.Namespace):
 
             if profile not in (None, "london-gvm"):
                 raise _UsageError("--profile is not supported with the duckdb engine yet; use --engine pandas")
-            return validate_parquet(args.file, max_bytes=args.max_bytes, max_columns=args.max_columns)
+            return validate_parquet(args.file, max_bytes=args.max_bytes, max_columns=args.max_columns,
+                                    encoding=args.encoding, delimiter=args.delimiter)
         return _read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter, profile=profile,
                             max_bytes=args.max_bytes, max_columns=args.max_columns)
     except (ValueError, OSError) as exc:
@@ -522,13 +526,14 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
             _check_input(args.file, args)
             result, res = audit_and_validate_parquet(args.file, max_bytes=args.max_bytes,
-                                                     max_columns=args.max_columns, **options)
+                                                     max_columns=args.max_columns, encoding=args.encoding,
+                                                     delimiter=args.delimiter, **options)
         else:
             res = _read(args)
             result = audit(res, **options)
     except (ValueError, OSError) as exc:
         if res is not None or _in_duckdb(args):  # _read logs its own failures
-            _log_failed(args, args.file, exc, res)
+            _log_failed(args, args.file, exc, res if res is not None else getattr(exc, "validation", None))
         raise
     if args.mode == "publication":
         result = result.for_publication()

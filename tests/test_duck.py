@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -96,7 +97,17 @@ def files(tmp_path_factory):
     half = typed.num_rows // 2
     pq.write_table(typed.slice(0, half), parts / "a.parquet", row_group_size=3000)
     pq.write_table(typed.slice(half), parts / "b.parquet", row_group_size=3000)
-    return {"typed": str(folder / "typed.parquet"), "text": str(folder / "text.parquet"), "parts": str(parts)}
+    frame = text.to_pandas().fillna("")
+    frame.to_csv(folder / "plain.csv", index=False)  # the fast path: no quotes, every line the header's width
+    lines = (folder / "plain.csv").read_text(encoding="utf-8").splitlines()
+    lines[40] = lines[40] + ",extra"  # a line with too many fields
+    lines[41] = lines[41].rsplit(",", 3)[0]  # a truncated line
+    lines[50] = lines[50].replace(",", ',"two\nlines",', 1).replace(lines[50].split(",")[1] + ",", "", 1)
+    lines.insert(60, "")  # a blank line inside the file
+    messy = "\ufeff" + "\r\n".join(lines) + "\r\n" + "," * (len(frame.columns) - 1) + "\r\n"
+    (folder / "messy.csv").write_bytes(messy.encode("utf-8"))  # BOM, CRLF, a quoted newline, a row of commas
+    return {"typed": str(folder / "typed.parquet"), "text": str(folder / "text.parquet"), "parts": str(parts),
+            "csv": str(folder / "plain.csv"), "messy": str(folder / "messy.csv")}
 
 
 def _plain(table: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +146,22 @@ def test_validation_equals_read_matrix(files, kind):
     assert duck.valid.empty and duck.n_valid == memory.n_valid
 
 
-@pytest.mark.parametrize(("kind", "quarter"), [("typed", None), ("typed", "2018Q2"), ("text", "2019Q4")])
+@pytest.mark.parametrize("kind", ["csv", "messy"])
+def test_csv_validation_equals_read_matrix(files, kind):
+    """A CSV file, read by DuckDB, reports what read_matrix reports: every problem, on its file line."""
+    memory = read_matrix(files[kind])
+    duck = validate_parquet(files[kind])
+    assert memory.n_quarantined > 80 and memory.line_label == "line"
+    assert_same_validation(duck, memory)
+    assert duck.sha256 == memory.sha256
+    if kind == "messy":
+        rules = set(memory.problems["rule"])
+        assert {"wrong_field_count", "empty_row"} <= rules
+        assert memory.problems["line"].max() > memory.n_rows + 1  # lines, not rows: a row spans two lines
+
+
+@pytest.mark.parametrize(("kind", "quarter"), [("typed", None), ("typed", "2018Q2"), ("text", "2019Q4"),
+                                               ("csv", "2019Q4"), ("messy", None)])
 def test_audit_equals_in_memory(files, kind, quarter):
     memory = fairness.audit(read_matrix(files[kind]), quarter=quarter)
     duck = fairness.audit(files[kind], quarter=quarter, engine="duckdb")
@@ -159,18 +185,26 @@ def test_small_memory_limit_and_one_thread(files, tmp_path):
     assert len(written) == memory.n_quarantined
 
 
-def test_engines(files, tmp_path, monkeypatch):
-    import fairness.counts.duck as duck_module
+def test_engines(files, tmp_path):
+    from fairness.counts.duck import use_duckdb
+    from fairness.errors import MatrixFileError
 
     with pytest.raises(ValueError, match="engine must be one of auto, pandas, duckdb"):
         fairness.audit(files["typed"], engine="spark")
     csv = tmp_path / "m.csv"
     csv.write_text("person_id\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="engine='duckdb' counts Parquet files"):
+    # every file is read by DuckDB by default, with read_matrix's messages
+    with pytest.raises(MatrixFileError) as duck:
         fairness.audit(str(csv), engine="duckdb")
-    monkeypatch.setattr(duck_module, "DUCKDB_ROWS", 10)
-    assert duck_module.use_duckdb(files["typed"]) and duck_module.use_duckdb(files["parts"])
-    assert not duck_module.use_duckdb(str(csv))
+    with pytest.raises(MatrixFileError) as memory:
+        fairness.audit(str(csv), engine="pandas")
+    assert str(duck.value) == str(memory.value) and "required column(s) snapshot_date" in str(duck.value)
+    assert use_duckdb(files["typed"]) and use_duckdb(files["parts"]) and use_duckdb(str(csv))
+    assert use_duckdb(files["csv"]) and use_duckdb(str(Path(files["parts"]) / "*.parquet"))
+    # in memory, missing, or a folder without Parquet files: not DuckDB's (read_matrix says what is wrong)
+    assert not use_duckdb(pd.DataFrame()) and not use_duckdb(tmp_path / "nope.csv") and not use_duckdb(tmp_path)
+    with pytest.raises(ValueError, match="engine='duckdb' counts files"):
+        fairness.audit(pd.DataFrame({"a": [1]}), engine="duckdb")
 
 
 def test_audit_with_other_options(files):
@@ -202,7 +236,7 @@ def test_command_line_engine(files, tmp_path, capsys):
     csv = tmp_path / "m.csv"
     csv.write_text("person_id\n", encoding="utf-8")
     assert main(["audit", str(csv), "--engine", "duckdb"]) == 2
-    assert "engine='duckdb' counts Parquet files" in capsys.readouterr().err
+    assert "required column(s) snapshot_date" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------ folders and patterns: every file checked (issue 11)

@@ -85,19 +85,21 @@ from fairness.io.validation import (
     ValidationResult,
     _check_header,
     _check_width,
+    _invisible_hint,
     _parquet_text,
     _shown,
     _validate_rows,
+    _visible,
     canonical_dtypes,
     check_input_file,
     parse_columns,
     parse_size,
+    read_csv_text,
 )
 from fairness.quarters import quarter_number, select_quarter
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
-    "DUCKDB_ROWS",
     "ParquetValidation",
     "count_and_validate_parquet",
     "is_parquet_path",
@@ -108,14 +110,13 @@ __all__ = [
 #: DuckDB's memory limit (``SET memory_limit``); it spills to disk beyond it. With what Python
 #: holds besides, a 50M-row audit peaks near 3.2 GB.
 DEFAULT_MEMORY_LIMIT = "2.5GB"
-#: ``engine="auto"`` counts a Parquet file with more rows than this in DuckDB.
-DUCKDB_ROWS = 5_000_000
 #: Rows validated by pandas at a time, and rows counted in numpy at a time.
 BATCH_ROWS = 250_000
 STREAM_ROWS = 1_000_000
 
 ERR_SCHEMAS = "{source}: the Parquet files do not share one schema ({first} and {other} differ)"
 ERR_NO_FILES = "no Parquet files in {source}"
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 ERR_NOT_PARQUET = ("{source}: {file} is not a Parquet file (type {suffix!r}); a folder or a pattern of files "
                    "is read as Parquet files (.parquet or .pq) of one schema")
 ERR_TOTAL_TOO_BIG = (
@@ -150,9 +151,18 @@ class _Source:
     names: tuple[str, ...]
     types: dict[str, str]  # DuckDB type by normalised name
     sha256: str
+    #: a CSV file: its rows as text (pyarrow, registered in DuckDB as ``__text`` with ``__row``, the
+    #: file line, and ``__broken``, a row of the wrong shape), their lines, and the shape problems
+    text: Any = field(default=None, compare=False, repr=False)
+    lines: Any = field(default=None, compare=False, repr=False)
+    shape_problems: tuple = field(default=(), compare=False, repr=False)
+    line_label: str = "row"
 
     def scan(self) -> str:
-        """The FROM clause: the file(s), with a 1-based row number in file order."""
+        """The FROM clause: the file(s), with a 1-based row number in file order (a CSV file's
+        line number)."""
+        if self.text is not None:
+            return "__text"
         files = "[" + ", ".join(_literal(f) for f in self.files) + "]"
         if len(self.files) == 1:
             return f"(SELECT *, file_row_number + 1 AS __row FROM read_parquet({files}, file_row_number=true))"
@@ -209,10 +219,49 @@ def _checked_files(path: str | os.PathLike[str], max_bytes: int | str | None) ->
     return files
 
 
+def is_text_path(path: Any) -> bool:
+    """A .csv (.txt, .tsv) file: read as text, as :func:`fairness.read_matrix` reads it."""
+    return isinstance(path, (str, os.PathLike)) and Path(path).suffix.lower() in TEXT_SUFFIXES
+
+
+def _open_text(path: str | os.PathLike[str], con, *, encoding: str | None, delimiter: str,
+               max_bytes: int | str | None, max_columns: int | None) -> _Source:
+    """A CSV file, read as :func:`fairness.read_matrix` reads it (same checks, same messages, same
+    file lines), into a pyarrow table of text that DuckDB scans in place."""
+    import pyarrow as pa
+
+    source = str(path)
+    table, lines, problems, digest = read_csv_text(path, encoding=encoding, delimiter=delimiter,
+                                                   max_bytes=max_bytes, max_columns=max_columns)
+    names = tuple(table.column_names)
+    _check_required(list(names), source)
+    if table.num_rows == 0:
+        raise MatrixFileError(ERR_NO_ROWS.format(source=source))
+    broken = np.zeros(table.num_rows, dtype=bool)
+    broken[[int(p["index"]) for p in problems]] = True
+    con.register("__text", table.append_column("__row", pa.array(lines, type=pa.int64()))
+                 .append_column("__broken", pa.array(broken)))
+    return _Source(source=source, files=(os.path.abspath(path),), offsets=(0,), row_groups=((table.num_rows,),),
+                   n_rows=table.num_rows, raw_names=names, names=names, types=dict.fromkeys(names, "VARCHAR"),
+                   sha256=digest, text=table, lines=lines, shape_problems=tuple(problems), line_label="line")
+
+
+def _check_required(names: list[str], source: str) -> None:
+    """The required columns, as validation checks them (the same message)."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise MatrixFileError(ERR_MISSING.format(source=source, missing=", ".join(missing),
+                                                 found=", ".join(_visible(c) for c in names) or "(none)",
+                                                 required=", ".join(REQUIRED_COLUMNS)) + _invisible_hint(names))
+
+
 def _open(path: str | os.PathLike[str], con, *, max_bytes: int | str | None = None,
-          max_columns: int | None = None) -> _Source:
+          max_columns: int | None = None, encoding: str | None = None, delimiter: str = ",") -> _Source:
     import pyarrow.parquet as pq
 
+    if is_text_path(path) and not any(ch in str(path) for ch in "*?["):
+        return _open_text(path, con, encoding=encoding, delimiter=delimiter, max_bytes=max_bytes,
+                          max_columns=max_columns)
     source = str(path)
     files = _checked_files(path, max_bytes)
     width = parse_columns(max_columns)
@@ -240,11 +289,7 @@ def _open(path: str | os.PathLike[str], con, *, max_bytes: int | str | None = No
                 digest.update(block)
     raw_names = tuple(schema.names)
     names = tuple(_check_header(list(raw_names), source, ","))
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        raise MatrixFileError(ERR_MISSING.format(source=source, missing=", ".join(missing),
-                                                 found=", ".join(names) or "(none)",
-                                                 required=", ".join(REQUIRED_COLUMNS)))
+    _check_required(list(names), source)
     n_rows = int(sum(counts))
     if n_rows == 0:
         raise MatrixFileError(ERR_NO_ROWS.format(source=source))
@@ -379,6 +424,8 @@ def _typed_view(src: _Source) -> str:
     if "last_reviewed" in present:
         earliest = ' AND ("date_added" IS NULL OR "last_reviewed" >= "date_added")' if "date_added" in present else ""
         order.append(f'("last_reviewed" IS NULL OR ("last_reviewed" <= "snapshot_date"{earliest}))')
+    if src.text is not None:
+        oks.append("NOT __broken")  # a line of the wrong shape: validated row by row, as read_matrix does
     inner = f"SELECT __row, ({' AND '.join(oks)}) AS __ok, {', '.join(cols)} FROM {src.scan()}"
     ok_order = " AND ".join(order) if order else "TRUE"
     return f"SELECT * EXCLUDE (__ok), (__ok AND coalesce({ok_order}, FALSE)) AS __ok FROM ({inner})"
@@ -458,29 +505,30 @@ class ParquetValidation(ValidationResult):
 
 
 def is_parquet_path(path: Any) -> bool:
-    """A .parquet (.pq) file, a folder, or a glob pattern: what the DuckDB engine reads."""
+    """A .parquet (.pq) or .csv (.txt, .tsv) file, a folder, or a glob pattern: what the DuckDB
+    engine reads."""
     if not isinstance(path, (str, os.PathLike)):
         return False
     p = Path(path)
-    return p.suffix.lower() in (".parquet", ".pq") or p.is_dir() or any(ch in str(path) for ch in "*?[")
+    return (p.suffix.lower() in (".parquet", ".pq", *TEXT_SUFFIXES) or p.is_dir()
+            or any(ch in str(path) for ch in "*?["))
 
 
 def use_duckdb(path: Any) -> bool:
-    """Whether ``engine="auto"`` counts ``path`` in DuckDB: a folder of Parquet files, or a
-    Parquet file of more than :data:`DUCKDB_ROWS` rows."""
+    """Whether ``engine="auto"`` reads ``path`` with DuckDB: any file input (a CSV or Parquet
+    file, a folder of Parquet files, a glob); an in-memory frame stays in pandas.
+
+    Something that is neither (a missing file, a folder without Parquet files, another file
+    type) goes to :func:`fairness.read_matrix`, whose errors say what is wrong.
+    """
     if not isinstance(path, (str, os.PathLike)):
         return False
     p = Path(path)
+    if any(ch in str(path) for ch in "*?[") and not p.exists():
+        return True
     if p.is_dir():
         return any(f.suffix.lower() in (".parquet", ".pq") for f in p.iterdir())
-    if p.suffix.lower() not in (".parquet", ".pq") or not p.is_file():
-        return False
-    try:
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(p).metadata.num_rows > DUCKDB_ROWS
-    except Exception:  # not readable: let read_matrix say why
-        return False
+    return p.suffix.lower() in (".parquet", ".pq", *TEXT_SUFFIXES) and p.is_file()
 
 
 # ---------------------------------------------------------------------- validation
@@ -495,6 +543,8 @@ def validate_parquet(
     threads: int | None = None,
     max_bytes: int | str | None = None,
     max_columns: int | None = None,
+    encoding: str | None = None,
+    delimiter: str = ",",
 ) -> ParquetValidation:
     """Validate a Parquet file (or a folder of them) without loading it: see the module docstring.
 
@@ -503,7 +553,7 @@ def validate_parquet(
     also write the quarantined rows there (personal data: owner-only).
     """
     session = _start(path, memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
-                     max_bytes=max_bytes, max_columns=max_columns)
+                     max_bytes=max_bytes, max_columns=max_columns, encoding=encoding, delimiter=delimiter)
     try:
         session.dup_keys = _duplicate_keys(session)
         result = _finish_validation(session)
@@ -516,7 +566,7 @@ def validate_parquet(
 
 
 def _start(path, *, memory_limit: str, temp_directory, threads, config=None, max_bytes=None,
-           max_columns=None) -> _Session:
+           max_columns=None, encoding=None, delimiter=",") -> _Session:
     """Open the file, mark the rows SQL vouches for, validate the others (all but duplicates).
 
     With ``config`` (a ChecksConfig), the same scan also counts the rows SQL
@@ -524,7 +574,7 @@ def _start(path, *, memory_limit: str, temp_directory, threads, config=None, max
     """
     con, own_temp = _connect(memory_limit, None if temp_directory is None else str(temp_directory), threads)
     try:
-        src = _open(path, con, max_bytes=max_bytes, max_columns=max_columns)
+        src = _open(path, con, max_bytes=max_bytes, max_columns=max_columns, encoding=encoding, delimiter=delimiter)
         con.execute(f"CREATE TEMP VIEW __typed AS {_typed_view(src)}")
         has_nulls = _has_nulls(con, src)
         counted = None
@@ -557,7 +607,7 @@ def _finish_validation(session: _Session) -> ParquetValidation:
     empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in canonical_dtypes().items() if c in src.names})
     return ParquetValidation(
         source=src.source, valid=empty, quarantined=quarantined, problems=problems, unknown_columns=unknown,
-        sha256=src.sha256, line_label="row", notes=tuple(notes), rows=src.n_rows, session=session,
+        sha256=src.sha256, line_label=src.line_label, notes=tuple(notes), rows=src.n_rows, session=session,
     )
 
 
@@ -566,6 +616,8 @@ def _has_nulls(con, src: _Source) -> dict[str, bool]:
     import pyarrow.parquet as pq
 
     found = dict.fromkeys(src.names, False)
+    if src.text is not None:
+        return found  # text read from a CSV file: an empty cell is "", never missing
     try:
         for f in src.files:
             meta = pq.ParquetFile(f).metadata
@@ -607,6 +659,11 @@ def _read_rows(src: _Source, rows: np.ndarray, batch: int = BATCH_ROWS):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if src.text is not None:
+        at = np.searchsorted(src.lines, rows)
+        for start in range(0, len(rows), batch):
+            yield src.text.take(pa.array(at[start:start + batch])), rows[start:start + batch]
+        return
     pending, pending_rows = [], []
     count = 0
     for f, offset, groups in zip(src.files, src.offsets, src.row_groups, strict=True):
@@ -633,7 +690,8 @@ def _validate_suspects(src: _Source, suspects: np.ndarray, has_nulls: dict[str, 
     results, keys, rescued = [], [], []
     for table, rows in _read_rows(src, suspects):
         text = _parquet_text(table, list(src.names), has_nulls)
-        res, k = _validate_rows(text, source=src.source, lines=rows, line_label="row", duplicates=False)
+        res, k = _validate_rows(text, source=src.source, lines=rows, line_label=src.line_label, duplicates=False,
+                                extra_problems=_shape_problems(src, rows))
         k = k.assign(__row=rows)
         results.append((res, rows))
         keys.append(k)
@@ -644,6 +702,14 @@ def _validate_suspects(src: _Source, suspects: np.ndarray, has_nulls: dict[str, 
          "valid": pd.Series(dtype=bool), "__row": pd.Series(dtype="int64")})
     rescued_frame = pd.concat(rescued, ignore_index=True) if rescued else None
     return results, keys_frame, rescued_frame
+
+
+def _shape_problems(src: _Source, rows: np.ndarray) -> list[dict]:
+    """The CSV shape problems of these rows (by file line), indexed by position among them."""
+    if not src.shape_problems:
+        return []
+    at = {int(src.lines[p["index"]]): p for p in src.shape_problems}
+    return [{**at[int(r)], "index": i} for i, r in enumerate(rows) if int(r) in at]
 
 
 def _suspect_keys(keys: pd.DataFrame, *, invalid_only: bool = False) -> pd.DataFrame:
@@ -774,7 +840,8 @@ def _quarter_counts(session: _Session, rows: np.ndarray) -> dict[int, int]:
 def count_and_validate_parquet(matrix, *, quarter: str | None, checks_config=None,
                                memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory=None,
                                threads: int | None = None, max_bytes: int | str | None = None,
-                               max_columns: int | None = None):
+                               max_columns: int | None = None, encoding: str | None = None,
+                               delimiter: str = ","):
     """Count a Parquet file (or a :class:`ParquetValidation` of one) in DuckDB into a
     :class:`fairness.counts.cube.Cube`: see the module docstring.
 
@@ -793,7 +860,8 @@ def count_and_validate_parquet(matrix, *, quarter: str | None, checks_config=Non
     if owned:
         validation = None
         session = _start(matrix, memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
-                         config=config, max_bytes=max_bytes, max_columns=max_columns)
+                         config=config, max_bytes=max_bytes, max_columns=max_columns, encoding=encoding,
+                         delimiter=delimiter)
     else:
         validation, session = matrix, matrix.session
         if session is None:
@@ -812,7 +880,11 @@ def count_and_validate_parquet(matrix, *, quarter: str | None, checks_config=Non
         final = [f"{1970 + q // 4}Q{q % 4 + 1}" for q in _present_quarter_numbers(session)]
         if not final:
             raise ValueError(ERR_NO_VALID_ROWS)
-        selected = select_quarter(quarter, tuple(final))
+        try:
+            selected = select_quarter(quarter, tuple(final))
+        except ValueError as exc:
+            exc.validation = validation  # the file was read: the audit log gives its counts
+            raise
         tables = _tables(session, config, layout, numbers)
         tables["harm"] = _harm(session, selected)
         tables["persons"], tables["test_cells"] = persons, tests

@@ -506,9 +506,7 @@ def _read_matrix(
     max_columns: int | None = None,
 ) -> ValidationResult:
     """:func:`read_matrix` without the audit log (callers that log themselves)."""
-    delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
-        raise ValueError(ERR_DELIMITER_ARG.format(delimiter=delimiter))
+    delimiter = _delimiter(delimiter)
     limit, width = parse_size(max_bytes), parse_columns(max_columns)
     path = Path(path)
     source = str(path)
@@ -624,9 +622,51 @@ def _check_header(header: list[str], source: str, delimiter: str) -> list[str]:
     return [n.lower() if n.lower() in known else n for n in names]
 
 
+def read_csv_text(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    delimiter: str = ",",
+    max_bytes: int | str | None = None,
+    max_columns: int | None = None,
+):
+    """A CSV file as read_matrix reads it, before validation: every cell as text, in a pyarrow table.
+
+    Returns ``(table, lines, extra_problems, sha256)``: the table's columns are
+    the checked header names (``large_string``), ``lines`` each row's file line,
+    ``extra_problems`` the rows whose shape is wrong (``index`` into the table),
+    as :func:`_read_matrix` passes them to validation. The same checks come
+    first (regular file, size and column limits, encoding, header).
+    """
+    import pyarrow as pa
+
+    delimiter = _delimiter(delimiter)
+    limit, width = parse_size(max_bytes), parse_columns(max_columns)
+    path = Path(path)
+    check_input_file(path, max_bytes=limit)
+    data = _read_bytes(path, limit)
+    digest = hashlib.sha256(data).hexdigest()
+    raw, lines, extra = _read_csv_bytes(data, str(path), encoding=encoding, delimiter=delimiter,
+                                        max_columns=width, arrow=True)
+    del data
+    if not isinstance(raw, pa.Table):
+        raw = pa.table({c: pa.array(raw[c].astype(object).to_numpy(), type=pa.large_string()) for c in raw.columns})
+    return raw, np.asarray(lines, dtype=np.int64), extra, digest
+
+
+def _delimiter(delimiter: str) -> str:
+    delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ValueError(ERR_DELIMITER_ARG.format(delimiter=delimiter))
+    return delimiter
+
+
 def _read_csv_bytes(
-    data: bytes, source: str, *, encoding: str | None, delimiter: str, max_columns: int = DEFAULT_MAX_COLUMNS
+    data: bytes, source: str, *, encoding: str | None, delimiter: str, max_columns: int = DEFAULT_MAX_COLUMNS,
+    arrow: bool = False,
 ) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+    """The rows as text, their file lines and the problems of their shape. ``arrow``: a file
+    read on the fast path is returned as a pyarrow table (not converted to pandas)."""
     text = _decode(data, source, encoding)
     if not text.strip():
         raise MatrixFileError(ERR_EMPTY.format(source=source, required=", ".join(REQUIRED_COLUMNS)))
@@ -645,7 +685,9 @@ def _read_csv_bytes(
         if utf8 is not None:
             fields, blank = _line_shapes(utf8, delimiter, len(names))
             if len(fields) and (fields == len(names)).all():
-                raw = _read_simple_csv(utf8, names, delimiter)
+                raw = _read_simple_csv(utf8, names, delimiter, arrow=arrow)
+                if arrow and raw is not None and raw.num_rows == len(fields):
+                    return raw, np.arange(2, raw.num_rows + 2), []
                 if raw is not None and len(raw) == len(fields):
                     # every line has one field per column: a last row of empty cells is a line
                     # of delimiters, a row to count, not a final newline
@@ -716,7 +758,7 @@ def _line_shapes(utf8: bytes, delimiter: str, width: int) -> tuple[np.ndarray, n
     return fields, blank
 
 
-def _read_simple_csv(utf8: bytes, names: list[str], delimiter: str) -> pd.DataFrame | None:
+def _read_simple_csv(utf8: bytes, names: list[str], delimiter: str, *, arrow: bool = False) -> pd.DataFrame | None:
     """Read unquoted CSV whose every line has one field per column, all as text, with pyarrow.
 
     What ``pd.read_csv(dtype=str, na_filter=False)`` returns for such a file,
@@ -737,6 +779,8 @@ def _read_simple_csv(utf8: bytes, names: list[str], delimiter: str) -> pd.DataFr
         )
     except (pa.ArrowInvalid, ValueError):
         return None
+    if arrow:
+        return table
     text = pd.StringDtype("pyarrow", na_value=np.nan)
     return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
 

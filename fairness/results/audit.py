@@ -363,12 +363,13 @@ def audit(
     checks_config : fairness.checks.ChecksConfig, optional
         Thresholds and parameters of the data-protection checks.
     engine : {"auto", "pandas", "duckdb"}, default "auto"
-        Where the rows are counted. ``"duckdb"``: a Parquet file (or a folder
-        of Parquet files) is validated and counted by DuckDB without being
-        loaded (see :mod:`fairness.counts.duck`; larger than memory is fine);
-        ``"pandas"``: in memory. ``"auto"``: DuckDB for a folder of Parquet
-        files or a Parquet file of more than 5 million rows, pandas
-        otherwise. Both give the same results.
+        Where the rows are counted. ``"duckdb"``: a file (CSV or Parquet, or
+        a folder or glob of Parquet files) is validated and counted by DuckDB
+        without its rows being loaded into pandas (see
+        :mod:`fairness.counts.duck`; a Parquet file larger than memory is
+        fine); ``"pandas"``: in memory. ``"auto"``: DuckDB for a path, pandas
+        for a DataFrame or a ValidationResult already in memory. Both give the
+        same results.
     covers : "all", "none" or a list of area names, optional
         Areas the list is known to cover, passed to every per-area statistic
         (the funnels and the heterogeneity test): an area there with no rows
@@ -468,7 +469,7 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
 ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb")
 ERR_ENGINE = "engine must be one of {valid}; got {engine!r}"
 ERR_ENGINE_INPUT = (
-    "engine='duckdb' counts Parquet files: give the path of a .parquet file or of a folder of them "
+    "engine='duckdb' counts files: give the path of a .csv or .parquet file, or of a folder of Parquet files "
     "(got {what})"
 )
 
@@ -496,7 +497,11 @@ def _logged(run, path) -> AuditResult:
         result, validation = run()
     except (ValueError, OSError) as exc:
         if not isinstance(exc, AuditLogError):
-            log_failed_read(command="audit", path=path, error=exc)
+            read = getattr(exc, "validation", None)  # the file was read, then the audit stopped
+            counts = None if read is None else {"rows": read.n_rows, "valid": read.n_valid,
+                                                "quarantined": read.n_quarantined}
+            log_failed_read(command="audit", path=path, error=exc, sha256=getattr(read, "sha256", None) or None,
+                            counts=counts)
         raise
     log_read(command="audit", result=validation)
     return result
@@ -516,7 +521,8 @@ def audit_and_validate_parquet(matrix, *, quarter: str | None, checks_config=Non
     """:func:`audit_parquet`, and the :class:`~fairness.counts.duck.ParquetValidation` made on the
     way (for a path: one pass validates and counts; the command line logs the validation)."""
     config = checks_config or ChecksConfig()
-    engine = {k: options.pop(k) for k in ("memory_limit", "temp_directory", "threads", "max_bytes", "max_columns")
+    engine = {k: options.pop(k) for k in ("memory_limit", "temp_directory", "threads", "max_bytes", "max_columns",
+                                        "encoding", "delimiter")
               if k in options}
     with count_and_validate_parquet(matrix, quarter=quarter, checks_config=config, **engine) as counted:
         cube, facts, validation = counted
