@@ -41,13 +41,11 @@ import numpy as np
 import pandas as pd
 
 from fairness.counts.cube import CheckData, check_data_from_frame
+from fairness import definitions as defs
 from fairness.definitions import (
-    BOROUGHS,
     CHECK_PARAMETERS,
     DATE_STATES,
-    REQUIRED_COLUMNS,
     REVIEW_STATES,
-    RISK_BANDS,
     SHARED_WITH_SEPARATOR,
     VICTIM_STATES,
 )
@@ -497,7 +495,7 @@ def _quarantine_view(quarantine: pd.DataFrame, needs: Sequence[str]) -> pd.DataF
         out["quarter"] = UNKNOWN
     if "borough" in quarantine.columns:
         raw = quarantine["borough"].astype("string").str.strip()
-        out["borough"] = raw.where(raw.isin(BOROUGHS), UNKNOWN).astype(object)
+        out["borough"] = raw.where(raw.isin(defs.BOROUGHS), UNKNOWN).astype(object)
     else:
         out["borough"] = UNKNOWN
     if "person_id" in quarantine.columns:
@@ -935,12 +933,16 @@ def _group_grid(quarters: Sequence[str], keys: list[str], extra: pd.DataFrame) -
     return base.copy()
 
 
-@functools.lru_cache(maxsize=32)
 def _base_grid(quarters: tuple[str, ...], keys: tuple[str, ...]) -> pd.DataFrame:
+    return _base_grid_of(quarters, keys, tuple(defs.BOROUGHS))  # the areas in force (a profile may set them)
+
+
+@functools.lru_cache(maxsize=32)
+def _base_grid_of(quarters: tuple[str, ...], keys: tuple[str, ...], boroughs: tuple[str, ...]) -> pd.DataFrame:
     if keys == ("quarter",):
         grid = pd.DataFrame({"quarter": list(quarters)})
     else:
-        grid = pd.MultiIndex.from_product([list(quarters), list(BOROUGHS)], names=list(keys)).to_frame(index=False)
+        grid = pd.MultiIndex.from_product([list(quarters), list(boroughs)], names=list(keys)).to_frame(index=False)
     return _ordered(grid, list(keys))
 
 
@@ -948,7 +950,7 @@ def _ordered(grid: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     unknown_last = grid["quarter"].eq(UNKNOWN)
     order = grid.assign(_u=unknown_last)
     if "borough" in keys:
-        rank = {b: i for i, b in enumerate(BOROUGHS)}
+        rank = {b: i for i, b in enumerate(defs.BOROUGHS)}
         order["_b"] = order["borough"].map(rank).fillna(len(rank))
         order = order.sort_values(["_u", "quarter", "_b", "borough"], kind="stable")
     else:
@@ -1034,13 +1036,16 @@ def _run_one(
     keys: list[str],
     config: ChecksConfig,
     alpha: float,
+    undeclared: str = "",
 ) -> pd.DataFrame:
     threshold = float(config.thresholds.get(check.name, check.default_threshold))
     columns = data.columns if data is not None else frozenset(matrix.columns)
     quarters = data.quarters if data is not None else tuple(set(_quarters(matrix)))
     missing = [c for c in check.needs if c != QUARANTINE and c not in columns]
     reason = ""
-    if missing:
+    if undeclared:  # the list's profile does not declare what the check needs
+        reason = undeclared
+    elif missing:
         reason = REASON_COLUMNS_ABSENT.format(columns=_plural_columns(missing))
     elif QUARANTINE in check.needs and quarantine is None:
         reason = REASON_NO_QUARANTINE
@@ -1195,11 +1200,11 @@ def run_checks(
     """
     if not 0 < alpha < 1:
         raise ValueError(ERR_ALPHA.format(alpha=alpha))
-    missing = _missing(matrix, REQUIRED_COLUMNS)
+    missing = _missing(matrix, defs.REQUIRED_COLUMNS)
     if missing:
         raise ValueError(
             ERR_MISSING_REQUIRED.format(
-                missing=", ".join(missing), required=", ".join(REQUIRED_COLUMNS)
+                missing=", ".join(missing), required=", ".join(defs.REQUIRED_COLUMNS)
             )
         )
     keys = _validate_by(by)
@@ -1218,15 +1223,45 @@ def run_checks_on_counts(
     checks: Sequence[str] | None = None,
     alpha: float = 0.05,
     matrix: pd.DataFrame | None = None,
+    not_assessable: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """:func:`run_checks` from counts already made (:func:`fairness.counts.cube.check_data_from_frame`,
     or SQL over a Parquet file). Checks that read the records need ``matrix``; without it they
-    are "not assessable". ``data`` must have been counted with the same ``config``."""
+    are "not assessable". ``data`` must have been counted with the same ``config``.
+
+    ``not_assessable``: check name -> the reason it cannot run (what the list's profile does not
+    declare; see :func:`undeclared_checks`); those checks say so instead of running."""
     if not 0 < alpha < 1:
         raise ValueError(ERR_ALPHA.format(alpha=alpha))
     keys = _validate_by(by)
     config = ChecksConfig() if config is None else config
-    return _run_selected(_select(config, checks), matrix, data, quarantine, keys, config, alpha)
+    return _run_selected(_select(config, checks), matrix, data, quarantine, keys, config, alpha,
+                         dict(not_assessable or {}))
+
+
+#: What each check needs a list's profile to declare (``missing_declarations`` keys of
+#: :mod:`fairness.profiles`): a check is not assessable when any group of needs is wholly missing
+#: (blanket sharing reads low risk from the harm score or from the least severe band: either will do).
+CHECK_DECLARATIONS: Mapping[str, tuple[tuple[str, ...], ...]] = MappingProxyType({
+    "victims_as_offenders": (("harm_score",),),
+    "blanket_sharing": (("harm_score", "bands"),),
+    "zero_harm_retained": (("harm_score",), ("snapshots",), ("snapshot_date",)),
+    "relisted": (("snapshots",), ("snapshot_date",)),
+    "reviews_overdue": (("snapshot_date",),),
+    "impossible_dates": (("snapshot_date",),),
+})
+
+
+def undeclared_checks(missing: Mapping[str, str]) -> dict[str, str]:
+    """Check name -> "not assessable: <profile> declares no <thing>" for the checks whose needs
+    (:data:`CHECK_DECLARATIONS`) the profile does not declare (``missing``: declaration -> reason)."""
+    out = {}
+    for name, groups in CHECK_DECLARATIONS.items():
+        for group in groups:
+            if all(k in missing for k in group):
+                out[name] = "; ".join(missing[k] for k in group)
+                break
+    return out
 
 
 def _select(config: ChecksConfig, checks: Sequence[str] | None) -> list[Check]:
@@ -1240,8 +1275,9 @@ def _select(config: ChecksConfig, checks: Sequence[str] | None) -> list[Check]:
     return [c for c in REGISTRY if checks is None or c.name in set(checks)]
 
 
-def _run_selected(selected, matrix, data, quarantine, keys, config, alpha) -> pd.DataFrame:
-    tables = [_run_one(c, matrix, data, quarantine, keys, config, alpha) for c in selected]
+def _run_selected(selected, matrix, data, quarantine, keys, config, alpha, not_assessable=None) -> pd.DataFrame:
+    tables = [_run_one(c, matrix, data, quarantine, keys, config, alpha, (not_assessable or {}).get(c.name, ""))
+              for c in selected]
     if not tables:
         return pd.DataFrame({c: [] for c in CHECK_RESULT_COLUMNS})
     return pd.concat(tables, ignore_index=True)
@@ -1337,7 +1373,7 @@ def sharing_from_counts(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataF
     n = cells.groupby(keys)["count"].sum().rename("n")
     shared = cells.explode("partners").dropna(subset=["partners"])
     count = shared.groupby(keys + ["partners"])["count"].sum().rename("count")
-    bands = list(RISK_BANDS) + sorted(set(cells["risk_band"].dropna()) - set(RISK_BANDS))
+    bands = list(defs.RISK_BANDS) + sorted(set(cells["risk_band"].dropna()) - set(defs.RISK_BANDS))
     grid = pd.MultiIndex.from_product(
         [sorted(cells["quarter"].unique()), [ANY_PARTNER, *partner_names], bands, [True, False]],
         names=["quarter", "partner", "risk_band", "no_risk"],

@@ -472,14 +472,16 @@ def _cmd_audit_counts(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_profile(args: argparse.Namespace) -> int:
-    """A matrix of another place: validated with the profile, then audited from its counts."""
-    from fairness.results.counts_table import audit_counts
+    """A matrix of another place: validated with the profile, then audited with its definitions."""
+    from fairness.results.audit import audit
 
     _check_log()
     res = _read(args)
     try:
-        result = audit_counts(res, profile=args.profile, period=args.quarter, benchmarks=args.benchmarks,
-                              reference=args.reference, alpha=args.alpha, method=args.method, adjust=args.adjust)
+        result = audit(res, profile=args.profile, quarter=args.quarter,
+                       benchmarks=tuple(args.benchmarks or ("residents_2021", "residents_2011")),
+                       reference=args.reference or "White", alpha=args.alpha, method=args.method,
+                       adjust=args.adjust, covers=args.covers)
     except (ValueError, OSError) as exc:
         _log_failed(args, args.file, exc, res)  # the file was read
         raise

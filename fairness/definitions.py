@@ -112,6 +112,12 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
 )
 ALL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
+#: The outcome column band performance reads (a profile's first ``[[outcomes]]``), its label for
+#: captions and its window; ``None`` when the list declares no outcome.
+OUTCOME_COLUMN: str | None = "outcome_violence_12m"
+OUTCOME_LABEL = "violence in the next 12 months"
+OUTCOME_WINDOW_MONTHS = 12
+
 BOOLEAN_TRUE: frozenset[str] = frozenset({"true", "yes", "1"})
 BOOLEAN_FALSE: frozenset[str] = frozenset({"false", "no", "0"})
 

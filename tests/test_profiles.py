@@ -309,7 +309,9 @@ def test_a_matrix_of_another_place_runs_through_validate_and_audit(tmp_path):
     import json
 
     d = json.loads(out.read_text(encoding="utf-8"))
-    assert d["parameters"]["input"] == "records" and d["quarter"] == "2018Q4" and d["n"] == 6
+    # one snapshot date and a profile without snapshots: audited pooled, and the JSON says so
+    assert d["parameters"]["input"] == "records" and d["quarter"] == "pooled" and d["n"] == 6
+    assert d["parameters"]["pooled"] is True and d["quarters"] == ["pooled"]
     black = [r for r in d["relative_rate"] if r["group"] == "Black" and r["benchmark"] == "residents_2021"][0]
     # 3 Black people listed over the Black residents of Cumbria (1,194) and Avon and Somerset (built file)
     pop = load_profile("england-wales-forces").benchmark().table
@@ -361,4 +363,7 @@ def test_python_audit_takes_a_profile(tmp_path):
     rel = res.relative_rate
     black = rel[(rel.group == "Black") & (rel.benchmark == "residents_2021")].iloc[0]
     assert black["rate_per_1000"] == pytest.approx(1000 * 2 / 1_194)  # Cumbria: 1,194 Black residents (Census 2021)
-    assert any("run with the london-gvm profile only" in n for n in res.notes)
+    # the record-level checks run under the profile (nothing says "london-gvm only" any more)
+    assert not any("london-gvm" in n for n in res.notes)
+    checks = res.checks[res.checks["borough"] == "All police force areas"].set_index("check")
+    assert checks.loc["children_listed", "count"] == 6 and checks.loc["children_listed", "n"] == 6  # all aged 17

@@ -54,7 +54,6 @@ from fairness.counts.groups import (
     duration_band_codes,
     flags_code,
 )
-from fairness.definitions import BOROUGHS, ETHNICITIES, RISK_BANDS, SEXES
 from fairness.quarters import quarter_codes
 
 __all__ = [
@@ -76,9 +75,9 @@ DURATION_CODES: tuple[str, ...] = defs.duration_codes()
 #: States of the row-level checks in the ``checks`` table (declared in fairness.definitions).
 VICTIM_STATES, REVIEW_STATES, DATE_STATES = defs.VICTIM_STATES, defs.REVIEW_STATES, defs.DATE_STATES
 
-_EMPTY_CATEGORIES: dict[str, tuple[str, ...]] = {
-    "borough": BOROUGHS, "ethnicity": ETHNICITIES, "sex": SEXES, "risk_band": RISK_BANDS,
-}
+def _empty_categories() -> dict[str, tuple[str, ...]]:
+    """The category lists of :mod:`fairness.definitions` as they are now (a profile may set them)."""
+    return {"borough": defs.BOROUGHS, "ethnicity": defs.ETHNICITIES, "sex": defs.SEXES, "risk_band": defs.RISK_BANDS}
 
 
 @dataclass(frozen=True)
@@ -344,9 +343,15 @@ def frame_codes(frame: pd.DataFrame, *, config=None,
     q_codes, quarters = quarter_codes(frame["snapshot_date"])
     codes: dict[str, np.ndarray] = {"quarter": q_codes, "row": np.arange(n, dtype=np.int64)}
     categories = {}
+    empty = _empty_categories()
     for col in ("borough", "ethnicity", "sex", "risk_band"):
-        codes[col], categories[col] = _category_codes(frame[col], _EMPTY_CATEGORIES[col])
-    harm = frame["harm_score"].to_numpy(dtype="float64")
+        if col not in columns:  # risk_band of a list whose profile declares no bands: every row missing
+            codes[col], categories[col] = np.full(n, -1, dtype=np.int64), tuple(empty[col])
+            continue
+        codes[col], categories[col] = _category_codes(frame[col], empty[col])
+    # harm_score of a list whose profile declares no harm score: unknown for every row
+    harm = (frame["harm_score"].to_numpy(dtype="float64") if "harm_score" in columns
+            else np.full(n, np.nan))
     codes["harm"] = harm
     flags = flags_code(frame)
     bits = defs.flag_bits()
@@ -374,7 +379,8 @@ def frame_codes(frame: pd.DataFrame, *, config=None,
         else:
             duration = np.full(n, defs.duration_codes().index(defs.DURATION_UNKNOWN), dtype=np.int64)
         codes["duration"] = duration
-        codes["outcome"] = (_tristate(frame["outcome_violence_12m"]) if "outcome_violence_12m" in columns
+        outcome = defs.OUTCOME_COLUMN
+        codes["outcome"] = (_tristate(frame[outcome]) if outcome is not None and outcome in columns
                             else np.full(n, -1))
     layout = Layout(quarters=list(quarters), categories=categories, columns=columns, sharing_values=sharing_values,
                     test_columns=test_columns, test_notes=test_notes, n_rows=n)
@@ -740,17 +746,21 @@ def duration_counts(cube: Cube, definition: str) -> tuple[list[int], int]:
     return counts, int(table["count"].sum())
 
 
-def borough_metric_counts(cube: Cube, metric: str, *, benchmark: str = "residents_2021") -> pd.DataFrame:
-    """``borough, count, n`` for one borough metric, as :func:`fairness.stats.boroughs.borough_counts` gives."""
+def borough_metric_counts(cube: Cube, metric: str, *, benchmark="residents_2021") -> pd.DataFrame:
+    """``borough, count, n`` for one borough metric, as :func:`fairness.stats.boroughs.borough_counts` gives.
+
+    ``benchmark``: a name or a :class:`~fairness.io.benchmarks.Benchmark` (a profile's), for the rate.
+    """
     from fairness.io.benchmarks import get_benchmark
 
+    boroughs = list(cube.categories["borough"])
     people = in_quarter(cube.people, cube.quarter)
     count = people["count"].to_numpy(dtype="int64")
-    listed = people.groupby("borough", observed=False)["count"].sum().reindex(list(BOROUGHS), fill_value=0)
+    listed = people.groupby("borough", observed=False)["count"].sum().reindex(boroughs, fill_value=0)
     if metric == "rate_per_1000":
-        res = get_benchmark(benchmark).by_borough().groupby("borough")["count"].sum()
-        return pd.DataFrame({"borough": list(BOROUGHS), "count": listed.to_numpy(),
-                             "n": res.reindex(list(BOROUGHS)).to_numpy()})
+        res = get_benchmark(benchmark).by_borough().groupby("borough", observed=True)["count"].sum()
+        return pd.DataFrame({"borough": boroughs, "count": listed.to_numpy(),
+                             "n": res.reindex(boroughs).to_numpy()})
     flags = people["flags"].to_numpy()
     hit = {
         "no_risk_share": _has(flags, "harm_zero"),
@@ -758,8 +768,8 @@ def borough_metric_counts(cube: Cube, metric: str, *, benchmark: str = "resident
         "green_share": _has(flags, "green"),
     }[metric]
     hits = pd.Series(np.where(hit, count, 0)).groupby(people["borough"].to_numpy()).sum()
-    hits = pd.Series(hits).reindex(list(BOROUGHS), fill_value=0)
-    return pd.DataFrame({"borough": list(BOROUGHS), "count": hits.to_numpy(dtype="int64"),
+    hits = pd.Series(hits).reindex(boroughs, fill_value=0)
+    return pd.DataFrame({"borough": boroughs, "count": hits.to_numpy(dtype="int64"),
                          "n": listed.to_numpy(dtype="int64")})
 
 

@@ -77,6 +77,15 @@ def _categories() -> dict[str, tuple[str, ...]]:
 
 
 BOOLEAN_COLUMNS = ("victim_flag", "outcome_violence_12m")
+
+
+def _columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Required, all known and boolean columns: a profile's while one is active (harm_score,
+    risk_band and snapshot_date may be optional; its outcome columns are booleans)."""
+    vocab = active_vocabulary()
+    if vocab is None or not vocab.required:
+        return REQUIRED_COLUMNS, ALL_COLUMNS, BOOLEAN_COLUMNS
+    return vocab.required, vocab.all_columns, vocab.boolean_columns
 INTEGER_COLUMNS = ("age", "violent_offences_2y")
 NUMBER_COLUMNS = ("harm_score",)
 DATE_COLUMNS = ("snapshot_date", "date_added", "last_reviewed")
@@ -618,7 +627,7 @@ def _check_header(header: list[str], source: str, delimiter: str) -> list[str]:
                 )
             )
     # Known columns are matched case-insensitively; unknown ones keep their spelling.
-    known = set(ALL_COLUMNS)
+    known = set(_columns()[1])
     return [n.lower() if n.lower() in known else n for n in names]
 
 
@@ -669,7 +678,7 @@ def _read_csv_bytes(
     read on the fast path is returned as a pyarrow table (not converted to pandas)."""
     text = _decode(data, source, encoding)
     if not text.strip():
-        raise MatrixFileError(ERR_EMPTY.format(source=source, required=", ".join(REQUIRED_COLUMNS)))
+        raise MatrixFileError(ERR_EMPTY.format(source=source, required=", ".join(_columns()[0])))
     first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     try:
         header = next(csv.reader([first_line], delimiter=delimiter))
@@ -1036,14 +1045,15 @@ def _validate_rows(
     checked in batches, whose duplicates are looked for across the whole file elsewhere)."""
     raw = raw.copy()
     raw.columns = _check_header([str(c) for c in raw.columns], source, ",")
-    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    required_columns, all_columns, _ = _columns()
+    missing = [c for c in required_columns if c not in raw.columns]
     if missing:
         raise MatrixFileError(
             ERR_MISSING.format(
                 source=source,
                 missing=", ".join(missing),
                 found=", ".join(_visible(c) for c in raw.columns) or "(none)",
-                required=", ".join(REQUIRED_COLUMNS),
+                required=", ".join(required_columns),
             )
             + _invisible_hint(list(raw.columns))
         )
@@ -1057,7 +1067,7 @@ def _validate_rows(
     if extra_problems:
         problems.append(pd.DataFrame(list(extra_problems)))
     typed = pd.DataFrame(index=raw.index)
-    for col in [c for c in ALL_COLUMNS if c in text.columns]:
+    for col in [c for c in all_columns if c in text.columns]:
         values, found = _parse_by_value(col, text[col])
         typed[col] = values
         if found is not None and len(found):
@@ -1078,11 +1088,11 @@ def _validate_rows(
     bad_mask = np.zeros(len(raw), dtype=bool)
     bad_mask[bad_index] = True
 
-    unknown = tuple(c for c in raw.columns if c not in ALL_COLUMNS)
+    unknown = tuple(c for c in raw.columns if c not in all_columns)
     valid = typed.loc[~bad_mask] if bad_mask.any() else typed.copy()
     if unknown:  # added in one step: one column at a time costs the square of the column count
         valid = pd.concat([valid, text.loc[~bad_mask, list(unknown)]], axis=1)
-    valid = valid.astype({k: v for k, v in canonical_dtypes().items() if k in valid.columns})
+    valid = valid.astype({k: v for k, v in canonical_dtypes().items() if k in valid.columns and k in all_columns})
     valid = valid.reset_index(drop=True)
 
     quarantined = text.loc[bad_mask].copy()
@@ -1227,7 +1237,8 @@ def _parse_by_value(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | N
 def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | None]:
     stripped = s.str.strip()
     empty = (stripped == "").to_numpy()
-    required = col in REQUIRED_COLUMNS
+    required_columns, _, boolean_columns = _columns()
+    required = col in required_columns
     found: list[pd.DataFrame] = []
     if required and empty.any():
         found.append(
@@ -1261,7 +1272,7 @@ def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | Non
             found.append(_problem_frame(bad, col, s, "invalid_category", message))
         return values.astype(object), _concat(found)
 
-    if col in BOOLEAN_COLUMNS:
+    if col in boolean_columns:
         low = stripped.str.lower()
         values = pd.Series(pd.NA, index=s.index, dtype="boolean")
         values[low.isin(BOOLEAN_TRUE).to_numpy()] = True

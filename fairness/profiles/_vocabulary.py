@@ -41,6 +41,11 @@ class Vocabulary:
     age_min: int
     age_max: int
     schema: Any  # pandera.DataFrameSchema
+    #: required columns (harm_score, risk_band, snapshot_date optional where the profile says so),
+    #: every known column (the profile's outcome columns included), and the boolean ones
+    required: tuple[str, ...] = ()
+    all_columns: tuple[str, ...] = ()
+    boolean_columns: tuple[str, ...] = ()
 
 
 _ACTIVE: contextvars.ContextVar[Vocabulary | None] = contextvars.ContextVar("fairness_vocabulary", default=None)
@@ -103,8 +108,16 @@ def vocabulary(profile: Profile) -> Vocabulary:
         "risk_band": {"checks": [pa.Check.isin(list(bands))], "metadata": meta("risk_band")},
         "age": {"checks": [pa.Check.ge(profile.age.min), pa.Check.le(profile.age.max)], "metadata": meta("age")},
     })
+    from fairness.profiles._apply import definitions_of
+
+    values = definitions_of(profile)
+    outcomes = tuple(o.column for o in profile.outcomes)
+    schema = schema.update_columns({c: {"required": False} for c in ("harm_score", "risk_band", "snapshot_date")
+                                    if c not in values["REQUIRED_COLUMNS"]})
     return Vocabulary(profile=profile.name, categories=categories, lookups=lookups, valid_text=valid_text,
-                      age_min=profile.age.min, age_max=profile.age.max, schema=schema)
+                      age_min=profile.age.min, age_max=profile.age.max, schema=schema,
+                      required=values["REQUIRED_COLUMNS"], all_columns=values["ALL_COLUMNS"],
+                      boolean_columns=tuple(dict.fromkeys(("victim_flag", *outcomes))))
 
 
 def data_dictionary_for(profile: str | os.PathLike[str] | Profile) -> pd.DataFrame:
@@ -118,10 +131,20 @@ def data_dictionary_for(profile: str | os.PathLike[str] | Profile) -> pd.DataFra
         spec = schema.columns[col]
         dd.loc[dd["column"] == col, "valid"] = (spec.metadata or {}).get("valid", "")
         dd.loc[dd["column"] == col, "description"] = spec.description or ""
+    vocab = vocabulary(p)
+    dd["required"] = dd["column"].isin(vocab.required)
+    dd = dd[dd["column"].isin(vocab.all_columns) | (dd["column"] == "outcome_violence_12m")]
+    # the outcome columns are the profile's (none, or its own names)
+    template = dd[dd["column"] == "outcome_violence_12m"]
+    dd = dd[dd["column"] != "outcome_violence_12m"]
+    rows = []
     for outcome in p.outcomes:
-        dd.loc[dd["column"] == outcome.column, "description"] = (
-            f"{outcome.label[:1].upper()}{outcome.label[1:]} ({outcome.window_months} months after the snapshot)")
-    return dd
+        row = template.copy()
+        row["column"] = outcome.column
+        row["description"] = (f"{outcome.label[:1].upper()}{outcome.label[1:]} "
+                              f"({outcome.window_months} months after the snapshot)")
+        rows.append(row)
+    return pd.concat([dd, *rows], ignore_index=True)
 
 
 def markdown_table(dd: pd.DataFrame) -> str:

@@ -399,7 +399,10 @@ def audit(
         from fairness.profiles import load_profile
 
         if load_profile(profile).name != "london-gvm":
-            return _audit_with_profile(matrix, load_profile(profile), quarter=quarter, options=options)
+            options["reference"] = reference if reference != DEFAULT_REFERENCE else None
+            with _single_threaded_blas():
+                return _audit_with_profile(matrix, load_profile(profile), quarter=quarter, options=options,
+                                           covers=covered, checks_config=checks_config)
     duck = _duckdb_input(matrix, engine)
     if duck is not None and isinstance(duck, (str, os.PathLike)):
         return _logged(lambda: audit_and_validate_parquet(duck, quarter=quarter, checks_config=checks_config,
@@ -449,9 +452,16 @@ def resolve_covers(covers: Any, profile: Any = None) -> Any:
     raise ValueError(ERR_COVERS_AUDIT.format(value=covers))
 
 
-def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, options: dict[str, Any]) -> AuditResult:
-    """A matrix of another place: validated with ``profile``, audited from its counts."""
-    from fairness.results.counts_table import audit_counts
+def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, options: dict[str, Any],
+                        covers: Any = (), checks_config: Any = None) -> AuditResult:
+    """A matrix of another place: validated with ``profile`` and audited with its definitions in force
+    (:func:`fairness.profiles.profile_definitions`): its areas, groups, bands, ages, outcome and
+    benchmarks. What the profile does not declare is "not assessable: <profile> declares no <thing>".
+    A list without snapshots (no ``snapshot_date``, or one date for all where the profile declares
+    ``snapshots = false``) is audited pooled, and the result says so (``quarter`` "pooled",
+    ``parameters["pooled"]``, the headline and a note)."""
+    from fairness.profiles._apply import missing_declarations, profile_definitions
+    from fairness.results.counts_table import ERR_PROFILE_MISMATCH, CountTableAudit, CountTableError
 
     if isinstance(matrix, ValidationResult):
         res = matrix
@@ -461,9 +471,95 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
         res = validate_frame(matrix, profile=profile)
     else:
         raise TypeError(ERR_INPUT.format(type=type(matrix).__name__))
-    return audit_counts(res, profile=profile, period=quarter, benchmarks=options["benchmarks"],
-                        reference=options["reference"], alpha=options["alpha"], method=options["method"],
-                        adjust=options["adjust"])
+    frame = res.valid
+    if len(frame) == 0:
+        raise ValueError(ERR_NO_VALID_ROWS)
+    if list(frame["borough"].cat.categories) != list(profile.area_names):
+        raise CountTableError(ERR_PROFILE_MISMATCH.format(source=res.source, profile=profile.name))
+    missing = missing_declarations(profile)
+    if "harm_score" in frame.columns:  # declared optional, but this file has one: it is used
+        missing.pop("harm_score", None)
+    notes = []
+    no_dates = "snapshot_date" not in frame.columns
+    pooled = no_dates or (not profile.list.has_snapshots and frame["snapshot_date"].nunique() <= 1)
+    if no_dates:
+        # one stand-in date so the counting runs; everything that reads the date says it is not assessable
+        frame = frame.assign(snapshot_date=pd.Timestamp(POOLED_STAND_IN_DATE))
+        missing["snapshot_date"] = NOTE_NO_SNAPSHOT_DATE
+    if pooled:
+        missing.setdefault("snapshots", NOTE_POOLED)
+        notes.append(NOTE_POOLED)
+    frame = frame.drop(columns=[c for c in ("risk_band",) if c in frame.columns and "bands" in missing])
+    with profile_definitions(profile) as p:
+        reference = options["reference"] or p.groups.reference
+        codes, quarters = quarter_codes(frame["snapshot_date"])
+        q = select_quarter(None if pooled else quarter, tuple(quarters))
+        config = checks_config or ChecksConfig()
+        cube = cube_from_frame(frame, quarter=q, config=config)
+        present = [a for a in p.area_names if a in set(frame.loc[codes == quarters.index(q), "borough"].astype(str))]
+        everywhere = covers == "all" or set(p.area_names) <= set(covers)
+        benches = _profile_benchmarks(p, options["benchmarks"], None if everywhere else present)
+        if not everywhere and len(present) < len(p.areas):
+            notes.append(f"{len(present)} of {len(p.areas)} {p.place.area_word_plural} listed"
+                         f"{'' if pooled else ' in ' + q}; the list "
+                         f"is not declared to cover the others (covers), so benchmarks are restricted to them")
+        result = audit_from_cube(
+            cube, facts=_facts(res, len(frame)), quarantine=res.quarantined, benchmarks=benches,
+            reference=reference, alpha=options["alpha"], method=options["method"], adjust=options["adjust"],
+            no_risk=options["no_risk"], checks_config=config,
+            records=_records_for_checks(frame, codes, quarters.index(q)), covers=covers,
+            undeclared=missing, rate_benchmark=benches[0], count_kind=p.list.counts)
+    params = {**result.parameters, "input": "records", "profile": p.name, "period": q, "pooled": pooled,
+              "place": p.place.name, "place_people": p.place.people}
+    from fairness.checks import ALL_BOROUGHS
+    from fairness.results.counts_table import _sentences
+
+    changes: dict[str, Any] = _pooled(result) if pooled else {}
+    if pooled:
+        params.update(quarter=POOLED, period=POOLED)
+    checks = changes.get("checks", result.checks)
+    changes.update({"parameters": params, "notes": (*result.notes, *notes, *res.notes),
+                    "checks": checks.assign(borough=checks["borough"].replace(
+                        {ALL_BOROUGHS: f"All {p.place.area_word_plural}"})),
+                    "sentences": _sentences(result.relative_rate, p, alpha=options["alpha"])})
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    return CountTableAudit(**{**fields, **changes}, profile=p)
+
+
+#: The quarter label of a pooled audit (as count tables without a period are labelled).
+POOLED = "pooled"
+POOLED_STAND_IN_DATE = "2000-01-01"
+NOTE_POOLED = ("no snapshots: every record is audited as one pooled list (not a quarter); figures over time and "
+               "checks across snapshots are not assessable")
+NOTE_NO_SNAPSHOT_DATE = "not assessable: the list has no snapshot_date (reviews, dates and time on the list need it)"
+
+
+def _pooled(result: AuditResult) -> dict[str, Any]:
+    """The quarter labels of a pooled audit replaced by "pooled" everywhere they appear."""
+    q = result.quarter
+    out: dict[str, Any] = {"quarter": POOLED, "quarters": (POOLED,)}
+    for name in ("trends", "checks", "sharing_by_partner", "band_by_group", "band_versus_reference",
+                 "band_summary", "band_calibration"):
+        t = getattr(result, name)
+        if "quarter" in t.columns:
+            out[name] = t.assign(quarter=t["quarter"].astype(str).replace({q: POOLED}))
+    nr = result.no_risk
+    if "by" in nr.columns:
+        nr = nr.copy()
+        nr.loc[(nr["by"] == "quarter") & (nr["group"].astype(str) == q), "group"] = POOLED
+        out["no_risk"] = nr
+    return out
+
+
+def _profile_benchmarks(p: Any, names: Sequence[Any], present: list[str] | None) -> list:
+    """The profile's benchmarks by name (its own list when the default London names are given),
+    restricted to ``present`` areas when the list does not cover every area."""
+    from fairness.results.counts_table import _benchmarks
+
+    wanted = [b for b in names if str(b) in p.benchmark_names] if names else []
+    if names and not wanted and tuple(names) != ("residents_2021", "residents_2011"):
+        wanted = list(names)  # let _benchmarks name the unknown one
+    return _benchmarks(p, wanted or None, present if present is not None else list(p.area_names))
 
 
 ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb")
@@ -561,13 +657,19 @@ def audit_from_cube(
     checks_config: Any = None,
     records: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     covers: Any = "all",
+    undeclared: dict[str, str] | None = None,
+    rate_benchmark: Any = "residents_2021",
+    count_kind: str = "people",
 ) -> AuditResult:
     """Every table of :func:`audit` from the count tables (pandas or DuckDB made them).
 
     ``facts`` holds ``quarantined, n_rows, source, sha256, quarantine_reasons``;
     ``records`` (the whole matrix and the selected quarter's rows) only serve
     registered checks that read records; ``covers`` (:func:`resolve_covers`) the
-    areas known to be covered, passed to every per-area statistic.
+    areas known to be covered, passed to every per-area statistic; ``undeclared`` what the
+    list's profile does not declare (:func:`fairness.profiles.missing_declarations`: bands,
+    outcome, harm_score, snapshots, snapshot_date -> reason), whose outputs say "not assessable"
+    with that reason; ``rate_benchmark`` the population of the rate per 1,000 by area.
     """
     # Every matrix here is small (the case-mix model has a few hundred rows):
     # a multi-threaded BLAS only spins, and on a busy two-core laptop turns a
@@ -577,7 +679,9 @@ def audit_from_cube(
     with _single_threaded_blas():
         return _audit_from_cube(cube, facts=facts, quarantine=quarantine, benchmarks=benchmarks,
                                 reference=reference, alpha=alpha, method=method, adjust=adjust, no_risk=no_risk,
-                                checks_config=checks_config, records=records, covers=covers)
+                                checks_config=checks_config, records=records, covers=covers,
+                                undeclared=dict(undeclared or {}), rate_benchmark=rate_benchmark,
+                                count_kind=count_kind)
 
 
 def _single_threaded_blas():
@@ -607,7 +711,8 @@ def _canonical_options(reference: str, method: str, adjust: str, no_risk: str) -
 
 
 def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, method, adjust, no_risk,
-                     checks_config, records, covers="all") -> AuditResult:
+                     checks_config, records, covers="all", undeclared=None,
+                     rate_benchmark="residents_2021", count_kind="people") -> AuditResult:
     q = cube.quarter
     config = checks_config or ChecksConfig()
     n = people_in_quarter(cube)
@@ -616,13 +721,17 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
     counts = list_counts(cube)
     representation = representation_from_counts(counts, benches, alpha=alpha, method=method)
     relative = relative_rate_from_counts(counts, benches, reference=reference, alpha=alpha, method=method,
-                                         adjust=adjust)
+                                         adjust=adjust, kind=count_kind)
+
+    undeclared = undeclared or {}
 
     def share(definition: str, by: str | None) -> pd.DataFrame:
         missing = [c for c in NO_RISK_DEFINITIONS[definition].needs if c not in cube.columns]
-        if missing:
+        why = _undeclared_rule(NO_RISK_DEFINITIONS[definition], cube.columns, undeclared)
+        if why or missing:
             size = int(cube.people["count"].sum()) if by == "quarter" else n
-            return not_assessable_share(definition, by, size, missing)
+            t = not_assessable_share(definition, by, size, missing or ["(none)"])
+            return t.assign(note=why) if why else t
         return share_from_counts(no_risk_counts(cube, definition, by), definition=definition, by=by, alpha=alpha)
 
     if no_risk not in NO_RISK_DEFINITIONS:
@@ -631,26 +740,55 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
     no_risk_tables = [share(definition, None) for definition in ordered]
     no_risk_tables += [share(no_risk, by) for by in NO_RISK_BY]
     missing = [c for c in (*NO_RISK_DEFINITIONS[no_risk].needs, "date_added") if c not in cube.columns]
-    if missing:
+    why = (_undeclared_rule(NO_RISK_DEFINITIONS[no_risk], cube.columns, undeclared)
+           or undeclared.get("snapshot_date", ""))
+    if why:
+        duration = not_assessable_duration(no_risk, ["(none)"]).assign(note=why)
+    elif missing:
         duration = not_assessable_duration(no_risk, missing)
     else:
         band_counts, flagged = duration_counts(cube, no_risk)
         duration = duration_from_counts(band_counts, flagged, definition=no_risk, alpha=alpha)
 
-    metric_counts = {metric: borough_metric_counts(cube, metric) for metric in BOROUGH_METRICS}
+    # a per-area metric that reads what the profile does not declare is left out (and noted)
+    metric_needs = {"no_risk_share": "harm_score", "green_share": "bands"}
+    skipped = {m: undeclared[k] for m, k in metric_needs.items() if k in undeclared and k not in cube.columns}
+    metric_counts = {metric: borough_metric_counts(cube, metric, benchmark=rate_benchmark)
+                     for metric in BOROUGH_METRICS if metric not in skipped}
+    notes += [f"{m} by area: {why}" for m, why in skipped.items()]
     boroughs, overdispersion, limits = funnel_from_counts(metric_counts, covers=covers)
-    casemix, casemix_test = _casemix(cube, alpha=alpha, adjust=adjust, notes=notes)
+    if "no_risk_share" in skipped:
+        casemix, casemix_test = _casemix_not_assessable(skipped["no_risk_share"])
+    else:
+        casemix, casemix_test = _casemix(cube, alpha=alpha, adjust=adjust, notes=notes)
 
     whole, current = records if records is not None else (None, None)
+    from fairness.checks import undeclared_checks
+
+    unavailable = undeclared_checks(undeclared)
     checks = run_checks_on_counts(cube.check_data, quarantine=quarantine, by=("quarter",), config=config,
-                                  alpha=alpha, matrix=whole)
+                                  alpha=alpha, matrix=whole, not_assessable=unavailable)
     checks_b = run_checks_on_counts(cube.check_data.only(q), quarantine=quarantine, by=("quarter", "borough"),
-                                    config=config, alpha=alpha, matrix=current)
+                                    config=config, alpha=alpha, matrix=current, not_assessable=unavailable)
     checks_all = pd.concat([checks, checks_b], ignore_index=True)
     sharing = (sharing_from_counts(in_quarter(cube.sharing, q), alpha=alpha) if "shared_with" in cube.columns
                else pd.DataFrame())
+    from fairness import definitions as defs
+
+    outcome = defs.OUTCOME_COLUMN
     bands = band_performance_from_cells(cube.outcomes, quarter=q, reference=reference, alpha=alpha,
-                                        has_outcome="outcome_violence_12m" in cube.columns)
+                                        thresholds=tuple(defs.BAND_THRESHOLDS),
+                                        has_outcome=outcome is not None and outcome in cube.columns
+                                        and not ({"bands", "outcome"} & set(undeclared)))
+    band_why = undeclared.get("bands") or undeclared.get("outcome")
+    if band_why:
+        bands = dataclasses.replace(bands, reason=band_why)
+    can_compare = "bands" not in undeclared and len(defs.RISK_BANDS) == 3 and "harm_score" in cube.columns
+    consistency = (band_consistency_from_counts(_as_red_amber_green(cube.harm), alpha=alpha) if can_compare
+                   else pd.DataFrame())
+    if not can_compare:
+        notes.append("band consistency by area: " + (undeclared.get("bands") or undeclared.get("harm_score")
+                                                     or "not assessable: needs exactly three bands and a harm score"))
     trend_quarters, sizes, trend_hits = trend_counts(cube)
 
     params = {
@@ -679,7 +817,7 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
         heterogeneity=heterogeneity_from_counts(metric_counts, covers=covers),
         casemix=casemix,
         casemix_test=casemix_test,
-        band_consistency=band_consistency_from_counts(cube.harm, alpha=alpha),
+        band_consistency=consistency,
         trends=trends_from_counts(trend_quarters, sizes, trend_hits, alpha=alpha),
         checks=checks_all,
         sharing_by_partner=sharing,
@@ -692,6 +830,37 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
         quarantine_reasons=facts["quarantine_reasons"],
         notes=tuple(notes),
     )
+
+
+def _undeclared_rule(rule: Any, columns: frozenset[str], undeclared: dict[str, str]) -> str:
+    """Why a no-risk rule cannot be assessed under the list's profile ("" if it can): it reads the
+    harm score or the band, and the profile declares none (and the file has no such column)."""
+    from fairness.definitions import flag
+
+    for f in rule.flags:
+        column = flag(f).condition.column
+        key = {"harm_score": "harm_score", "risk_band": "bands"}.get(column)
+        if key in undeclared and column not in columns:
+            return undeclared[key]
+    return ""
+
+
+def _as_red_amber_green(harm: pd.DataFrame) -> pd.DataFrame:
+    """The harm table with a profile's three bands (most severe first) read as Red, Amber, Green,
+    the labels band consistency reasons in (London's bands unchanged)."""
+    from fairness import definitions as defs
+
+    names = dict(zip(defs.RISK_BANDS, ("Red", "Amber", "Green"), strict=True))
+    if all(k == v for k, v in names.items()):
+        return harm
+    return harm.assign(risk_band=harm["risk_band"].astype(str).map(names))
+
+
+def _casemix_not_assessable(reason: str):
+    cols = ["metric", "borough", "observed", "expected", "n", "oe_ratio", "ci_low", "ci_high", "z",
+            "p_value", "p_adjusted", "flag"]
+    return pd.DataFrame(columns=cols), pd.DataFrame(
+        [{"metric": "no_risk_share", "lr_statistic": np.nan, "df": np.nan, "p_value": np.nan, "covariates": reason}])
 
 
 def _casemix(cube: Cube, *, alpha: float, adjust: str, notes: list[str]):

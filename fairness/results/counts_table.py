@@ -185,8 +185,8 @@ def read_count_table(table: str | os.PathLike[str] | pd.DataFrame, *, profile: s
 ERR_PROFILE_MISMATCH = ("{source}: validated with another vocabulary than profile {profile!r}; read it with "
                         "fairness.read_matrix(path, profile={profile!r}) (command line: --profile {profile})")
 NOTE_RECORDS = ("records of profile {profile!r} are audited from their counts: representation, relative rates, "
-                "funnels and the no-risk share (harm score of zero); the record-level checks, case-mix adjustment, "
-                "band performance, durations, sharing and trends run with the london-gvm profile only (for now)")
+                "funnels and the no-risk share (harm score of zero); for the record-level checks, case-mix adjustment, "
+                "band performance, durations, sharing and trends use fairness.audit(path, profile=...)")
 
 
 def counts_from_records(res: Any, *, profile: str | os.PathLike[str] | Profile) -> CountTable:
@@ -506,10 +506,13 @@ class CountTableAudit(AuditResult):
         period = "all periods pooled" if self.parameters.get("pooled") else self.quarter
         source = ("from a count table; checks that need records are not assessable"
                   if self.parameters.get("input") != "records" else
-                  "counted from records; the record-level checks run with london-gvm only")
+                  "from records" + ("; no snapshots: one pooled list" if self.parameters.get("pooled") else ""))
+        b = self.boroughs
+        if self.parameters.get("input") == "records" and len(b):  # the areas with anyone listed
+            b = b[(b["metric"] == "rate_per_1000") & (pd.to_numeric(b["count"], errors="coerce") != 0)]
         out = [f"{p.list.name[:1].upper()}{p.list.name[1:]}, {p.place.name}, {period}: {_people(self, self.n)} "
-               f"{p.list.unit} in {len(set(self.boroughs['borough'])) if len(self.boroughs) else 0} "
-               f"{p.place.area_word_plural} ({source})."]
+               f"{p.list.unit} in {len(set(b['borough'])) if len(b) else 0} "
+               f"{p.place.area_word if len(set(b['borough'])) == 1 else p.place.area_word_plural} ({source})."]
         for b in self.parameters.get("benchmarks", [])[:2]:
             for r in self.sentences.itertuples(index=False):
                 if r.benchmark == b and r.group != p.groups.reference:

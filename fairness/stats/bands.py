@@ -38,7 +38,7 @@ import pandas as pd
 
 from fairness import definitions as defs
 from fairness.counts.groups import age_band as _age_band_series
-from fairness.definitions import DEFAULT_REFERENCE, RISK_BANDS
+from fairness.definitions import DEFAULT_REFERENCE
 from fairness.quarters import normalise_quarter, quarter_codes
 from fairness.stats._options import match_option
 from fairness.stats.disparity import band_positions
@@ -377,9 +377,11 @@ def _outcome_cells(matrix: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame
             data[col] = matrix[col].to_numpy() if not isinstance(matrix[col].dtype, pd.CategoricalDtype) \
                 else matrix[col].array
     # by label, whatever the dtype or category order (never by category code)
-    data["risk_band"] = pd.Categorical.from_codes(band_positions(matrix["risk_band"]), categories=list(RISK_BANDS))
-    if OUTCOME in matrix.columns:
-        data["outcome"] = matrix[OUTCOME].astype("boolean").array
+    data["risk_band"] = pd.Categorical.from_codes(band_positions(matrix["risk_band"]),
+                                                  categories=list(defs.RISK_BANDS))
+    outcome = defs.OUTCOME_COLUMN
+    if outcome is not None and outcome in matrix.columns:
+        data["outcome"] = matrix[outcome].astype("boolean").array
     else:
         data["outcome"] = pd.array([pd.NA] * len(matrix), dtype="boolean")
     frame = pd.DataFrame(data)
@@ -419,7 +421,7 @@ def _metric_values(weighted: Mapping[str, pd.DataFrame], thresholds: Sequence[st
         for by_label, frame in weighted.items():
             parts.append(frame.assign(
                 threshold=threshold, by=by_label,
-                y_pred=frame["risk_band"].isin(THRESHOLDS[threshold]).to_numpy(dtype=int),
+                y_pred=frame["risk_band"].isin(defs.BAND_THRESHOLDS[threshold]).to_numpy(dtype=int),
             ))
     stacked = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if stacked.empty:
@@ -448,9 +450,9 @@ def _metric_values(weighted: Mapping[str, pd.DataFrame], thresholds: Sequence[st
 def _threshold(name: object) -> str:
     """The threshold named by ``name``, matched as data values are (any case)."""
     try:
-        return match_option(name, THRESHOLDS, name="threshold")
+        return match_option(name, defs.BAND_THRESHOLDS, name="threshold")
     except ValueError:
-        raise ValueError(ERR_THRESHOLD.format(got=name, valid=", ".join(THRESHOLDS))) from None
+        raise ValueError(ERR_THRESHOLD.format(got=name, valid=", ".join(defs.BAND_THRESHOLDS))) from None
 
 
 def _group_named(name: object, groups: Sequence[str]) -> str | None:
@@ -536,7 +538,7 @@ def _by_group_table(
 ) -> pd.DataFrame:
     """One threshold and breakdown: confusion counts from the count table, rates from MetricFrame."""
     y_true = weighted["y"].to_numpy()
-    y_pred = weighted["risk_band"].isin(THRESHOLDS[threshold]).to_numpy(dtype=int)
+    y_pred = weighted["risk_band"].isin(defs.BAND_THRESHOLDS[threshold]).to_numpy(dtype=int)
     key = (threshold, by_label)
     if len(values) and key in values.index.droplevel("group"):
         table = values.xs(key, level=("threshold", "by"))
@@ -694,7 +696,7 @@ def _calibration_table(
     by_label: str,
     alpha: float,
 ) -> pd.DataFrame:
-    band_list = list(RISK_BANDS)
+    band_list = list(defs.RISK_BANDS)
     grid = pd.MultiIndex.from_product([labels, band_list], names=["group", "risk_band"])
     frame = weighted.assign(outcomes=weighted["count"] * weighted["y"])
     agg = frame.groupby(["group", "risk_band"], observed=True)[["count", "outcomes"]].sum()
@@ -809,7 +811,7 @@ def band_performance(
     cells = _outcome_cells(matrix, columns)
     return band_performance_from_cells(
         cells, quarter=quarter, by=breakdowns, thresholds=thresholds, reference=reference, alpha=alpha,
-        has_outcome=OUTCOME in matrix.columns,
+        has_outcome=defs.OUTCOME_COLUMN is not None and defs.OUTCOME_COLUMN in matrix.columns,
     )
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from fairness.counts.groups import flag_mask, with_groups
-from fairness.definitions import BOROUGHS
+from fairness import definitions as defs
 from fairness.io.benchmarks import get_benchmark
 from fairness.stats._options import match_option, one_snapshot
 from fairness.stats._threads import pinned_threads
@@ -62,10 +62,11 @@ def _metric(name: object) -> str:
         raise ValueError(ERR_METRIC.format(name=name, valid=", ".join(BOROUGH_METRICS))) from None
 
 
-def _covered(covers: Covers, units: Sequence[str] = BOROUGHS) -> frozenset[str] | None:
+def _covered(covers: Covers, units: Sequence[str] | None = None) -> frozenset[str] | None:
     """The boroughs (or other ``units``) the list is known to cover (None: only those with rows)."""
     if covers is None:
         return None
+    units = defs.BOROUGHS if units is None else units
     if isinstance(covers, str):
         if covers.strip().casefold() == COVERS_ALL:
             return frozenset(units)
@@ -120,18 +121,19 @@ def borough_counts(matrix: pd.DataFrame, metric: str, *, benchmark: str = "resid
     residents in ``benchmark``.
     """
     metric = _metric(metric)
-    listed = matrix.groupby("borough", observed=False).size().reindex(list(BOROUGHS), fill_value=0)
+    boroughs = list(defs.BOROUGHS)
+    listed = matrix.groupby("borough", observed=False).size().reindex(boroughs, fill_value=0)
     if metric == "rate_per_1000":
         res = get_benchmark(benchmark).by_borough().groupby("borough")["count"].sum()
-        return pd.DataFrame({"borough": list(BOROUGHS), "count": listed.to_numpy(),
-                             "n": res.reindex(list(BOROUGHS)).to_numpy()})
+        return pd.DataFrame({"borough": boroughs, "count": listed.to_numpy(),
+                             "n": res.reindex(boroughs).to_numpy()})
     hit = {
         "no_risk_share": pd.Series(flag_mask(matrix, "harm_zero"), index=matrix.index),
         "black_share": matrix["ethnicity"] == "Black",
         "green_share": pd.Series(flag_mask(matrix, "green"), index=matrix.index),
     }[metric]
-    count = hit.groupby(matrix["borough"], observed=False).sum().reindex(list(BOROUGHS), fill_value=0)
-    return pd.DataFrame({"borough": list(BOROUGHS), "count": count.to_numpy(dtype="int64"),
+    count = hit.groupby(matrix["borough"], observed=False).sum().reindex(boroughs, fill_value=0)
+    return pd.DataFrame({"borough": boroughs, "count": count.to_numpy(dtype="int64"),
                          "n": listed.to_numpy(dtype="int64")})
 
 
@@ -371,7 +373,7 @@ def casemix_from_grouped(
     }])
     b = grouped.groupby("borough").agg(observed=("sum", "sum"), expected=("expected", "sum"),
                                        n=("size", "sum"), var=("var", "sum"))
-    b = b.reindex(list(BOROUGHS))
+    b = b.reindex(list(defs.BOROUGHS))
     b["expected"], b["var"] = _significant(b["expected"]), _significant(b["var"])  # see MODEL_DIGITS
     b["n"] = b["n"].fillna(0).astype("int64")
     b["observed"] = b["observed"].fillna(0).astype("int64")
@@ -393,7 +395,7 @@ def casemix_from_grouped(
     flag = np.where(np.isnan(padj), "not_estimable",
                     np.where(padj < alpha, np.where(z > 0, "higher", "lower"), "within"))
     table = pd.DataFrame({
-        "metric": outcome, "borough": list(BOROUGHS), "observed": b["observed"].to_numpy(),
+        "metric": outcome, "borough": list(defs.BOROUGHS), "observed": b["observed"].to_numpy(),
         "expected": e, "n": b["n"].to_numpy(), "oe_ratio": ratio, "ci_low": lo, "ci_high": hi,
         "z": z, "p_value": p, "p_adjusted": padj, "flag": flag,
     })
@@ -508,7 +510,7 @@ def band_consistency_from_counts(table: pd.DataFrame, *, alpha: float = 0.05, gr
     london_share = float(np.float64(wrong) / np.float64(total))
     lon_lo, lon_hi = confint_proportion(wrong, total, alpha=alpha)
     rows = []
-    for b in BOROUGHS:
+    for b in defs.BOROUGHS:
         mask = borough == b
         n = int(counts[mask].sum())
         d = int(counts[mask & differs].sum())

@@ -125,10 +125,10 @@ def disparity_table(
         threshold = match_option(threshold, defs.BAND_THRESHOLDS, name="threshold")
     except ValueError:
         raise ValueError(ERR_THRESHOLD.format(value=threshold)) from None
-    if "outcome_violence_12m" not in matrix:
+    if defs.OUTCOME_COLUMN is None or defs.OUTCOME_COLUMN not in matrix:
         raise ValueError(ERR_NO_OUTCOME)
     matrix = one_snapshot(matrix, quarter, function="disparity_table")
-    outcome = matrix["outcome_violence_12m"]
+    outcome = matrix[defs.OUTCOME_COLUMN]
     known = outcome.notna().to_numpy()
     unknown = int(len(matrix) - known.sum())
     groups = matrix[by].astype("category")

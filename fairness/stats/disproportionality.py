@@ -24,7 +24,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fairness.definitions import CENSUS_ETHNICITIES, DEFAULT_REFERENCE, ETHNICITIES
+from fairness import definitions as defs
+from fairness.definitions import DEFAULT_REFERENCE
 from fairness.io.benchmarks import Benchmark, get_benchmark
 from fairness.stats._options import match_option, one_snapshot
 from fairness.stats.intervals import (
@@ -521,9 +522,9 @@ def relative_rate_from_counts(
 def _reference(reference: object) -> str:
     """The reference group, matched as data values are (any case)."""
     try:
-        return match_option(reference, CENSUS_ETHNICITIES, name="reference")
+        return match_option(reference, defs.CENSUS_ETHNICITIES, name="reference")
     except ValueError:
-        raise ValueError(ERR_REFERENCE.format(reference=reference, valid=", ".join(CENSUS_ETHNICITIES))) from None
+        raise ValueError(ERR_REFERENCE.format(reference=reference, valid=", ".join(defs.CENSUS_ETHNICITIES))) from None
 
 
 def _adjust_within(t: pd.DataFrame, keys: list[str], adjust: str) -> np.ndarray:
@@ -547,6 +548,6 @@ def benchmark_sensitivity(relative_rate: pd.DataFrame, representation: pd.DataFr
     ri = relative_rate.assign(measure="relative rate index", value=relative_rate["rri"])
     cols = ["group", "measure", "benchmark", "benchmark_label", "count", "value", "ci_low", "ci_high"]
     out = pd.concat([rr[cols], ri[cols]], ignore_index=True)
-    order = {g: i for i, g in enumerate(ETHNICITIES)}
+    order = {g: i for i, g in enumerate(defs.ETHNICITIES)}
     out["_o"] = out["group"].map(order)
     return out.sort_values(["_o", "measure", "benchmark"], kind="stable").drop(columns="_o").reset_index(drop=True)
