@@ -93,3 +93,191 @@ def test_cli_covers_flag(tmp_path, capsys):
     d = json.loads(out.read_text(encoding="utf-8"))
     k = {r["metric"]: r["k"] for r in d["overdispersion"]}
     assert k["rate_per_1000"] == 2
+
+
+# ------------------------------------------------------------ issue 14: a list of another place, record-level
+
+#: A Chicago-like list (made up): a Hispanic group, its own bands and thresholds, its own outcome
+#: column and age bands, two districts; the list is of the whole city (covers_all_areas).
+CITY = """\
+title = "Test city gang list"
+[list]
+name = "gang list"
+unit = "people listed"
+unit_singular = "person"
+snapshots = true
+covers_all_areas = true
+[place]
+name = "Test City"
+people = "Test City residents"
+area_word = "district"
+area_word_plural = "districts"
+police = "Test City Police"
+[groups]
+names = ["White", "Black", "Hispanic", "Asian"]
+reference = "White"
+[bands]
+order = ["High", "Medium", "Low"]
+[bands.thresholds]
+high = ["High"]
+high_medium = ["High", "Medium"]
+[[outcomes]]
+column = "arrested_violent_24m"
+label = "arrest for violence within 24 months"
+window_months = 24
+[age]
+min = 12
+max = 80
+bands = [["12-17", 12, 17], ["18-29", 18, 29], ["30+", 30, 80]]
+[benchmarks.residents]
+label = "residents (made up)"
+source = "made up for a test"
+file = "city_pop.csv"
+area_column = "district"
+columns = { White = "white", Black = "black", Hispanic = "hispanic", Asian = "asian" }
+[[areas]]
+name = "District 1"
+[[areas]]
+name = "District 2"
+"""
+CITY_POP = "district,white,black,hispanic,asian\nDistrict 1,1000,500,500,100\nDistrict 2,2000,250,750,150\n"
+
+#: person, district, group, age, band, harm score, outcome ("" not yet known)
+CITY_ROWS = [
+    ("P1", "District 1", "Black", 16, "High", 5, "true"),
+    ("P2", "District 1", "Black", 20, "Medium", 0, "false"),
+    ("P3", "District 1", "Hispanic", 25, "Low", 0, "false"),
+    ("P4", "District 1", "Hispanic", 17, "High", 3, "true"),
+    ("P5", "District 1", "White", 40, "Low", 0, "false"),
+    ("P6", "District 2", "Black", 22, "High", 8, "false"),
+    ("P7", "District 2", "White", 35, "Medium", 2, "true"),
+    ("P8", "District 2", "White", 19, "Low", 0, ""),
+    ("P9", "District 2", "Hispanic", 30, "Medium", 1, "false"),
+    ("P10", "District 2", "Asian", 28, "Low", 0, "false"),
+]
+
+
+def _city(tmp_path, *, text: str = CITY, harm: bool = True, dates: tuple[str, ...] = ("2020-03-31",)):
+    (tmp_path / "city_pop.csv").write_text(CITY_POP, encoding="utf-8")
+    (tmp_path / "city.toml").write_text(text, encoding="utf-8")
+    rows = []
+    for date in dates:
+        for pid, district, group, age, band, score, outcome in CITY_ROWS:
+            row = {"person_id": pid, "snapshot_date": date, "borough": district, "ethnicity": group, "sex": "Male",
+                   "age": age, "risk_band": band, "arrested_violent_24m": outcome}
+            if harm:
+                row["harm_score"] = score
+            rows.append(row)
+    return tmp_path / "city.toml", pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def city_audit(tmp_path_factory):
+    profile, rows = _city(tmp_path_factory.mktemp("city"))
+    return fairness.audit(rows, profile=profile)
+
+
+def test_a_city_list_is_audited_with_its_own_groups_bands_outcome_and_ages(city_audit):
+    res = city_audit
+    assert res.quarter == "2020Q1" and res.n == 10 and res.parameters["profile"] == "city"
+    rep = res.representation[res.representation.benchmark == "residents"].set_index("group")
+    assert rep["count"].to_dict() == {"White": 3, "Black": 3, "Hispanic": 3, "Asian": 1, "Not stated": 0}
+    # representation of Hispanic people: 3/10 of the list against 1,250/5,250 residents (CITY_POP)
+    assert rep.loc["Hispanic", "ratio"] == pytest.approx(0.3 / (1250 / 5250))
+    # no-risk shares: harm score 0 for P2, P3, P5, P8, P10; the least severe band ("Low") for P3, P5, P8, P10
+    nr = res.no_risk[res.no_risk["by"] == "all"].set_index("definition")
+    assert (nr.loc["harm_zero", "count"], nr.loc["harm_zero", "n"]) == (5, 10)
+    assert (nr.loc["green_band", "count"], nr.loc["green_band", "n"]) == (4, 10)
+    assert nr.loc["green_band", "definition_label"] == "Low band (the least severe)"
+    by_age = res.no_risk[(res.no_risk["by"] == "age_band") & (res.no_risk["definition"] == "harm_zero")]
+    # the profile's age bands: 12-17 P1, P4; 18-29 P2, P3, P6, P8, P10; 30+ P5, P7, P9
+    assert by_age.set_index("group")["n"].to_dict() == {"12-17": 2, "18-29": 5, "30+": 3}
+
+
+def test_a_city_list_runs_the_record_level_checks(city_audit):
+    checks = city_audit.checks
+    whole = checks[checks["borough"] == "All districts"].set_index("check")
+    # under 18: P1 (16) and P4 (17)
+    assert (whole.loc["children_listed", "count"], whole.loc["children_listed", "n"]) == (2, 10)
+    by_area = checks[(checks["check"] == "children_listed") & (checks["borough"] != "All districts")]
+    assert by_area.set_index("borough")["count"].to_dict() == {"District 1": 2, "District 2": 0}
+    # victim columns absent: said so, not run
+    assert whole.loc["victims_as_offenders", "status"] == "not assessable"
+
+
+def test_a_city_list_reads_its_bands_and_outcome_as_predictions(city_audit):
+    res = city_audit
+    assert res.band_status == "assessed"
+    g = res.band_by_group[(res.band_by_group["by"] == "ethnicity")].set_index(["threshold", "group"])
+    assert set(res.band_by_group["threshold"]) == {"high", "high_medium"}
+    # "high": High predicts arrest. Black: P1 High/arrested (TP), P2 Medium/not (TN), P6 High/not (FP)
+    assert g.loc[("high", "Black"), ["tp", "fp", "tn", "fn"]].tolist() == [1, 1, 1, 0]
+    # Hispanic: P3 Low/not (TN), P4 High/arrested (TP), P9 Medium/not (TN); White: P5 TN, P7 Medium/arrested
+    # (FN), P8 not yet known (left out)
+    assert g.loc[("high", "Hispanic"), ["tp", "fp", "tn", "fn"]].tolist() == [1, 0, 2, 0]
+    assert g.loc[("high", "White"), ["n", "tp", "fp", "tn", "fn"]].tolist() == [2, 0, 0, 1, 1]
+    # "high_medium": Medium counts as predicted too; White P7 becomes a TP
+    assert g.loc[("high_medium", "White"), ["tp", "fn"]].tolist() == [1, 0]
+
+
+def test_a_city_list_funnel_uses_its_own_population_and_covers_every_district(city_audit):
+    rate = city_audit.boroughs[city_audit.boroughs["metric"] == "rate_per_1000"].set_index("borough")
+    # District 1: 5 listed of 2,100 residents; District 2: 5 of 3,150 (CITY_POP)
+    assert rate.loc["District 1", ["count", "n"]].tolist() == [5, 2100]
+    assert rate.loc["District 2", "value"] == pytest.approx(1000 * 5 / 3150)
+    assert set(city_audit.boroughs["metric"]) >= {"no_risk_share", "green_share", "rate_per_1000"}
+
+
+def test_a_list_without_harm_score_says_what_is_not_assessable(tmp_path):
+    text = CITY.replace("covers_all_areas = true", "covers_all_areas = true\nharm_score = false")
+    profile, rows = _city(tmp_path, text=text, harm=False)
+    res = fairness.audit(rows, profile=profile)
+    nr = res.no_risk[res.no_risk["by"] == "all"].set_index("definition")
+    assert nr.loc["harm_zero", "note"] == "not assessable: city declares no harm score"
+    assert np.isnan(nr.loc["harm_zero", "share"])
+    assert (nr.loc["green_band", "count"], nr.loc["green_band", "n"]) == (4, 10)  # the rest runs
+    whole = res.checks[res.checks["borough"] == "All districts"].set_index("check")
+    assert whole.loc["zero_harm_retained", "detail"] == "not assessable: city declares no harm score"
+    assert whole.loc["children_listed", "count"] == 2
+    assert "no_risk_share" not in set(res.boroughs["metric"])
+    assert res.casemix_test.iloc[0]["covariates"] == "not assessable: city declares no harm score"
+
+
+def test_a_list_without_bands_or_outcome_says_so(tmp_path):
+    text = CITY.split("[bands]")[0] + "[age]" + CITY.split("[age]")[1]
+    profile, rows = _city(tmp_path, text=text)
+    res = fairness.audit(rows.drop(columns="risk_band"), profile=profile)
+    assert res.band_status == "not assessable" and res.band_reason == "not assessable: city declares no bands"
+    nr = res.no_risk[res.no_risk["by"] == "all"].set_index("definition")
+    assert nr.loc["green_band", "note"] == "not assessable: city declares no bands"
+    assert (nr.loc["harm_zero", "count"], nr.loc["harm_zero", "n"]) == (5, 10)
+
+
+def test_a_list_without_snapshot_dates_is_audited_pooled_and_says_so(tmp_path):
+    profile, rows = _city(tmp_path, text=CITY.replace("snapshots = true", "snapshots = false"))
+    res = fairness.audit(rows.drop(columns="snapshot_date"), profile=profile)
+    assert res.quarter == "pooled" and res.quarters == ("pooled",) and res.parameters["pooled"] is True
+    assert res.n == 10 and "all periods pooled" in res.headline()[0]
+    d = json.loads(res.to_json())
+    assert d["quarter"] == "pooled" and d["parameters"]["pooled"] is True
+    whole = res.checks[res.checks["borough"] == "All districts"].set_index("check")
+    assert whole.loc["relisted", "status"] == "not assessable"
+    assert "snapshot_date" in whole.loc["reviews_overdue", "detail"]
+    assert set(res.checks["quarter"]) == {"pooled"}
+    assert (whole.loc["children_listed", "count"], whole.loc["children_listed", "n"]) == (2, 10)
+
+
+def test_schema_of_a_list_without_harm_score_or_bands(tmp_path):
+    from fairness.profiles._vocabulary import data_dictionary_for
+
+    text = CITY.split("[bands]")[0] + "[[outcomes]]" + CITY.split("[[outcomes]]")[1]
+    text = text.replace("covers_all_areas = true", "covers_all_areas = true\nharm_score = false")
+    (tmp_path / "city_pop.csv").write_text(CITY_POP, encoding="utf-8")
+    (tmp_path / "city.toml").write_text(text, encoding="utf-8")
+    dd = data_dictionary_for(tmp_path / "city.toml").set_index("column")
+    assert not dd.loc["harm_score", "required"] and "risk_band" not in dd.index
+    assert dd.loc["arrested_violent_24m", "description"] == "Arrest for violence within 24 months (24 months after the snapshot)"
+    assert "outcome_violence_12m" not in dd.index
+    assert dd.loc["snapshot_date", "required"]
+    (tmp_path / "city.toml").write_text(text.replace("snapshots = true", "snapshots = false"), encoding="utf-8")
+    assert not data_dictionary_for(tmp_path / "city.toml").set_index("column").loc["snapshot_date", "required"]

@@ -109,8 +109,9 @@ def record_level_audit(v, quarter, *, benchmarks=("residents_2021", "residents_2
               for by in ("borough", "ethnicity", "age_band", "sex", "quarter")]
     t["no_risk"] = pd.concat(parts, ignore_index=True)
     t["no_risk_duration"] = no_risk_duration(current, definition=no_risk, alpha=alpha)
-    t["boroughs"], t["overdispersion"], t["funnel_limits"] = borough_funnel(current)
-    t["heterogeneity"] = borough_heterogeneity(current)
+    # london-gvm covers every borough: one with nobody listed is a true 0 (issue 11)
+    t["boroughs"], t["overdispersion"], t["funnel_limits"] = borough_funnel(current, covers="all")
+    t["heterogeneity"] = borough_heterogeneity(current, covers="all")
     t["casemix"], t["casemix_test"] = casemix_adjusted(current, alpha=alpha, adjust=adjust)
     t["band_consistency"] = band_consistency(current, alpha=alpha)
     t["trends"] = quarterly_trends(frame, alpha=alpha)

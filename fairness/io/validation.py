@@ -1113,7 +1113,8 @@ def _validate_rows(
         notes.append(
             f"{len(unknown)} column(s) not in the matrix format kept as text: {', '.join(unknown)}"
         )
-    keys = pd.DataFrame({"person_id": typed["person_id"], "snapshot_date": typed["snapshot_date"],
+    keys = pd.DataFrame({"person_id": typed["person_id"],
+                         "snapshot_date": typed["snapshot_date"] if "snapshot_date" in typed else pd.NaT,
                          "valid": ~bad_mask})
     return ValidationResult(
         source=source,
@@ -1383,11 +1384,14 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame, *, duplicates: boo
         frame["harm_score"] = frame["harm_score"].fillna(0.0)
     if "snapshot_date" in frame:
         frame["snapshot_date"] = frame["snapshot_date"].fillna(pd.Timestamp("1900-01-01"))
+    else:  # a list without snapshots (its profile says so): one pooled snapshot, after every date
+        frame["snapshot_date"] = _DATE_MAX
     # person_id placeholders must not collide with each other in the duplicate check
     if "person_id" in frame:
         missing_id = typed["person_id"].isna()
         frame.loc[missing_id, "person_id"] = [f"\x00missing{i}" for i in np.flatnonzero(missing_id)]
-    snap_missing = typed["snapshot_date"].isna()
+    snap_missing = (typed["snapshot_date"].isna() if "snapshot_date" in typed
+                    else pd.Series(False, index=typed.index))
     records = []
     for check, column, idx in _schema_failures(frame, duplicates=duplicates):
         name = check.name
