@@ -40,8 +40,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fairness.counts.cube import CheckData, check_data_from_frame
 from fairness import definitions as defs
+from fairness.counts.cube import CheckData, check_data_from_frame
 from fairness.definitions import (
     CHECK_PARAMETERS,
     DATE_STATES,

@@ -13,7 +13,6 @@ import pytest
 
 import fairness
 from fairness.results.audit import resolve_covers
-
 from tests.conftest import good_row
 
 

@@ -8,6 +8,7 @@ column, the age range, "Londoners" in sentences) is declared in a profile.
 force areas of England and Wales. ``load_profile(path)`` reads your own.
 """
 
+from fairness.profiles._apply import missing_declarations, profile_definitions
 from fairness.profiles._profile import (
     DEFAULT_PROFILE,
     AgeSpec,
@@ -41,5 +42,7 @@ __all__ = [
     "ProfileError",
     "list_profiles",
     "load_profile",
+    "missing_declarations",
+    "profile_definitions",
     "profile_dir",
 ]

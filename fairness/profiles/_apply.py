@@ -70,7 +70,6 @@ def definitions_of(profile: Profile) -> dict[str, Any]:
         "AGE_MIN": profile.age.min,
         "AGE_MAX": profile.age.max,
         "AGE_BANDS": tuple(defs.AgeBand(label, lo, hi) for label, lo, hi in profile.age.bands),
-        "CHECK_PARAMETERS": dataclasses.replace(defs.CHECK_PARAMETERS, min_age_at_addition=profile.age.min),
         "OUTCOME_COLUMN": outcome.column if outcome else None,
         "OUTCOME_LABEL": outcome.label if outcome else "",
         "OUTCOME_WINDOW_MONTHS": outcome.window_months if outcome else 0,

@@ -23,8 +23,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fairness.counts.groups import flag_mask, with_groups
 from fairness import definitions as defs
+from fairness.counts.groups import flag_mask, with_groups
 from fairness.io.benchmarks import get_benchmark
 from fairness.stats._options import match_option, one_snapshot
 from fairness.stats._threads import pinned_threads
