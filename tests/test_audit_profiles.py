@@ -280,3 +280,49 @@ def test_schema_of_a_list_without_harm_score_or_bands(tmp_path):
     assert dd.loc["snapshot_date", "required"]
     (tmp_path / "city.toml").write_text(text.replace("snapshots = true", "snapshots = false"), encoding="utf-8")
     assert not data_dictionary_for(tmp_path / "city.toml").set_index("column").loc["snapshot_date", "required"]
+
+
+# ------------------------------------------------------------ issue 14: England and Wales, record-level
+
+
+def test_england_wales_records_run_the_checks_by_force_area():
+    # good_row: snapshot 2018-12-31, reviewed 2018-11-30, victim, no violent offence, harm score 0
+    rows = pd.DataFrame([
+        good_row("P1", borough="Cumbria", ethnicity="Black", age=16, shared_with="housing"),
+        good_row("P2", borough="Cumbria", ethnicity="White", age=30, last_reviewed="2018-01-01"),
+        good_row("P3", borough="Cumbria", ethnicity="White", age=40),
+        good_row("P4", borough="Kent", ethnicity="Black", age=17, shared_with="school"),
+        good_row("P5", borough="Kent", ethnicity="Asian", age=25),
+    ])
+    res = fairness.audit(rows, profile="england-wales-forces")
+    # one date and a profile without snapshots: pooled
+    assert res.quarter == "pooled" and res.n == 5
+    assert res.headline()[0].startswith("Stop and search, England and Wales, all periods pooled: 5 searches in 2 "
+                                        "police force areas")
+    c = res.checks.set_index(["check", "borough"])
+    every = "All police force areas"
+    assert c.loc[("children_listed", every), ["count", "n"]].tolist() == [2, 5]  # P1 (16), P4 (17)
+    assert c.loc[("children_listed", "Cumbria"), ["count", "n"]].tolist() == [1, 3]
+    assert c.loc[("children_listed", "Kent"), ["count", "n"]].tolist() == [1, 2]
+    assert c.loc[("children_shared", every), ["count", "n"]].tolist() == [2, 2]  # both children shared
+    assert c.loc[("reviews_overdue", every), ["count", "n"]].tolist() == [1, 5]  # P2: 364 days before
+    assert c.loc[("victims_as_offenders", every), ["count", "n"]].tolist() == [5, 5]
+    assert c.loc[("blanket_sharing", every), ["count", "n"]].tolist() == [2, 5]  # harm 0: all eligible
+    assert c.loc[("zero_harm_retained", every), "detail"] == ("not assessable: england-wales-forces declares no "
+                                                               "snapshots (the list is pooled)")
+    # no bands declared: a risk_band column is not read
+    assert res.band_reason == "not assessable: england-wales-forces declares no bands"
+    # benchmarks restricted to the two force areas (the list is not declared to cover the others)
+    pop = fairness.load_profile("england-wales-forces").benchmark().table
+    black = pop[(pop.group == "Black") & pop.borough.isin(["Cumbria", "Kent"])]["count"].sum()
+    rel = res.relative_rate[(res.relative_rate.benchmark == "residents_2021")].set_index("group")
+    assert rel.loc["Black", "population"] == black
+    assert rel.loc["Black", "rate_per_1000"] == pytest.approx(1000 * 2 / black)
+
+
+def test_a_city_list_can_be_published_with_its_own_words(city_audit):
+    pub = city_audit.for_publication()  # the publication audit knows the profile's areas, groups, bands
+    d = json.loads(pub.to_json())
+    assert d["mode"] == "publication" and d["parameters"]["vocabulary"]["bands"] == ["High", "Medium", "Low"]
+    assert "Test City" in d["headline"][0] and "Londoners" not in " ".join(d["headline"])
+    assert ".toml" not in pub.to_json()  # no machine path (the profile was read from a path)

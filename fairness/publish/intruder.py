@@ -468,8 +468,16 @@ def _vocabulary(facts: Mapping[str, Any] | None = None) -> dict[str, frozenset[s
 
     groups = set(ETHNICITIES) | {"All", "London", "Total"}
     areas: set[str] = set()
-    name = ((facts or {}).get("parameters") or {}).get("profile")
-    if name and name != "london-gvm":  # another place: its areas and groups (fairness.profiles)
+    parameters = (facts or {}).get("parameters") or {}
+    name = parameters.get("profile")
+    declared = parameters.get("vocabulary") or {}  # a profile's own words, as the audit wrote them
+    bands: set[str] = set(declared.get("bands", ()))
+    if declared:
+        areas = set(declared.get("areas", ()))
+        groups |= set(declared.get("groups", ())) | set(declared.get("age_bands", ()))
+        groups |= {f"{e} / {a}" for e in declared.get("groups", ()) for a in declared.get("age_bands", ())}
+        groups |= {f"{e} / {s}" for e in declared.get("groups", ()) for s in SEXES}
+    elif name and name != "london-gvm":  # another place: its areas and groups (fairness.profiles)
         from fairness.profiles import load_profile
 
         profile = load_profile(name)
@@ -482,7 +490,7 @@ def _vocabulary(facts: Mapping[str, Any] | None = None) -> dict[str, frozenset[s
     return {
         "borough": frozenset(set(BOROUGHS) | areas | {"All boroughs", OTHER_BOROUGHS, "London", "unknown"}),
         "partner": frozenset(set(PARTNER_TYPES) | {PARTNER_OTHER, "any"}),
-        "risk_band": frozenset(RISK_BANDS),
+        "risk_band": frozenset(set(RISK_BANDS) | bands),
         "reference": frozenset(groups),
         "group": frozenset(groups),
     }

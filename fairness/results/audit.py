@@ -510,7 +510,11 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
             records=_records_for_checks(frame, codes, quarters.index(q)), covers=covers,
             undeclared=missing, rate_benchmark=benches[0], count_kind=p.list.counts)
     params = {**result.parameters, "input": "records", "profile": p.name, "period": q, "pooled": pooled,
-              "place": p.place.name, "place_people": p.place.people}
+              "place": p.place.name, "place_people": p.place.people,
+              # the profile's words, so a publication check of the JSON alone knows them (no path)
+              "vocabulary": {"areas": [*p.area_names, p.place.name, f"All {p.place.area_word_plural}"],
+                             "groups": list(p.groups.all), "age_bands": [b[0] for b in p.age.bands],
+                             "bands": list(p.bands.order)}}
     from fairness.checks import ALL_BOROUGHS
     from fairness.results.counts_table import _sentences
 
