@@ -348,6 +348,9 @@ def _args_report(p: argparse.ArgumentParser) -> None:
         "no suppression, every page marked INTERNAL — NOT FOR PUBLICATION",
     )
     p.add_argument("--briefing", action="store_true", help="also render the two-page scrutiny briefing")
+    p.add_argument("--profile", default=None, metavar="NAME|PATH",
+                   help="profile name or TOML path (default london-gvm): the matrix is validated with its areas "
+                   "and groups, and the report and briefing use its benchmarks and words")
     p.add_argument("--notebook", metavar="FILE.ipynb", help="report template (default notebooks/quarterly_oversight_report.ipynb)")
     p.add_argument("--no-pdf", action="store_true", help="HTML only (skip WeasyPrint)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit for each notebook cell")
@@ -384,6 +387,15 @@ environment variables:
 """
 
 
+def _profile_parameter(profile: str | None) -> str:
+    """The profile as the notebooks get it: "" for the default; a path made absolute (they run elsewhere)."""
+    if not profile or profile == "london-gvm":
+        return ""
+    from fairness.profiles._profile import _shipped
+
+    return profile if profile in _shipped() else str(Path(profile).resolve())
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from fairness.report import runner as report
 
@@ -393,7 +405,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     with report.terminate_gracefully():
         try:
             _check_input(args.matrix, args)
-            info = report.inspect_matrix(args.matrix, log_as=None)
+            info = report.inspect_matrix(args.matrix, log_as=None, profile=args.profile)
         except (ValueError, OSError) as exc:
             _log_failed(args, args.matrix, exc)
             raise
@@ -409,7 +421,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             notebook=args.notebook,
             pdf=not args.no_pdf,
             timeout=args.timeout,
-            parameters={k: v for k, v in (("contact", args.contact), ("publication_date", args.publication_date)) if v},
+            parameters={k: v for k, v in (("contact", args.contact), ("publication_date", args.publication_date),
+                                          ("profile", _profile_parameter(args.profile))) if v},
         )
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_SOME_INVALID
 

@@ -377,7 +377,23 @@ def _with_count(label: object, count: float | None, hidden: bool, *, name: str =
     return f"{label} ({name} = {_fmt_int(count)})"
 
 
-def _words(metric: str) -> str:
+def _place(place: object = None):
+    """A :class:`fairness.results.sentences.Place` from a Place, a place name, or None (London)."""
+    from fairness.results.sentences import Place
+
+    if isinstance(place, Place):
+        return place
+    return Place() if place in (None, "London") else Place(name=str(place))
+
+
+def _listed(where) -> str:
+    """"listed" for the London list (people listed), else the profile's unit ("searches")."""
+    return "listed" if where.unit == "people listed" else where.unit
+
+
+def _words(metric: str, where=None) -> str:
+    if where is not None and where.unit != "people listed":
+        return _words(metric).replace("people listed", where.unit)
     return METRIC_DESCRIPTIONS.get(metric, str(metric).replace("_", " "))
 
 
@@ -649,6 +665,7 @@ def ratio_forest(
     xlabel: str | None = None,
     count: str | None = "count",
     ax: Axes | None = None,
+    place: object = None,
 ) -> Axes:
     """Forest plot of representation ratios or relative rate indices with their intervals.
 
@@ -683,6 +700,9 @@ def ratio_forest(
         Column of people listed in the group, shown in the row label as
         ``"Black (n = 2,968)"``; None or absent: no counts.
     ax : matplotlib.axes.Axes, optional
+    place : Place, optional
+        The list's words (:func:`fairness.results.sentences.place`) for the
+        title and axis; default London's ("rate of being listed").
         Where to draw; a new figure sized to the rows when None.
 
     Returns
@@ -708,14 +728,16 @@ def ratio_forest(
 
     names = _series_names(data, bench_col, "benchmark_label") if bench_col else {}
     benches = list(names) or [None]
+    listed = _listed(_place(place))
     if title is None:
         title = (
-            f"Rate of being listed compared with {reference} people"
+            (f"Rate of being listed compared with {reference} people" if listed == "listed"
+             else f"Rate of {listed} compared with {reference} people")
             if is_rate_ratio and reference
             else "Representation on the list compared with the population"
         )
     if xlabel is None:
-        xlabel = _forest_xlabel(is_rate_ratio, reference, [names[b] for b in names], log)
+        xlabel = _forest_xlabel(is_rate_ratio, reference, [names[b] for b in names], log, listed=listed)
 
     groups = list(dict.fromkeys(data[label].astype(str)))
     n_rows = max(len(groups), 1)
@@ -840,7 +862,8 @@ def ratio_forest(
     return ax
 
 
-def _forest_xlabel(is_rate_ratio: bool, reference: str | None, bench_names: list[str], log: bool) -> str:
+def _forest_xlabel(is_rate_ratio: bool, reference: str | None, bench_names: list[str], log: bool,
+                   listed: str = "listed") -> str:
     scale = " (log scale)" if log else ""
     if len(bench_names) == 1:
         where = f"benchmark population: {bench_names[0]}"
@@ -850,7 +873,7 @@ def _forest_xlabel(is_rate_ratio: bool, reference: str | None, bench_names: list
         where = ""
     if is_rate_ratio:
         ref = f"{reference} people" if reference else "the reference group"
-        first = f"rate ratio{scale}: rate listed per 1,000 ÷ rate for {ref}"
+        first = f"rate ratio{scale}: rate {listed} per 1,000 ÷ rate for {ref}"
     else:
         first = f"representation ratio{scale}: share of list ÷ share of population"
     return f"{first}\n{where}" if where else first
@@ -876,7 +899,7 @@ def funnel(
     xlabel: str | None = None,
     ylabel: str | None = None,
     ax: Axes | None = None,
-    place: str = "London",
+    place: object = "London",
 ) -> Axes:
     """Funnel plot of one metric: each borough's value against its size, with control limits.
 
@@ -904,8 +927,11 @@ def funnel(
     title, xlabel, ylabel : str, optional
         Override the words chosen from the metric name.
     ax : matplotlib.axes.Axes, optional
-    place : str, default "London"
-        The place's name for the overall value in the legend (a profile's ``place.name``).
+    place : str or Place, default "London"
+        The place's name for the overall value in the legend (a profile's
+        ``place.name``), or a :class:`fairness.results.sentences.Place`
+        (:func:`fairness.results.sentences.place` of an audit), whose area
+        word and unit also word the title and axes.
 
     Returns
     -------
@@ -920,12 +946,13 @@ def funnel(
     _check_columns(limits, "n", "level", "lower", "upper")
     _check_option("annotate", annotate, _ANNOTATE_OPTIONS)
     rate = _is_rate(metric)
+    where = _place(place)
     if title is None:
-        title = f"{_sentence(_words(metric))}, by borough"
+        title = f"{_sentence(_words(metric, where))}, by {where.area}"
     if xlabel is None:
-        xlabel = "residents in borough (n)" if rate else "people listed in borough (n)"
+        xlabel = f"residents in {where.area} (n)" if rate else f"{where.unit} in {where.area} (n)"
     if ylabel is None:
-        ylabel = "listed per 1,000 residents" if rate else "share of people listed (%)"
+        ylabel = f"{_listed(where)} per 1,000 residents" if rate else f"share of {where.unit} (%)"
 
     ax = _new_axes(ax, height=4.6)
     data = _select_metric(boroughs, metric, "boroughs").reset_index(drop=True)
@@ -982,7 +1009,7 @@ def funnel(
         ax.axhline(target, color=PALETTE["blue"], linewidth=1.0, linestyle=":", zorder=1)
         shown = f"{target:.3g} per 1,000" if rate else _fmt_pct(target)
         handles.append(Line2D([], [], color=PALETTE["blue"], linewidth=1.0, linestyle=":"))
-        labels.append(f"{place} overall ({shown})")
+        labels.append(f"{where.name} overall ({shown})")
 
     # points, one call per flag so that each has a legend entry
     order = [f for f in FLAG_STYLES if f in set(flags[placed])] + sorted(
@@ -1018,7 +1045,7 @@ def funnel(
     for st_name in ("suppressed", "not_estimable"):
         names = [str(v) for v in data.loc[status == st_name, label]]
         if len(names) > 3:  # a long list goes in the report's note, not under the axis (issue 12)
-            missing_lines.append(f"not shown, {_row_text(st_name)}: {len(names)} boroughs (named in the note)")
+            missing_lines.append(f"not shown, {_row_text(st_name)}: {len(names)} {where.areas} (named in the note)")
         elif names:
             missing_lines.append(f"not shown, {_row_text(st_name)}: " + ", ".join(names))
     if missing_lines:
@@ -1116,6 +1143,7 @@ def trend(
     ylabel: str | None = None,
     max_ticks: int = 8,
     ax: Axes | None = None,
+    place: object = None,
 ) -> Axes:
     """One metric per quarter with its interval, and the rolling four-quarter value.
 
@@ -1139,6 +1167,8 @@ def trend(
     max_ticks : int, default 8
         At most this many quarters are labelled (always the latest one).
     ax : matplotlib.axes.Axes, optional
+    place : Place, optional
+        The list's words (:func:`fairness.results.sentences.place`); default London's.
 
     Returns
     -------
@@ -1146,13 +1176,14 @@ def trend(
     """
     _check_columns(trends, x, value, low, high)
     share = _is_share(metric)
+    where = _place(place)
     if title is None:
-        title = f"{_sentence(_words(metric))}, by quarter"
+        title = f"{_sentence(_words(metric, where))}, by quarter"
     if ylabel is None:
         ylabel = (
-            "share of people listed (%)"
+            f"share of {where.unit} (%)"
             if share
-            else "listed per 1,000 residents" if _is_rate(metric) else _words(metric)
+            else f"{_listed(where)} per 1,000 residents" if _is_rate(metric) else _words(metric, where)
         )
     ax = _new_axes(ax, height=3.8)
     data = _select_metric(trends, metric, "trends")
@@ -1420,6 +1451,7 @@ def share_bars(
     title: str | None = None,
     xlabel: str | None = None,
     ax: Axes | None = None,
+    place: object = None,
 ) -> Axes:
     """Horizontal bars of shares with interval whiskers, counts and percentages.
 
@@ -1438,8 +1470,10 @@ def share_bars(
         Columns of the people counted and the base; the row label shows
         ``"Hackney (12 of 40)"``, or ``(n = 40)`` with only the base.
     title, xlabel : str, optional
-        Default x label "share of people listed (%)".
+        Default x label "share of people listed (%)" (the unit of ``place``).
     ax : matplotlib.axes.Axes, optional
+    place : Place, optional
+        The list's words (:func:`fairness.results.sentences.place`); default London's.
 
     Returns
     -------
@@ -1448,7 +1482,7 @@ def share_bars(
     _check_columns(table, value, low, high, label, hue)
     count_col = count if count is not None and count in table.columns else None
     n_col = n if n is not None and n in table.columns else None
-    xlabel = xlabel or "share of people listed (%)"
+    xlabel = xlabel or f"share of {_place(place).unit} (%)"
     data = table.reset_index(drop=True)
     groups = list(dict.fromkeys(data[label].astype(str)))
     levels = list(dict.fromkeys(data[hue].astype(str))) if hue else [None]

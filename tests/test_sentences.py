@@ -176,7 +176,11 @@ def test_place_names_come_from_one_function():
     assert text.startswith("Black residents of Kent were listed at 14.2 times the rate of White residents of Kent")
     assert "London" not in text
     # an audit made with a profile takes the profile's [place] (fairness/profiles/england-wales-forces.toml)
-    assert S.place({"profile": "england-wales-forces"}) == S.Place("England and Wales", "people in England and Wales")
+    ew = S.place({"profile": "england-wales-forces"})
+    assert (ew.name, ew.people) == ("England and Wales", "people in England and Wales")
+    # ... and its area word and list words ([place], [list])
+    assert (ew.area, ew.areas, ew.unit, ew.list_name) == ("police force area", "police force areas", "searches",
+                                                          "stop and search")
 
 
 # ---------------------------------------------------------------- the headline of a whole audit

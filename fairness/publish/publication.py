@@ -316,7 +316,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     cell a reader could still recover; ``audit=False`` is for tests that
     reproduce an attack.
     """
-    from fairness.results.sentences import ratio_sentences
+    from fairness.results.sentences import place, ratio_sentences
 
     changes: dict[str, object] = {}
     decisions: list[pd.DataFrame] = []
@@ -357,7 +357,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
         decisions.append(dec)
     decisions += _close_intruder_routes(res, changes, threshold)
     rel = changes.get("relative_rate", res.relative_rate)
-    changes["sentences"] = _sentences(rel, ratio_sentences)
+    changes["sentences"] = _sentences(rel, ratio_sentences, where=place(res))
     changes["mode"] = "publication"
     # headline() and summary() need it to word counts that are not in a table (the list size)
     changes["parameters"] = {**res.parameters, "disclosure_threshold": threshold}
@@ -716,16 +716,19 @@ def _quarter_before(label: str, k: int) -> str:
     return f"{p.year}Q{p.quarter}"
 
 
-def _sentences(rel: pd.DataFrame, builder) -> pd.DataFrame:
-    """Sentences from the protected relative rates: a hidden ratio is said to be suppressed."""
+def _sentences(rel: pd.DataFrame, builder, where=None) -> pd.DataFrame:
+    """Sentences from the protected relative rates: a hidden ratio is said to be suppressed.
+
+    ``where`` (:func:`fairness.results.sentences.place` of the audit) names the place; default London.
+    """
     hidden = rel["rri"].astype(object).eq(MARKER) if len(rel) else pd.Series(dtype=bool)
     shown = rel[~hidden].copy()
     for c in ("rri", "ci_low", "ci_high"):
         shown[c] = pd.to_numeric(shown[c], errors="coerce")
     from fairness.results.sentences import place
 
-    out = builder(shown)
-    people = place().people
+    out = builder(shown) if where is None or where == place() else builder(shown, where=where)
+    people = (where or place()).people
     rows = [
         {"benchmark": r.benchmark, "group": r.group,
          # not "fewer than 10 people": a ratio is also hidden when its count is hidden only to

@@ -27,6 +27,7 @@ import html
 import json
 import math
 import platform
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from fairness.errors import RowLevelColumnError
-from fairness.results.sentences import direction
+from fairness.results.sentences import direction, place
 from fairness.results.sentences import fmt_ratio as sfmt_ratio
 from fairness.results.sentences import fmt_share as sfmt_share
 
@@ -45,6 +46,13 @@ __all__ = [
     "DASH",
     "METRIC_LABELS",
     "Markupish",
+    "Prose",
+    "SECTION_TABLES",
+    "assessable",
+    "fill",
+    "not_assessable",
+    "place",
+    "prose",
     "ROW_LEVEL_COLUMNS",
     "RowLevelColumnError",
     "Table",
@@ -472,9 +480,21 @@ METRIC_LABELS: dict[str, str] = {
 }
 
 
-def metric_label(metric: str) -> str:
-    """A readable name for a metric code (``"no_risk_share"`` → ``"share with no risk …"``)."""
-    return METRIC_LABELS.get(str(metric), str(metric).replace("_", " "))
+def metric_label(metric: str, res: object = None) -> str:
+    """A readable name for a metric code (``"no_risk_share"`` → ``"share with no risk …"``).
+
+    With ``res``, "people listed" is the unit of its profile (``"searches per 1,000 residents"``).
+    """
+    label = METRIC_LABELS.get(str(metric), str(metric).replace("_", " "))
+    unit = _words(res)["unit"] if res is not None else "people listed"
+    return label.replace("people listed", unit)
+
+
+def _words(res: object) -> dict[str, str]:
+    """The profile's words for report text (:func:`fairness.results.sentences.place`): place, area, unit …"""
+    from fairness.results.sentences import place
+
+    return place(res).words()
 
 
 def _is_rate_metric(metric: str) -> bool:
@@ -497,10 +517,11 @@ def representation_table(res: object, *, benchmark: str | None = None) -> Table:
     """
     df, label = _one_benchmark(res.representation, benchmark)  # type: ignore[attr-defined]
     ci = _ci(res)
+    w = _words(res)
     out = pd.DataFrame(
         {
             "Group": _col(df, "group").map(_text),
-            "People listed": _col(df, "count").map(fmt_int),
+            w["Unit"]: _col(df, "count").map(fmt_int),
             "Share of list": _col(df, "share").map(fmt_pct),
             "Share of benchmark": _col(df, "benchmark_share").map(fmt_pct),
             f"Ratio ({ci})": _zip_fmt(fmt_ratio, df, "ratio"),
@@ -513,8 +534,8 @@ def representation_table(res: object, *, benchmark: str | None = None) -> Table:
         out,
         caption=f"Representation against {label}" if label else "Representation",
         note=f"Ratio = share of the list ÷ share of the benchmark population; 1 means listed in "
-        f"proportion. Shares are of the {base} people listed with a stated ethnicity.",
-        numeric=("People listed", "Share of list", "Share of benchmark", f"Ratio ({ci})"),
+        f"proportion. Shares are of the {base} {w['unit']} with a stated ethnicity.",
+        numeric=(w["Unit"], "Share of list", "Share of benchmark", f"Ratio ({ci})"),
     )
 
 
@@ -524,10 +545,11 @@ def relative_rate_table(res: object, *, benchmark: str | None = None) -> Table:
     ci = _ci(res)
     ref = _first(df, "reference")
     rri = f"RRI vs {ref} ({ci})" if ref else f"RRI ({ci})"
+    w = _words(res)
     out = pd.DataFrame(
         {
             "Group": _col(df, "group").map(_text),
-            "People listed": _col(df, "count").map(fmt_int),
+            w["Unit"]: _col(df, "count").map(fmt_int),
             "Residents": _col(df, "population").map(fmt_int),
             f"Per 1,000 residents ({ci})": [
                 fmt_rate(v, lo, hi)
@@ -541,7 +563,8 @@ def relative_rate_table(res: object, *, benchmark: str | None = None) -> Table:
     adjust = _first(df, "adjust")
     return Table(
         out,
-        caption=f"Rate of listing per 1,000 residents ({label})" if label else "Relative rate index",
+        caption=(f"Rate of {'listing' if w['unit'] == 'people listed' else w['unit']} per 1,000 residents ({label})"
+                 if label else "Relative rate index"),
         note=f"RRI = the group's rate ÷ the {ref or 'reference'} group's rate; 1 means the same rate."
         + (f" p-values adjusted for multiple comparisons ({adjust})." if adjust else ""),
         numeric=tuple(out.columns[1:6]),
@@ -671,25 +694,26 @@ def flagged_boroughs_table(res: object, *, include_within: bool = False) -> Tabl
         df = df.assign(_abs=z).sort_values(["metric", "_abs"], ascending=[True, False], kind="stable")
     df = df.reset_index(drop=True)
     metric = _col(df, "metric", "").map(_text)
+    w = _words(res)
     out = pd.DataFrame(
         {
-            "Measure": metric.map(metric_label),
-            "Borough": _col(df, "borough").map(_text),
+            "Measure": metric.map(lambda m: metric_label(m, res)),
+            w["Area"]: _col(df, "borough").map(_text),
             "Count": _col(df, "count").map(fmt_int),
             "Base": _col(df, "n").map(fmt_int),
-            "Borough value": [_fmt_metric(m, v) for m, v in zip(metric, _col(df, "value"), strict=True)],
-            "London": [_fmt_metric(m, v) for m, v in zip(metric, _col(df, "target"), strict=True)],
+            f"{w['Area']} value": [_fmt_metric(m, v) for m, v in zip(metric, _col(df, "value"), strict=True)],
+            w["place"]: [_fmt_metric(m, v) for m, v in zip(metric, _col(df, "target"), strict=True)],
             "z": _col(df, "z_adjusted" if "z_adjusted" in df else "z").map(fmt_number),
             "Outside": _col(df, "flag", "").map(lambda f: _flag_text(f).replace("above", "above the").replace("below", "below the") + "% limit"),
         }
     )
     return Table(
         out,
-        caption="Boroughs outside the funnel limits",
-        note="Base: people listed in the borough (residents for the rate). z allows for "
-        "over-dispersion where the test finds it. A borough outside the 95% limit can be chance "
-        "(1 in 20 are expected to be); outside the 99.8% limit it is unlikely to be chance.",
-        numeric=("Count", "Base", "Borough value", "London", "z"),
+        caption=f"{w['Areas']} outside the funnel limits",
+        note=f"Base: {w['unit']} in the {w['area']} (residents for the rate). z allows for "
+        f"over-dispersion where the test finds it. A{'n' if w['area'][:1] in 'aeiou' else ''} {w['area']} outside "
+        "the 95% limit can be chance (1 in 20 are expected to be); outside the 99.8% limit it is unlikely to be chance.",
+        numeric=("Count", "Base", f"{w['Area']} value", w["place"], "z"),
     )
 
 
@@ -699,27 +723,28 @@ def overdispersion_table(res: object) -> Table:
     het = getattr(res, "heterogeneity", pd.DataFrame())
     het = het.set_index("metric") if "metric" in het else pd.DataFrame()
     metric = _col(df, "metric", "").map(_text)
+    w = _words(res)
     out = pd.DataFrame(
         {
-            "Measure": metric.map(metric_label),
-            "London": [_fmt_metric(m, v) for m, v in zip(metric, _col(df, "target"), strict=True)],
+            "Measure": metric.map(lambda m: metric_label(m, res)),
+            w["place"]: [_fmt_metric(m, v) for m, v in zip(metric, _col(df, "target"), strict=True)],
             "φ": _col(df, "phi").map(fmt_number),
             "τ²": _col(df, "tau2").map(_fmt_small),
             "I²": [fmt_pct(het["i2"].get(m)) if "i2" in het else DASH for m in metric],
             "p (heterogeneity)": [fmt_p(het["p_value"].get(m)) if "p_value" in het else DASH for m in metric],
-            "Boroughs": _col(df, "k").map(fmt_int),
+            w["Areas"]: _col(df, "k").map(fmt_int),
             "Limits widened": _col(df, "adjusted" if "adjusted" in df else "overdispersed").map(_text),
         }
     )
     return Table(
         out,
-        caption="How much the boroughs differ",
-        note="φ near 1: boroughs differ no more than chance would make them; φ well above 1: "
+        caption=f"How much the {w['areas']} differ",
+        note=f"φ near 1: {w['areas']} differ no more than chance would make them; φ well above 1: "
         "real differences in practice, so the funnel limits are widened by τ² (Spiegelhalter 2005). "
-        "φ is estimated after pulling in the most extreme boroughs (10% winsorising); the heterogeneity "
-        "test and I² count every borough in full, so a few far-out boroughs among otherwise alike ones "
+        f"φ is estimated after pulling in the most extreme {w['areas']} (10% winsorising); the heterogeneity "
+        f"test and I² count every {w['area']} in full, so a few far-out {w['areas']} among otherwise alike ones "
         "give a small φ beside a very small p. The sentences below say which holds for each measure.",
-        numeric=("London", "φ", "τ²", "I²", "p (heterogeneity)", "Boroughs"),
+        numeric=(w["place"], "φ", "τ²", "I²", "p (heterogeneity)", w["Areas"]),
     )
 
 
@@ -729,9 +754,10 @@ def band_consistency_table(res: object) -> Table:
     if "flag" in df:
         df = df[~df["flag"].astype(str).isin(["consistent", "[c]", "", "nan"])]
     df = df.reset_index(drop=True)
+    w = _words(res)
     out = pd.DataFrame(
         {
-            "Borough": _col(df, "borough").map(_text),
+            w["Area"]: _col(df, "borough").map(_text),
             "People": _col(df, "n").map(fmt_int),
             "Band disagrees": _col(df, "disagree").map(fmt_int),
             f"Share ({_ci(res)})": _zip_fmt(fmt_share, df, "share"),
@@ -740,8 +766,8 @@ def band_consistency_table(res: object) -> Table:
     )
     return Table(
         out,
-        caption="Boroughs whose bands disagree with London-wide harm-score thresholds",
-        note="A person whose band differs from the band the London-wide thresholds would give "
+        caption=f"{w['Areas']} whose bands disagree with {w['place']}-wide harm-score thresholds",
+        note=f"A person whose band differs from the band the {w['place']}-wide thresholds would give "
         "their harm score counts as a disagreement.",
         numeric=tuple(out.columns[1:4]),
     )
@@ -826,7 +852,7 @@ def checks_table(res: object, *, borough: str = "All boroughs") -> Table:
     out = pd.DataFrame(cols)
     return Table(
         out,
-        caption="Data-protection checks, London-wide",
+        caption=f"Data-protection checks, {_words(res)['place']}-wide",
         note="Each check looks in the matrix for a failure a regulator or review has found before. "
         "'not assessable': the extract lacks what the check needs.",
         numeric=("Flagged", "Of", f"Share ({ci})"),
@@ -925,27 +951,123 @@ class Markupish:
         return self.text
 
 
+# --------------------------------------------------------------------------- words of the profile
+
+
+def fill(res: object, text: str, *, london: str | None = None) -> str:
+    """Report text in the words of ``res``'s profile (:func:`fairness.results.sentences.place`).
+
+    ``{place}``, ``{people}``, ``{area}``, ``{areas}``, ``{Area}``, ``{Areas}``,
+    ``{police}``, ``{list}``, ``{List}``, ``{unit}``, ``{Unit}``,
+    ``{unit_singular}`` and ``{benchmark}`` (the headline benchmark's label)
+    are filled in; any other brace is left as it is. ``london`` is the text
+    for the default ``london-gvm`` profile where it says more than the general
+    text can (the matrix's published history).
+
+    >>> from types import SimpleNamespace
+    >>> fill(SimpleNamespace(parameters={"profile": "england-wales-forces"}), "{Areas} of {place}")
+    'Police force areas of England and Wales'
+    """
+    from fairness.results.sentences import place
+
+    where = place(res)
+    if london is not None and where.is_default:
+        text = london
+    words = where.words()
+    rep = getattr(res, "representation", None)
+    words["benchmark"] = (_first(rep, "benchmark_label") if isinstance(rep, pd.DataFrame) else "") or "the benchmark"
+    return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), text)
+
+
+@dataclass(frozen=True)
+class Prose:
+    """Markdown text for a report, displayed as a Markdown cell is (Jupyter, nbconvert)."""
+
+    text: str
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def prose(res: object, text: str, *, london: str | None = None) -> Prose:
+    """A report's Markdown text in the words of ``res``'s profile (see :func:`fill`)."""
+    return Prose(fill(res, text, london=london))
+
+
+#: What each report section needs from the audit (a table that is not empty).
+SECTION_TABLES: dict[str, tuple[str, str]] = {
+    "no_risk_by_age": ("no_risk", "the no-risk share by age band"),
+    "durations": ("no_risk_duration", "how long people with no risk have been listed"),
+    "band_consistency": ("band_consistency", "whether each {area}'s bands follow the {place}-wide thresholds"),
+    "bands": ("band_summary", "how well the risk bands predict later violence"),
+    "checks": ("checks", "the data-protection checks"),
+    "trends": ("trends", "trends over the quarters"),
+}
+
+
+def assessable(res: object, section: str) -> bool:
+    """Whether a report section can be shown for ``res`` (always, with the default profile).
+
+    With another profile a section is shown when the audit filled its table
+    (:data:`SECTION_TABLES`); the data-protection checks when at least one was
+    assessable. Otherwise :func:`not_assessable` says so in one sentence.
+    """
+    from fairness.results.sentences import place
+
+    if section not in SECTION_TABLES:
+        raise ValueError(f"unknown section {section!r}; valid: {', '.join(SECTION_TABLES)}")
+    if place(res).is_default:
+        return True
+    table = getattr(res, SECTION_TABLES[section][0], None)
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        return False
+    if section == "no_risk_by_age":
+        return "by" in table and bool((table["by"].astype(str) == "age_band").any())
+    if section == "checks" and "status" in table:
+        return bool((table["status"].astype(str) != "not assessable").any())
+    return True
+
+
+def not_assessable(res: object, section: str) -> Markupish:
+    """One sentence saying that a section cannot be shown for this profile yet (see :func:`assessable`)."""
+    from fairness.results.sentences import place
+
+    what = fill(res, SECTION_TABLES[section][1])
+    text = (f"Not shown: {what} cannot be assessed yet for an audit with profile {place(res).profile!r}; "
+            "it runs with the london-gvm profile only for now.")
+    return Markupish(f'<p class="not-assessable">{html.escape(text)}</p>', text)
+
+
 def is_synthetic(res: object) -> bool:
     """True when the input is a synthetic matrix (``fairness synth`` writes ``<stem>.truth.json``)."""
     source = Path(str(getattr(res, "source", "")))
     return source.with_suffix(".truth.json").exists() or "synthetic" in source.parts
 
 
-def title_block(res: object, *, title: str = "Gang database oversight report", lede: str | None = None) -> Markupish:
+def title_block(res: object, *, title: str | None = None, lede: str | None = None) -> Markupish:
     """The report's title, quarter and what it covers; a strip saying so if the data are synthetic.
 
-    ``lede`` replaces the sentence after the count of people listed ("" for none).
+    ``title`` defaults to "Gang database oversight report" (another profile: its list's name, e.g.
+    "Stop and search oversight report"); ``lede`` replaces the sentence after the count of people
+    listed ("" for none).
     """
+    if title is None:
+        title = fill(res, "{List} oversight report", london="Gang database oversight report")
     quarter = _text(getattr(res, "quarter", ""))
     n = fmt_int(getattr(res, "n", None))
     mode = _mode_of(res)
+    w = _words(res)
+    default = w["unit"] == "people listed"
     if lede is None:
         lede = (
-            "This report compares who is listed with who lives in London, looks at the people listed "
-            "with no risk, at differences between boroughs, at how well the risk bands work and at "
+            f"This report compares who is listed with who lives in {w['place']}, looks at the {w['unit']} "
+            f"with no risk, at differences between {w['areas']}, at how well the risk bands work and at "
             "data-protection failures."
         )
-    lede = f"Quarter {quarter}: {n} people on the list. {lede}".strip()
+    lede = f"Quarter {quarter}: {n} {'people' if default else w['unit']} on the list. {lede}".strip()
     strip = ""
     if is_synthetic(res):
         strip = (
@@ -1012,7 +1134,9 @@ def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
     r = _row(rep, group=group)
     if r is not None and _known(r.get("ratio")) and direction(r.get("ci_low"), r.get("ci_high")) == "higher":
         qs.append(
-            f"{group} people are {fmt_pct(r['share'])} of those listed against {fmt_pct(r['benchmark_share'])} of "
+            f"{group} people are {fmt_pct(r['share'])} of "
+            f"{'those listed' if _words(res)['unit'] == 'people listed' else 'the ' + _words(res)['unit']} "
+            f"against {fmt_pct(r['benchmark_share'])} of "
             f"the benchmark population ({label}): a representation ratio of "
             f"{sfmt_ratio(r['ratio'], r['ci_low'], r['ci_high'])}. What evidence, beyond intelligence, supports "
             "each listing, and how is it checked for bias?"
@@ -1021,7 +1145,7 @@ def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
     r = _row(nr, by="all", group="all")
     if r is not None and _known(r.get("share")):
         qs.append(
-            f"{sfmt_share(r['share'], r['ci_low'], r['ci_high'])} of the people listed "
+            f"{sfmt_share(r['share'], r['ci_low'], r['ci_high'])} of the {_words(res)['unit']} "
             f"({fmt_int(r['count'])} of {fmt_int(r['n'])}) were assessed as posing no risk of violence "
             f"({_text(r.get('definition_label', r.get('definition')))}). Why are they still on the list, "
             "and when will each be reviewed for removal?"
@@ -1084,7 +1208,7 @@ def provenance_table(
         ("Rows used", fmt_int(used)),
         ("Rows quarantined", fmt_int(quarantined)),
         ("Quarter reported", _text(getattr(res, "quarter", ""))),
-        ("People listed in that quarter", fmt_int(getattr(res, "n", None))),
+        (f"{_words(res)['Unit']} in that quarter", fmt_int(getattr(res, "n", None))),
         ("Quarters used", f"{len(quarters)} ({quarters[0]} to {quarters[-1]})" if quarters else DASH),
         ("Mode", mode),
         ("fairness-audit version", __version__),
@@ -1176,13 +1300,14 @@ def _borough_question(res: object) -> str:
         return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
 
     parts = []
+    areas = _words(res)["areas"]
     if above:
         parts.append(f"{names(above)} list{'s' if len(above) == 1 else ''} so many more people assessed as "
-                     "posing no risk than other boroughs")
+                     f"posing no risk than other {areas}")
     if below:
         parts.append(f"{names(below)} so many fewer" if above else
                      f"{names(below)} list{'s' if len(below) == 1 else ''} so many fewer people assessed as posing "
-                     "no risk than other boroughs")
+                     f"no risk than other {areas}")
     return f"Why do {', and '.join(parts)} (shares and intervals in the main points)? What in local practice explains it?"
 
 

@@ -156,17 +156,20 @@ class MatrixInfo:
     validation: Any = field(repr=False, default=None)
 
 
-def inspect_matrix(matrix: str | os.PathLike[str], *, log_as: str | None = "report") -> MatrixInfo:
+def inspect_matrix(matrix: str | os.PathLike[str], *, log_as: str | None = "report",
+                   profile: Any = None) -> MatrixInfo:
     """Read and validate ``matrix`` once: its quarters, digest and person ids.
 
     The ids (valid and quarantined rows) are kept only in memory, to check
     that none reaches a publication-mode report. The read is written to the
     audit log as ``log_as`` (None: the caller logs it, as ``fairness report`` does).
+    With ``profile``, the rows are validated against the profile's areas and groups.
     """
     from fairness.io.validation import _read_matrix, read_and_log
 
     path = Path(matrix).resolve()
-    res = _read_matrix(path) if log_as is None else read_and_log(path, command=log_as)
+    res = (_read_matrix(path, profile=profile) if log_as is None
+           else read_and_log(path, command=log_as, profile=profile))
     quarters: tuple[str, ...] = ()
     if len(res.valid):
         quarters = tuple(sorted(quarter_label(res.valid["snapshot_date"]).unique()))
@@ -176,6 +179,16 @@ def inspect_matrix(matrix: str | os.PathLike[str], *, log_as: str | None = "repo
             ids.update(str(v).strip() for v in frame["person_id"].dropna())
     ids.discard("")
     return MatrixInfo(path=path, sha256=res.sha256, quarters=quarters, person_ids=frozenset(ids), validation=res)
+
+
+def _list_title(profile: Any) -> str:
+    """"Gang database" (the default), or the profile's list name ("Stop and search") in titles."""
+    if not profile:
+        return "Gang database"
+    from fairness.profiles import DEFAULT_PROFILE, load_profile
+
+    p = load_profile(profile)
+    return "Gang database" if p.name == DEFAULT_PROFILE else p.list.name[:1].upper() + p.list.name[1:]
 
 
 def resolve_quarters(
@@ -353,7 +366,7 @@ def _render_into(
     t0: float,
 ) -> ReportOutcome:
     run_time = datetime.now(UTC).isoformat(timespec="seconds")
-    title_base = f"Gang database oversight report, {quarter}"
+    title_base = f"{_list_title(parameters.get('profile'))} oversight report, {quarter}"
     pages: dict[str, int] = {}
     warnings: list[str] = []
     current = jobs[0]

@@ -119,6 +119,9 @@ def main_points(res: AuditResult) -> list[str]:
 
 def text_summary(res: AuditResult) -> str:
     """A plain-text summary for the terminal."""
+    from fairness.results.sentences import place
+
+    w = place(res).words()
     lines = [
         f"fairness audit: {res.source}",
         f"quarter {res.quarter} ({len(res.quarters)} quarters in the file: {res.quarters[0]}–{res.quarters[-1]})",
@@ -149,14 +152,14 @@ def text_summary(res: AuditResult) -> str:
         lines.append(f"  {r.definition_label:<60} {fmt_ci_pct(r.share, r.ci_low, r.ci_high)}  "
                      f"({fmt_count(r.count)} of {fmt_count(r.n)})"
                      + (f" {r.note}" if isinstance(r.note, str) and r.note else ""))
-    lines += ["", "Boroughs outside funnel limits (99.8%)"]
+    lines += ["", f"{w['Areas']} outside funnel limits (99.8%)"]
     for od in res.overdispersion.itertuples(index=False):
         b = res.boroughs[(res.boroughs["metric"] == od.metric)
                          & res.boroughs["flag"].astype(str).isin(["above_99.8", "below_99.8"])]
         lines.append(f"  {od.metric:<15} {_phi(od)} "
                      f"{'(adjusted)' if od.adjusted else ''}: {', '.join(b['borough']) or 'none'}")
     if len(res.checks):
-        lines += ["", "Data-protection checks (London, this quarter)"]
+        lines += ["", f"Data-protection checks ({w['place']}, this quarter)"]
         c = res.checks
         cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == "All boroughs")]
         for r in cur.itertuples(index=False):
@@ -205,14 +208,15 @@ def html_summary(res: AuditResult) -> str:
     parts.append("<h4>Headline</h4><ul>"
                  + "".join(f"<li>{html.escape(s)}</li>" for s in res.headline()) + "</ul>")
     level = sentences._level(res.parameters)
+    w = sentences.place(res).words()
     shown = [
         ("Representation ratio", res.representation),
         (f"Relative rate index (reference: {res.parameters.get('reference')})", res.relative_rate),
         ("No-risk share", res.no_risk[res.no_risk["by"] == "all"] if "by" in res.no_risk else res.no_risk),
-        ("Boroughs outside the 95% funnel limits",
+        (f"{w['Areas']} outside the 95% funnel limits",
          res.boroughs[~res.boroughs["flag"].astype(str).isin(["within", "not_estimable"])]
          if len(res.boroughs) else res.boroughs),
-        ("How much the boroughs differ", res.overdispersion),
+        (f"How much the {w['areas']} differ", res.overdispersion),
     ]
     for title, table in shown:
         parts.append(f"<h4>{html.escape(title)}</h4>")

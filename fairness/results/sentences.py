@@ -68,25 +68,65 @@ _EN = "–"
 
 @dataclass(frozen=True)
 class Place:
-    """The place a list covers, as it is written in sentences."""
+    """The place a list covers and the list itself, as they are written in sentences, labels and reports.
+
+    The defaults are the ``london-gvm`` profile's words; :func:`place` gives
+    another profile's.
+    """
 
     name: str = "London"  # "London's residents", "London as a whole"
     people: str = "Londoners"  # "Black Londoners"
+    area: str = "borough"  # "by borough", "police force area"
+    areas: str = "boroughs"
+    police: str = "Metropolitan Police"
+    list_name: str = "Gangs Violence Matrix"
+    unit: str = "people listed"  # what the list counts, plural
+    unit_singular: str = "person"
+    profile: str = "london-gvm"
+
+    @property
+    def counted(self) -> str:
+        """What a number of the list counts: "people" (for "people listed"), else the unit ("searches")."""
+        return "people" if self.unit == "people listed" else self.unit
+
+    @property
+    def is_default(self) -> bool:
+        """True for the London words (the ``london-gvm`` profile)."""
+        return self.profile == "london-gvm"
+
+    def words(self) -> dict[str, str]:
+        """Placeholders for report text: ``{place}``, ``{area}``, ``{Areas}``, ``{unit}``, ``{Unit}``, ``{list}`` …"""
+        cap = lambda t: t[:1].upper() + t[1:]  # noqa: E731
+        return {"place": self.name, "people": self.people, "area": self.area, "areas": self.areas,
+                "Area": cap(self.area), "Areas": cap(self.areas), "police": self.police,
+                "list": self.list_name, "List": cap(self.list_name), "unit": self.unit, "Unit": cap(self.unit),
+                "unit_singular": self.unit_singular}
 
 
-def place(parameters: Mapping[str, Any] | None = None) -> Place:
-    """The place name of every sentence (the one function to change for another place).
+def _from_profile(profile: Any) -> Place:
+    from fairness.profiles import load_profile
 
-    ``parameters`` (an audit's parameters) may carry ``place`` and
-    ``place_people``, or the ``profile`` the audit used (its ``[place]``);
-    otherwise London.
+    p = load_profile(profile)
+    spec = p.place
+    return Place(spec.name, spec.people, spec.area_word, spec.area_word_plural, spec.police, p.list.name,
+                 p.list.unit, p.list.unit_singular, p.name)
+
+
+def place(parameters: Any = None) -> Place:
+    """The place and list words of every sentence and label (the one function for another place).
+
+    ``parameters`` is an audit result (its profile, or its parameters), or an
+    audit's parameters: they may carry ``place`` and ``place_people``, or the
+    ``profile`` the audit used (its ``[place]`` and ``[list]``); otherwise London.
     """
+    profile = getattr(parameters, "profile", None)
+    if profile is not None and not isinstance(parameters, Mapping):
+        return _from_profile(profile)
+    if parameters is not None and not isinstance(parameters, Mapping):
+        parameters = getattr(parameters, "parameters", None)
     p = parameters or {}
     if p.get("profile") and not p.get("place"):
-        from fairness.profiles import load_profile
-
-        spec = load_profile(str(p["profile"])).place
-        return Place(spec.name, spec.people)
+        return _from_profile(str(p["profile"]))
     name = str(p.get("place") or "London")
     people = str(p.get("place_people") or ("Londoners" if name == "London" else f"residents of {name}"))
     return Place(name, people)
@@ -414,7 +454,10 @@ def representation_sentence(res: AuditResult, *, group: str = "Black", short: bo
     level = _level(res.parameters)
     label = rep["benchmark_label"]
     size = _list_size(res, res.n)
-    listed = f"In {res.quarter}, {size} {'person was' if size == '1' else 'people were'} on the list"
+    where = place(res)
+    one, many = ("person", "people") if where.is_default else (where.unit_singular, where.unit)
+    listed = f"In {res.quarter}, {size} {one + ' was' if size == '1' else many + ' were'} on the list"
+    those = "those listed" if where.is_default else f"the {where.unit}"
     if _hidden(rep["count"]) or _hidden(rep["share"]):
         return (f"{listed}; the number of them who were {group} is suppressed (a small count, or one that "
                 f"would reveal a small count), so their share is not compared with {label}.")
@@ -425,13 +468,13 @@ def representation_sentence(res: AuditResult, *, group: str = "Black", short: bo
               else (None, None))
     share = fmt_share(rep["share"], _num(lo), _num(hi), level)
     if short:
-        return (f"{group} people were {share} of those listed with a stated ethnicity "
+        return (f"{group} people were {share} of {those} with a stated ethnicity "
                 f"({fmt_count(count)} of {fmt_count(n)}), against {fmt_pct(rep['benchmark_share'])} of "
                 f"the benchmark population ({label}).")
     verdict = direction(rep["ci_low"], rep["ci_high"])
     how = {"higher": "over-represented", "lower": "under-represented"}.get(verdict, "listed in proportion, as far as the data can tell")
     return (f"{listed}; {group} people were "
-            f"{share} of the {fmt_count(n)} with a stated ethnicity ({fmt_count(count)} people), against "
+            f"{share} of the {fmt_count(n)} with a stated ethnicity ({fmt_count(count)} {where.counted}), against "
             f"{fmt_pct(rep['benchmark_share'])} of the benchmark population ({label}): {how}, with a "
             f"representation ratio of {fmt_ratio(rep['ratio'], rep['ci_low'], rep['ci_high'], level)}.")
 
@@ -448,14 +491,15 @@ def no_risk_sentence(res: AuditResult, *, short: bool = False) -> str | None:
     if nr is None:
         return None
     label = str(nr["definition_label"])
+    unit = place(res).unit
     if _hidden(nr["share"]) or _hidden(nr["count"]):
-        return (f"The share of people listed with {label} is suppressed (a small count, or one that would "
+        return (f"The share of {unit} with {label} is suppressed (a small count, or one that would "
                 "reveal a small count).")
     share = fmt_share(nr["share"], nr["ci_low"], nr["ci_high"], _level(res.parameters))
     if _num(nr["share"]) is None:
         why = nr.get("note") or "not assessable from this extract"
-        return f"The share of people listed with {label} could not be worked out ({why})."
-    return (f"{share} of the people listed ({fmt_count(nr['count'])} of {fmt_count(nr['n'])}) were assessed "
+        return f"The share of {unit} with {label} could not be worked out ({why})."
+    return (f"{share} of the {unit} ({fmt_count(nr['count'])} of {fmt_count(nr['n'])}) were assessed "
             f"as posing no risk of violence ({label}).")
 
 
@@ -505,21 +549,22 @@ def borough_sentence(res: AuditResult, *, metric: str = "no_risk_share", short: 
     target = _num(sub["target"].iloc[0]) if "target" in sub else None
     city = fmt_rate(target) if rate else fmt_pct(target)
     hidden = int(flags.eq(SUPPRESSED).sum())
-    more = f"; {hidden} more borough{'s' if hidden != 1 else ''} not shown: small counts suppressed" if hidden else ""
-    where = place(res.parameters)
+    where = place(res)
+    area, areas = where.area, where.areas
+    more = f"; {hidden} more {area if hidden == 1 else areas} not shown: small counts suppressed" if hidden else ""
     if above.empty and below.empty:
-        return (f"No borough's share of {what} stands out from {where.name} as a whole ({city}) by more than "
-                f"chance and the usual spread between boroughs would explain ({compared} boroughs compared{more}).")
+        return (f"No {area}'s share of {what} stands out from {where.name} as a whole ({city}) by more than "
+                f"chance and the usual spread between {areas} would explain ({compared} {areas} compared{more}).")
     hi_names, lo_names = list(above["borough"]), list(below["borough"])
     if short:
         parts = []
         if hi_names:
             parts.append(f"{_and(hi_names[:3])} list{'s' if len(hi_names) == 1 else ''} a far larger share of {what} "
-                         f"than other boroughs")
+                         f"than other {areas}")
         if lo_names:
             parts.append(f"{_and(lo_names[:3])} a far smaller share" if hi_names else
                          f"{_and(lo_names[:3])} list{'s' if len(lo_names) == 1 else ''} a far smaller share of {what} "
-                         f"than other boroughs")
+                         f"than other {areas}")
         shown = _named(pd.concat([above.head(3), below.head(3)]), level, rate)
         return f"{'; '.join(parts)}: {_and(shown)}, against {city} across {where.name}."
     parts = []
@@ -529,8 +574,8 @@ def borough_sentence(res: AuditResult, *, metric: str = "no_risk_share", short: 
         parts.append(f"lower in {_and(_named(below, level, rate))}")
     n_out = len(hi_names) + len(lo_names)
     return (f"The share of {what} was far {' and far '.join(parts)}, against {city} across {where.name}: "
-            f"{n_out} of {compared} boroughs differ by more than chance and the usual spread between "
-            f"boroughs would explain{f' ({more[2:]})' if more else ''}.")
+            f"{n_out} of {compared} {areas} differ by more than chance and the usual spread between "
+            f"{areas} would explain{f' ({more[2:]})' if more else ''}.")
 
 
 def dispersion_sentence(res: AuditResult, metric: str = "no_risk_share") -> str | None:
@@ -549,26 +594,27 @@ def dispersion_sentence(res: AuditResult, metric: str = "no_risk_share") -> str 
     p = _num(het["p_value"]) if het is not None else None
     i2 = _num(het["i2"]) if het is not None else None
     what = _METRIC_WORDS.get(metric, (metric, metric.replace("_", " ")))[1]
+    area, areas = place(res).area, place(res).areas
     test = ""
     if p is not None:
         shown = fmt_p(p)
-        test = (f"the heterogeneity test, which counts every borough in full, gives "
+        test = (f"the heterogeneity test, which counts every {area} in full, gives "
                 f"p {shown if shown.startswith('<') else '= ' + shown}"
                 + (f" and I² = {100 * i2:.0f}%" if i2 is not None else ""))
     if phi is None:
-        return f"{what.capitalize()}: the spread between boroughs could not be estimated."
+        return f"{what.capitalize()}: the spread between {areas} could not be estimated."
     overdispersed = bool(od.get("adjusted", od.get("overdispersed", False)))
     if overdispersed:
-        return (f"{what.capitalize()}: boroughs differ more than chance would make them (φ = {phi:.2f}"
+        return (f"{what.capitalize()}: {areas} differ more than chance would make them (φ = {phi:.2f}"
                 + (f"; {test}" if test else "") + "): a real difference in practice, so the funnel limits are "
-                "widened by the between-borough variance τ² and a borough is flagged only if it stands out "
-                "from that spread.")
+                f"widened by the between-{area} variance τ² and a{'n' if area[:1] in 'aeiou' else ''} {area} is "
+                "flagged only if it stands out from that spread.")
     if p is not None and p < 0.05:
-        return (f"{what.capitalize()}: most boroughs differ no more than chance would make them (φ = {phi:.2f}, "
-                f"estimated after pulling in the most extreme boroughs), yet {test}. Both hold: a few boroughs "
-                "stand far out from an otherwise alike majority. The limits are not widened, and the boroughs "
+        return (f"{what.capitalize()}: most {areas} differ no more than chance would make them (φ = {phi:.2f}, "
+                f"estimated after pulling in the most extreme {areas}), yet {test}. Both hold: a few {areas} "
+                f"stand far out from an otherwise alike majority. The limits are not widened, and the {areas} "
                 "outside them are the ones to look at.")
-    return (f"{what.capitalize()}: boroughs differ no more than chance would make them (φ = {phi:.2f}"
+    return (f"{what.capitalize()}: {areas} differ no more than chance would make them (φ = {phi:.2f}"
             + (f"; {test}" if test else "") + "); the funnel limits are not widened.")
 
 
@@ -588,7 +634,7 @@ def trend_sentence(res: AuditResult) -> str | None:
     pct = 100 * d / prev if prev else None
     change = ("no change" if d == 0 else f"{abs(pct):.0f}% {'more' if d > 0 else 'fewer'}") if pct is not None else "none a year earlier"
     year_before = str(pd.Period(res.quarter, freq="Q") - 4)
-    return (f"The list held {_list_size(res, v)} people in {res.quarter}, against {_list_size(res, prev)} a year "
+    return (f"The list held {_list_size(res, v)} {place(res).counted} in {res.quarter}, against {_list_size(res, prev)} a year "
             f"earlier in {year_before} ({change}); these are complete counts of the list, so they carry no interval.")
 
 
