@@ -873,7 +873,8 @@ def _forest_xlabel(is_rate_ratio: bool, reference: str | None, bench_names: list
         where = ""
     if is_rate_ratio:
         ref = f"{reference} people" if reference else "the reference group"
-        first = f"rate ratio{scale}: rate {listed} per 1,000 ÷ rate for {ref}"
+        rate = "rate listed" if listed == "listed" else f"rate of {listed}"
+        first = f"rate ratio{scale}: {rate} per 1,000 ÷ rate for {ref}"
     else:
         first = f"representation ratio{scale}: share of list ÷ share of population"
     return f"{first}\n{where}" if where else first
@@ -1580,6 +1581,7 @@ def composition(
     count: str | None = "count",
     title: str | None = None,
     ax: Axes | None = None,
+    place: object = None,
 ) -> Axes:
     """Who is on the list against who lives in the benchmark population: paired bars per group.
 
@@ -1603,6 +1605,8 @@ def composition(
         People listed in the group, shown in the row label.
     title : str, optional
     ax : matplotlib.axes.Axes, optional
+    place : Place, optional
+        The list's words (:func:`fairness.results.sentences.place`) for the legend; default London's.
 
     Returns
     -------
@@ -1703,7 +1707,8 @@ def composition(
     ax.set_title(title, loc="left")
 
     total = _unique_text(data, "n")
-    list_name = "people on the list"
+    unit = _place(place).unit
+    list_name = "people on the list" if unit == "people listed" else f"{unit} on the list"
     if total is not None and np.isfinite(pd.to_numeric(total, errors="coerce")):
         list_name += f" (n = {_fmt_int(float(total))})"
     handles = [Patch(facecolor=list_colour, edgecolor=INK, linewidth=0.6)]

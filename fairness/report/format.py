@@ -485,7 +485,11 @@ def metric_label(metric: str, res: object = None) -> str:
 
     With ``res``, "people listed" is the unit of its profile (``"searches per 1,000 residents"``).
     """
-    label = METRIC_LABELS.get(str(metric), str(metric).replace("_", " "))
+    label = METRIC_LABELS.get(str(metric))
+    if label is None:  # a group's share (count tables): "asian_share" → "Asian share of the people listed"
+        m = str(metric)
+        label = (f"{m[:-6].replace('_', ' ').capitalize()} share of the people listed" if m.endswith("_share")
+                 else m.replace("_", " "))
     unit = _words(res)["unit"] if res is not None else "people listed"
     return label.replace("people listed", unit)
 
@@ -629,7 +633,8 @@ def no_risk_table(res: object, *, by: str = "all") -> Table:
     if by != "all" and "definition" in df and len(df):
         df = df[df["definition"] == df["definition"].iloc[0]]
     df = df.reset_index(drop=True)
-    first = "Definition of no risk" if by == "all" else by.replace("_", " ").capitalize()
+    first = ("Definition of no risk" if by == "all" else _words(res)["Area"] if by == "borough"
+             else by.replace("_", " ").capitalize())
     labels = _col(df, "definition_label", "").map(_text) if by == "all" else _col(df, "group").map(_text)
     out = pd.DataFrame(
         {
@@ -639,7 +644,8 @@ def no_risk_table(res: object, *, by: str = "all") -> Table:
             f"Share ({ci})": _zip_fmt(fmt_share, df, "share"),
         }
     )
-    caption = "People listed with no risk, by definition" if by == "all" else f"No-risk share by {by.replace('_', ' ')}"
+    caption = (f"{_words(res)['Unit']} with no risk, by definition" if by == "all"
+               else f"No-risk share by {_words(res)['area'] if by == 'borough' else by.replace('_', ' ')}")
     note = ""
     if by != "all" and len(df):
         note = f"Definition: {_first(df, 'definition_label', _first(df, 'definition'))}."

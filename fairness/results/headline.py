@@ -220,7 +220,9 @@ def html_summary(res: AuditResult) -> str:
     ]
     for title, table in shown:
         parts.append(f"<h4>{html.escape(title)}</h4>")
-        parts.append(readable(table.reset_index(drop=True), level=level)._repr_html_())
+        # the contract's column "borough" holds the profile's area: headed with its word
+        parts.append(readable(table.reset_index(drop=True).rename(columns={"borough": w["area"]}),
+                              level=level)._repr_html_())
     words = [sentences.dispersion_sentence(res, m) for m in res.overdispersion.get("metric", [])]
     parts.append("".join(f"<p><small>{html.escape(w)}</small></p>" for w in words if w))
     if res.disclosure_note:

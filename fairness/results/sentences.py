@@ -648,6 +648,8 @@ def checks_sentence(res: AuditResult, *, short: bool = False) -> str | None:
         cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == "All boroughs")]
     concern = cur[cur["status"] == "concern"]
     not_assessable = int((cur["status"] == "not assessable").sum())
+    if len(cur) == 0 or not_assessable == len(cur):  # nothing to count (e.g. a count table, another profile)
+        return None
     if concern.empty:
         return f"None of the {len(cur)} data-protection checks raised a concern" + (
             f"; {not_assessable} could not be assessed from this extract." if not_assessable else ".")
