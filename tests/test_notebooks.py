@@ -40,7 +40,7 @@ PARAMETERS = {
     "run_time",
 }
 #: What a publication (report, briefing) also asks for.
-PUBLISHED = {"contact", "publication_date"}
+PUBLISHED = {"contact", "publication_date", "profile"}  # profile: fairness report --profile (issue 14)
 #: The quarter the shared render reports: the "small" matrix runs on to 2019Q3.
 QUARTER, LATER = "2018Q4", ("2019Q1", "2019Q2", "2019Q3")
 # name: type = value  # comment

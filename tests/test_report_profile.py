@@ -1,0 +1,53 @@
+"""``fairness report --profile``: the profile reaches the runner and the notebooks (fast checks, no rendering).
+
+The full render of an england-wales-forces report is too slow for the suite
+(about 90 s); tests/test_profile_words.py renders every word it would show.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fairness import synth
+from fairness.cli import _profile_parameter
+from fairness.report import runner
+
+EW = "england-wales-forces"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def ew_csv(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ew") / "ew.csv"
+    synth.write(synth.generate("small", seed=1, profile=EW), out)
+    return out
+
+
+def test_profile_parameter_as_the_notebooks_get_it(tmp_path):
+    assert _profile_parameter(None) == "" and _profile_parameter("london-gvm") == ""
+    assert _profile_parameter(EW) == EW
+    mine = tmp_path / "mine.toml"
+    assert _profile_parameter(str(mine)) == str(mine.resolve())  # the notebook runs in another folder
+
+
+def test_inspect_matrix_validates_with_the_profile(ew_csv):
+    # without the profile every row names a police force area, not a London borough: all quarantined
+    assert runner.inspect_matrix(ew_csv, log_as=None).validation.n_valid == 0
+    info = runner.inspect_matrix(ew_csv, log_as=None, profile=EW)
+    assert info.validation.n_quarantined == 0 and len(info.quarters) == 8
+
+
+def test_report_title_names_the_profile_list():
+    assert runner._list_title("") == "Gang database" and runner._list_title("london-gvm") == "Gang database"
+    assert runner._list_title(EW) == "Stop and search"
+
+
+@pytest.mark.parametrize("nb", ["quarterly_oversight_report.ipynb", "scrutiny_briefing.ipynb"])
+def test_notebooks_take_a_profile_parameter_and_pass_it_to_the_audit(nb):
+    cells = json.loads((NOTEBOOKS / nb).read_text(encoding="utf-8"))["cells"]
+    params = "".join(cells[0]["source"])
+    assert 'profile: str = ""' in params and "parameters" in cells[0]["metadata"]["tags"]
+    assert "profile=profile or None" in "".join(cells[1]["source"])
