@@ -94,6 +94,10 @@ def test_report_tables_notes_and_notebook_prose_use_the_profile_words(ew):
             fr.ratio_sentences, fr.benchmark_sensitivity_table, fr.no_risk_table, fr.overdispersion_table,
             fr.dispersion_notes, fr.questions_for_force, fr.methods_notes, fr.quality_summary)]
         texts.append(_text(fr.flagged_boroughs_table(r, include_within=True)))
+        # the data-protection checks: their names and captions (the "Finding it tests" column quotes the
+        # regulator's findings about the Met's matrix, the source of each check, and is left out here)
+        checks = fr.checks_table(r)
+        texts += [checks.caption, checks.note, *checks.frame["Check"]]
         texts += [_text(fr.not_assessable(r, s)) for s in fr.SECTION_TABLES]
         texts += [fr.metric_label(m, r) for m in r.overdispersion["metric"]]
     # the words of both notebooks: every fr.prose / fr.fill cell, evaluated against this audit

@@ -831,13 +831,14 @@ def band_rates_table(res: object, *, threshold: str = "red_amber", by: str = "et
     )
 
 
-def checks_table(res: object, *, borough: str = "All boroughs") -> Table:
+def checks_table(res: object, *, borough: str | None = None) -> Table:
     """Data-protection checks for the report's quarter, London-wide rows.
 
     In publication mode the free-text ``detail`` column is left out: it can
     quote counts that disclosure control has suppressed in the count column.
     """
     df = res.checks  # type: ignore[attr-defined]
+    borough = borough or place(res).all_areas  # "All boroughs", or the profile's "All police force areas"
     quarter = getattr(res, "quarter", None)
     if "quarter" in df and quarter is not None and (df["quarter"] == quarter).any():
         df = df[df["quarter"] == quarter]
@@ -846,7 +847,8 @@ def checks_table(res: object, *, borough: str = "All boroughs") -> Table:
     df = df.reset_index(drop=True)
     ci = _ci(res)
     cols = {
-        "Check": _col(df, "check", "").map(lambda s: _text(s).replace("_", " ").capitalize()),
+        "Check": _col(df, "check", "").map(
+            lambda s: _text(s).replace("_", " ").replace("boroughs", _words(res)["areas"]).capitalize()),
         "Finding it tests": _col(df, "finding", "").map(_text),
         "Flagged": _col(df, "count").map(fmt_int),
         "Of": _col(df, "n").map(fmt_int),
@@ -1163,7 +1165,8 @@ def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
             qs.append(_borough_question(res))
     chk = res.checks  # type: ignore[attr-defined]
     if "status" in chk:
-        sel = chk[(chk["status"] == "concern") & (chk.get("borough", "All boroughs") == "All boroughs")]
+        every = place(res).all_areas
+        sel = chk[(chk["status"] == "concern") & (chk.get("borough", every) == every)]
         if "quarter" in sel:
             sel = sel[sel["quarter"] == getattr(res, "quarter", None)]
         if len(sel):

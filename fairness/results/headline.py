@@ -161,7 +161,7 @@ def text_summary(res: AuditResult) -> str:
     if len(res.checks):
         lines += ["", f"Data-protection checks ({w['place']}, this quarter)"]
         c = res.checks
-        cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == "All boroughs")]
+        cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == place(res).all_areas)]
         for r in cur.itertuples(index=False):
             lines.append(f"  {r.check:<26} {r.status:<15} {fmt_count(r.count):>6} of {fmt_count(r.n):>6}"
                          f"  {fmt_ci_pct(r.share, r.ci_low, r.ci_high)}")

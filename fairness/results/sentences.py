@@ -90,6 +90,11 @@ class Place:
         return "people" if self.unit == "people listed" else self.unit
 
     @property
+    def all_areas(self) -> str:
+        """The label of the rows that total every area: "All boroughs", "All police force areas"."""
+        return f"All {self.areas}"
+
+    @property
     def is_default(self) -> bool:
         """True for the London words (the ``london-gvm`` profile)."""
         return self.profile == "london-gvm"
@@ -645,7 +650,7 @@ def checks_sentence(res: AuditResult, *, short: bool = False) -> str | None:
         return None
     cur = c
     if "quarter" in c and "borough" in c:
-        cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == "All boroughs")]
+        cur = c[(c["quarter"].astype(str) == res.quarter) & (c["borough"].astype(str) == place(res).all_areas)]
     concern = cur[cur["status"] == "concern"]
     not_assessable = int((cur["status"] == "not assessable").sum())
     if len(cur) == 0 or not_assessable == len(cur):  # nothing to count (e.g. a count table, another profile)
