@@ -51,3 +51,28 @@ def test_notebooks_take_a_profile_parameter_and_pass_it_to_the_audit(nb):
     params = "".join(cells[0]["source"])
     assert 'profile: str = ""' in params and "parameters" in cells[0]["metadata"]["tags"]
     assert "profile=profile or None" in "".join(cells[1]["source"])
+
+
+def test_a_section_the_audit_left_empty_says_why_in_one_sentence():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from fairness.report import format as fr
+
+    res = SimpleNamespace(
+        parameters={"profile": EW}, band_reason="not assessable: england-wales-forces declares no bands",
+        notes=("band consistency by area: not assessable: england-wales-forces declares no bands",),
+        band_consistency=pd.DataFrame(), band_summary=pd.DataFrame(), trends=pd.DataFrame(),
+        checks=pd.DataFrame({"status": ["not assessable"]}))
+    assert not any(fr.assessable(res, s) for s in ("band_consistency", "bands", "trends", "checks"))
+    assert str(fr.not_assessable(res, "band_consistency")) == (
+        "Not shown: whether each police force area's bands follow the England and Wales-wide thresholds cannot be "
+        "assessed for this audit (england-wales-forces declares no bands).")
+    assert str(fr.not_assessable(res, "bands")).endswith("(england-wales-forces declares no bands).")
+    # no reason in the audit: the sentence says the section runs with london-gvm only for now
+    assert str(fr.not_assessable(res, "trends")) == (
+        "Not shown: trends over the quarters cannot be assessed yet for an audit with profile "
+        "'england-wales-forces'; it runs with the london-gvm profile only for now.")
+    # London shows every section as before, whatever is in it
+    assert fr.assessable(SimpleNamespace(parameters={}, trends=pd.DataFrame()), "trends")

@@ -912,7 +912,8 @@ def trend_table(res: object, *, metrics: Sequence[str] | None = None, last: int 
     for m in list(metrics or dict.fromkeys(df["metric"])) if "metric" in df else []:
         sub = df[df["metric"] == m].assign(quarter=lambda d: d["quarter"].astype(str)).set_index("quarter")
         cells = {q: _fmt_metric(m, r.get("value"), r.get("ci_low"), r.get("ci_high")) for q, r in sub.iterrows()}
-        out[metric_label(m).capitalize()] = [cells.get(q, DASH) for q in quarters]
+        label = metric_label(m, res)
+        out[label[:1].upper() + label[1:]] = [cells.get(q, DASH) for q in quarters]
     return Table(
         out,
         caption=(f"The {_plural(len(quarters), 'quarter')} to {quarters[-1]}" if quarters and last
@@ -1039,12 +1040,31 @@ def assessable(res: object, section: str) -> bool:
     return True
 
 
+#: Words of the audit's notes (and band_reason) that give the reason a section is not assessable.
+_SECTION_NOTES: dict[str, str] = {"band_consistency": "band consistency", "trends": "trend",
+                                  "checks": "check", "durations": "duration", "no_risk_by_age": "age"}
+
+
+def _reason(res: object, section: str) -> str:
+    """Why the audit left a section empty, in its own words ("england-wales-forces declares no bands"), or ""."""
+    if section == "bands":
+        return _text(getattr(res, "band_reason", "")).removeprefix("not assessable: ")
+    key = _SECTION_NOTES.get(section, section)
+    for note in getattr(res, "notes", ()) or ():
+        note = str(note)
+        if key in note.lower() and "not assessable: " in note:
+            return note.split("not assessable: ", 1)[1]
+    return ""
+
+
 def not_assessable(res: object, section: str) -> Markupish:
     """One sentence saying that a section cannot be shown for this profile yet (see :func:`assessable`)."""
     from fairness.results.sentences import place
 
     what = fill(res, SECTION_TABLES[section][1])
-    text = (f"Not shown: {what} cannot be assessed yet for an audit with profile {place(res).profile!r}; "
+    reason = _reason(res, section)
+    text = (f"Not shown: {what} cannot be assessed for this audit ({reason})." if reason else
+            f"Not shown: {what} cannot be assessed yet for an audit with profile {place(res).profile!r}; "
             "it runs with the london-gvm profile only for now.")
     return Markupish(f'<p class="not-assessable">{html.escape(text)}</p>', text)
 
@@ -1172,8 +1192,9 @@ def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
         if len(sel):
             names = ", ".join(_text(c).replace("_", " ") for c in sel["check"])
             qs.append(
-                f"{_plural(len(sel), 'data-protection check')} raised a concern ({names}). What has changed "
-                "since the ICO's 2018 enforcement notice, and when will each be put right?"
+                f"{_plural(len(sel), 'data-protection check')} raised a concern ({names}). "
+                + fill(res, "What is being done about each, and when will each be put right?",
+                       london="What has changed since the ICO's 2018 enforcement notice, and when will each be put right?")
             )
     if not qs:
         qs.append("The figures in this quarter raise no specific question; ask the force to confirm the review dates.")

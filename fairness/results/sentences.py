@@ -600,6 +600,8 @@ def dispersion_sentence(res: AuditResult, metric: str = "no_risk_share") -> str 
     i2 = _num(het["i2"]) if het is not None else None
     what = _METRIC_WORDS.get(metric, (metric, metric.replace("_", " ")))[1]
     area, areas = place(res).area, place(res).areas
+    if metric == "rate_per_1000" and not place(res).is_default:
+        what = f"rate of {place(res).unit}"
     test = ""
     if p is not None:
         shown = fmt_p(p)
