@@ -757,6 +757,8 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
     # a per-area metric that reads what the profile does not declare is left out (and noted)
     metric_needs = {"no_risk_share": "harm_score", "green_share": "bands"}
     skipped = {m: undeclared[k] for m, k in metric_needs.items() if k in undeclared and k not in cube.columns}
+    if "Black" not in _groups_in_force():  # a place whose groups have no "Black"
+        skipped["black_share"] = "not assessable: the profile has no group 'Black'"
     metric_counts = {metric: borough_metric_counts(cube, metric, benchmark=rate_benchmark)
                      for metric in BOROUGH_METRICS if metric not in skipped}
     notes += [f"{m} by area: {why}" for m, why in skipped.items()]
@@ -794,6 +796,7 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
         notes.append("band consistency by area: " + (undeclared.get("bands") or undeclared.get("harm_score")
                                                      or "not assessable: needs exactly three bands and a harm score"))
     trend_quarters, sizes, trend_hits = trend_counts(cube)
+    trend_hits = {m: v for m, v in trend_hits.items() if m not in skipped}
 
     params = {
         "quarter": q, "benchmarks": [b.name for b in benches], "reference": reference, "alpha": alpha,
@@ -834,6 +837,12 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
         quarantine_reasons=facts["quarantine_reasons"],
         notes=tuple(notes),
     )
+
+
+def _groups_in_force() -> tuple[str, ...]:
+    from fairness import definitions as defs
+
+    return defs.CENSUS_ETHNICITIES
 
 
 def _undeclared_rule(rule: Any, columns: frozenset[str], undeclared: dict[str, str]) -> str:
