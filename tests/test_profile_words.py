@@ -141,3 +141,14 @@ def test_chart_labels_use_the_profile_words(ew):
     texts += _figure_texts(plots.composition(pub.representation, place=where))
     assert any("police force area" in t for t in texts) and any("England and Wales overall" in t for t in texts)
     _assert_no_london(texts, "charts")
+
+
+def test_place_of_a_profile_read_from_a_path_keeps_its_words():
+    # a published audit's parameters name a path profile by its stem, which is not a shipped profile: the
+    # place words come from the parameters (the area word from the 'All <areas>' row of its vocabulary)
+    params = {"profile": "twoshire", "place": "Twoshire", "place_people": "people in Twoshire",
+              "vocabulary": {"areas": ["North", "South", "Twoshire", "All districts"]}}
+    where = sentences.place(params)
+    assert (where.name, where.area, where.areas, where.is_default) == ("Twoshire", "district", "districts", False)
+    # a shipped profile named in the parameters gives all its words, even with place words beside it
+    assert sentences.place({"profile": EW, "place": "England and Wales"}).area == "police force area"

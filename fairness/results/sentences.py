@@ -130,8 +130,19 @@ def place(parameters: Any = None) -> Place:
     if parameters is not None and not isinstance(parameters, Mapping):
         parameters = getattr(parameters, "parameters", None)
     p = parameters or {}
-    if p.get("profile") and not p.get("place"):
-        return _from_profile(str(p["profile"]))
+    if p.get("profile"):
+        from fairness.errors import ProfileError
+
+        try:
+            return _from_profile(str(p["profile"]))
+        except ProfileError:  # a profile read from a path: its stem is not a shipped name; its place words are kept
+            if not p.get("place"):
+                raise
+            every = [a for a in (p.get("vocabulary") or {}).get("areas", []) if str(a).startswith("All ")]
+            areas = every[-1][4:] if every else "areas"
+            return Place(str(p["place"]), str(p.get("place_people") or f"residents of {p['place']}"),
+                         areas[:-1] if areas.endswith("s") else areas, areas, "the police", "list",
+                         "people listed", "person", str(p["profile"]))
     name = str(p.get("place") or "London")
     people = str(p.get("place_people") or ("Londoners" if name == "London" else f"residents of {name}"))
     return Place(name, people)
