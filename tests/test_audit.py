@@ -28,6 +28,7 @@ from fairness import read_matrix, relative_rate_index, representation_ratio
 from fairness.definitions import ALL_COLUMNS
 from fairness.results import contract
 from fairness.results.audit import TABLES, AuditResult
+from fairness.results.contract import read_json_table
 from tests.conftest import good_row
 
 BOROUGHS6 = ["Hackney", "Lambeth", "Southwark", "Haringey", "Newham", "Croydon"]
@@ -267,16 +268,18 @@ def test_json_contract_and_no_nan(result, tmp_path):
     for key in JSON_TOP:
         assert key in data
     assert (data["quarter"], data["n"], data["quarantined"]) == ("2018Q4", 61, 1)
+    assert data["format"] == 2
     for name in ("representation", "relative_rate", "no_risk", "boroughs", "overdispersion"):
-        assert isinstance(data[name], list) and data[name], name
-        for record in data[name]:
-            missing = [c for c in CONTRACT_COLUMNS[name] if c not in record]
-            assert not missing, f"{name}: {missing}"
+        # format 2: {"columns": [...], "data": [[...], ...]}, every row as long as the columns
+        assert set(data[name]) == {"columns", "data"} and data[name]["data"], name
+        missing = [c for c in CONTRACT_COLUMNS[name] if c not in data[name]["columns"]]
+        assert not missing, f"{name}: {missing}"
+        assert {len(row) for row in data[name]["data"]} == {len(data[name]["columns"])}, name
     # NaN and infinity become null; a strict round trip succeeds
     _no_nan(data)
     assert json.loads(json.dumps(data, allow_nan=False)) == data
-    ns = [r for r in data["representation"] if r["group"] == "Not stated"][0]
-    assert ns["ratio"] is None and ns["note"]
+    ns = [r for r in read_json_table(data, "representation").to_dict("records") if r["group"] == "Not stated"][0]
+    assert pd.isna(ns["ratio"]) and ns["note"]  # null in the JSON
     assert data == json.loads(json.dumps(result.to_dict(), allow_nan=False, default=str))
 
 

@@ -7,6 +7,7 @@ import os
 import stat
 
 from fairness.cli import main
+from fairness.results.contract import read_json_table
 from tests.conftest import good_row
 
 
@@ -70,7 +71,7 @@ def test_synth_writes_matrix_and_truth_then_audit_reads_it(tmp_path, capsys):
                 "overdispersion"):
         assert key in data
     assert data["mode"] == "publication"
-    rec = data["relative_rate"][0]
+    rec = read_json_table(data, "relative_rate").iloc[0].to_dict()
     for key in ("benchmark", "group", "reference", "count", "rate_per_1000", "rri", "ci_low", "ci_high",
                 "p_value", "p_adjusted"):
         assert key in rec

@@ -96,10 +96,43 @@ def test_json_keys_follow_the_registry(audited):
     for result in (res, pub):
         data = json.loads(result.to_json())
         assert tuple(data) == contract.json_keys()
-        for name in TABLES:
-            if data[name]:
-                assert tuple(data[name][0]) == contract.table(name).column_names, name
+        assert data["format"] == contract.JSON_FORMAT == 2
+        for name in TABLES:  # format 2: each column named once, every row as long, empty tables too
+            assert set(data[name]) == {"columns", "data"}, name
+            assert tuple(data[name]["columns"]) == contract.table(name).column_names, name
+            assert all(len(r) == len(data[name]["columns"]) for r in data[name]["data"]), name
     assert json.loads(res.to_json())["source"] == "matrix.csv"  # the name only, never the machine path
+
+
+def test_json_tables_read_back_as_the_tables(audited):
+    """read_json_table gives back each table: same columns, same rows, numbers to 4 significant figures."""
+    _, pub = audited
+    data = json.loads(pub.to_json())
+    for name in TABLES:
+        table, back = getattr(pub, name).reset_index(drop=True), contract.read_json_table(data, name)
+        assert list(back.columns) == list(table.columns) and len(back) == len(table), name
+        for col in table.columns:
+            for a, b in zip(table[col], back[col], strict=True):
+                if isinstance(a, (float, np.floating)) and not isinstance(b, str):
+                    assert (pd.isna(b) and not np.isfinite(a)) or b == pytest.approx(a, rel=5e-4), (name, col)
+                elif not isinstance(a, (float, np.floating)):
+                    assert str(b) == str(a) or b == a, (name, col, a, b)
+    # disclosure decisions: one row per table, column and rule, with the rows it hid
+    decisions = contract.read_json_table(data, "disclosure")
+    assert list(decisions.columns) == ["table", "column", "hidden", "rule", "rows"]
+    assert sum(len(r) for r in decisions["rows"]) == len(pub.disclosure)
+
+
+def test_read_json_table_reads_format_1_and_refuses_other_shapes():
+    records = [{"group": "Black", "count": 12}, {"group": "White", "count": "[c]"}]
+    split = {"columns": ["group", "count"], "data": [["Black", 12], ["White", "[c]"]]}
+    one, two = contract.read_json_table({"t": records}, "t"), contract.read_json_table({"t": split}, "t")
+    assert one.to_dict("list") == two.to_dict("list") == {"group": ["Black", "White"], "count": [12, "[c]"]}
+    assert contract.read_json_table({}, "t").empty and contract.read_json_table({"t": []}, "t").empty
+    assert list(contract.read_json_table({"t": {"columns": ["a"], "data": []}}, "t").columns) == ["a"]
+    for bad in ({"rows": [[1]]}, {"columns": ["a", "b"], "data": [[1]]}, [1, 2], "text"):
+        with pytest.raises(ValueError, match="neither a list of records"):
+            contract.read_json_table({"t": bad}, "t")
 
 
 def test_doc_is_generated_from_the_registry(tmp_path):
@@ -116,3 +149,17 @@ def test_registry_rejects_unknown_kinds_and_names():
         contract.ResultTable("t", "a table", (("a", "text"),))
     with pytest.raises(ValueError, match="unknown result table 'nope'"):
         contract.table("nope")
+
+
+def test_the_trend_appendix_reads_format_1_and_format_2_alike(audited):
+    """Past quarters' metrics.json (format 1, lists of records) still feed the trend appendix."""
+    from fairness.report.runner import headline_metrics
+
+    _, pub = audited
+    two = json.loads(pub.to_json())
+    one = {k: ([dict(zip(v["columns"], r, strict=True)) for r in v["data"]] if isinstance(v, dict) and "data" in v
+               else v) for k, v in two.items() if k != "format"}
+    a, b = headline_metrics(two), headline_metrics(one)
+    assert a.keys() == b.keys() and a["n"] == 61
+    assert all(a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]) for k in a), (a, b)
+    assert isinstance(a["ratio"], float) and a["ratio"] == a["ratio"]  # a number was really read

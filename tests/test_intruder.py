@@ -250,7 +250,7 @@ def test_the_published_result_says_what_suppression_cost(small):
     assert 0 <= s.at["boroughs", "cells_hidden_share"] <= 1
     full = publication.suppression_summary(internal, pub).set_index("table")
     assert full.at["boroughs", "cells_hidden"] == s.at["boroughs", "cells_hidden"]
-    assert pub.to_dict()["suppression"][0]["table"] == "representation"
+    assert pub.to_dict()["suppression"]["data"][0][0] == "representation"  # {"columns": [...], "data": [...]}
 
 
 # ------------------------------------------------------------------ words for what suppression empties

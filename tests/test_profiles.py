@@ -312,14 +312,17 @@ def test_a_matrix_of_another_place_runs_through_validate_and_audit(tmp_path):
     # one snapshot date and a profile without snapshots: audited pooled, and the JSON says so
     assert d["parameters"]["input"] == "records" and d["quarter"] == "pooled" and d["n"] == 6
     assert d["parameters"]["pooled"] is True and d["quarters"] == ["pooled"]
-    black = [r for r in d["relative_rate"] if r["group"] == "Black" and r["benchmark"] == "residents_2021"][0]
+    from fairness.results.contract import read_json_table
+
+    black = [r for r in read_json_table(d, "relative_rate").to_dict("records")
+             if r["group"] == "Black" and r["benchmark"] == "residents_2021"][0]
     # 3 Black people listed over the Black residents of Cumbria (1,194) and Avon and Somerset (built file)
     pop = load_profile("england-wales-forces").benchmark().table
     black_pop = pop[(pop.group == "Black") & pop.borough.isin(["Cumbria", "Avon and Somerset"])]["count"].sum()
     assert black["population"] == black_pop
     # metrics JSON keeps 4 significant figures (README, "metrics.json precision")
     assert black["rate_per_1000"] == pytest.approx(1000 * 3 / black_pop, rel=5e-4)
-    nr = [r for r in d["no_risk"] if r["by"] == "all"][0]
+    nr = [r for r in read_json_table(d, "no_risk").to_dict("records") if r["by"] == "all"][0]
     assert (nr["count"], nr["n"], nr["definition"]) == (1, 6, "harm_zero")
     assert "Londoners" not in " ".join(d["headline"])
 

@@ -202,7 +202,11 @@ def test_no_count_from_1_to_9_in_the_json(case):
     _, published = case
     data = json.loads(published.to_json())
     assert data["mode"] == "publication"
-    found = [x for name in published.tables() for x in small_counts(name, data[name])]
+    from fairness.results.contract import read_json_table
+
+    tables = {name: read_json_table(data, name) for name in published.tables()}
+    assert list(tables["representation"].columns) == list(published.representation.columns)  # really read
+    found = [x for name, table in tables.items() for x in small_counts(name, table)]
     assert found == []
 
 
@@ -537,8 +541,10 @@ def test_report_refuses_metrics_with_a_small_count(tmp_path, monkeypatch):
         metrics_file = cwd / parameters["metrics_path"]
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
         report.check_metrics(metrics)  # the real protected audit passes
-        row = next(i for i, r in enumerate(metrics["no_risk"]) if isinstance(r["count"], int) and r["count"] >= 10)
-        metrics["no_risk"][row]["count"] = 3
+        table = metrics["no_risk"]  # {"columns": [...], "data": [[...], ...]}
+        col = table["columns"].index("count")
+        row = next(i for i, r in enumerate(table["data"]) if isinstance(r[col], int) and r[col] >= 10)
+        table["data"][row][col] = 3
         seen["row"] = row
         metrics_file.write_text(json.dumps(metrics), encoding="utf-8")
 
@@ -564,10 +570,18 @@ def test_check_metrics_refuses_an_unprotected_audit_and_names_cells_not_values()
         report.check_metrics(json.loads(res.to_json()))
     metrics = json.loads(res.for_publication().to_json())
     report.check_metrics(metrics)
-    metrics["representation"][1]["count"] = 7
+    rep = metrics["representation"]  # {"columns": [...], "data": [[...], ...]}
+    rep["data"][1][rep["columns"].index("count")] = 7
     with pytest.raises(report.SmallCountError, match=r"table representation, row 1, column count") as err:
         report.check_metrics(metrics)
     assert " 7" not in str(err.value)
+    # the same 7 in a file of format 1 (a list of records, as before format 2) is caught too
+    old = {**metrics, "representation": [dict(zip(rep["columns"], r, strict=True)) for r in rep["data"]]}
+    with pytest.raises(report.SmallCountError, match=r"table representation, row 1, column count"):
+        report.check_metrics(old)
+    # a table of neither shape is refused, never read as empty
+    with pytest.raises(report.SmallCountError, match="cannot be checked before publication"):
+        report.check_metrics({**metrics, "representation": {"rows": rep["data"]}})
 
 
 def _four_boroughs(croydon: int, brent: int):

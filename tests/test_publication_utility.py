@@ -92,3 +92,20 @@ def test_suppression_is_reported_per_table(history_2018q4):
     assert s.at["band_by_group", "cells_hidden"] > 0
     assert set(s["people_hidden_share"]) <= {"0%", "under 1%", "1% to 5%", "5% to 10%", "10% to 25%",
                                              "25% to 50%", "50% or more"}
+
+
+def test_the_published_metrics_json_is_small_and_passes_the_audit(history_2018q4):
+    """Issue 13: metrics.json "a few hundred KB at most". The 2018Q4 report's file (scoped to its
+    quarter) was 516,545 bytes as lists of records with 200-point funnel curves; in format 2 with
+    40-point curves it is about 228,000."""
+    import json
+
+    from fairness.results.contract import read_json_table
+
+    internal, _ = history_2018q4
+    text = internal.up_to_quarter().for_publication().to_json()  # what the report writes
+    assert len(text.encode("utf-8")) < 250_000
+    data = json.loads(text)
+    assert data["format"] == 2 and audit_publication(data).empty
+    limits = read_json_table(data, "funnel_limits")
+    assert len(limits) == 4 * 2 * 40  # 4 measures, 2 levels, 40 points each

@@ -143,10 +143,9 @@ def _tables(publication: Any) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     from fairness.results.audit import TABLES
 
     if isinstance(publication, Mapping):
-        tables = {}
-        for name in TABLES:
-            records = publication.get(name) or []
-            tables[name] = pd.DataFrame(list(records))
+        from fairness.results.contract import read_json_table  # either JSON format
+
+        tables = {name: read_json_table(publication, name) for name in TABLES}
         facts = {k: publication.get(k) for k in ("n", "quarantined", "quarter", "mode", "parameters")}
     else:
         tables = {name: t.reset_index(drop=True) for name, t in publication.tables().items()}

@@ -25,12 +25,13 @@ __all__ = ["collect_metrics", "headline_metrics", "write_trend_appendix"]
 
 
 def _records(metrics: Mapping[str, Any], name: str) -> pd.DataFrame:
-    value = metrics.get(name)
-    if isinstance(value, list):
-        return pd.DataFrame(value)
-    if isinstance(value, Mapping) and "data" in value:  # pandas "table"/"split" orient
-        return pd.DataFrame(value["data"], columns=value.get("columns"))
-    return pd.DataFrame()
+    """A table of a ``metrics.json`` of any format (the appendix reads past quarters' files as written)."""
+    from fairness.results.contract import read_json_table
+
+    try:
+        return read_json_table(metrics, name)
+    except ValueError:
+        return pd.DataFrame()
 
 
 def _pick(df: pd.DataFrame, **where: Any) -> pd.Series | None:

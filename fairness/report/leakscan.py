@@ -153,13 +153,17 @@ def check_metrics(metrics: Mapping[str, Any], *, threshold: int | None = None, f
     from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
     from fairness.publish.publication import find_small_counts_in_tables
     from fairness.results.audit import TABLES
+    from fairness.results.contract import read_json_table
 
     if threshold is None:
         threshold = DEFAULT_SUPPRESSION_THRESHOLD
     mode = metrics.get("mode")
     if mode != "publication":
         raise SmallCountError(ERR_NOT_PROTECTED.format(file=file, mode=mode))
-    tables = {name: metrics.get(name) or [] for name in TABLES}
+    try:  # either JSON format (fairness.results.contract.read_json_table); an unknown shape is refused
+        tables = {name: read_json_table(metrics, name) for name in TABLES}
+    except ValueError as exc:
+        raise SmallCountError(f"{file} cannot be checked before publication: {exc}") from exc
     found = find_small_counts_in_tables(tables, threshold=threshold)
     cells = [f"table {r.table}, row {r.row}, column {r.column}" for r in found.itertuples(index=False)]
     if cells:

@@ -45,7 +45,14 @@ from fairness.io.benchmarks import get_benchmark
 from fairness.io.validation import ValidationResult, read_and_log, validate_frame
 from fairness.publish.publication import protect_audit
 from fairness.quarters import ERR_QUARTER, quarter_codes, select_quarter
-from fairness.results.contract import HEADLINE_KEY, PRECISION_KEY, RESULT_FIELDS, RESULT_TABLES
+from fairness.results.contract import (
+    FORMAT_KEY,
+    HEADLINE_KEY,
+    JSON_FORMAT,
+    PRECISION_KEY,
+    RESULT_FIELDS,
+    RESULT_TABLES,
+)
 from fairness.results.headline import headline_sentences, html_summary, text_summary
 from fairness.results.sentences import ratio_sentences
 from fairness.stats.bands import band_performance_from_cells
@@ -187,10 +194,13 @@ class AuditResult:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: top-level facts, the rounding rule, the headline, then each table as a list of
-        records (keys and order: :func:`fairness.results.contract.json_keys`). Numbers are rounded as
+        """JSON-ready dict: the format, top-level facts, the rounding rule, the headline, then each table
+        as ``{"columns": [...], "data": [[...], ...]}`` (format 2,
+        :data:`fairness.results.contract.JSON_FORMAT`; keys and order:
+        :func:`fairness.results.contract.json_keys`; read a table back with
+        :func:`fairness.results.contract.read_json_table`). Numbers are rounded as
         :data:`PRECISION_NOTE` says; disclosure decisions are grouped by table, column and rule."""
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {FORMAT_KEY: JSON_FORMAT}
         for f in RESULT_FIELDS:
             value = getattr(self, f.name)
             if f.name == "source":
@@ -200,7 +210,7 @@ class AuditResult:
         out[HEADLINE_KEY] = self.headline()
         for t in RESULT_TABLES:
             table = getattr(self, t.name)
-            out[t.name] = _decisions(table) if t.name == "disclosure" else _records(table)
+            out[t.name] = _decisions(table) if t.name == "disclosure" else _split(table, t.column_names)
         return out
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
@@ -248,7 +258,10 @@ def _dumps(obj: dict[str, Any]) -> str:
 
     parts = []
     for k, v in obj.items():
-        if isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
+        if isinstance(v, dict) and set(v) == {"columns", "data"} and v["data"]:
+            rows = ",\n  ".join(one(r) for r in v["data"])
+            parts.append(f' {one(k)}: {{"columns": {one(v["columns"])}, "data": [\n  {rows}\n ]}}')
+        elif isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
             parts.append(f" {one(k)}: [\n  " + ",\n  ".join(one(r) for r in v) + "\n ]")
         else:
             parts.append(f" {one(k)}: {one(v)}")
@@ -284,27 +297,31 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _decisions(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Disclosure decisions, one record per table, column and rule with the list of rows it hid.
+def _decisions(table: pd.DataFrame) -> dict[str, Any]:
+    """Disclosure decisions, one row per table, column and rule with the list of rows it hid
+    (columns: those of ``disclosure`` with ``rows``, a list, in place of ``row``).
 
     The same facts as one record per cell, in a few KB instead of hundreds.
     """
     if table is None or len(table) == 0 or "row" not in table:
-        return _records(table)
+        return _split(table, ())
     keys = [c for c in table.columns if c != "row"]
-    out = []
+    data = []
     for values, group in table.groupby(keys, sort=False, dropna=False):
-        rec = dict(zip(keys, (_clean(v) for v in (values if isinstance(values, tuple) else (values,))), strict=True))
-        rec["rows"] = [int(r) for r in group["row"]]
-        out.append(rec)
-    return out
+        data.append([*(_clean(v) for v in (values if isinstance(values, tuple) else (values,))),
+                     [int(r) for r in group["row"]]])
+    return {"columns": [str(c) for c in keys] + ["rows"], "data": data}
 
 
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    if table is None or len(table) == 0:
-        return []
+def _split(table: pd.DataFrame | None, columns: Sequence[str]) -> dict[str, Any]:
+    """A table as ``{"columns": [...], "data": [[...], ...]}`` (JSON format 2): each column named once.
+
+    An empty table keeps its columns, or the contract's ``columns`` when it has none.
+    """
+    if table is None or len(table.columns) == 0:
+        return {"columns": list(columns), "data": []}
     cols = [str(c) for c in table.columns]
-    return [dict(zip(cols, (_clean(v) for v in row), strict=True)) for row in table.itertuples(index=False, name=None)]
+    return {"columns": cols, "data": [[_clean(v) for v in row] for row in table.itertuples(index=False, name=None)]}
 
 
 # ---------------------------------------------------------------------- audit

@@ -26,6 +26,7 @@ __all__ = [
     "ResultTable",
     "contract_markdown",
     "json_keys",
+    "read_json_table",
     "table",
     "update_contract_file",
 ]
@@ -89,6 +90,13 @@ RESULT_FIELDS: tuple[ResultField, ...] = (
 HEADLINE_KEY = "headline"
 #: JSON key after the fields, before the headline: the rounding rule of every number in the JSON.
 PRECISION_KEY = "precision"
+#: First JSON key: the shape of the file, :data:`JSON_FORMAT`. Files without it are format 1.
+FORMAT_KEY = "format"
+#: The shape of the JSON. 1 (files without a ``format`` key): each table a list of records
+#: (``[{"column": value, ...}, ...]``). 2: each table ``{"columns": [...], "data": [[...], ...]}``,
+#: pandas' "split" orient without the index (``pd.DataFrame(t["data"], columns=t["columns"])``),
+#: which names each column once instead of once per row.
+JSON_FORMAT = 2
 
 _CI = "ci_low:float ci_high:float"
 
@@ -175,7 +183,39 @@ def table(name: str) -> ResultTable:
 def json_keys() -> tuple[str, ...]:
     """The top-level keys of :meth:`AuditResult.to_dict`, in order."""
     fields = tuple(f.json_key for f in RESULT_FIELDS if f.json_key is not None)
-    return (*fields, PRECISION_KEY, HEADLINE_KEY, *(t.name for t in RESULT_TABLES))
+    return (FORMAT_KEY, *fields, PRECISION_KEY, HEADLINE_KEY, *(t.name for t in RESULT_TABLES))
+
+
+ERR_JSON_TABLE = (
+    "table {name!r} of an audit JSON is neither a list of records (format 1) nor "
+    '{{"columns": [...], "data": [[...], ...]}} (format 2); got {got}'
+)
+
+
+def read_json_table(metrics, name: str):
+    """Table ``name`` of an audit JSON (``metrics.json``) as a DataFrame, whatever its format.
+
+    Reads format 2 (``{"columns": [...], "data": [[...], ...]}``) and format 1
+    (a list of records), so files written before format 2 still read. A
+    missing or empty table gives an empty DataFrame (with the declared columns
+    in format 2); any other shape is an error, never an empty table.
+
+    >>> read_json_table({"t": {"columns": ["a", "b"], "data": [[1, "x"], [2, "y"]]}}, "t").to_dict("list")
+    {'a': [1, 2], 'b': ['x', 'y']}
+    >>> read_json_table({"t": [{"a": 1, "b": "x"}]}, "t").to_dict("list")
+    {'a': [1], 'b': ['x']}
+    """
+    import pandas as pd
+
+    value = metrics.get(name)
+    if value is None or (isinstance(value, list) and not value):
+        return pd.DataFrame()
+    if isinstance(value, list) and all(isinstance(r, dict) for r in value):
+        return pd.DataFrame(value)
+    if (isinstance(value, dict) and isinstance(value.get("columns"), list) and isinstance(value.get("data"), list)
+            and all(isinstance(r, list) and len(r) == len(value["columns"]) for r in value["data"])):
+        return pd.DataFrame(value["data"], columns=value["columns"])
+    raise ValueError(ERR_JSON_TABLE.format(name=name, got=type(value).__name__))
 
 
 def contract_markdown() -> str:

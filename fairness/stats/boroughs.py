@@ -52,6 +52,11 @@ ERR_METRIC = "unknown borough metric {name!r}; valid: {valid}"
 ERR_COVERS = "covers names {names}, which {verb} not a borough; valid: 'all', or borough names ({valid}, ...)"
 #: ``covers`` for a list known to cover every borough (a borough with no rows lists nobody).
 COVERS_ALL = "all"
+#: Points of each funnel limit curve (geometrically spaced). Over 1 to 1,000 people,
+#: neighbours are under 20% apart and a straight line between them is within 0.3% of
+#: the curve's distance from the centre (checked against 4,000 points); at 200 points
+#: the curves were a quarter of metrics.json.
+FUNNEL_GRID_POINTS = 40
 Covers = Sequence[str] | Literal["all"] | None
 
 
@@ -142,7 +147,7 @@ def borough_funnel(
     metrics: Sequence[str] = tuple(BOROUGH_METRICS),
     *,
     overdispersion: str | bool = "auto",
-    n_grid: int = 200,
+    n_grid: int = FUNNEL_GRID_POINTS,
     quarter: str | None = None,
     covers: Covers = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -171,7 +176,7 @@ def borough_funnel(
 
 
 def funnel_from_counts(
-    counts: dict[str, pd.DataFrame], *, overdispersion: str | bool = "auto", n_grid: int = 200,
+    counts: dict[str, pd.DataFrame], *, overdispersion: str | bool = "auto", n_grid: int = FUNNEL_GRID_POINTS,
     covers: Covers = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """:func:`borough_funnel` from ``borough, count, n`` per metric (as :func:`borough_counts` gives)."""
