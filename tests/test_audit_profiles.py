@@ -93,7 +93,9 @@ def test_cli_covers_flag(tmp_path, capsys):
     out = tmp_path / "a.json"
     assert main(["audit", str(path), "--covers", "none", "--json", str(out)]) == 0
     d = json.loads(out.read_text(encoding="utf-8"))
-    k = {r["metric"]: r["k"] for r in d["overdispersion"]}
+    from fairness.results.contract import read_json_table
+
+    k = {r["metric"]: r["k"] for r in read_json_table(d, "overdispersion").to_dict("records")}
     assert k["rate_per_1000"] == 2
 
 
