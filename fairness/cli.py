@@ -45,8 +45,6 @@ def _in_duckdb(args: argparse.Namespace) -> bool:
     in memory."""
     if args.engine == "pandas":
         return False
-    if args.engine == "auto" and getattr(args, "profile", None) not in (None, "london-gvm"):
-        return False  # another place's profile: validated in memory
     from fairness.counts.duck import is_parquet_path, use_duckdb
 
     if args.engine == "duckdb":
@@ -78,12 +76,10 @@ def _read(args: argparse.Namespace):
     try:
         _check_input(args.file, args)
         if _in_duckdb(args):
-            from fairness.counts.duck import validate_parquet
+            from fairness.counts.duck import validate_file
 
-            if profile not in (None, "london-gvm"):
-                raise _UsageError("--profile is not supported with the duckdb engine yet; use --engine pandas")
-            return validate_parquet(args.file, max_bytes=args.max_bytes, max_columns=args.max_columns,
-                                    encoding=args.encoding, delimiter=args.delimiter)
+            return validate_file(args.file, max_bytes=args.max_bytes, max_columns=args.max_columns,
+                                 encoding=args.encoding, delimiter=args.delimiter, profile=profile)
         return _read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter, profile=profile,
                             max_bytes=args.max_bytes, max_columns=args.max_columns)
     except (ValueError, OSError) as exc:

@@ -298,3 +298,60 @@ def test_size_limit_applies_to_each_file_and_to_the_total(parts_copy, capsys, mo
     assert validate_parquet(parts_copy, max_bytes=total).n_rows > 0  # at the limit: read
     code, err = _exit_and_error(capsys, "validate", str(parts_copy), "--max-columns", "3", "--max-bytes", "1G")
     assert code == 2 and "more than the limit of 3" in err
+
+
+# ------------------------------------------------------------ a profile of another place (issue 14)
+
+
+@pytest.fixture(scope="module")
+def ew_files(tmp_path_factory):
+    """A small matrix of England and Wales (synthetic, scale 0.02) with planted rows: an area by
+    its code, by another spelling and in lower case, a group by a Census category the profile maps,
+    ages at and beyond the profile's limits (0–120), a London borough (not an area here), a duplicate."""
+    folder = tmp_path_factory.mktemp("ew")
+    synth.write(synth.generate("gvm-history", scale=0.02, profile="england-wales-forces"), folder / "clean.csv")
+    frame = pd.read_csv(folder / "clean.csv", dtype=str, keep_default_na=False)
+    planted = {0: {"borough": "E23000002"}, 1: {"borough": "Metropolitan"}, 2: {"borough": "lancashire"},
+               3: {"ethnicity": "Asian, Asian British or Asian Welsh: Indian"}, 4: {"age": 0}, 5: {"age": 121},
+               6: {"borough": "Hackney"}, 7: {"age": -1}}
+    for i, change in planted.items():
+        for column, value in change.items():
+            frame.at[i, column] = str(value)
+    frame = pd.concat([frame, frame.iloc[[10]]], ignore_index=True)  # row 10 twice: both quarantined
+    csv = folder / "ew.csv"
+    frame.to_csv(csv, index=False)
+    parquet = folder / "ew.parquet"
+    pd.read_csv(csv, dtype=str, keep_default_na=False).to_parquet(parquet, index=False)
+    return {"csv": str(csv), "parquet": str(parquet), "planted": planted}
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_profile_validation_and_audit_equal_in_memory(ew_files, kind):
+    profile = "england-wales-forces"
+    memory = read_matrix(ew_files[kind], profile=profile)
+    duck = validate_parquet(ew_files[kind], profile=profile)
+    assert_same_validation(duck, memory)
+    # worked by hand from the planted rows: ages 121 and -1 (outside 0–120), Hackney, both copies of row 10;
+    # the code, the other spelling, lower case, the mapped Census group and age 0 are valid
+    first = 2 if kind == "csv" else 1  # CSV: file lines (header on line 1); Parquet: rows
+    assert list(memory.quarantined["line"]) == [i + first for i in (5, 6, 7, 10, memory.n_rows - 1)]
+    assert list(memory.problems["column"]) == ["age", "borough", "age", "person_id", "person_id"]
+    assert memory.n_valid == memory.n_rows - 5
+    from fairness.counts.duck import with_valid_rows
+
+    pd.testing.assert_frame_equal(with_valid_rows(duck).valid, memory.valid)  # typed as read_matrix types them
+    assert_same_audit(fairness.audit(ew_files[kind], profile=profile),
+                      fairness.audit(ew_files[kind], profile=profile, engine="pandas"))
+    by_duck = fairness.audit(duck, profile=profile)
+    assert by_duck.n == fairness.audit(memory, profile=profile).n
+
+
+def test_profile_on_the_command_line(ew_files, capsys):
+    from fairness.cli import main
+
+    memory = read_matrix(ew_files["csv"], profile="england-wales-forces")
+    assert main(["validate", ew_files["csv"], "--profile", "england-wales-forces", "--limit", "0"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "note: validated with profile 'england-wales-forces'" in out
+    assert out == [memory.summary(), *(f"note: {n}" for n in memory.notes), *memory.problem_lines()]
+    assert main(["audit", ew_files["csv"], "--profile", "england-wales-forces", "--mode", "internal"]) == 0

@@ -70,7 +70,6 @@ from fairness.definitions import (
     ALL_COLUMNS,
     BOROUGHS,
     ETHNICITIES,
-    REQUIRED_COLUMNS,
     RISK_BANDS,
     SEXES,
 )
@@ -85,8 +84,10 @@ from fairness.io.validation import (
     ValidationResult,
     _check_header,
     _check_width,
+    _columns,
     _invisible_hint,
     _parquet_text,
+    _read_matrix,
     _shown,
     _validate_rows,
     _visible,
@@ -96,12 +97,17 @@ from fairness.io.validation import (
     parse_size,
     read_csv_text,
 )
+from fairness.profiles._vocabulary import active_vocabulary, using_profile
 from fairness.quarters import quarter_number, select_quarter
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "ParquetValidation",
     "count_and_validate_parquet",
+    "read_file_and_log",
+    "records_count_table",
+    "validate_file",
+    "with_valid_rows",
     "is_parquet_path",
     "use_duckdb",
     "validate_parquet",
@@ -248,11 +254,14 @@ def _open_text(path: str | os.PathLike[str], con, *, encoding: str | None, delim
 
 def _check_required(names: list[str], source: str) -> None:
     """The required columns, as validation checks them (the same message)."""
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    required = _columns()[0]  # a profile's while one is active
+    missing = [c for c in required if c not in names]
     if missing:
         raise MatrixFileError(ERR_MISSING.format(source=source, missing=", ".join(missing),
                                                  found=", ".join(_visible(c) for c in names) or "(none)",
-                                                 required=", ".join(REQUIRED_COLUMNS)) + _invisible_hint(names))
+                                                 required=", ".join(required)) + _invisible_hint(names))
+    if "snapshot_date" not in names:  # allowed by some profiles (a pooled list): validated in memory
+        raise _InMemory(source)
 
 
 def _open(path: str | os.PathLike[str], con, *, max_bytes: int | str | None = None,
@@ -344,19 +353,22 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
         return _date(x, t, required=True)
     if name in ("date_added", "last_reviewed"):
         return _date(x, t, required=False)
+    vocab = active_vocabulary()  # a profile's areas, groups, bands and ages, while validating with one
+    categories = _CATEGORIES if vocab is None else vocab.categories
+    age_min, age_max = (AGE_MIN, AGE_MAX) if vocab is None else (vocab.age_min, vocab.age_max)
     if name in _CATEGORIES:
         if t == "VARCHAR":
-            return f"(list_position({_text_list(_CATEGORIES[name])}, {x}) IS NOT NULL)", x
+            return f"(list_position({_text_list(categories[name])}, {x}) IS NOT NULL)", x
         return "FALSE", "CAST(NULL AS VARCHAR)"
     if name == "age":
         if t in _INTS:
-            return f"({x} BETWEEN {AGE_MIN} AND {AGE_MAX})", f"TRY_CAST({x} AS BIGINT)"
+            return f"({x} BETWEEN {age_min} AND {age_max})", f"TRY_CAST({x} AS BIGINT)"
         if t in _FLOATS:
-            return (f"(NOT isnan({x}) AND {x} BETWEEN {AGE_MIN} AND {AGE_MAX} AND {x} = floor({x}))",
+            return (f"(NOT isnan({x}) AND {x} BETWEEN {age_min} AND {age_max} AND {x} = floor({x}))",
                     f"TRY_CAST({x} AS BIGINT)")
         if t == "VARCHAR":
             return (f"(regexp_full_match({x}, '[1-9][0-9]{{0,2}}') AND "
-                    f"TRY_CAST({x} AS BIGINT) BETWEEN {AGE_MIN} AND {AGE_MAX})", f"TRY_CAST({x} AS BIGINT)")
+                    f"TRY_CAST({x} AS BIGINT) BETWEEN {age_min} AND {age_max})", f"TRY_CAST({x} AS BIGINT)")
         return "FALSE", "CAST(NULL AS BIGINT)"
     if name == "harm_score":
         if t in _FLOATS:
@@ -411,10 +423,11 @@ def _typed_view(src: _Source) -> str:
     """SQL of the rows as typed values, with ``__row``, ``__ok`` (SQL vouches for the row) and
     ``__null<i>`` (the i-th column of the file is missing)."""
     oks, cols = [], []
+    known = set(_columns()[1])  # a profile's columns while one is active (the others are kept as text)
     for i, (raw, name) in enumerate(zip(src.raw_names, src.names, strict=True)):
-        ok, typed = _vouch(name, _base(src.types[name]), _ident(raw))
+        ok, typed = _vouch(name if name in known else "", _base(src.types[name]), _ident(raw))
         oks.append(f"coalesce({ok}, FALSE)")  # a NULL (e.g. a date that does not parse) is not a yes
-        if name in TYPED:
+        if name in TYPED and name in known:
             cols.append(f"TRY_CAST({typed} AS {TYPED[name]}) AS {_ident(name)}")
         cols.append(f"{_ident(raw)} IS NULL AS {_ident('__null' + str(i))}")
     present = set(src.names)
@@ -452,6 +465,7 @@ class _Session:
     dup_keys: pd.DataFrame | None = None  # (pid, snap) of more than one row; None until looked for
     dropped: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
     dropped_quarters: dict[int, int] = field(default_factory=dict)
+    profile: Any = None  # the Profile the rows were validated with (None: london-gvm)
 
     def __post_init__(self) -> None:
         # DuckDB's connection and spill folder go when the session does (or at exit)
@@ -545,6 +559,7 @@ def validate_parquet(
     max_columns: int | None = None,
     encoding: str | None = None,
     delimiter: str = ",",
+    profile: Any = None,
 ) -> ParquetValidation:
     """Validate a Parquet file (or a folder of them) without loading it: see the module docstring.
 
@@ -553,7 +568,8 @@ def validate_parquet(
     also write the quarantined rows there (personal data: owner-only).
     """
     session = _start(path, memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
-                     max_bytes=max_bytes, max_columns=max_columns, encoding=encoding, delimiter=delimiter)
+                     max_bytes=max_bytes, max_columns=max_columns, encoding=encoding, delimiter=delimiter,
+                     profile=_other_profile(profile))
     try:
         session.dup_keys = _duplicate_keys(session)
         result = _finish_validation(session)
@@ -566,24 +582,28 @@ def validate_parquet(
 
 
 def _start(path, *, memory_limit: str, temp_directory, threads, config=None, max_bytes=None,
-           max_columns=None, encoding=None, delimiter=",") -> _Session:
+           max_columns=None, encoding=None, delimiter=",", profile=None) -> _Session:
     """Open the file, mark the rows SQL vouches for, validate the others (all but duplicates).
 
     With ``config`` (a ChecksConfig), the same scan also counts the rows SQL
-    vouched for into the cube's tables (:func:`_grouping_query`).
+    vouched for into the cube's tables (:func:`_grouping_query`). With
+    ``profile`` (another place's), values are checked against its vocabulary
+    (areas, groups, bands, ages), in SQL and in validation alike.
     """
     con, own_temp = _connect(memory_limit, None if temp_directory is None else str(temp_directory), threads)
     try:
-        src = _open(path, con, max_bytes=max_bytes, max_columns=max_columns, encoding=encoding, delimiter=delimiter)
-        con.execute(f"CREATE TEMP VIEW __typed AS {_typed_view(src)}")
-        has_nulls = _has_nulls(con, src)
-        counted = None
-        if config is None:
-            quarter_rows, sharing_values, suspects = _scan(con, src)
-        else:
-            counted, suspects = _count_vouched(con, src, config)
-            quarter_rows, sharing_values = counted["quarter_rows"], counted["sharing_values"]
-        results, keys, rescued = _validate_suspects(src, suspects, has_nulls)
+        with using_profile(profile):
+            src = _open(path, con, max_bytes=max_bytes, max_columns=max_columns, encoding=encoding,
+                        delimiter=delimiter)
+            con.execute(f"CREATE TEMP VIEW __typed AS {_typed_view(src)}")
+            has_nulls = _has_nulls(con, src)
+            counted = None
+            if config is None:
+                quarter_rows, sharing_values, suspects = _scan(con, src)
+            else:
+                counted, suspects = _count_vouched(con, src, config)
+                quarter_rows, sharing_values = counted["quarter_rows"], counted["sharing_values"]
+            results, keys, rescued = _validate_suspects(src, suspects, has_nulls)
     except BaseException:
         con.close()
         if own_temp:
@@ -592,7 +612,124 @@ def _start(path, *, memory_limit: str, temp_directory, threads, config=None, max
     con.register("__suspects", pd.DataFrame({"__row": suspects}))
     return _Session(con=con, src=src, temp_dir=own_temp, has_nulls=has_nulls, suspects=suspects, results=results,
                     keys=keys, rescued=rescued, quarter_rows=quarter_rows, sharing_values=sharing_values,
-                    counted=counted)
+                    counted=counted, profile=profile)
+
+
+def _other_profile(profile: Any):
+    """The Profile named (None: none given, the built-in London vocabulary)."""
+    if profile is None:
+        return None
+    from fairness.profiles import load_profile
+
+    return load_profile(profile)
+
+
+class _InMemory(Exception):
+    """A file the SQL checks do not cover (a profile's list without snapshot dates, or with outcome
+    columns of its own): :func:`validate_file` validates it in memory instead."""
+
+
+def _sql_covers(profile: Any) -> bool:
+    """Whether the SQL checks cover every column the profile's matrix may hold."""
+    if profile is None:
+        return True
+    from fairness.io.validation import BOOLEAN_COLUMNS
+    from fairness.profiles._vocabulary import vocabulary
+
+    vocab = vocabulary(profile)
+    return set(vocab.all_columns or ALL_COLUMNS) <= set(ALL_COLUMNS) and set(
+        vocab.boolean_columns or ()) <= set(BOOLEAN_COLUMNS)
+
+
+def validate_file(path: str | os.PathLike[str], *, profile: Any = None, encoding: str | None = None,
+                  delimiter: str = ",", max_bytes: int | str | None = None, max_columns: int | None = None,
+                  **engine: Any) -> ValidationResult:
+    """Validate a file (CSV or Parquet, a folder or glob of Parquet files) in DuckDB, with a profile
+    if given: a :class:`ParquetValidation`. A profile's list the SQL checks do not cover (no
+    snapshot dates, or outcome columns of its own) is validated in memory, as
+    :func:`fairness.read_matrix` does (the same result, with its valid rows)."""
+    loaded = _other_profile(profile)
+    read = {"encoding": encoding, "delimiter": delimiter, "max_bytes": max_bytes, "max_columns": max_columns}
+    if _sql_covers(loaded):
+        try:
+            return validate_parquet(path, profile=loaded, **read, **engine)
+        except _InMemory:
+            pass
+    return _read_matrix(path, profile=profile, **read)
+
+
+def read_file_and_log(path: str | os.PathLike[str], *, command: str, profile: Any = None,
+                      **read: Any) -> ValidationResult:
+    """:func:`validate_file`, written to the audit log as :func:`fairness.io.validation.read_and_log`
+    writes a read (checked first; a failed read logged too)."""
+    from fairness.io.audit_log import AuditLogError, check_audit_log, log_failed_read, log_read
+
+    check_audit_log()
+    try:
+        res = validate_file(path, profile=profile, **read)
+    except (ValueError, OSError) as exc:
+        if not isinstance(exc, AuditLogError):
+            log_failed_read(command=command, path=path, error=exc)
+        raise
+    log_read(command=command, result=res)
+    return res
+
+
+def with_valid_rows(validation: ValidationResult) -> ValidationResult:
+    """The validation with its valid rows in memory: for a :class:`ParquetValidation`, taken out of
+    DuckDB in file order and typed as :func:`fairness.read_matrix` types them (with the profile it
+    was validated with); any other result as it is."""
+    session = getattr(validation, "session", None)
+    if not isinstance(validation, ParquetValidation):
+        return validation
+    if session is None:
+        raise ValueError("this ParquetValidation has been closed; validate the file again")
+    src = session.src
+    unknown = list(validation.unknown_columns)
+    columns = [c for c in TYPED if c in src.names and c not in unknown]
+    found = session.con.sql(f"SELECT __row, {', '.join(_ident(c) for c in columns)} FROM ({_valid_view(session)}) "
+                            "ORDER BY __row").df()
+    with using_profile(session.profile):
+        dtypes = canonical_dtypes()
+        order = [c for c in _columns()[1] if c in columns]  # as validation orders them
+        frame = pd.DataFrame({c: _typed_column(found[c], dtypes[c]) for c in order})
+    if unknown:  # kept as text, as validation keeps them
+        raw = [src.raw_names[src.names.index(c)] for c in unknown]
+        session.con.register("__valid_rows", pd.DataFrame({"__row": found["__row"].to_numpy(dtype="int64")}))
+        table = session.con.sql(f"SELECT {', '.join(_ident(r) for r in raw)} FROM {src.scan()} "
+                                "SEMI JOIN __valid_rows USING (__row) ORDER BY __row").arrow().read_all()
+        text = _parquet_text(table, unknown, session.has_nulls)
+        frame = pd.concat([frame, text.set_axis(frame.index)], axis=1)
+    return ValidationResult(source=validation.source, valid=frame, quarantined=validation.quarantined,
+                            problems=validation.problems, unknown_columns=validation.unknown_columns,
+                            sha256=validation.sha256, line_label=validation.line_label, notes=validation.notes)
+
+
+def _typed_column(values: pd.Series, dtype: Any) -> pd.Series:
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.Series(pd.Categorical(values.astype(object), dtype=dtype))
+    if str(dtype).startswith("datetime64"):
+        return pd.to_datetime(values).astype(dtype)
+    return values.astype(dtype)
+
+
+def records_count_table(validation: ParquetValidation) -> pd.DataFrame:
+    """The valid rows of a file validated with a profile, counted in DuckDB by quarter, area and
+    group, with how many had a harm score of zero: what
+    :func:`fairness.results.counts_table.counts_from_records` counts from a frame in memory
+    (columns ``period, area, group, count, no_risk``, sorted)."""
+    session = validation.session
+    if session is None:
+        raise ValueError("this ParquetValidation has been closed; validate the file again")
+    q = _quarter_number("snapshot_date")
+    found = session.con.sql(f"""
+        SELECT {q} AS q, borough AS area, ethnicity AS "group", count(*) AS count,
+               sum(CAST(harm_score = 0 AS BIGINT)) AS no_risk
+        FROM ({_valid_view(session)}) GROUP BY ALL""").df()
+    period = [f"{1970 + int(n) // 4}Q{int(n) % 4 + 1}" for n in found["q"]]
+    out = pd.DataFrame({"period": period, "area": found["area"].astype(str), "group": found["group"].astype(str),
+                        "count": found["count"].astype("int64"), "no_risk": found["no_risk"].astype("float64")})
+    return out.sort_values(["period", "area", "group"], kind="stable").reset_index(drop=True)
 
 
 def _finish_validation(session: _Session) -> ParquetValidation:
@@ -600,10 +737,14 @@ def _finish_validation(session: _Session) -> ParquetValidation:
     src = session.src
     dup_rows = _duplicate_rows(session)
     problems, quarantined = _assemble(session, dup_rows)
-    unknown = tuple(c for c in src.names if c not in ALL_COLUMNS)
+    with using_profile(session.profile):
+        known = set(_columns()[1])
+    unknown = tuple(c for c in src.names if c not in known)
     notes = []
     if unknown:
         notes.append(f"{len(unknown)} column(s) not in the matrix format kept as text: {', '.join(unknown)}")
+    if session.profile is not None:  # as fairness.io.validation.validate_frame notes it
+        notes.append(f"validated with profile {session.profile.name!r}")
     empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in canonical_dtypes().items() if c in src.names})
     return ParquetValidation(
         source=src.source, valid=empty, quarantined=quarantined, problems=problems, unknown_columns=unknown,
@@ -913,7 +1054,7 @@ def _rescued_view(session: _Session) -> str | None:
     rescued = session.rescued
     if rescued is None or not len(rescued):
         return None
-    columns = [c for c in TYPED if c in session.src.names]
+    columns = _typed_columns(session)
     frame = pd.DataFrame({"__row": rescued["__row"].to_numpy(dtype="int64")})
     for c in columns:
         values = rescued[c]
@@ -927,14 +1068,21 @@ def _rescued_view(session: _Session) -> str | None:
     return f"SELECT __row, {', '.join(f'CAST({_ident(c)} AS {TYPED[c]}) AS {_ident(c)}' for c in columns)} FROM __rescued"
 
 
+def _typed_columns(session: _Session) -> list[str]:
+    """The typed columns of the view: the matrix format's (a profile's, if validated with one)."""
+    with using_profile(session.profile):
+        known = set(_columns()[1])
+    return [c for c in TYPED if c in session.src.names and c in known]
+
+
 def _valid_view(session: _Session) -> str:
     """SQL of the valid rows: those SQL vouched for (less duplicates), and the rescued ones.
 
     Rows are told apart by number (the rows SQL did not vouch for, and the
     duplicates), so the test SQL vouched with is not run again.
     """
-    con, src = session.con, session.src
-    columns = [c for c in TYPED if c in src.names]
+    con = session.con
+    columns = _typed_columns(session)
     vouched = f"SELECT __row, {', '.join(_ident(c) for c in columns)} FROM __typed ANTI JOIN __suspects USING (__row)"
     if len(session.dropped):
         con.register("__dropped", pd.DataFrame({"__row": session.dropped}))

@@ -38,7 +38,9 @@ from fairness.counts.duck import (
     ParquetValidation,
     count_and_validate_parquet,
     is_parquet_path,
+    read_file_and_log,
     use_duckdb,
+    with_valid_rows,
 )
 from fairness.definitions import DEFAULT_REFERENCE, DEFAULT_SUPPRESSION_THRESHOLD
 from fairness.io.benchmarks import get_benchmark
@@ -419,7 +421,7 @@ def audit(
             options["reference"] = reference if reference != DEFAULT_REFERENCE else None
             with _single_threaded_blas():
                 return _audit_with_profile(matrix, load_profile(profile), quarter=quarter, options=options,
-                                           covers=covered, checks_config=checks_config)
+                                           covers=covered, checks_config=checks_config, engine=engine)
     duck = _duckdb_input(matrix, engine)
     if duck is not None and isinstance(duck, (str, os.PathLike)):
         return _logged(lambda: audit_and_validate_parquet(duck, quarter=quarter, checks_config=checks_config,
@@ -470,7 +472,7 @@ def resolve_covers(covers: Any, profile: Any = None) -> Any:
 
 
 def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, options: dict[str, Any],
-                        covers: Any = (), checks_config: Any = None) -> AuditResult:
+                        covers: Any = (), checks_config: Any = None, engine: str = "auto") -> AuditResult:
     """A matrix of another place: validated with ``profile`` and audited with its definitions in force
     (:func:`fairness.profiles.profile_definitions`): its areas, groups, bands, ages, outcome and
     benchmarks. What the profile does not declare is "not assessable: <profile> declares no <thing>".
@@ -480,7 +482,14 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
     from fairness.profiles._apply import missing_declarations, profile_definitions
     from fairness.results.counts_table import ERR_PROFILE_MISMATCH, CountTableAudit, CountTableError
 
-    if isinstance(matrix, ValidationResult):
+    duck = _duckdb_input(matrix, engine)
+    if duck is not None and isinstance(duck, (str, os.PathLike)):
+        # read and validated in DuckDB with the profile (logged as `fairness audit` logs it); the valid
+        # rows come out typed, as read_matrix(path, profile=...) gives them
+        res = with_valid_rows(read_file_and_log(duck, command="audit", profile=profile))
+    elif isinstance(matrix, ParquetValidation):
+        res = with_valid_rows(matrix)
+    elif isinstance(matrix, ValidationResult):
         res = matrix
     elif isinstance(matrix, (str, os.PathLike)):
         res = read_and_log(matrix, command="audit", profile=profile)  # logged as `fairness audit` logs it

@@ -195,17 +195,25 @@ def counts_from_records(res: Any, *, profile: str | os.PathLike[str] | Profile) 
 
     p = load_profile(profile)
     valid = res.valid
-    if len(valid) == 0:
+    session = getattr(res, "session", None)  # a file validated in DuckDB: counted there (fairness.counts.duck)
+    if session is not None:
+        from fairness.counts.duck import records_count_table
+
+        if getattr(session.profile, "name", "london-gvm") != p.name:
+            raise CountTableError(ERR_PROFILE_MISMATCH.format(source=res.source, profile=p.name))
+        counts = records_count_table(res)
+    else:
+        if len(valid) and list(valid["borough"].cat.categories) != list(p.area_names):
+            raise CountTableError(ERR_PROFILE_MISMATCH.format(source=res.source, profile=p.name))
+        frame = pd.DataFrame({"period": quarter_label(valid["snapshot_date"]).astype(str),
+                              "area": valid["borough"].astype(str), "group": valid["ethnicity"].astype(str),
+                              "count": 1, "no_risk": (valid["harm_score"] == 0).astype("int64")})
+        counts = frame.groupby(["period", "area", "group"], sort=True, as_index=False)[["count", "no_risk"]].sum()
+        counts["no_risk"] = counts["no_risk"].astype("float64")
+    if len(counts) == 0:
         from fairness.results.audit import ERR_NO_VALID_ROWS
 
         raise ValueError(ERR_NO_VALID_ROWS)
-    if list(valid["borough"].cat.categories) != list(p.area_names):
-        raise CountTableError(ERR_PROFILE_MISMATCH.format(source=res.source, profile=p.name))
-    frame = pd.DataFrame({"period": quarter_label(valid["snapshot_date"]).astype(str),
-                          "area": valid["borough"].astype(str), "group": valid["ethnicity"].astype(str),
-                          "count": 1, "no_risk": (valid["harm_score"] == 0).astype("int64")})
-    counts = frame.groupby(["period", "area", "group"], sort=True, as_index=False)[["count", "no_risk"]].sum()
-    counts["no_risk"] = counts["no_risk"].astype("float64")
     return CountTable(counts=counts, periods=tuple(sorted(counts["period"].unique())), has_period=True,
                       has_no_risk=True, n_rows=res.n_rows, source=res.source, sha256=res.sha256, profile=p,
                       kind="records", quarantined=res.n_quarantined, quarantine_reasons=res.quarantine_reasons())
