@@ -72,7 +72,7 @@ def _cols(spec: str) -> tuple[tuple[str, str], ...]:
 
 #: The fields of AuditResult that are not tables, in JSON order.
 RESULT_FIELDS: tuple[ResultField, ...] = (
-    ResultField("quarter", "str", "quarter", 'the quarter audited ("2018Q4")'),
+    ResultField("quarter", "str", "quarter", 'the quarter audited ("2018Q4"); "pooled" for a list without snapshots'),
     ResultField("quarters", "tuple of str", "quarters", "every quarter in the file, chronological (trends use all)"),
     ResultField("n", "int", "n", "people listed in the quarter audited"),
     ResultField("quarantined", "int", "quarantined", "rows quarantined in the whole file"),
@@ -80,7 +80,9 @@ RESULT_FIELDS: tuple[ResultField, ...] = (
     ResultField("source", "str", "source", "the file read (its name only in JSON: never a machine path)"),
     ResultField("sha256", "str", "sha256", "SHA-256 of the file read"),
     ResultField("mode", "str", "mode", '"internal" or "publication" (disclosure control applied)'),
-    ResultField("parameters", "dict", "parameters", "quarter, benchmarks, reference, alpha, method, adjust, no_risk"),
+    ResultField("parameters", "dict", "parameters", "quarter, benchmarks, reference, alpha, method, adjust, no_risk; "
+                "under a profile also input, profile, period, pooled (true: no snapshots, audited as one list), "
+                "place, place_people, vocabulary"),
     ResultField("band_status", "str", "band_performance_status", "band performance: assessed or not assessable"),
     ResultField("band_reason", "str", "band_performance_reason", "why band performance is not assessable"),
     ResultField("notes", "tuple of str", "notes", "assumptions of the benchmarks and anything not estimable"),
