@@ -344,3 +344,17 @@ def test_a_list_whose_groups_have_no_black_group_has_no_black_share(tmp_path):
     assert rep.loc["African American", "count"] == 3  # P1, P2, P6 recorded "Black", mapped by the profile
     assert "black_share" not in set(res.boroughs["metric"]) and "black_share" not in set(res.trends["metric"])
     assert "black_share by area: not assessable: the profile has no group 'Black'" in res.notes
+
+
+@pytest.mark.slow
+def test_audits_under_two_profiles_in_two_threads_each_see_their_own_definitions(tmp_path, covers_audits,
+                                                                                  city_audit):
+    from concurrent.futures import ThreadPoolExecutor
+
+    profile, rows = _city(tmp_path)
+    with ThreadPoolExecutor(2) as pool:
+        city = pool.submit(fairness.audit, rows, profile=profile)
+        london = pool.submit(fairness.audit, _two_boroughs())
+        city, london = city.result(), london.result()
+    assert city.to_json() == city_audit.to_json()
+    assert london.to_json() == covers_audits["profile"].to_json()

@@ -8,9 +8,9 @@ there for the length of a block, so the record-level audit (the cube, the
 data-protection checks, case mix, band performance, trends, sharing) follows
 the profile with no second code path. With ``london-gvm`` nothing changes.
 
-The values are module state: a lock makes audits under different profiles run
-one after the other (a process audits one profile at a time; notebooks and the
-command line never overlap them).
+The values are module state: a lock (:func:`definitions_lock`, which
+:func:`fairness.audit` holds) makes audits in several threads run one after the
+other, each with its own profile's definitions.
 """
 
 from __future__ import annotations
@@ -25,9 +25,15 @@ from typing import Any
 
 from fairness.profiles._profile import DEFAULT_PROFILE, Profile, load_profile
 
-__all__ = ["definitions_of", "missing_declarations", "profile_definitions"]
+__all__ = ["definitions_lock", "definitions_of", "missing_declarations", "profile_definitions"]
 
 _LOCK = threading.RLock()
+
+
+def definitions_lock() -> threading.RLock:
+    """The lock held while a profile's definitions are in force (:func:`fairness.audit` holds it
+    too, so audits in several threads run one after the other and each sees its own definitions)."""
+    return _LOCK
 
 #: What each record-level output needs a profile to declare, and the words for its absence.
 NOT_DECLARED = "not assessable: {profile} declares no {thing}"

@@ -343,6 +343,22 @@ def _load(matrix: Any) -> tuple[pd.DataFrame, ValidationResult | None]:
     raise TypeError(ERR_INPUT.format(type=type(matrix).__name__))
 
 
+def _holding_definitions(function):
+    """Run ``function`` holding the lock of :func:`fairness.profiles.profile_definitions`, so an
+    audit never reads definitions another thread's audit under another profile has put in force."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        from fairness.profiles._apply import definitions_lock
+
+        with definitions_lock():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_holding_definitions
 def audit(
     matrix: str | os.PathLike[str] | ValidationResult | pd.DataFrame,
     *,
