@@ -76,3 +76,18 @@ def test_a_section_the_audit_left_empty_says_why_in_one_sentence():
         "'england-wales-forces'; it runs with the london-gvm profile only for now.")
     # London shows every section as before, whatever is in it
     assert fr.assessable(SimpleNamespace(parameters={}, trends=pd.DataFrame()), "trends")
+
+
+def test_trend_appendix_takes_the_words_of_the_latest_quarters_profile(tmp_path):
+    import pandas as pd
+
+    from fairness.report import appendix
+
+    (tmp_path / "2018Q4").mkdir()
+    (tmp_path / "2018Q4" / "metrics.json").write_text(json.dumps({"parameters": {"profile": EW}}), encoding="utf-8")
+    table = pd.DataFrame({"quarter": ["2018Q4"]})
+    w = appendix._words(tmp_path, table)
+    assert (w["Areas"], w["place"], w["Unit"]) == ("Police force areas", "England and Wales", "Searches")
+    # a London report (no profile in its parameters) keeps London's words
+    (tmp_path / "2018Q4" / "metrics.json").write_text(json.dumps({"parameters": {}}), encoding="utf-8")
+    assert appendix._words(tmp_path, table)["Areas"] == "Boroughs"

@@ -140,6 +140,17 @@ def _synthetic_reports(out: Path, quarters: Sequence[str]) -> bool:
 
 
 
+def _words(out: Path, table: pd.DataFrame) -> dict[str, str]:
+    """The words of the latest quarter's profile (:func:`fairness.results.sentences.place` of its parameters)."""
+    from fairness.results.sentences import place
+
+    try:
+        metrics = json.loads((out / str(table["quarter"].iloc[-1]) / METRICS_FILE).read_text(encoding="utf-8"))
+        return place(metrics.get("parameters") or {}).words()
+    except (OSError, ValueError):  # no readable file: the default words
+        return place().words()
+
+
 def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) -> Path | None:
     """Rebuild ``<out_dir>/trend_appendix.html`` (and ``.pdf`` with ``pdf=True``) from every ``metrics.json``.
 
@@ -156,10 +167,11 @@ def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) 
         if "publication" in modes and len(modes) > 1:  # never mix modes: internal quarters stay out (issue 12)
             table = table[table["mode"].astype(str) == "publication"].reset_index(drop=True)
             modes = ["publication"]
+        w = _words(out, table)
         shown = pd.DataFrame(
             {
                 "Quarter": table["quarter"],
-                "People listed": table["n"].map(fr.fmt_int),
+                w["Unit"]: table["n"].map(fr.fmt_int),
                 f"{table['group'].iloc[0]} share": table["share"].map(fr.fmt_pct),
                 "Representation ratio (95% CI)": [
                     fr.fmt_ratio(r, lo, hi) for r, lo, hi in zip(table["ratio"], table["ratio_low"], table["ratio_high"], strict=True)
@@ -171,7 +183,7 @@ def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) 
                     fr.fmt_share(s, lo, hi)
                     for s, lo, hi in zip(table["no_risk_share"], table["no_risk_low"], table["no_risk_high"], strict=True)
                 ],
-                "Boroughs with a no-risk share far above London's": table["boroughs_above_998"].map(fr.fmt_int),
+                f"{w['Areas']} with a no-risk share far above {w['place']}'s": table["boroughs_above_998"].map(fr.fmt_int),
                 "Rows quarantined (file)": table["quarantined"].map(fr.fmt_int),
             }
         )
@@ -182,8 +194,8 @@ def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) 
             f"({table['group'].iloc[0]} share of that population: "
             f"{', '.join(sorted(set(table['benchmark_share'].map(fr.fmt_pct))))}). Built from the metrics.json "
             "beside each quarter's report; a quarter appears here once its report has been rendered. "
-            "Boroughs far above London: outside the range that chance and the usual spread between boroughs "
-            "would explain (the 99.8% funnel limit, in the report's methods).",
+            f"{w['Areas']} far above {w['place']}: outside the range that chance and the usual spread between "
+            f"{w['areas']} would explain (the 99.8% funnel limit, in the report's methods).",
             numeric=tuple(shown.columns[1:]),
         )
         n = len(table)
@@ -206,7 +218,8 @@ def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) 
             + tbl.to_html()
         )
         mode = "internal" if "internal" in modes else "publication"
-        page = html_page(body, title="Gang database oversight: trend appendix", mode=mode, footer="Trend appendix")
+        title = "Gang database" if w["unit"] == "people listed" else w["List"]
+        page = html_page(body, title=f"{title} oversight: trend appendix", mode=mode, footer="Trend appendix")
         target = out / TREND_APPENDIX
         write_atomically(target, lambda p: p.write_text(page, encoding="utf-8"))
         if pdf:
