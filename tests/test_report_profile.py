@@ -34,8 +34,12 @@ def test_profile_parameter_as_the_notebooks_get_it(tmp_path):
 
 
 def test_inspect_matrix_validates_with_the_profile(ew_csv):
-    # without the profile every row names a police force area, not a London borough: all quarantined
-    assert runner.inspect_matrix(ew_csv, log_as=None).validation.n_valid == 0
+    # without the profile the file cannot be read as a London matrix: england-wales-forces declares no bands,
+    # so the synthetic matrix has no risk_band column, which the default format requires
+    from fairness.errors import MatrixFileError
+
+    with pytest.raises(MatrixFileError, match="risk_band"):
+        runner.inspect_matrix(ew_csv, log_as=None)
     info = runner.inspect_matrix(ew_csv, log_as=None, profile=EW)
     assert info.validation.n_quarantined == 0 and len(info.quarters) == 8
 

@@ -60,6 +60,9 @@ def test_truth_says_what_was_left_out(ew_small):
     assert [n.split(" (")[0] for n in place["left_out"]] == ["[boroughs.zero_harm_logit_offset]", "[bands.boroughs]"]
     assert "Haringey" in place["left_out"][0] and "Lambeth" in place["left_out"][1]
     assert set(ew_small.truth["boroughs"]) == set(fairness.load_profile(EW).area_names)
+    # england-wales-forces declares no bands and no outcomes: those columns are left out, and the truth says so
+    assert place["columns_left_out"] == ["risk_band", "outcome_violence_12m"]
+    assert "risk_band" not in ew_small.matrix and "outcome_violence_12m" not in ew_small.matrix
 
 
 def test_gvm_history_plantings_named_by_london_borough_are_left_out():

@@ -103,7 +103,8 @@ class SynthResult:
     ----------
     matrix : DataFrame
         One row per person per snapshot, columns exactly
-        :data:`fairness.definitions.ALL_COLUMNS`, dtypes as the valid rows of
+        :data:`fairness.definitions.ALL_COLUMNS` (with ``profile=``, less the
+        columns the profile does not declare), dtypes as the valid rows of
         :func:`fairness.io.validation.read_matrix`; rows sorted by snapshot_date,
         then person_id.
     truth : dict
@@ -218,7 +219,9 @@ def generate(
                      "the benchmark; the list's size and composition follow the scenario, which is calibrated "
                      "to published figures about the Metropolitan Police's matrix, not to this place"),
             "left_out": left_out,
+            "columns_left_out": list(place.dropped),  # not declared by the profile (no bands, no such outcome)
         }
+        matrix = matrix.drop(columns=list(place.dropped))
     return SynthResult(matrix=matrix, truth=clean(truth))
 
 

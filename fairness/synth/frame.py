@@ -222,10 +222,12 @@ def _arrow_column(series: pd.Series, kind: pa.DataType) -> pa.Array:
 
 
 def arrow_table(matrix: pd.DataFrame) -> pa.Table:
-    """The matrix as an Arrow table typed by :data:`ARROW_SCHEMA` (dates as date32, nullable booleans)."""
-    return pa.Table.from_arrays(
-        [_arrow_column(matrix[f.name], f.type) for f in ARROW_SCHEMA], schema=ARROW_SCHEMA
-    )
+    """The matrix as an Arrow table typed by :data:`ARROW_SCHEMA` (dates as date32, nullable booleans).
+
+    Columns the matrix leaves out (a profile without bands or outcomes) are left out of the table.
+    """
+    schema = pa.schema([f for f in ARROW_SCHEMA if f.name in matrix.columns])
+    return pa.Table.from_arrays([_arrow_column(matrix[f.name], f.type) for f in schema], schema=schema)
 
 
 def write_csv(table: pa.Table, path: Path) -> None:

@@ -59,6 +59,10 @@ class Place:
         area ("Not stated": all residents), from the headline benchmark.
     benchmark : str
         The benchmark's name and label, for the truth file.
+    dropped : tuple of str
+        Columns the profile does not declare, left out of the matrix:
+        ``risk_band`` without ``[bands]``, an outcome column not among its
+        ``[[outcomes]]``.
     """
 
     profile: str
@@ -66,6 +70,7 @@ class Place:
     codes: tuple[str, ...]
     residents: dict[str, np.ndarray]
     benchmark: str
+    dropped: tuple[str, ...] = ()
 
 
 def place_for(profile: Any) -> Place | None:
@@ -94,8 +99,10 @@ def place_for(profile: Any) -> Place | None:
     table = bench.table.pivot(index="borough", columns="group", values="count").reindex(list(p.area_names))
     residents = {g: table[g].to_numpy(dtype=float) for g in p.groups.names}
     residents[p.groups.not_stated] = table[list(p.groups.names)].sum(axis=1).to_numpy(dtype=float)
+    dropped = (() if p.bands.order else ("risk_band",)) + tuple(
+        c for c in ("outcome_violence_12m",) if c not in {o.column for o in p.outcomes})
     return Place(profile=p.name, names=p.area_names, codes=tuple(a.code for a in p.areas),
-                 residents=residents, benchmark=f"{bench.name} ({bench.label})")
+                 residents=residents, benchmark=f"{bench.name} ({bench.label})", dropped=dropped)
 
 
 def scenario_for_place(raw: dict[str, Any], place: Place) -> tuple[dict[str, Any], list[str]]:
