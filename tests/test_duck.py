@@ -355,3 +355,44 @@ def test_profile_on_the_command_line(ew_files, capsys):
     assert "note: validated with profile 'england-wales-forces'" in out
     assert out == [memory.summary(), *(f"note: {n}" for n in memory.notes), *memory.problem_lines()]
     assert main(["audit", ew_files["csv"], "--profile", "england-wales-forces", "--mode", "internal"]) == 0
+
+
+# ------------------------------------------------------------ test patterns on every column (issue 10)
+
+_TYPED_PATTERNS = {"age": r"^1[0-3]$", "harm_score": r"^0\.0$", "date_added": r"^2017-0[1-3]", "victim_flag": "True",
+                   "violent_offences_2y": r"^[4-9]$", "last_reviewed": r"-12-", "borough": "^Ham"}
+
+
+def test_test_patterns_on_typed_columns_by_hand(write_csv):
+    """Patterns on numbers, dates and booleans are matched on each value as pandas writes it
+    (age 12 -> "12", harm score 0 -> "0.0", a date -> "2017-02-01", true -> "True"), on both engines."""
+    from conftest import good_row
+
+    from fairness.checks import ChecksConfig
+
+    rows = [good_row("A", age=12, harm_score=5, victim_flag="false", date_added="2016-05-01"),  # age
+            good_row("B", age=30, harm_score=0, victim_flag="false", date_added="2016-05-01"),  # harm 0.0
+            good_row("C", age=30, harm_score=5, victim_flag="", date_added="2017-02-01"),  # date_added
+            good_row("D", age=30, harm_score=5, victim_flag="false", date_added="2016-05-01"),  # none
+            good_row("E", age=11, harm_score=0, victim_flag="true", date_added="2017-01-31")]  # all four
+    path = write_csv(rows)
+    config = ChecksConfig(test_value_patterns={"age": r"^1[0-3]$", "harm_score": r"^0\.0$",
+                                               "date_added": r"^2017-0[1-3]", "victim_flag": "True"})
+    results = [fairness.audit(path, checks_config=config, engine=e) for e in ("pandas", "duckdb")]
+    for res in results:
+        row = res.checks[(res.checks["check"] == "test_data") & (res.checks["borough"] == "All boroughs")]
+        assert (int(row["count"].iloc[0]), int(row["n"].iloc[0])) == (4, 5)  # A, B, C and E; not D
+        assert not any("test pattern not applied" in n for n in res.notes)
+    assert_same_audit(results[1], results[0])
+
+
+@pytest.mark.parametrize("kind", ["typed", "csv"])
+def test_test_patterns_on_typed_columns_equal_in_memory(files, kind):
+    from fairness.checks import ChecksConfig
+
+    config = ChecksConfig(test_value_patterns=_TYPED_PATTERNS)
+    memory = fairness.audit(read_matrix(files[kind]), checks_config=config, quarter="2019Q1")
+    duck = fairness.audit(files[kind], checks_config=config, quarter="2019Q1")
+    assert_same_audit(duck, memory)
+    flagged = memory.checks[(memory.checks["check"] == "test_data") & (memory.checks["quarter"] == "2019Q1")]
+    assert flagged["count"].max() > 0

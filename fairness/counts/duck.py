@@ -31,8 +31,10 @@ server), within a memory limit, spilling to a temporary directory.
 
 The result equals the in-memory path on the same data (``tests/test_duck.py``
 compares them table by table, and the validation problems line by line).
-Test patterns of the data-protection checks apply to person_id, shared_with
-and the category columns (other columns: noted, not applied).
+Test patterns of the data-protection checks apply to every column of the
+matrix format: numbers, dates and booleans are matched on each distinct value
+as pandas writes it (:func:`_typed_matches`). A pattern on a column outside the
+format is noted, not applied.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ ERR_TOTAL_TOO_BIG = (
     "--max-bytes); raise the limit if the files are genuine"
 )
 NOTE_ROWS_IN_FILE = "valid rows are counted in the file (DuckDB), not loaded: use fairness.audit(result)"
-NOTE_PATTERN = "matrix has no text column {column} for the DuckDB engine: its test pattern not applied"
+NOTE_PATTERN = "column {column} is not in the matrix format: the DuckDB engine does not apply its test pattern"
 
 _DATE_MIN, _DATE_MAX = "1677-09-22", "2262-04-11"  # the dates datetime64[ns] holds, as validation
 _INTS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
@@ -1112,7 +1114,7 @@ def _test_layout(src: _Source, config):
     for column, search in pattern_searches(config):
         if column not in present:
             notes.append(f"matrix has no column {column}: its test pattern not applied")
-        elif column in ("person_id", "shared_with") or column in _CATEGORIES:
+        elif column in ("person_id", "shared_with") or column in _CATEGORIES or column in TYPED:
             columns.append(column)
             searches[column] = search
         else:
@@ -1191,7 +1193,7 @@ def _codes(src: _Source, config) -> dict[str, str]:
         if column == "person_id":
             continue  # matched in Python, once per person, as the rows stream past sorted by person
         values = _CATEGORIES[column] if column in _CATEGORIES else None
-        if values is None:  # shared_with: its distinct texts are matched when known
+        if values is None:  # shared_with and the typed columns: their distinct values are matched when known
             bits.append((i, column))
             continue
         matched = [v for v in values if searches[column](v)]
@@ -1217,10 +1219,15 @@ def _condition_sql(condition: defs.Condition, present) -> str:
     return f"coalesce({column} {_SQL_OPS[condition.op]} {literal}, FALSE)"
 
 
-def _tests_sql(bits, searches, sharing_values: list[str]) -> str:
+def _tests_sql(bits, searches, sharing_values: list[str], others: dict[str, str] | None = None) -> str:
+    """The test bits but person_id's; ``others``: SQL of the matches of the typed columns
+    (:func:`_typed_matches`)."""
     parts = []
     for bit in bits:
-        if isinstance(bit, tuple):
+        if isinstance(bit, tuple) and bit[1] != "shared_with":
+            i, column = bit
+            parts.append(f"{1 << i} * CAST({(others or {}).get(column, 'FALSE')} AS INTEGER)")
+        elif isinstance(bit, tuple):
             i, column = bit
             matched = [v for v in sharing_values if searches[column](v)]
             parts.append(f"{1 << i} * CAST(coalesce(list_contains({_text_list(matched)}, {_ident(column)}), FALSE) "
@@ -1354,6 +1361,30 @@ def _harm(session: _Session, selected: str) -> pd.DataFrame:
     return out.sort_values(["borough", "risk_band", "harm_score"], kind="stable").reset_index(drop=True)
 
 
+def _typed_matches(session: _Session, layout, searches) -> dict[str, str]:
+    """SQL true where a typed column's value matches its test pattern, as
+    :func:`fairness.counts.cube.matches` decides it on the typed column in memory: each distinct
+    value of the valid rows is written as pandas writes it (``astype("string")``, a missing value
+    as "") and matched once."""
+    from fairness.counts.cube import matches
+
+    out = {}
+    dtypes = canonical_dtypes()
+    for k, column in enumerate(layout.test_columns):
+        if column in ("person_id", "shared_with") or column in _CATEGORIES or column not in TYPED:
+            continue
+        found = session.con.sql(f"SELECT DISTINCT {_ident(column)} AS v FROM ({_valid_view(session)}) "
+                                "WHERE v IS NOT NULL").df()
+        typed = _typed_column(found["v"], dtypes[column]) if column in dtypes else found["v"]
+        hit = matches(typed, searches[column]) if len(typed) else np.zeros(0, dtype=bool)
+        name = f"__test_values_{k}"
+        session.con.register(name, found.loc[hit, ["v"]].reset_index(drop=True))
+        missing = "TRUE" if searches[column]("") else "FALSE"
+        out[column] = (f"(CASE WHEN {_ident(column)} IS NULL THEN {missing} "
+                       f"ELSE coalesce({_ident(column)} IN (SELECT v FROM {name}), FALSE) END)")
+    return out
+
+
 def _stream_persons(session: _Session, numbers: list[int], layout, searches, config, *, find_duplicates: bool):
     """Stream the valid rows sorted by person and date: the ``persons`` table, the test cells
     (person_id's pattern matched once per person), and (if asked) every duplicate key."""
@@ -1361,12 +1392,13 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
     import pyarrow.compute as pc
 
     con, src = session.con, session.src
-    other_bits = _tests_sql(_codes(src, config)["__bits"], searches, layout.sharing_values)
+    other_bits = _tests_sql(_codes(src, config)["__bits"], searches, layout.sharing_values,
+                            _typed_matches(session, layout, searches))
     query = f"""SELECT person_id AS pid, snapshot_date AS snap, __row AS row,
                        CAST({_quarter_number('snapshot_date')} AS SMALLINT) AS q,
                        CAST(coalesce(list_position({_text_list(BOROUGHS)}, borough) - 1, -1) AS TINYINT) AS b,
                        {_condition_sql(defs.flag("harm_zero").condition, set(src.names))} AS z,
-                       CAST({other_bits} AS TINYINT) AS bits
+                       CAST({other_bits} AS INTEGER) AS bits
                 FROM ({_valid_view(session)}) ORDER BY pid, snap"""
     reader = con.sql(query).to_arrow_reader(STREAM_ROWS)
     bad = _suspect_keys(session.keys, invalid_only=True) if find_duplicates else None
