@@ -74,6 +74,8 @@ def test_a_section_the_audit_left_empty_says_why_in_one_sentence():
         "Not shown: whether each police force area's bands follow the England and Wales-wide thresholds cannot be "
         "assessed for this audit (england-wales-forces declares no bands).")
     assert str(fr.not_assessable(res, "bands")).endswith("(england-wales-forces declares no bands).")
+    res.band_status = "not assessable"
+    assert str(fr.band_status_note(res)) == "Band performance not assessable: england-wales-forces declares no bands."
     # no reason in the audit: the sentence says the section runs with london-gvm only for now
     assert str(fr.not_assessable(res, "trends")) == (
         "Not shown: trends over the quarters cannot be assessed yet for an audit with profile "

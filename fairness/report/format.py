@@ -665,6 +665,7 @@ def band_status_note(res: object) -> Markupish:
     """Whether band performance could be assessed, and why not."""
     status = _text(getattr(res, "band_status", ""))
     reason = _text(getattr(res, "band_reason", ""))
+    reason = reason.removeprefix(f"{status}: ")  # "not assessable: NAME declares no bands" says its status once
     if status in ("", "assessed"):
         text = (
             "Band performance is assessed against the outcome recorded in the matrix: violence "
