@@ -10,12 +10,12 @@ MATRIX := data/synthetic/gvm-history.csv
 SEED ?= 20181231
 CONTACT ?=
 
-.PHONY: help venv data report test lint bench clean
+.PHONY: help venv data report test test-slow lint bench clean
 
 help: ## list the tasks
 	@echo "fairness: audit gang databases for disproportionality and data-protection failures"
 	@echo
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml scripts/sysdeps.sh
 	@bash scripts/sysdeps.sh
@@ -34,8 +34,18 @@ data: $(MATRIX) ## generate the default synthetic matrix (if missing)
 report: $(STAMP) $(MATRIX) ## render the quarterly report and the scrutiny briefing (2018Q4 and the latest quarter) into reports/
 	$(BIN)/fairness report --matrix $(MATRIX) --quarter 2018Q4 --quarter latest --briefing $(if $(CONTACT),--contact "$(CONTACT)")
 
-test: $(STAMP) ## run the test suite
-	$(BIN)/python -m pytest
+# make test: every test not marked slow, the doctests, property tests with a fifth of their
+# examples, on TEST_WORKERS processes (pytest-xdist; one file per worker at a time, so each
+# file's shared fixtures are computed once). make test-slow: the slow tests (real notebooks,
+# processes, whole synthetic histories) and every property test with all its examples.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
+
+test: $(STAMP) ## run the fast test suite (everything not marked slow; under 2.5 min on 2 cores)
+	$(BIN)/python -m pytest -m "not slow" --hypothesis-profile=fast $(PYTEST_PARALLEL)
+
+test-slow: $(STAMP) ## run the slow tests and every property test with all its examples (CI runs test, then this)
+	$(BIN)/python -m pytest -m "slow or hypothesis" --hypothesis-profile=full $(PYTEST_PARALLEL)
 
 lint: $(STAMP) ## check style with ruff
 	$(BIN)/ruff check fairness tests

@@ -1,9 +1,32 @@
-"""Shared fixtures: small matrices built by hand, so expected answers are known."""
+"""Shared fixtures: small matrices built by hand, so expected answers are known.
+
+Also the two hypothesis profiles: ``full`` (the default: every property test
+tries the number of examples written beside it) and ``fast`` (``make test``:
+a fifth of them, at least 3), chosen with ``--hypothesis-profile``. ``make
+test-slow`` runs every property test again under ``full``, so CI tries every
+example.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+#: Share of each property test's examples that the fast profile tries.
+FAST_SHARE = 5
+settings.register_profile("full")
+settings.register_profile("fast")
+
+
+def examples(n: int) -> int:
+    """``n`` examples under the full profile; a fifth of ``n`` (at least 3) under ``fast``.
+
+    Read when a test module is imported, after ``--hypothesis-profile`` has loaded a profile.
+    """
+    if settings.get_current_profile_name() == "fast":
+        return max(3, n // FAST_SHARE)
+    return n
 
 HEADER = (
     "person_id,snapshot_date,borough,ethnicity,sex,age,harm_score,risk_band,"

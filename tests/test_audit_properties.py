@@ -53,10 +53,10 @@ from fairness.publish.disclosure import MARKER
 from fairness.publish.intruder import PublicationAuditError
 from fairness.publish.publication import find_small_counts_in_tables
 from fairness.results.audit import ERR_NO_VALID_ROWS
-from tests.conftest import good_row
+from tests.conftest import examples, good_row
 
 SETTINGS = dict(
-    max_examples=20,
+    max_examples=examples(20),
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,

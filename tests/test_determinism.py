@@ -67,6 +67,7 @@ def test_threads_are_released_after_the_fit():
     assert [pool["num_threads"] for pool in threadpool_info()] == before
 
 
+@pytest.mark.slow  # a second Python process importing everything and auditing
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX environment handling")
 def test_audit_json_is_byte_identical_under_another_environment():
     # The same audit in this process and in a fresh one with another environment: a cron-like

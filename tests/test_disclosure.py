@@ -33,6 +33,7 @@ from fairness.publish.disclosure import (
     protect_table,
     protect_value,
 )
+from tests.conftest import examples
 
 C = MARKER
 
@@ -656,7 +657,7 @@ def wide_tables(draw):
     return wide_table(cells)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(wide_tables())
 def test_property_two_way_tables_with_margins_are_safe(t):
     spec = wide_spec(t)
@@ -689,7 +690,7 @@ def benchmark_tables(draw):
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(benchmark_tables())
 def test_property_benchmark_tables_are_safe(t):
     p = protect_table(
@@ -715,7 +716,7 @@ def test_property_benchmark_tables_are_safe(t):
     assert_publishable(p)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(wide_tables(), st.sampled_from([3, 5, 10]))
 def test_property_rounding_keeps_counts_publishable(t, base):
     p = protect_table(t, rounding=base, **wide_spec(t))
@@ -730,7 +731,7 @@ def test_property_rounding_keeps_counts_publishable(t, base):
     assert_publishable(p)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(wide_tables())
 def test_property_internal_mode_is_the_identity(t):
     p = protect_table(t, mode="internal", **wide_spec(t))
@@ -756,7 +757,7 @@ def three_way_tables(draw):
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(three_way_tables())
 def test_property_three_way_tables_with_totals_published_elsewhere_are_safe(t):
     # Every two-way margin (a x b, a x c, b x c) is taken as published elsewhere.

@@ -31,6 +31,7 @@ from fairness.definitions import ETHNICITIES
 from fairness.results.sentences import ratio_sentences
 from fairness.stats import disproportionality as dp
 from fairness.stats.disproportionality import relative_rate_from_counts
+from tests.conftest import examples
 
 Z = 1.959963984540054
 METHODS = ["katz", "poisson-exact", "mid-p"]
@@ -418,7 +419,7 @@ def test_benchmark_sensitivity_one_row_per_group_measure_benchmark():
 COUNTS = st.integers(min_value=1, max_value=400)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(black=COUNTS, white=COUNTS, asian=COUNTS, k=st.integers(min_value=2, max_value=20))
 def test_ratios_invariant_to_scaling_list_counts(black, white, asian, k):
     one = listed(Black=black, White=white, Asian=asian)
@@ -433,7 +434,7 @@ def test_ratios_invariant_to_scaling_list_counts(black, white, asian, k):
     assert b == pytest.approx(a, rel=1e-9, nan_ok=True)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(black=st.integers(0, 300), white=st.integers(0, 300), other=st.integers(0, 50),
        method=st.sampled_from(METHODS))
 def test_representation_interval_contains_ratio(black, white, other, method):
@@ -446,7 +447,7 @@ def test_representation_interval_contains_ratio(black, white, other, method):
     assert (stated["n"] == black + white + other).all()
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(white=st.integers(1, 200), k=st.integers(1, 5), pop=st.integers(1_000, 100_000),
        method=st.sampled_from(METHODS))
 def test_identical_rates_give_rri_one_and_p_near_one(white, k, pop, method):

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from fairness.stats import funnel as fn
+from tests.conftest import examples
 
 Q95 = 1.959963984540054  # Phi^-1(0.975)
 Q998 = 3.090232306167813  # Phi^-1(0.999)
@@ -443,7 +444,7 @@ boroughs = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(units=boroughs)
 def test_flags_agree_with_limits_and_reference(units):
     count = [c for c, _ in units]

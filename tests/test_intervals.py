@@ -18,6 +18,7 @@ from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.proportion import proportion_confint
 
 from fairness.stats import intervals as iv
+from tests.conftest import examples
 
 Z = 1.959963984540054
 
@@ -507,7 +508,7 @@ def test_adjust_default_is_holm_and_shapes():
 _STATSMODELS_NAME = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni"}
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(p=st.lists(st.one_of(st.floats(0, 1), st.sampled_from([0.0, 0.01, 0.05, 0.5, 1.0])),
                   min_size=1, max_size=40))
 def test_adjust_identical_to_statsmodels(p):
@@ -606,7 +607,7 @@ counts_and_sizes = st.integers(min_value=1, max_value=100_000).flatmap(
 alphas = st.floats(min_value=0.001, max_value=0.5)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(a_pair=counts_and_sizes, b_pair=counts_and_sizes, k=st.integers(min_value=2, max_value=50))
 def test_ratio_invariant_to_scaling(a_pair, b_pair, k):
     (a, A), (b, B) = a_pair, b_pair
@@ -616,7 +617,7 @@ def test_ratio_invariant_to_scaling(a_pair, b_pair, k):
     assert float(scaled) == pytest.approx(float(ratio), rel=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(pair=counts_and_sizes, alpha=alphas)
 def test_proportion_interval_contains_estimate(pair, alpha):
     x, n = pair
@@ -626,7 +627,7 @@ def test_proportion_interval_contains_estimate(pair, alpha):
         assert x / n - 1e-12 <= high <= 1.0, method
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(pair=counts_and_sizes)
 def test_identical_groups_give_ratio_one_and_p_one(pair):
     x, n = pair
@@ -639,7 +640,7 @@ def test_identical_groups_give_ratio_one_and_p_one(pair):
         assert float(iv.test_rate_ratio(x, n, x, n, method=method)) == pytest.approx(1.0)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     a_pair=counts_and_sizes,
     b_pair=counts_and_sizes,
@@ -679,7 +680,7 @@ def test_intervals_widen_as_alpha_shrinks(a_pair, b_pair, alphas_pair):
         )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(a_pair=counts_and_sizes, b_pair=counts_and_sizes)
 def test_interval_and_test_agree(a_pair, b_pair):
     # Each interval is the inversion of its test: it excludes 1 exactly when p < alpha.
@@ -697,7 +698,7 @@ def test_interval_and_test_agree(a_pair, b_pair):
         assert excludes_one == (p < 0.05), (ci_method, float(low), float(high), p)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(a_pair=counts_and_sizes, b_pair=counts_and_sizes)
 def test_ratio_interval_contains_estimate(a_pair, b_pair):
     (a, A), (b, B) = a_pair, b_pair
@@ -707,7 +708,7 @@ def test_ratio_interval_contains_estimate(a_pair, b_pair):
         assert low <= ratio * (1 + 1e-9) and ratio <= high * (1 + 1e-9), method
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(p=st.lists(st.one_of(st.floats(0, 1), st.just(float("nan"))), max_size=12))
 def test_adjusted_pvalues_not_smaller(p):
     for method in ADJUST_METHODS:

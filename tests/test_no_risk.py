@@ -20,7 +20,7 @@ from fairness.counts.groups import AGE_BAND_LABELS
 from fairness.definitions import BOROUGHS, ETHNICITIES, SEXES
 from fairness.results.audit import NO_RISK_BY
 from fairness.stats import no_risk as nr
-from tests.conftest import good_row
+from tests.conftest import examples, good_row
 
 PROPORTION_METHODS = ["wilson", "exact", "clopper-pearson", "jeffreys", "agresti-coull", "normal"]
 COLUMNS = ["definition", "definition_label", "by", "group", "count", "n", "share", "ci_low", "ci_high",
@@ -225,7 +225,7 @@ def test_duration_when_no_one_meets_the_definition(seven):
 # ---------------------------------------------------------------- properties
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     flags=st.lists(st.tuples(st.booleans(), st.sampled_from(["Hackney", "Barnet", "Brent"])),
                    min_size=1, max_size=60),

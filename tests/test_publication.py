@@ -478,9 +478,10 @@ def test_every_hidden_cell_is_named_in_the_decisions(case):
     assert missing == []
     # and the decisions name no cell that is shown
     # (a model summary or London centre withheld is left missing: NaN, or "" for a text)
+    tables = _tables(published)
     shown_cells = [(t, r, c) for t, r, c in named if r != "all"
-                   and not hidden(_tables(published)[t].at[r, c])
-                   and not (pd.isna(_tables(published)[t].at[r, c]) or _tables(published)[t].at[r, c] == "")]
+                   and not hidden(tables[t].at[r, c])
+                   and not (pd.isna(tables[t].at[r, c]) or tables[t].at[r, c] == "")]
     assert shown_cells == []
 
 
@@ -520,6 +521,7 @@ def test_borough_sentence_counts_only_boroughs_whose_flag_is_shown(audits):
 # -------------------------------------------------------- report refusal
 
 
+@pytest.mark.slow  # runs the real report notebook
 def test_report_refuses_metrics_with_a_small_count(tmp_path, monkeypatch):
     """Issue 7: a publication run whose metrics.json would show a 3 fails and publishes nothing.
 

@@ -397,6 +397,7 @@ def _wait_for_tmp(out: Path, proc: subprocess.Popen, timeout: float = 60) -> Non
     raise AssertionError("the run never started its notebook")
 
 
+@pytest.mark.slow  # two runner processes, each with a kernel
 def test_two_jobs_for_one_quarter_do_not_corrupt_it(matrix: Path, nb: Path, tmp_path: Path):
     out = tmp_path / "reports"
     out.mkdir()
@@ -415,6 +416,7 @@ def test_two_jobs_for_one_quarter_do_not_corrupt_it(matrix: Path, nb: Path, tmp_
     assert _hidden_dirs(out) == []
 
 
+@pytest.mark.slow  # a runner process killed mid-notebook, then kernels run again
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_killed_run_leaves_previous_report_intact(matrix: Path, tmp_path: Path, sig: int):
     out = tmp_path / "reports"

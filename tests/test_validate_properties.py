@@ -39,7 +39,7 @@ from fairness.definitions import (
 )
 from fairness.io.schema import MatrixSchema
 from fairness.io.validation import MatrixFileError, canonical_dtypes, read_matrix
-from tests.conftest import good_row
+from tests.conftest import examples, good_row
 
 # No shrinking: at ~0.2 s per read it can run for minutes. A failure prints the
 # example as generated; add Phase.shrink locally to minimise it.
@@ -149,7 +149,7 @@ def _check_result(res, n_rows: int, starts: list[int]) -> None:
 # ------------------------------------------------------------ properties
 
 
-@settings(max_examples=25, **SETTINGS)
+@settings(max_examples=examples(25), **SETTINGS)
 @given(data=matrices())
 def test_every_row_is_valid_or_quarantined_with_its_reasons(workdir, data):
     header, rows, good = data
@@ -164,7 +164,7 @@ def test_every_row_is_valid_or_quarantined_with_its_reasons(workdir, data):
             assert start in valid_lines, res.problem_lines()
 
 
-@settings(max_examples=10, **SETTINGS)
+@settings(max_examples=examples(10), **SETTINGS)
 @given(data=matrices())
 def test_cli_exit_code_says_whether_rows_were_quarantined(workdir, data):
     header, rows, _ = data
@@ -179,7 +179,7 @@ def test_cli_exit_code_says_whether_rows_were_quarantined(workdir, data):
     assert "Traceback" not in err.getvalue()
 
 
-@settings(max_examples=10, **SETTINGS)
+@settings(max_examples=examples(10), **SETTINGS)
 @given(body=st.text(alphabet=st.sampled_from(list('abc019-,;"\n\r \t=é')), max_size=300), extra=st.booleans())
 def test_any_text_under_a_good_header_is_read_or_refused_cleanly(workdir, body, extra):
     header = ",".join(list(ALL_COLUMNS) + (["note"] if extra else []))
@@ -198,7 +198,7 @@ def test_any_text_under_a_good_header_is_read_or_refused_cleanly(workdir, body, 
     assert code == res.exit_code
 
 
-@settings(max_examples=20, **SETTINGS)
+@settings(max_examples=examples(20), **SETTINGS)
 @given(data=st.binary(max_size=400))
 def test_arbitrary_bytes_never_crash(workdir, data):
     path = workdir / "bytes.csv"
