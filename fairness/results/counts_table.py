@@ -39,9 +39,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from fairness.counts.cube import ERR_NO_VALID_ROWS
 from fairness.errors import CountTableError
 from fairness.profiles import Profile, load_profile
-from fairness.results.audit import AuditResult
+from fairness.results.result import AuditResult
 
 __all__ = ["CountTableError", "CountTableAudit", "audit_counts", "read_count_table", "relative_rate_by_area",
            "NOT_ASSESSABLE"]
@@ -211,8 +212,6 @@ def counts_from_records(res: Any, *, profile: str | os.PathLike[str] | Profile) 
         counts = frame.groupby(["period", "area", "group"], sort=True, as_index=False)[["count", "no_risk"]].sum()
         counts["no_risk"] = counts["no_risk"].astype("float64")
     if len(counts) == 0:
-        from fairness.results.audit import ERR_NO_VALID_ROWS
-
         raise ValueError(ERR_NO_VALID_ROWS)
     return CountTable(counts=counts, periods=tuple(sorted(counts["period"].unique())), has_period=True,
                       has_no_risk=True, n_rows=res.n_rows, source=res.source, sha256=res.sha256, profile=p,
