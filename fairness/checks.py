@@ -54,6 +54,7 @@ from fairness.stats.intervals import confint_proportion
 from fairness.stats.no_risk import no_risk_flag
 
 __all__ = [
+    "ALL_BANDS",
     "ALL_BOROUGHS",
     "CHECK_RESULT_COLUMNS",
     "Check",
@@ -82,6 +83,8 @@ STATUS_NOT_ASSESSABLE = "not assessable"
 
 #: ``borough`` value of the London-wide rows (``by=("quarter",)``).
 ALL_BOROUGHS = "All boroughs"
+#: ``risk_band`` of sharing_by_partner for a list whose profile declares no bands.
+ALL_BANDS = "all bands"
 #: ``quarter`` / ``borough`` of quarantined rows whose raw value does not parse.
 UNKNOWN = "unknown"
 #: Pseudo-column in :attr:`Check.needs`: the check needs the quarantine frame.
@@ -1368,6 +1371,8 @@ def sharing_from_counts(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataF
             "count": table["count"].to_numpy(dtype="int64"),
         }
     )
+    if not defs.RISK_BANDS:  # a list without bands: one row per partner over every band
+        cells["risk_band"] = ALL_BANDS
     partner_names = sorted({p for ps in partners_of.values() for p in ps})
     keys = ["quarter", "risk_band", "no_risk"]
     n = cells.groupby(keys)["count"].sum().rename("n")

@@ -124,6 +124,13 @@ BOOLEAN_FALSE: frozenset[str] = frozenset({"false", "no", "0"})
 #: Separator for the partner types in ``shared_with``.
 SHARED_WITH_SEPARATOR = ";"
 
+#: Partner types ``shared_with`` may name (a profile's ``[sharing] partners``); see
+#: :func:`fairness.io.schema.partner_label`. Only these are ever published, anything else as "Other".
+PARTNER_TYPES: tuple[str, ...] = (
+    "housing", "education", "school", "council", "local_authority", "DWP", "social_services", "health",
+    "probation", "youth_offending", "immigration", "private_landlord",
+)
+
 #: Default reference group for relative rates.
 DEFAULT_REFERENCE = "White"
 

@@ -317,6 +317,10 @@ def test_england_wales_records_run_the_checks_by_force_area():
                                                                "snapshots (the list is pooled)")
     # no bands declared: a risk_band column is not read
     assert res.band_reason == "not assessable: england-wales-forces declares no bands"
+    # sharing without bands: one row per partner over all bands
+    s = res.sharing_by_partner
+    assert set(s["risk_band"]) == {"all bands"}
+    assert s.groupby("partner")["count"].sum().to_dict() == {"any": 2, "housing": 1, "school": 1}
     # benchmarks restricted to the two force areas (the list is not declared to cover the others)
     pop = fairness.load_profile("england-wales-forces").benchmark().table
     black = pop[(pop.group == "Black") & pop.borough.isin(["Cumbria", "Kent"])]["count"].sum()
@@ -358,3 +362,22 @@ def test_audits_under_two_profiles_in_two_threads_each_see_their_own_definitions
         city, london = city.result(), london.result()
     assert city.to_json() == city_audit.to_json()
     assert london.to_json() == covers_audits["profile"].to_json()
+
+
+def test_a_profile_declares_its_partner_vocabulary(tmp_path):
+    from fairness.profiles._vocabulary import data_dictionary_for
+
+    text = CITY.replace("[age]", '[sharing]\npartners = ["housing", "youth_club"]\n[age]')
+    profile, rows = _city(tmp_path, text=text)
+    # P1 shared with a youth club and a school (not declared here: "Other"), P2 with housing
+    rows["shared_with"] = ["Youth Club;school", "housing"] + [""] * 8
+    res = fairness.audit(rows, profile=profile)
+    s = res.sharing_by_partner
+    shared = s.groupby("partner")["count"].sum().to_dict()
+    assert shared == {"any": 2, "Other": 1, "housing": 1, "youth_club": 1}
+    assert set(res.parameters["vocabulary"]["partners"]) == {"housing", "youth_club"}
+    assert "(housing, youth_club; anything else" in data_dictionary_for(profile).set_index("column").loc[
+        "shared_with", "valid"]
+    # the default list is London's, unchanged
+    assert fairness.load_profile("london-gvm").partners[:3] == ("housing", "education", "school")
+    res.for_publication()  # the publication audit knows the declared partners

@@ -14,12 +14,14 @@ sets, the order of dates, one row per person per snapshot).
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from fairness import definitions as _defs
 from fairness.definitions import (
     AGE_MAX,
     AGE_MIN,
@@ -37,18 +39,25 @@ __all__ = ["MatrixSchema", "data_dictionary", "data_dictionary_markdown", "CHECK
 #: Partner types ``shared_with`` may name (matched case-insensitively, with
 #: spaces, hyphens and underscores alike). Only these labels are ever
 #: published; anything else is counted as :data:`PARTNER_OTHER`.
-PARTNER_TYPES: tuple[str, ...] = (
-    "housing", "education", "school", "council", "local_authority", "DWP", "social_services", "health",
-    "probation", "youth_offending", "immigration", "private_landlord",
-)
+#: (Declared in :data:`fairness.definitions.PARTNER_TYPES`, which a profile may set; this name is
+#: the default list.)
+PARTNER_TYPES: tuple[str, ...] = _defs.PARTNER_TYPES
 PARTNER_OTHER = "Other"
-_PARTNER_KEYS = {p.lower().replace("-", "_").replace(" ", "_"): p for p in PARTNER_TYPES}
+
+
+def _partner_key(value: str) -> str:
+    return "_".join(str(value).strip().lower().replace("-", " ").replace("_", " ").split())
 
 
 def partner_label(value: str) -> str:
-    """The declared partner type ``value`` names, or ``"Other"`` (no free text is ever published)."""
-    key = "_".join(str(value).strip().lower().replace("-", " ").replace("_", " ").split())
-    return _PARTNER_KEYS.get(key, PARTNER_OTHER)
+    """The declared partner type ``value`` names (:data:`fairness.definitions.PARTNER_TYPES` as it is
+    now: a profile's ``[sharing] partners``), or ``"Other"`` (no free text is ever published)."""
+    return _partner_keys(_defs.PARTNER_TYPES).get(_partner_key(value), PARTNER_OTHER)
+
+
+@functools.lru_cache(maxsize=8)
+def _partner_keys(partners: tuple[str, ...]) -> dict[str, str]:
+    return {_partner_key(p): p for p in partners}
 
 
 

@@ -79,6 +79,7 @@ def definitions_of(profile: Profile) -> dict[str, Any]:
         "OUTCOME_COLUMN": outcome.column if outcome else None,
         "OUTCOME_LABEL": outcome.label if outcome else "",
         "OUTCOME_WINDOW_MONTHS": outcome.window_months if outcome else 0,
+        "PARTNER_TYPES": profile.partners or defs.PARTNER_TYPES,
         "REQUIRED_COLUMNS": tuple(required),
         "OPTIONAL_COLUMNS": tuple(optional),
         "ALL_COLUMNS": tuple(required) + tuple(optional),

@@ -196,6 +196,8 @@ class Profile:
     outcomes: tuple[Outcome, ...]
     age: AgeSpec
     count_table: CountTableSpec
+    #: partner types ``shared_with`` may name ([sharing] partners; default the built-in list)
+    partners: tuple[str, ...] = ()
 
     @property
     def area_names(self) -> tuple[str, ...]:
@@ -304,7 +306,8 @@ _KEYS: dict[str, dict[str, tuple[bool, str]]] = {
          "place": (True, "a table"), "areas": (True, "an array of tables [[areas]]"),
          "groups": (True, "a table"), "benchmarks": (True, "tables [benchmarks.NAME]"),
          "bands": (False, "a table"), "outcomes": (False, "an array of tables [[outcomes]]"),
-         "age": (True, "a table"), "count_table": (False, "a table")},
+         "age": (True, "a table"), "count_table": (False, "a table"), "sharing": (False, "a table")},
+    "sharing": {"partners": (False, "an array of text: the partner types shared_with may name")},
     "list": {"name": (True, "text"), "unit": (True, "text, plural (\"people listed\")"),
              "unit_singular": (True, "text (\"person\")"), "snapshots": (False, "true or false"),
              "counts": (False, "\"people\" or \"events\""), "covers_all_areas": (False, "true or false"),
@@ -412,7 +415,14 @@ class _Reader:
             outcomes=self._outcomes(top.get("outcomes", [])),
             age=self._age(top["age"]),
             count_table=self._count_table(top.get("count_table", {})),
+            partners=self._partners(top.get("sharing", {})),
         )
+
+    def _partners(self, value: Any) -> tuple[str, ...]:
+        from fairness.definitions import PARTNER_TYPES
+
+        t = self._table(value, "sharing", "sharing")
+        return self._texts(t["partners"], "sharing.partners") if "partners" in t else PARTNER_TYPES
 
     def _bool(self, value: Any, where: str) -> bool:
         if not isinstance(value, bool):

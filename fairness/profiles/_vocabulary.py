@@ -106,6 +106,9 @@ def vocabulary(profile: Profile) -> Vocabulary:
                                      + (f"; {profile.groups.not_stated!r} has no benchmark)"
                                         if profile.groups.not_stated else ")")},
         "risk_band": {"checks": [pa.Check.isin(list(bands))], "metadata": meta("risk_band")},
+        "shared_with": {"metadata": {**(base.columns["shared_with"].metadata or {}),
+                                     "valid": "partner types separated by ';' (" + ", ".join(profile.partners)
+                                              + "; anything else is counted as Other); empty: not shared"}},
         "age": {"checks": [pa.Check.ge(profile.age.min), pa.Check.le(profile.age.max)], "metadata": meta("age")},
     })
     from fairness.profiles._apply import definitions_of
@@ -127,10 +130,11 @@ def data_dictionary_for(profile: str | os.PathLike[str] | Profile) -> pd.DataFra
     p = load_profile(profile)
     schema = vocabulary(p).schema
     dd = data_dictionary()
-    for col in ("borough", "ethnicity", "risk_band", "age"):
+    for col in ("borough", "ethnicity", "risk_band", "age", "shared_with"):
         spec = schema.columns[col]
         dd.loc[dd["column"] == col, "valid"] = (spec.metadata or {}).get("valid", "")
-        dd.loc[dd["column"] == col, "description"] = spec.description or ""
+        if col != "shared_with":
+            dd.loc[dd["column"] == col, "description"] = spec.description or ""
     vocab = vocabulary(p)
     dd["required"] = dd["column"].isin(vocab.required)
     dd = dd[dd["column"].isin(vocab.all_columns) | (dd["column"] == "outcome_violence_12m")]

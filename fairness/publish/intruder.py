@@ -471,6 +471,7 @@ def _vocabulary(facts: Mapping[str, Any] | None = None) -> dict[str, frozenset[s
     name = parameters.get("profile")
     declared = parameters.get("vocabulary") or {}  # a profile's own words, as the audit wrote them
     bands: set[str] = set(declared.get("bands", ()))
+    partners: set[str] = set(declared.get("partners", ()))
     if declared:
         areas = set(declared.get("areas", ()))
         groups |= set(declared.get("groups", ())) | set(declared.get("age_bands", ()))
@@ -488,7 +489,7 @@ def _vocabulary(facts: Mapping[str, Any] | None = None) -> dict[str, frozenset[s
     groups |= set(COMBINED_LABELS)
     return {
         "borough": frozenset(set(BOROUGHS) | areas | {"All boroughs", OTHER_BOROUGHS, "London", "unknown"}),
-        "partner": frozenset(set(PARTNER_TYPES) | {PARTNER_OTHER, "any"}),
+        "partner": frozenset(set(PARTNER_TYPES) | partners | {PARTNER_OTHER, "any"}),
         "risk_band": frozenset(set(RISK_BANDS) | bands),
         "reference": frozenset(groups),
         "group": frozenset(groups),

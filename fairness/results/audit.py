@@ -306,13 +306,14 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
             no_risk=options["no_risk"], checks_config=config,
             records=_records_for_checks(frame, codes, quarters.index(q)), covers=covers,
             undeclared=missing, rate_benchmark=benches[0], count_kind=p.list.counts)
+    from fairness.checks import ALL_BANDS, ALL_BOROUGHS
+
     params = {**result.parameters, "input": "records", "profile": p.name, "period": q, "pooled": pooled,
               "place": p.place.name, "place_people": p.place.people,
               # the profile's words, so a publication check of the JSON alone knows them (no path)
               "vocabulary": {"areas": [*p.area_names, p.place.name, f"All {p.place.area_word_plural}"],
                              "groups": list(p.groups.all), "age_bands": [b[0] for b in p.age.bands],
-                             "bands": list(p.bands.order)}}
-    from fairness.checks import ALL_BOROUGHS
+                             "bands": list(p.bands.order) or [ALL_BANDS], "partners": list(p.partners)}}
 
     changes: dict[str, Any] = _pooled(result) if pooled else {}
     if pooled:
