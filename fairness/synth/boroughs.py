@@ -198,20 +198,30 @@ def _build_place(raw: dict, rng: np.random.Generator, place: Place) -> Boroughs:
 
 
 def zero_harm_quota(
-    people: np.ndarray, room: np.ndarray, total: int, offset: np.ndarray
+    people: np.ndarray, room: np.ndarray, total: int, offset: np.ndarray, rng: np.random.Generator | None = None
 ) -> tuple[np.ndarray, float]:
-    """Exact zero-harm counts per borough summing to ``total``.
+    """Zero-harm counts per borough summing exactly to ``total``.
 
     Borough ``b``'s expected share is ``expit(mu + offset[b])`` with the
-    common ``mu`` solved so the expected counts sum to ``total``; counts are
-    then rounded by largest remainder, never above ``room[b]`` (people in the
-    borough who could score zero). Returns the counts and the common share
-    ``expit(mu)``.
+    common ``mu`` solved so the expected counts sum to ``total``. With
+    ``rng``, the counts are a multinomial draw of ``total`` over the boroughs
+    in proportion to their expected counts, so each borough's count varies as
+    a real borough's would (binomial noise on top of its practice); without
+    it, they are the expected counts rounded by largest remainder. Either way
+    no borough gets more than ``room[b]`` (people who could score zero): the
+    excess is shared out again by largest remainder. Returns the counts and
+    the common share ``expit(mu)``.
     """
     lo, hi = -30.0, 30.0
     for _ in range(80):
         mu = (lo + hi) / 2
         expected = people / (1.0 + np.exp(-(mu + offset)))
         lo, hi = (mu, hi) if expected.sum() < total else (lo, mu)
-    counts = capped_largest_remainder(expected, int(total), room)
+    room = np.asarray(room, dtype=np.int64)
+    if rng is None or total <= 0 or expected.sum() <= 0:
+        counts = capped_largest_remainder(expected, int(total), room)
+    else:
+        drawn = np.minimum(rng.multinomial(int(total), expected / expected.sum()), room)
+        spare = int(total) - int(drawn.sum())
+        counts = drawn + (capped_largest_remainder(expected, spare, room - drawn) if spare else 0)
     return counts, float(1.0 / (1.0 + np.exp(-mu)))

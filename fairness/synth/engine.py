@@ -665,7 +665,7 @@ def _zero_harm(
             )
         )
     people_b = np.bincount(borough, minlength=len(sim.boroughs.names))
-    counts, common = zero_harm_quota(people_b, room_b, need, sim.boroughs.zero_harm_offset)
+    counts, common = zero_harm_quota(people_b, room_b, need, sim.boroughs.zero_harm_offset, sim.rng)
     sim.zero_harm_common.append(common)
     keys = np.where(room, -latent, -np.inf)
     return top_k_by_group(keys, borough, counts) & room
