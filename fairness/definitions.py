@@ -315,3 +315,47 @@ class CheckParameters:
 
 #: The defaults in force.
 CHECK_PARAMETERS = CheckParameters()
+
+
+# ---------------------------------------------------------------------- disclosure control
+
+#: Published label of small boroughs combined into one row.
+OTHER_BOROUGHS = "Other boroughs"
+
+
+@dataclass(frozen=True)
+class GroupCombination:
+    """Groups of one breakdown published together as one row (disclosure control).
+
+    As official statistics do, a group too small to publish alone is combined
+    with its neighbours *before* suppression, so that suppressing it does not
+    cost a large group its figures. ``by`` names the breakdown (``"age_band"``,
+    ``"ethnicity"``), ``label`` is what the combined row is called and
+    ``parts`` are the groups it replaces (adjacent age bands; the smaller
+    ethnic groups). :mod:`fairness.publish.publication` decides when to use
+    one; :mod:`fairness.publish.intruder` checks that a combined row minus the
+    parts shown elsewhere gives no hidden count back.
+    """
+
+    by: str
+    label: str
+    parts: tuple[str, ...]
+
+
+#: Declared combinations, tried in this order. A combination is used only
+#: where one of its parts holds a count below the threshold and suppressing
+#: it would otherwise hide the figures of a group of
+#: :data:`COMBINE_TO_SAVE` people or more.
+GROUP_COMBINATIONS: tuple[GroupCombination, ...] = (
+    GroupCombination("age_band", "25 and over", ("25-34", "35+")),
+    GroupCombination("age_band", "Under 25", ("10-17", "18-24")),
+    GroupCombination("ethnicity", "Asian, Mixed and Other", ("Asian", "Mixed", "Other")),
+)
+#: Groups of this many people or more are the ones whose figures combining saves.
+COMBINE_TO_SAVE = 100
+#: Group counts published as data-quality counts, whatever their size: the
+#: number of people whose ethnicity (or sex) is "Not stated" says nothing about
+#: any person's ethnicity (it is the number listed minus the stated total, as
+#: the number quarantined is the rows read minus the rows kept). What those
+#: people's records hold (no-risk counts, outcomes, bands) is still protected.
+DATA_QUALITY_GROUPS: tuple[str, ...] = ("Not stated",)

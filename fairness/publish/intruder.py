@@ -32,6 +32,10 @@ published numbers still give away:
 ``vocabulary``
     a string in a label column (group, borough, partner, metric …) that is
     not in the package's declared vocabulary: free text from the input.
+``combined``
+    a combined row ("25 and over", fairness.definitions.GROUP_COMBINATIONS)
+    minus its parts shown anywhere else (another threshold, the calibration
+    table, the group sizes of representation and no_risk): the last part.
 
 :func:`audit_publication` returns every finding as a table;
 :func:`assert_publication_safe` raises :class:`PublicationAuditError`, whose
@@ -54,6 +58,8 @@ from fairness.definitions import (
     BOROUGHS,
     DEFAULT_SUPPRESSION_THRESHOLD,
     ETHNICITIES,
+    GROUP_COMBINATIONS,
+    OTHER_BOROUGHS,
     RISK_BANDS,
     SEXES,
 )
@@ -483,9 +489,11 @@ def _vocabulary(facts: Mapping[str, Any] | None = None) -> dict[str, frozenset[s
         profile = load_profile(name)
         areas = {a.name for a in profile.areas} | {profile.place.name, f"All {profile.place.area_word_plural}"}
         groups |= set(profile.groups.all)
-    groups |= {g for g in ETHNICITIES} | {b[0] for b in AGE_BANDS} | set(SEXES) | set(BOROUGHS)
-    groups |= {f"{e} / {a[0]}" for e in ETHNICITIES for a in AGE_BANDS}
-    groups |= {f"{e} / {s}" for e in ETHNICITIES for s in SEXES}
+    ethnic = set(ETHNICITIES) | {c.label for c in GROUP_COMBINATIONS if c.by == "ethnicity"}
+    ages = {b[0] for b in AGE_BANDS} | {c.label for c in GROUP_COMBINATIONS if c.by == "age_band"}
+    groups |= ethnic | ages | set(SEXES) | set(BOROUGHS)
+    groups |= {f"{e} / {a}" for e in ethnic for a in ages}
+    groups |= {f"{e} / {s}" for e in ethnic for s in SEXES}
     groups |= set(COMBINED_LABELS)
     return {
         "borough": frozenset(set(BOROUGHS) | areas | {"All boroughs", OTHER_BOROUGHS, "London", "unknown"}),
@@ -499,9 +507,8 @@ def _vocabulary(facts: Mapping[str, Any] | None = None) -> dict[str, frozenset[s
 #: ``rule`` of a quarantine reason whose count the total would give away: the
 #: reason itself is withheld, not only its count.
 WITHHELD_REASON = MARKER
-#: Labels of combined groups that protect_audit may publish.
-OTHER_BOROUGHS = "Other boroughs"
-COMBINED_LABELS: tuple[str, ...] = ("Asian, Mixed and Other",)
+#: Labels of combined groups that protect_audit may publish (fairness.definitions.GROUP_COMBINATIONS).
+COMBINED_LABELS: tuple[str, ...] = tuple(c.label for c in GROUP_COMBINATIONS)
 #: Tables whose "group" column names groups of people (not quarters or durations).
 _GROUP_TABLES = ("representation", "relative_rate", "sensitivity", "band_by_group", "band_calibration",
                  "band_versus_reference")
@@ -525,6 +532,111 @@ def _vocabulary_findings(tables, facts, threshold: int) -> list[tuple]:
     return found
 
 
+#: Count columns of the band tables that a combined row sums over its parts.
+_COMBINED_COUNTS: dict[str, tuple[str, ...]] = {
+    "band_by_group": ("n", "positives", "selected", "tp", "fp", "tn", "fn"),
+    "band_calibration": ("n", "outcomes"),
+}
+
+
+def _part_values(tables, by: str, part: str, threshold: str | None, band: str | None) -> dict[str, tuple[Any, str]]:
+    """Every published value of one part of a combined group: column -> (value, where).
+
+    Looked for in ``band_by_group`` (the same threshold; ``n`` and ``positives``
+    at any threshold), worked out from ``band_calibration`` (a group's bands sum
+    to its ``n``, outcomes to its ``positives``, the bands of a threshold to its
+    ``selected`` and ``tp``), and for ``n`` in ``representation`` and
+    ``no_risk``. A shown value wins over a hidden one.
+    """
+    from fairness.definitions import BAND_THRESHOLDS
+
+    found: dict[str, list[tuple[Any, str]]] = {}
+
+    def put(col: str, v: Any, where: str) -> None:
+        if _hidden(v) or _number(v) is not None:
+            found.setdefault(col, []).append((v, where))
+
+    bbg, cal = tables.get("band_by_group"), tables.get("band_calibration")
+    if band is None and bbg is not None and len(bbg) and {"by", "group", "threshold"} <= set(bbg.columns):
+        for i in np.flatnonzero(((bbg["by"] == by) & (bbg["group"].astype(str) == part)).to_numpy()):
+            same = str(bbg.at[i, "threshold"]) == str(threshold)
+            for col in _COMBINED_COUNTS["band_by_group"]:
+                if col in bbg and (same or col in ("n", "positives")):
+                    put(col, bbg.at[i, col], _where("band_by_group", int(i), col))
+    if cal is not None and len(cal) and {"by", "group", "risk_band", "n", "outcomes"} <= set(cal.columns):
+        rows = cal[(cal["by"] == by) & (cal["group"].astype(str) == part)]
+        if band is not None:
+            for i in rows.index[rows["risk_band"] == band]:
+                for col in ("n", "outcomes"):
+                    put(col, cal.at[i, col], _where("band_calibration", int(i), col))
+        elif len(rows):
+            n = [_number(v) for v in rows["n"]]
+            y = [_number(v) for v in rows["outcomes"]]
+            where = f"band_calibration rows {', '.join(str(int(i)) for i in rows.index)}"
+            if all(v is not None for v in n + y):
+                pred = rows["risk_band"].isin(BAND_THRESHOLDS.get(str(threshold), ())).to_numpy()
+                tot_n, pos = sum(n), sum(y)
+                sel = sum(v for v, k in zip(n, pred, strict=True) if k)
+                tp = sum(v for v, k in zip(y, pred, strict=True) if k)
+                for col, v in (("n", tot_n), ("positives", pos), ("selected", sel), ("tp", tp), ("fp", sel - tp),
+                               ("fn", pos - tp), ("tn", tot_n - sel - (pos - tp))):
+                    put(col, v, where)
+    if band is None:
+        rep = tables.get("representation")
+        if by == "ethnicity" and rep is not None and len(rep) and "group" in rep and "count" in rep:
+            for i in np.flatnonzero((rep["group"].astype(str) == part).to_numpy()):
+                put("n", rep.at[i, "count"], _where("representation", int(i), "count"))
+        nr = tables.get("no_risk")
+        if nr is not None and len(nr) and {"by", "group", "n"} <= set(nr.columns):
+            for i in np.flatnonzero(((nr["by"] == by) & (nr["group"].astype(str) == part)).to_numpy()):
+                put("n", nr.at[i, "n"], _where("no_risk", int(i), "n"))
+    out = {}
+    for col, values in found.items():
+        shown = [x for x in values if not _hidden(x[0])]
+        out[col] = shown[0] if shown else values[0]
+    return out
+
+
+def _combined(tables, facts, threshold: int) -> list[tuple]:
+    """A combined row ("25 and over") minus its parts shown elsewhere gives the last part back.
+
+    For each count of a combined row in the band tables: if every part but
+    one is published (in any table, :func:`_part_values`), the last part is
+    the combined count minus the others. That is a recovery if the last part
+    is hidden somewhere, or if the difference is a count from 1 to
+    ``threshold - 1``.
+    """
+    combos = {(c.by, c.label): c.parts for c in GROUP_COMBINATIONS}
+    found: list[tuple] = []
+    for name, counts in _COMBINED_COUNTS.items():
+        t = tables.get(name)
+        if t is None or not len(t) or not {"by", "group"} <= set(t.columns):
+            continue
+        for i in range(len(t)):
+            parts = combos.get((str(t.at[i, "by"]), str(t.at[i, "group"])))
+            if not parts:
+                continue
+            threshold_name = t.at[i, "threshold"] if "threshold" in t else None
+            band = t.at[i, "risk_band"] if name == "band_calibration" else None
+            values = [_part_values(tables, str(t.at[i, "by"]), p, threshold_name, band) for p in parts]
+            for col in counts:
+                total = _number(t.at[i, col]) if col in t else None
+                if total is None:
+                    continue
+                got = [v.get(col) for v in values]
+                missing = [k for k, v in enumerate(got) if v is None or _hidden(v[0])]
+                if len(missing) != 1:
+                    continue
+                k = missing[0]
+                rest = total - sum(_number(v[0]) for j, v in enumerate(got) if j != k)
+                if got[k] is not None or 0 < rest < threshold:
+                    shown = "; ".join(f"{parts[j]} at {v[1]}" for j, v in enumerate(got) if j != k)
+                    found.append(("combined", name, i, col,
+                                  f"the combined row {name}[{i}].{col} ({t.at[i, 'group']}) minus {shown} "
+                                  f"gives {parts[k]}"))
+    return found
+
+
 ATTACKS = {
     "product": _products,
     "total": _totals,
@@ -533,6 +645,7 @@ ATTACKS = {
     "status": _statuses,
     "summary": _summaries,
     "vocabulary": _vocabulary_findings,
+    "combined": _combined,
 }
 
 

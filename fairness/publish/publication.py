@@ -71,7 +71,8 @@ from fairness.quarters import parse_quarter
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
 
-__all__ = ["COUNT_COLUMNS", "SUPPRESSION_COLUMNS", "TABLE_SPECS", "count_columns", "find_small_counts_in_tables",
+__all__ = ["COUNT_COLUMNS", "SUPPRESSION_COLUMNS", "TABLE_SPECS", "combine_small_groups", "count_columns",
+           "find_small_counts_in_tables",
            "hidden_rows", "protect_audit", "suppression_summary", "withheld_sentence", "TableSpec"]
 
 
@@ -320,6 +321,11 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
 
     changes: dict[str, object] = {}
     decisions: list[pd.DataFrame] = []
+    # small groups combined first (declared combinations), so their suppression spares the large groups
+    bbg, cal, combined = combine_small_groups(res, threshold=threshold)
+    if combined:
+        res = dataclasses.replace(res, band_by_group=bbg, band_calibration=cal)
+    combined_bys = {m["by"] for m in combined}
     for name in [f.name for f in dataclasses.fields(res)]:
         table = getattr(res, name)
         if not isinstance(table, pd.DataFrame) or name in ("disclosure", "suppression") or name in UNCOUNTED:
@@ -329,7 +335,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
         if len(table) == 0:
             continue
         if name in REFERENCE_TABLES:
-            protected, dec = _withhold_if_small(table, threshold, changes.get("band_by_group"))
+            protected, dec = _withhold_if_small(table, threshold, changes.get("band_by_group"), combined_bys)
         else:
             spec = TABLE_SPECS.get(name)
             if spec is None:
@@ -361,6 +367,8 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     changes["mode"] = "publication"
     # headline() and summary() need it to word counts that are not in a table (the list size)
     changes["parameters"] = {**res.parameters, "disclosure_threshold": threshold}
+    if combined:
+        changes["parameters"]["combined_groups"] = combined
     changes["disclosure"] = pd.concat(decisions, ignore_index=True) if decisions else pd.DataFrame(
         columns=["table", "row", "column", "hidden", "rule"])
     changes["disclosure_note"] = (
@@ -368,6 +376,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
         "count could be worked out using a total (secondary suppression), and any share, rate, ratio, "
         "interval or test statistic calculated from a suppressed count. True zeros are shown as 0."
         + (f" Counts are rounded to the nearest {rounding}." if rounding else "")
+        + "".join(f" In the band-performance tables, {m['why']}." for m in combined)
     )
     out = dataclasses.replace(res, **changes)
     out = dataclasses.replace(out, suppression=suppression_summary(res, out, published_form=True))
@@ -580,13 +589,16 @@ def _total_columns(spec: TotalSpec) -> tuple[str, ...]:
     return ()
 
 
-def _withhold_if_small(table: pd.DataFrame, threshold: int, by_group: pd.DataFrame | None = None):
+def _withhold_if_small(table: pd.DataFrame, threshold: int, by_group: pd.DataFrame | None = None,
+                       combined_bys: set[str] | frozenset[str] = frozenset()):
     """Withhold comparison rows built on any count from 1 to threshold − 1, or on a hidden count.
 
     ``by_group`` is the protected band_by_group table the values were computed
     from: a row comparing a group (or its reference) whose counts are hidden
     there is withheld, as is a summary over a breakdown with any hidden group
-    (a rate shown here would give the hidden count back).
+    (a rate shown here would give the hidden count back). A group published
+    only inside a combined row (``combined_bys``: breakdowns with one) is
+    treated as hidden, and so is a summary over such a breakdown.
     """
     t = table.reset_index(drop=True).astype(object)
     count_like = [c for c in t.columns if c in ("n", "count", "reference_n", "positives", "selected")]
@@ -601,6 +613,8 @@ def _withhold_if_small(table: pd.DataFrame, threshold: int, by_group: pd.DataFra
         keys = list(zip(by_group["threshold"], by_group["by"], strict=True))
         hidden_groups = {(k[0], k[1], g) for k, g, h in zip(keys, by_group["group"], hidden_row, strict=True) if h}
         hidden_family = {k for k, h in zip(keys, hidden_row, strict=True) if h}
+        shown_groups = {(k[0], k[1], g) for k, g in zip(keys, by_group["group"], strict=True)}
+        combined_family = {k for k in keys if any(part in combined_bys for part in str(k[1]).split(" / "))}
         for i in range(len(t)):
             key = (t.at[i, "threshold"], t.at[i, "by"]) if "threshold" in t and "by" in t else None
             if key is None:
@@ -608,8 +622,9 @@ def _withhold_if_small(table: pd.DataFrame, threshold: int, by_group: pd.DataFra
             if "group" in t:
                 names = [t.at[i, "group"]] + ([t.at[i, "reference"]] if "reference" in t else [])
                 small[i] |= any((key[0], key[1], g) in hidden_groups for g in names)
+                small[i] |= any((key[0], key[1], g) not in shown_groups for g in names)
             else:
-                small[i] |= key in hidden_family
+                small[i] |= key in hidden_family or key in combined_family
     value_cols = [c for c in t.columns if c not in ("threshold", "by", "group", "reference", "metric", "note",
                                                      "n_groups", "groups_excluded")]
     dec = []
@@ -849,3 +864,159 @@ def withheld_sentence(table: pd.DataFrame, what: str, *, columns=None) -> str | 
         return None
     return (f"{what} is withheld: every figure in it rests on a count below the suppression threshold, "
             "or on one that would reveal such a count.")
+
+
+# ------------------------------------------------------------------ combining small groups
+#: Band-performance rates and the counts each is calculated from (fairness.stats.bands).
+_BAND_RATES: dict[str, tuple[str, str]] = {
+    "selection_rate": ("selected", "n"),
+    "fpr": ("fp", "negatives"),
+    "fnr": ("fn", "positives"),
+    "precision": ("tp", "selected"),
+    "base_rate": ("positives", "n"),
+}
+_BAND_COUNTS = ("n", "positives", "selected", "tp", "fp", "tn", "fn")
+#: Why a combination is made, in the words the output uses.
+COMBINED_WHY = ("{parts} are published together as {label!r} ({by}): {small} holds a count below {threshold}, "
+                "and suppressing it alone would hide the figures of a group of {save} people or more")
+
+
+def _combined_name(group: str, components: list[str], mapping: dict[str, dict[str, str]]) -> str:
+    parts = str(group).split(" / ")
+    if len(parts) != len(components):
+        return str(group)
+    return " / ".join(mapping.get(c, {}).get(p, p) for c, p in zip(components, parts, strict=True))
+
+
+def _aggregate(t: pd.DataFrame, keys: list[str], counts: tuple[str, ...], rates: dict[str, tuple[str, str]],
+               new_group: list[str], alpha: float, note: dict[str, str]) -> pd.DataFrame:
+    """Rows of ``t`` with the same ``keys`` and new group summed; rates recomputed where rows were merged."""
+    from fairness.stats.intervals import confint_proportion
+
+    t = t.reset_index(drop=True).assign(_new=new_group)
+    rows = []
+    for _k, idx in t.groupby([*keys, "_new"], sort=False, dropna=False).groups.items():
+        first = t.loc[idx[0]].copy()
+        if len(idx) == 1 and first["_new"] == first["group"]:
+            rows.append(first)
+            continue
+        for c in counts:
+            first[c] = int(t.loc[idx, c].sum())
+        vals = {c: first[c] for c in counts}
+        vals["negatives"] = vals.get("fp", 0) + vals.get("tn", 0)
+        for metric, (num, den) in rates.items():
+            if metric not in t:
+                continue
+            x, d = vals[num], vals[den]
+            first[metric] = x / d if d > 0 else np.nan
+            lo, hi = confint_proportion(np.array([x]), np.array([d]), alpha=alpha, method="wilson")
+            low_col, high_col = (f"{metric}_low", f"{metric}_high") if metric != "rate" else ("ci_low", "ci_high")
+            if low_col in t:
+                first[low_col], first[high_col] = float(lo[0]), float(hi[0])
+        first["group"] = first["_new"]
+        if "note" in t:
+            first["note"] = note.get(str(first["_new"]), "")
+        rows.append(first)
+    out = pd.DataFrame(rows).drop(columns="_new").reset_index(drop=True)
+    for c in counts:
+        if c in out:
+            out[c] = out[c].astype("int64")
+    return out
+
+
+def _large_losses(before: pd.DataFrame, after: pd.DataFrame, threshold: int, save: int) -> int:
+    """Rows of a group of ``save``+ people whose rates are hidden though none of its own counts is small."""
+    rates = [c for c in after.columns if c.removesuffix("_low").removesuffix("_high") in _BAND_RATES]
+    lost = 0
+    for i in range(len(before)):
+        counts = [float(before.iloc[i][c]) for c in _BAND_COUNTS if c in before]
+        if float(before.iloc[i]["n"]) < save or any(0 < v < threshold for v in counts):
+            continue
+        lost += any(_is_marker(after.iloc[i][c]) for c in rates)
+    return lost
+
+
+def combine_small_groups(res: AuditResult, *, threshold: int = 10, save: int | None = None
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """Combine small groups of the band tables before suppression (issue 12).
+
+    For each one-way breakdown of ``band_by_group`` (``age_band``,
+    ``ethnicity`` …), each declared combination
+    (:data:`fairness.definitions.GROUP_COMBINATIONS`) one of whose parts holds
+    a count from 1 to ``threshold - 1`` is tried: it is kept if it leaves
+    fewer rows of groups of ``save`` (default
+    :data:`~fairness.definitions.COMBINE_TO_SAVE`) people or more with rates
+    hidden although none of their own counts is small. A kept combination
+    replaces its parts at every threshold of the breakdown, in the cross
+    breakdowns that include it ("White / 25 and over"), and in
+    ``band_calibration``, so that no table shows a part beside the combined
+    row. Rates and their Wilson intervals are recomputed from the summed
+    counts at the audit's ``alpha``.
+
+    Returns the new ``band_by_group`` and ``band_calibration`` and a list of
+    the combinations made (``by, group, parts, why``).
+    """
+    from fairness.definitions import COMBINE_TO_SAVE, GROUP_COMBINATIONS
+
+    save = COMBINE_TO_SAVE if save is None else save
+    alpha = float((res.parameters or {}).get("alpha", 0.05))
+    bbg, cal = res.band_by_group, res.band_calibration
+    if not isinstance(bbg, pd.DataFrame) or not len(bbg) or not {"threshold", "by", "group"} <= set(bbg.columns):
+        return bbg, cal, []
+    bbg = bbg.reset_index(drop=True)
+    spec = TABLE_SPECS["band_by_group"]
+    counts = tuple(c for c in _BAND_COUNTS if c in bbg)
+    made: list[dict] = []
+    mapping: dict[str, dict[str, str]] = {}
+    for by in [b for b in dict.fromkeys(bbg["by"]) if " / " not in str(b)]:
+        family = bbg[bbg["by"] == by].reset_index(drop=True)
+        protected, _ = _protect(family, spec, threshold, None)
+        lost = _large_losses(family, protected, threshold, save)
+        for combo in GROUP_COMBINATIONS:
+            if combo.by != by or not lost:
+                continue
+            groups = set(family["group"].astype(str))
+            if not set(combo.parts) <= groups:
+                continue
+            is_part = family["group"].astype(str).isin(combo.parts)
+            v = family.loc[is_part, list(counts)].to_numpy(dtype=float)
+            small = sorted({str(g) for g, row in zip(family.loc[is_part, "group"], v, strict=True)
+                            if ((row > 0) & (row < threshold)).any()})
+            if not small:
+                continue
+            trial_map = {**mapping.get(by, {}), **{p: combo.label for p in combo.parts}}
+            why = COMBINED_WHY.format(parts=" and ".join(combo.parts), label=combo.label, by=by,
+                                      small=" and ".join(small), threshold=threshold, save=save)
+            note = {combo.label: f"combined: {' and '.join(combo.parts)}"}
+            trial = _aggregate(family, ["threshold", "by"], counts, _BAND_RATES,
+                               [trial_map.get(str(g), str(g)) for g in family["group"]], alpha, note)
+            t_protected, _ = _protect(trial, spec, threshold, None)
+            t_lost = _large_losses(trial, t_protected, threshold, save)
+            if t_lost < lost:
+                mapping[by] = trial_map
+                family, lost = trial, t_lost
+                made.append({"by": by, "group": combo.label, "parts": list(combo.parts), "why": why})
+    if not made:
+        return bbg, cal, []
+    notes = {m["group"]: f"combined: {' and '.join(m['parts'])}" for m in made}
+
+    def renamed(t: pd.DataFrame) -> list[str]:
+        return [_combined_name(g, str(b).split(" / "), mapping) for g, b in zip(t["group"], t["by"], strict=True)]
+
+    def cross_note(t: pd.DataFrame) -> dict[str, str]:
+        out = {}
+        for g, b in zip(t["group"], t["by"], strict=True):
+            new = _combined_name(g, str(b).split(" / "), mapping)
+            if new != g:
+                out[new] = "combined: " + "; ".join(notes[p].removeprefix("combined: ")
+                                                    for p in new.split(" / ") if p in notes)
+        return out
+
+    bbg = _aggregate(bbg, ["threshold", "by"], counts, _BAND_RATES, renamed(bbg), alpha, cross_note(bbg))
+    if isinstance(cal, pd.DataFrame) and len(cal) and {"by", "group", "risk_band"} <= set(cal.columns):
+        cal = cal.reset_index(drop=True)
+        new = renamed(cal)
+        # rows come out in the order of their first part: group by group, bands in order
+        cal = _aggregate(cal, ["by", "risk_band"], ("n", "outcomes"), {"rate": ("outcomes", "n")}, new, alpha,
+                         cross_note(cal))
+    return bbg, cal, made
