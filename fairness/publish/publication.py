@@ -31,6 +31,14 @@ The decisions for every table are collected in ``AuditResult.disclosure``
 Not suppressed: the number of rows quarantined from the file. It counts
 records that failed validation, not people with a characteristic, and a
 reader needs it to judge the data (the breakdown by rule *is* protected).
+Nor the number of people whose ethnicity or sex is "Not stated"
+(:func:`data_quality_cells`): the number listed minus the stated groups, a
+data-quality count that says nothing about anyone's ethnicity; what their
+records hold is protected like any group's.
+
+Before protecting, small groups of the band tables are combined with their
+neighbours where that saves a large group's figures (:func:`combine_small_groups`,
+declared in :data:`fairness.definitions.GROUP_COMBINATIONS`).
 
 Totals a reader knows are declared in :data:`TABLE_SPECS`: each ``by`` group,
 a check's "All boroughs" row, the margins of the sharing table, the identities
@@ -72,8 +80,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
 
 __all__ = ["COUNT_COLUMNS", "SUPPRESSION_COLUMNS", "TABLE_SPECS", "combine_small_groups", "count_columns",
-           "find_small_counts_in_tables",
-           "hidden_rows", "protect_audit", "suppression_summary", "withheld_sentence", "TableSpec"]
+           "data_quality_cells", "find_small_counts_in_tables",
+           "hidden_rows", "protect_audit", "suppression_summary", "withheld_figures_sentences", "withheld_sentence",
+           "TableSpec"]
 
 
 @dataclass(frozen=True)
@@ -201,13 +210,53 @@ def count_columns(table: str, columns) -> list[str]:
     return [c for c in columns if c in wanted]
 
 
+#: The column of each table that holds a group's size: for a data-quality group
+#: (fairness.definitions.DATA_QUALITY_GROUPS, "Not stated") it is published whatever its size.
+GROUP_SIZE_COLUMNS: dict[str, str] = {"representation": "count", "relative_rate": "count", "sensitivity": "count",
+                                      "no_risk": "n"}
+DATA_QUALITY_NOTE = (
+    " The number of people whose ethnicity or sex is 'Not stated' is a data-quality count and is shown "
+    "whatever its size, as the number of rows quarantined is: it is the number listed minus the stated "
+    "groups, and says nothing about any person's ethnicity or sex. What their records hold is suppressed "
+    "like any other group's."
+)
+
+
+def data_quality_cells(table: str, frame) -> list[tuple[int, str]]:
+    """Positions (row, column) of the data-quality counts of a table, published whatever their size.
+
+    The group size (:data:`GROUP_SIZE_COLUMNS`) of each row whose group is in
+    :data:`fairness.definitions.DATA_QUALITY_GROUPS` ("Not stated").
+    """
+    from fairness.definitions import DATA_QUALITY_GROUPS
+
+    col = GROUP_SIZE_COLUMNS.get(table)
+    if col is None or not len(frame) or col not in frame or "group" not in frame:
+        return []
+    groups = list(frame["group"])
+    return [(i, col) for i, g in enumerate(groups) if str(g) in DATA_QUALITY_GROUPS]
+
+
+def _counts_back(column: pd.Series, dtype) -> pd.Series:
+    """A count column taken out as floats for protection, back in its own type (``[c]`` kept)."""
+    if not column.map(_is_marker).any():
+        try:
+            return column.astype(dtype)
+        except (TypeError, ValueError):  # a missing value in an integer column
+            return column
+    if pd.api.types.is_integer_dtype(dtype):
+        return column.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v).astype(object)
+    return column
+
+
 def find_small_counts_in_tables(tables, *, threshold: int = 10) -> pd.DataFrame:
     """Every count from 1 to ``threshold - 1`` in the tables of an audit.
 
     ``tables`` maps table names to DataFrames or to lists of records (as in
     ``metrics.json``). Returns ``table, row, column, value`` (row: position in
     the table), empty when nothing would disclose a small count. Hidden cells
-    (``"[c]"``), text and missing values are not counts.
+    (``"[c]"``), text and missing values are not counts; nor are data-quality
+    counts (:func:`data_quality_cells`: the number "Not stated").
     """
     from fairness.publish.disclosure import find_small_counts
 
@@ -221,7 +270,9 @@ def find_small_counts_in_tables(tables, *, threshold: int = 10) -> pd.DataFrame:
         if not cols:
             continue
         hits = find_small_counts(frame, count_cols=cols, threshold=threshold)
-        found += [(name, r.row, r.column, r.value) for r in hits.itertuples(index=False)]
+        quality = set(data_quality_cells(name, frame))
+        found += [(name, r.row, r.column, r.value) for r in hits.itertuples(index=False)
+                  if (r.row, r.column) not in quality]
     return pd.DataFrame(found, columns=["table", "row", "column", "value"])
 
 
@@ -341,7 +392,18 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
             if spec is None:
                 raise KeyError(f"no disclosure rule declared for table {name!r}: add it to TABLE_SPECS")
             protect = _protect_families if name in _BY_FAMILY else _protect
-            protected, dec = protect(table, spec, threshold, rounding)
+            # data-quality counts ("Not stated") are not suppressed: out of the table while it is protected
+            quality = data_quality_cells(name, table)
+            masked = table.reset_index(drop=True)
+            if quality:
+                masked = masked.astype({c: "float64" for _, c in quality})
+                for i, c in quality:
+                    masked.at[i, c] = np.nan
+            protected, dec = protect(masked, spec, threshold, rounding)
+            for i, c in quality:
+                protected.at[i, c] = table.iloc[i][c]
+            for c in {c for _, c in quality}:
+                protected[c] = _counts_back(protected[c], table[c].dtype)
             if name == "relative_rate":
                 protected, extra = _hide_when_reference_hidden(protected)
                 dec = pd.concat([dec, extra], ignore_index=True)
@@ -376,8 +438,12 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
         "count could be worked out using a total (secondary suppression), and any share, rate, ratio, "
         "interval or test statistic calculated from a suppressed count. True zeros are shown as 0."
         + (f" Counts are rounded to the nearest {rounding}." if rounding else "")
+        + DATA_QUALITY_NOTE
         + "".join(f" In the band-performance tables, {m['why']}." for m in combined)
     )
+    withheld = withheld_figures_sentences(changes.get("band_by_group"), by="ethnicity", threshold=threshold)
+    if withheld:
+        changes["disclosure_note"] += " " + " ".join(withheld)
     out = dataclasses.replace(res, **changes)
     out = dataclasses.replace(out, suppression=suppression_summary(res, out, published_form=True))
     if audit:
@@ -1020,3 +1086,51 @@ def combine_small_groups(res: AuditResult, *, threshold: int = 10, save: int | N
         cal = _aggregate(cal, ["by", "risk_band"], ("n", "outcomes"), {"rate": ("outcomes", "n")}, new, alpha,
                          cross_note(cal))
     return bbg, cal, made
+
+
+#: Band-performance figures in words, for :func:`withheld_figures_sentences`.
+BAND_FIGURE_WORDS: dict[str, str] = {
+    "selection_rate": "selection rate", "fpr": "false positive rate", "fnr": "false negative rate",
+    "precision": "precision", "base_rate": "rate of later violence",
+}
+WITHHELD_FIGURES = (
+    "{where}, the {figures} {verb} withheld for the {groups} {noun}: {pronoun} on a count below "
+    "{threshold}, or on one that would reveal such a count."
+)
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def withheld_figures_sentences(table: pd.DataFrame, *, by: str = "ethnicity", threshold: int = 10,
+                               figures: tuple[str, ...] = ("fpr", "precision")) -> list[str]:
+    """Sentences saying which band-performance figures are withheld, for whom, and why.
+
+    ``table`` is a published ``band_by_group``; one sentence per threshold
+    and set of withheld figures (``figures``: columns of the table, with
+    their intervals), naming the groups of breakdown ``by`` concerned. A group
+    large enough to publish can still lose a figure when one of its own
+    counts is small: at the Red threshold White has fewer than 10 false
+    positives in the default history, so its false positive rate and
+    precision are withheld there. Empty when nothing is withheld.
+    """
+    if table is None or not len(table) or not {"threshold", "by", "group"} <= set(table.columns):
+        return []
+    out = []
+    rows = table[table["by"] == by]
+    for name, sub in rows.groupby("threshold", sort=False):
+        lost: dict[tuple[str, ...], list[str]] = {}
+        for _, r in sub.iterrows():
+            gone = tuple(f for f in figures if f in r and any(
+                _is_marker(r.get(c)) for c in (f, f"{f}_low", f"{f}_high") if c in r))
+            if gone:
+                lost.setdefault(gone, []).append(str(r["group"]))
+        band = " or ".join(w.capitalize() for w in str(name).split("_"))
+        for gone, groups in lost.items():
+            out.append(WITHHELD_FIGURES.format(
+                where=f"At the {band} threshold", figures=_words([BAND_FIGURE_WORDS.get(f, f) for f in gone]),
+                groups=_words(groups), verb="is" if len(gone) == 1 else "are",
+                noun="group" if len(groups) == 1 else "groups",
+                pronoun="it rests" if len(gone) == 1 else "each rests", threshold=threshold))
+    return out
