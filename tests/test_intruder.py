@@ -269,7 +269,9 @@ def test_an_emptied_table_collapses_to_one_sentence():
 def test_the_small_example_funnel_lists_hidden_boroughs_for_a_note(small):
     _, pub = small
     names = publication.hidden_rows(pub.boroughs, metric="no_risk_share")
-    assert "Barking and Dagenham" in names and "Bromley" not in names  # Bromley: nobody listed, not hidden
+    # Counted by hand in the generated matrix (rows with snapshot_date 2023-12-31): Brent lists 6
+    # people, 1 with harm score 0 (hidden); Barking and Dagenham lists nobody (a true zero, shown).
+    assert "Brent" in names and "Barking and Dagenham" not in names
 
 
 def test_fairness_audit_in_publication_mode_runs_the_audit(small_path, tmp_path, monkeypatch, capsys):
@@ -301,3 +303,29 @@ def test_a_change_from_a_hidden_quarter_is_caught():
     assert found["recovered_from"].iloc[0] == "trends[1].value minus trends[1].diff_prev"
     trends[1]["diff_prev"] = MARKER  # as protect_audit publishes it
     assert audit_publication(metrics).empty
+
+
+# ------------------------------------------------------------------ "Not stated" is a data-quality count
+def test_an_extract_with_3_not_stated_publishes_them_as_a_data_quality_count(small_path):
+    frame = fairness.read_matrix(small_path).valid
+    last = frame[frame["snapshot_date"] == frame["snapshot_date"].max()].copy()
+    # 52 people at 2023Q4: 41 Black, 7 White, 4 Asian (representation of the internal result);
+    # three of the Black people recorded as "Not stated" instead
+    three = last.index[last["ethnicity"] == "Black"][:3]
+    last.loc[three, "ethnicity"] = "Not stated"
+    internal = fairness.audit(last)
+    pub = internal.for_publication()  # it used to be refused: listed (52) minus representation.n (49) gave 3
+    rep = pub.representation.set_index(["benchmark", "group"])
+    assert rep.at[("residents_2021", "Not stated"), "count"] == 3
+    assert rep.at[("residents_2021", "Black"), "count"] == 38
+    assert hidden(rep.at[("residents_2021", "White"), "count"])  # 7: still suppressed
+    nr = pub.no_risk[(pub.no_risk["by"] == "ethnicity") & (pub.no_risk["group"] == "Not stated")]
+    assert set(nr["n"]) == {3}  # their number, not what their records hold: the no-risk counts are protected
+    assert "'Not stated' is a data-quality count" in pub.disclosure_note
+    assert audit_publication(pub).empty
+    assert publication.find_small_counts_in_tables(pub.tables()).empty
+    # hidden again, the number listed minus n still gives it back, and the audit says so
+    leaky = plant(pub, "representation", "count", MARKER,
+                  rows=[i for i, g in enumerate(pub.representation["group"]) if g == "Not stated"])
+    found = audit_publication(leaky)
+    assert any("the number listed (52) minus representation.n (49)" in s for s in found["recovered_from"])

@@ -244,6 +244,15 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
         if len(hidden) == 1 and total > 0:
             found.append(("total", "quarantine_reasons", hidden[0], "rows",
                           "the number quarantined minus the reasons shown"))
+    rep = tables.get("representation")
+    listed = _number(facts.get("n"))
+    if rep is not None and len(rep) and {"group", "count", "n"} <= set(rep.columns) and listed is not None:
+        # "Not stated" is outside n: the number listed minus n gives it back, whatever else is hidden
+        for i in range(len(rep)):
+            if str(rep.at[i, "group"]) == OUTSIDE_BASE and _hidden(rep.at[i, "count"]) \
+                    and _number(rep.at[i, "n"]) is not None:
+                found.append(("total", "representation", i, "count",
+                              f"the number listed ({int(listed)}) minus representation.n ({int(rep.at[i, 'n'])})"))
     for name, spec in TABLE_SPECS.items():
         t = tables.get(name)
         if name == "quarantine_reasons" or t is None or not len(t):
@@ -262,7 +271,8 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
                 known = _group_total_known(name, t, idx, col, spec, facts, int(hidden[0]))
                 if known:
                     found.append(("total", name, int(hidden[0]), col, known))
-    return found
+    seen: set[tuple] = set()
+    return [f for f in found if not (f[1:4] in seen or seen.add(f[1:4]))]
 
 
 #: The group outside every share's denominator: its count is the number listed
