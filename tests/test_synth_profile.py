@@ -74,7 +74,7 @@ def test_gvm_history_plantings_named_by_london_borough_are_left_out():
     assert "zero_harm_logit_offset" not in kept["boroughs"] and "boroughs" not in kept["bands"]
     assert [c["id"] for c in kept.get("checks", [])] == [c["id"] for c in raw["checks"] if not c.get("borough")]
     assert any("Haringey" in n for n in notes)
-    assert raw["boroughs"]["zero_harm_logit_offset"]["Haringey"] == 1.1  # the scenario itself is not changed
+    assert raw["boroughs"]["zero_harm_logit_offset"]["Haringey"] == 1.6  # gvm-history.toml's value: not changed
 
 
 def _two_area_profile(tmp_path, groups='["White", "Black", "Asian", "Mixed", "Other"]'):
