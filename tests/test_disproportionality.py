@@ -634,3 +634,12 @@ def test_confint_rate_ratio_kind_events_drops_the_finite_size_terms():
     with pytest.raises(ValueError, match=re.escape(KIND_MESSAGE.format(
             function="confint_rate_ratio", valid="people, events", kind="persons"))):
         confint_rate_ratio(232, 193, 578, 5799, kind="persons")
+
+
+def test_relative_rate_index_takes_kind_for_rows_that_are_events():
+    # 232 rows of searches of Black people and 578 of White people in the City of London (as above)
+    m = pd.DataFrame({"ethnicity": pd.Categorical(["Black"] * 232 + ["White"] * 578, categories=["White", "Black"])})
+    events = relative_rate_index(m, [_city_of_london_2011()], kind="events").set_index("group")
+    assert events.loc["Black", "rri"] == pytest.approx(12.060240, rel=1e-6)
+    people = relative_rate_index(m, [_city_of_london_2011()]).set_index("group")
+    assert people.loc["Black", "flag"] == "not_estimable" and people.loc["Black", "note"].startswith("data error")

@@ -356,6 +356,7 @@ def relative_rate_index(
     adjust: AdjustMethod = "holm",
     rate_method: Literal["phe", "byar", "exact"] = "phe",
     quarter: str | None = None,
+    kind: Literal["people", "events"] = "people",
 ) -> pd.DataFrame:
     r"""Listed per 1,000 of each group's benchmark population, relative to a reference group.
 
@@ -380,7 +381,10 @@ def relative_rate_index(
     "not estimable" (no point, interval, p-value or flag). No upper bound
     exceeds the largest possible ratio (everyone in the group listed).
     ``reference``, ``method`` and ``adjust`` match in any case. With several
-    snapshots in ``matrix``, ``quarter`` picks one.
+    snapshots in ``matrix``, ``quarter`` picks one. ``kind``: each row a
+    person (``"people"``, default: a group counted above its population is a
+    data error, said in ``note``) or an event (``"events"``: searches, which may
+    outnumber the population; see :func:`relative_rate_from_counts`).
 
     Returns
     -------
@@ -395,7 +399,8 @@ def relative_rate_index(
     if "quarter" not in by:
         matrix = one_snapshot(matrix, quarter, function="relative_rate_index")
     return relative_rate_from_counts(_list_counts(matrix, by), benchmarks, by=by, reference=reference,
-                                     alpha=alpha, method=method, adjust=adjust, rate_method=rate_method)
+                                     alpha=alpha, method=method, adjust=adjust, rate_method=rate_method,
+                                     kind=kind)
 
 
 def relative_rate_from_counts(
