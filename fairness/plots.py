@@ -901,6 +901,7 @@ def funnel(
     ylabel: str | None = None,
     ax: Axes | None = None,
     place: object = "London",
+    suppressed_in_note: bool = False,
 ) -> Axes:
     """Funnel plot of one metric: each borough's value against its size, with control limits.
 
@@ -933,6 +934,10 @@ def funnel(
         ``place.name``), or a :class:`fairness.results.sentences.Place`
         (:func:`fairness.results.sentences.place` of an audit), whose area
         word and unit also word the title and axes.
+    suppressed_in_note : bool, default False
+        True when the caller names the suppressed boroughs in a note under the
+        chart (:func:`fairness.report.format.funnel_figure` does): the axis then
+        only counts them.
 
     Returns
     -------
@@ -941,7 +946,9 @@ def funnel(
     Notes
     -----
     Boroughs without a value or size (not estimable, or hidden by disclosure
-    control) cannot be placed; they are listed by name under the x-axis.
+    control) cannot be placed; they are listed by name under the x-axis
+    (more than three, or suppressed ones with ``suppressed_in_note``: counted
+    there and named in the note).
     """
     _check_columns(boroughs, value, n, label)
     _check_columns(limits, "n", "level", "lower", "upper")
@@ -991,6 +998,7 @@ def funnel(
 
     handles: list = []
     labels: list[str] = []
+    curves: list[tuple[np.ndarray, np.ndarray]] = []  # kept clear of the borough names
     # limit curves
     if not lim.empty:
         for level in sorted(pd.to_numeric(lim["level"], errors="coerce").dropna().unique()):
@@ -1004,6 +1012,7 @@ def funnel(
             )
             for col in ("lower", "upper"):
                 ax.plot(curve["_n"], _numeric(curve, col), zorder=1, **style)
+                curves.append((curve["_n"].to_numpy(dtype=float), _numeric(curve, col)))
             handles.append(Line2D([], [], **style))
             labels.append(f"{level * 100:g}% limits")
     if target is not None:
@@ -1045,8 +1054,10 @@ def funnel(
     missing_lines = []
     for st_name in ("suppressed", "not_estimable"):
         names = [str(v) for v in data.loc[status == st_name, label]]
-        if len(names) > 3:  # a long list goes in the report's note, not under the axis (issue 12)
-            missing_lines.append(f"not shown, {_row_text(st_name)}: {len(names)} {where.areas} (named in the note)")
+        if len(names) > 3 or (names and st_name == "suppressed" and suppressed_in_note):
+            # a long list goes in the report's note, not under the axis (issue 12)
+            many = where.areas if len(names) != 1 else where.area
+            missing_lines.append(f"not shown, {_row_text(st_name)}: {len(names)} {many} (named in the note)")
         elif names:
             missing_lines.append(f"not shown, {_row_text(st_name)}: " + ", ".join(names))
     if missing_lines:
@@ -1062,18 +1073,38 @@ def funnel(
             if annotate == "all"
             else ~np.isin(flags.astype(str), list(_FLAGS_NOT_ANNOTATED))
         )
-        _place_labels(ax, xs[named], ys[named], [str(v) for v in data.loc[named, label]], xs[placed], ys[placed])
+        _place_labels(ax, xs[named], ys[named], [str(v) for v in data.loc[named, label]], xs[placed], ys[placed],
+                      lines=curves)
     return ax
 
 
 _HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 
 
-def _place_labels(ax: Axes, xs, ys, texts, all_x, all_y) -> None:
-    """Name points without covering other names, points or the axis edge.
+def _line_samples(ax: Axes, lines, axes_box) -> list[np.ndarray]:
+    """Each line as display points at most 2 px apart, within the axes (to test a label against)."""
+    out = []
+    for x, y in lines:
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < 2:
+            continue
+        pts = ax.transData.transform(np.column_stack([x[ok], y[ok]]))
+        pts = np.column_stack([np.clip(pts[:, 0], axes_box.x0 - 5, axes_box.x1 + 5),
+                               np.clip(pts[:, 1], axes_box.y0 - 5, axes_box.y1 + 5)])
+        seg = np.diff(pts, axis=0)
+        steps = np.clip(np.ceil(np.hypot(seg[:, 0], seg[:, 1]) / 2.0), 1, 2000).astype(int)
+        dense = [pts[i] + seg[i] * (np.arange(k) / k)[:, None] for i, k in enumerate(steps)]
+        out.append(np.vstack([*dense, pts[-1:]]))
+    return out
 
-    Tries eight positions around each point (right first) and keeps the first
-    that is clear, else the one with the fewest clashes. Deterministic.
+
+def _place_labels(ax: Axes, xs, ys, texts, all_x, all_y, *, lines=()) -> None:
+    """Name points without covering other names, points, lines or the axis edge.
+
+    Tries eight positions around each point (right first), then four further
+    out, and keeps the first that is clear, else the one with the fewest
+    clashes. ``lines``: ``(x, y)`` arrays in data units (the funnel limits) that
+    a name should not touch. Deterministic.
     """
     if len(texts) == 0:
         return
@@ -1083,6 +1114,7 @@ def _place_labels(ax: Axes, xs, ys, texts, all_x, all_y) -> None:
     renderer = fig.canvas.get_renderer()
     axes_box = ax.get_window_extent(renderer)
     points = ax.transData.transform(np.column_stack([all_x, all_y]))
+    line_points = _line_samples(ax, lines, axes_box)
     candidates = (
         (6, 0, "left", "center"),
         (-6, 0, "right", "center"),
@@ -1092,6 +1124,10 @@ def _place_labels(ax: Axes, xs, ys, texts, all_x, all_y) -> None:
         (-5, -7, "right", "top"),
         (0, 9, "center", "bottom"),
         (0, -9, "center", "top"),
+        (5, 16, "left", "bottom"),
+        (5, -16, "left", "top"),
+        (-5, 16, "right", "bottom"),
+        (-5, -16, "right", "top"),
     )
     taken: list = []
     order = np.argsort(-np.asarray(ys), kind="stable")
@@ -1114,7 +1150,9 @@ def _place_labels(ax: Axes, xs, ys, texts, all_x, all_y) -> None:
                 (others[:, 0] > box.x0 - 3) & (others[:, 0] < box.x1 + 3)
                 & (others[:, 1] > box.y0 - 3) & (others[:, 1] < box.y1 + 3)
             ))
-            penalty = 100 * outside + 10 * clashes + 3 * covered
+            touched = sum(bool(np.any((lp[:, 0] > box.x0 - 1) & (lp[:, 0] < box.x1 + 1)
+                                      & (lp[:, 1] > box.y0 - 1) & (lp[:, 1] < box.y1 + 1))) for lp in line_points)
+            penalty = 100 * outside + 10 * clashes + 3 * covered + 4 * touched
             if best is None or penalty < best[0]:
                 if best is not None:
                     best[1].remove()

@@ -511,3 +511,32 @@ def test_composition_names_benchmarks():
     assert "London residents (Census 2021)" in _flat(one.get_title("left"))
     with pytest.raises(ValueError, match="benchmark_label="):
         composition(representation(), benchmark_label="residents")
+
+
+def test_funnel_names_keep_clear_of_the_limit_lines():
+    """A name is moved off a limit line when a clear place exists (issue 13: names touched the lines)."""
+    from fairness.plots import _line_samples, _place_labels
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 1)
+    ax.plot([0, 10], [0.5, 0.5])  # a limit line through the point: right of it, the name would sit on the line
+    _place_labels(ax, np.array([5.0]), np.array([0.505]), ["Kingston upon Thames"], np.array([5.0]),
+                  np.array([0.505]), lines=[(np.array([0.0, 10.0]), np.array([0.5, 0.5]))])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (label,) = ax.texts
+    box = label.get_window_extent(renderer)
+    line = _line_samples(ax, [(np.array([0.0, 10.0]), np.array([0.5, 0.5]))], ax.get_window_extent(renderer))[0]
+    inside = (line[:, 0] > box.x0) & (line[:, 0] < box.x1) & (line[:, 1] > box.y0) & (line[:, 1] < box.y1)
+    assert not inside.any()
+    assert box.x0 <= ax.transData.transform((5.0, 0.505))[0] + 20  # still beside its point
+
+
+def test_funnel_counts_suppressed_boroughs_when_the_note_names_them():
+    b, lim = boroughs_and_limits()
+    ax = funnel(b, lim, metric="no_risk_share", suppressed_in_note=True)
+    label = _flat(ax.get_xlabel())
+    assert f"{SUPPRESSED_LABEL}: 1 borough (named in the note)" in label
+    assert "Sutton" not in label  # the suppressed one is named in the note, not on the axis
+    assert f"{NOT_ESTIMABLE_LABEL}: Merton" in label  # not estimable: still named (no note lists it)

@@ -67,6 +67,8 @@ __all__ = [
     "display_table",
     "figure",
     "flagged_boroughs_table",
+    "funnel_figure",
+    "hidden_boroughs_note",
     "fmt_int",
     "fmt_number",
     "fmt_p",
@@ -95,6 +97,8 @@ __all__ = [
     "representation_table",
     "setup_figures",
     "summary_box",
+    "suppressed_summary",
+    "suppression_table",
     "title_block",
     "trend_table",
 ]
@@ -743,6 +747,15 @@ def overdispersion_table(res: object) -> Table:
             "Limits widened": _col(df, "adjusted" if "adjusted" in df else "overdispersed").map(_text),
         }
     )
+    # a model summary withheld in publication (computed from suppressed counts) shows [c], not "not estimable"
+    het_rows = {m: i for i, m in enumerate(getattr(res, "heterogeneity", pd.DataFrame()).get("metric", []))}
+    for i, m in enumerate(metric):
+        for table, column, row, shown in (("overdispersion", "phi", i, "φ"), ("overdispersion", "tau2", i, "τ²"),
+                                          ("overdispersion", "target", i, w["place"]),
+                                          ("heterogeneity", "i2", het_rows.get(m), "I²"),
+                                          ("heterogeneity", "p_value", het_rows.get(m), "p (heterogeneity)")):
+            if row is not None and _withheld(res, table, column, row):
+                out.at[i, shown] = "[c]"
     return Table(
         out,
         caption=f"How much the {w['areas']} differ",
@@ -753,6 +766,15 @@ def overdispersion_table(res: object) -> Table:
         "give a small φ beside a very small p. The sentences below say which holds for each measure.",
         numeric=(w["place"], "φ", "τ²", "I²", "p (heterogeneity)", w["Areas"]),
     )
+
+
+def _withheld(res: object, table: str, column: str, row: object) -> bool:
+    """True when disclosure control withheld ``table[row].column`` (publication mode, rule "withheld")."""
+    d = getattr(res, "disclosure", None)
+    if not isinstance(d, pd.DataFrame) or not len(d) or not {"table", "column", "row", "rule"} <= set(d.columns):
+        return False
+    return bool(((d["table"] == table) & (d["column"] == column) & (d["row"] == row)
+                 & (d["rule"] == "withheld")).any())
 
 
 def band_consistency_table(res: object) -> Table:
@@ -934,6 +956,119 @@ def disclosure_summary(res: object) -> Markupish:
         cells = int(dec["hidden"].astype(bool).sum()) if "hidden" in dec else 0
         text = f"{note} {fmt_int(cells)} table cells are suppressed in this report."
     return Markupish(f'<p class="muted">{html.escape(text.strip())}</p>', text.strip())
+
+
+#: Readable names of the audit's tables (for the suppression table of the methods section).
+TABLE_LABELS: dict[str, str] = {
+    "representation": "Representation ratios",
+    "relative_rate": "Relative rate indices",
+    "sensitivity": "Benchmark sensitivity",
+    "no_risk": "No-risk shares",
+    "no_risk_duration": "Time on the list of the people with no risk",
+    "boroughs": "Boroughs (funnel plots)",
+    "casemix": "Boroughs adjusted for case mix",
+    "band_consistency": "Borough band thresholds",
+    "trends": "Trends",
+    "checks": "Data-protection checks",
+    "sharing_by_partner": "Sharing by partner type",
+    "band_by_group": "Risk bands by group",
+    "band_versus_reference": "Risk bands against the reference group",
+    "band_summary": "Risk bands: gaps between groups",
+    "band_calibration": "Later violence by band",
+    "quarantine_reasons": "Rows quarantined",
+}
+
+
+def suppression_table(res: object) -> Markupish | Table:
+    """What disclosure control cost, per table (issue 12): cells hidden and people behind them.
+
+    From ``res.suppression`` (publication mode): the share of the table's
+    numbers shown as [c] and, in bands, the share of the people the table
+    counts who are in a row with a hidden number. Internal mode: one sentence.
+    """
+    if _mode_of(res) != "publication":
+        text = "Internal version: nothing is suppressed."
+        return Markupish(f'<p class="muted">{html.escape(text)}</p>', text)
+    s = getattr(res, "suppression", pd.DataFrame())
+    if not isinstance(s, pd.DataFrame) or s.empty:
+        text = "No table of this quarter holds a number that disclosure control applies to."
+        return Markupish(f"<p>{html.escape(text)}</p>", text)
+    names = _col(s, "table", "").map(_text)
+    out = pd.DataFrame({
+        "Table": [TABLE_LABELS.get(n, n.replace("_", " ")) for n in names],
+        "Numbers": _col(s, "cells").map(fmt_int),
+        "Suppressed": _col(s, "cells_hidden").map(fmt_int),
+        "Share suppressed": _col(s, "cells_hidden_share").map(lambda v: fmt_pct(v, 1)),
+        "People in rows with a suppressed number": _col(s, "people_hidden_share").map(_text),
+    })
+    return Table(
+        out,
+        caption="What suppression hides, per table",
+        note="Numbers: the counts, bases and figures calculated from them in the table. People: of the people "
+        "the table counts, the share in a row with a suppressed number, in bands (an exact share could give a "
+        "suppressed count back). Suppression rests on counts, not on findings: a row of few people loses its "
+        "figures wherever it appears.",
+        numeric=("Numbers", "Suppressed", "Share suppressed"),
+    )
+
+
+def hidden_boroughs_note(res: object, metric: str) -> Markupish:
+    """Under a funnel plot: the boroughs it cannot show because their figures are suppressed (a note,
+    never an axis label; issue 12). Empty when every borough is shown."""
+    from fairness.publish.publication import hidden_rows
+
+    names = hidden_rows(getattr(res, "boroughs", pd.DataFrame()), metric=metric)
+    if not names:
+        return Markupish("", "")
+    w = _words(res)
+    what = w["area"] if len(names) == 1 else f"{len(names)} {w['areas']}"
+    text = (f"Not shown ({what}; the figures are suppressed to protect counts under "
+            f"{_threshold(res)}): {', '.join(names)}.")
+    return Markupish(f'<p class="table-note figure-note">{html.escape(text)}</p>', text)
+
+
+def _threshold(res: object) -> int:
+    from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
+
+    params = getattr(res, "parameters", {}) or {}
+    try:
+        return int(params.get("disclosure_threshold", DEFAULT_SUPPRESSION_THRESHOLD))
+    except (TypeError, ValueError):
+        return DEFAULT_SUPPRESSION_THRESHOLD
+
+
+def funnel_figure(res: object, metric: str, *, number: int | None = None, caption: str = "",
+                  scale: float = 1.0) -> Markupish:
+    """A borough funnel plot with its note of hidden boroughs; or, when suppression hides every
+    borough, one sentence saying what was withheld and why (issue 12)."""
+    from fairness import plots
+    from fairness.publish.publication import withheld_sentence
+
+    boroughs = getattr(res, "boroughs", pd.DataFrame())
+    rows = boroughs[boroughs["metric"] == metric] if "metric" in boroughs else boroughs
+    label = f"Figure {number}. " if number else ""
+    what = f"The funnel plot of the {metric_label(metric, res)} by {_words(res)['area']}"
+    withheld = withheld_sentence(rows, what, columns=["value"])
+    if withheld:
+        withheld = f"{label}{withheld}"
+        return Markupish(f'<p class="withheld">{html.escape(withheld)}</p>', withheld)
+    chart = figure(plots.funnel(boroughs, res.funnel_limits, metric=metric,  # type: ignore[attr-defined]
+                                place=place(res), suppressed_in_note=True),
+                   number=number, caption=caption, scale=scale)
+    note = hidden_boroughs_note(res, metric)
+    return Markupish(chart.html + note.html, "\n".join(t for t in (chart.text, note.text) if t))
+
+
+def suppressed_summary(res: object) -> str:
+    """How many of the audit's numbers disclosure control hid, in a few words (the briefing's provenance
+    line; the report's methods have :func:`suppression_table`). Empty in internal mode."""
+    s = getattr(res, "suppression", pd.DataFrame())
+    if _mode_of(res) != "publication" or not isinstance(s, pd.DataFrame) or s.empty:
+        return ""
+    cells, hidden = int(pd.to_numeric(s["cells"]).sum()), int(pd.to_numeric(s["cells_hidden"]).sum())
+    share = fmt_pct(hidden / cells if cells else 0.0, 1)
+    return (f"{fmt_int(hidden)} of the {fmt_int(cells)} numbers in the audit's tables ({share}), to protect "
+            f"counts under {_threshold(res)}; the report's methods give the share per table")
 
 
 def methods_notes(res: object) -> Markupish:
@@ -1285,6 +1420,8 @@ def provenance_line(
                  f"{fmt_int(getattr(res, 'quarantined', None))} quarantined"),
         ("Made with", f"fairness-audit {__version__}, {mode} mode, run {run}"),
     ]
+    if suppressed_summary(res):
+        items.append(("Suppressed", suppressed_summary(res)))
     text = "; ".join(f"{k}: {v}" for k, v in items) + ". The full report has the methods, every table and the full provenance."
     parts = " · ".join(f"<strong>{html.escape(k)}:</strong> {html.escape(v)}" for k, v in items)
     return Markupish(
