@@ -57,7 +57,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
+from matplotlib.ticker import AutoLocator, FixedLocator, FuncFormatter, MultipleLocator, NullLocator, PercentFormatter
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
@@ -417,7 +417,13 @@ def _percent_axis(axis) -> None:
     Call after the axis limits are set.
     """
     lo, hi = axis.get_view_interval()
-    axis.set_major_formatter(PercentFormatter(1.0, decimals=0 if abs(hi - lo) >= 0.03 else 1))
+    whole = abs(hi - lo) >= 0.03
+    if whole and type(axis.get_major_locator()) is AutoLocator:
+        # ticks on whole percents (the default 2.5-point steps read "12%, 15%, 18%")
+        span = abs(hi - lo) * 100
+        step = next((s for s in (1, 2, 5, 10, 20, 25, 50) if span / s <= 8), 100)
+        axis.set_major_locator(MultipleLocator(step / 100))
+    axis.set_major_formatter(PercentFormatter(1.0, decimals=0 if whole else 1))
 
 
 def _new_axes(ax: Axes | None, height: float, width: float = _FIG_WIDTH) -> Axes:

@@ -540,3 +540,17 @@ def test_funnel_counts_suppressed_boroughs_when_the_note_names_them():
     assert f"{SUPPRESSED_LABEL}: 1 borough (named in the note)" in label
     assert "Sutton" not in label  # the suppressed one is named in the note, not on the axis
     assert f"{NOT_ESTIMABLE_LABEL}: Merton" in label  # not estimable: still named (no note lists it)
+
+
+def test_percent_axis_ticks_fall_on_whole_percents():
+    """A 10%-32% axis was ticked every 2.5 points and printed "12%, 15%, 18%" (2023Q4 funnel, issue 13)."""
+    from fairness.plots import _percent_axis
+
+    fig, ax = plt.subplots()
+    ax.set_ylim(0.10, 0.32)
+    _percent_axis(ax.yaxis)
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_yticks() if 0.10 - 1e-9 <= t <= 0.32 + 1e-9]
+    assert [round(100 * t, 6) for t in ticks] == [10, 15, 20, 25, 30]
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert len(set(labels)) == len(labels)

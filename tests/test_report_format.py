@@ -63,10 +63,9 @@ def test_suppression_table_gives_each_table_its_hidden_share_and_people_band():
 def test_the_briefing_provenance_line_says_how_much_is_suppressed():
     res = _result(_boroughs({}), suppression=SUPPRESSION)
     # 0 + 360 + 1,225 = 1,585 of 120 + 640 + 1,568 = 2,328 numbers: 68.1%
-    assert fr.suppressed_summary(res) == ("1,585 of the 2,328 numbers in the audit's tables (68.1%), to protect "
-                                          "counts under 10; the report's methods give the share per table")
+    assert fr.suppressed_summary(res) == "1,585 of 2,328 numbers (68.1%); per table in the report's methods"
     line = fr.provenance_line(res, run_time="2026-12-03T12:00:00+00:00")
-    assert "<strong>Suppressed:</strong> 1,585 of the 2,328 numbers" in line.html
+    assert "<strong>Suppressed:</strong> 1,585 of 2,328 numbers" in line.html
     internal = _result(_boroughs({}), mode="internal", suppression=SUPPRESSION)
     assert fr.suppressed_summary(internal) == "" and "Suppressed" not in fr.provenance_line(internal).html
 
@@ -74,17 +73,16 @@ def test_the_briefing_provenance_line_says_how_much_is_suppressed():
 def test_hidden_boroughs_are_named_in_a_note_under_the_funnel():
     res = _result(_boroughs({"Hackney": C, "Camden": 0.4, "Lambeth": C, "Sutton": 0.35}))
     note = str(fr.hidden_boroughs_note(res, "no_risk_share"))
-    assert note == ("Not shown (2 boroughs; the figures are suppressed to protect counts under 10): "
-                    "Hackney, Lambeth.")
+    assert note == "2 boroughs not shown (suppressed): Hackney, Lambeth."
     one = _result(_boroughs({"Hackney": C, "Camden": 0.4, "Sutton": 0.35}))
-    assert str(fr.hidden_boroughs_note(one, "no_risk_share")).startswith("Not shown (borough;")
+    assert str(fr.hidden_boroughs_note(one, "no_risk_share")) == "Borough not shown (suppressed): Hackney."
     assert str(fr.hidden_boroughs_note(_result(_boroughs({"Camden": 0.4, "Sutton": 0.3})), "no_risk_share")) == ""
 
 
 def test_funnel_figure_draws_with_its_note_or_says_in_one_sentence_what_was_withheld():
     res = _result(_boroughs({"Hackney": C, "Camden": 0.4, "Lambeth": C, "Sutton": 0.35}))
     shown = fr.funnel_figure(res, "no_risk_share", number=4, caption="Funnel plot.")
-    assert "<img" in shown.html and "Not shown (2 boroughs" in shown.html and "Figure 4. " in shown.html
+    assert "<img" in shown.html and "2 boroughs not shown (suppressed)" in shown.html and "Figure 4. " in shown.html
     empty = fr.funnel_figure(_result(_boroughs({"Hackney": C, "Lambeth": C, "Sutton": C})), "no_risk_share",
                              number=4, caption="Funnel plot.")
     assert "<img" not in empty.html

@@ -278,6 +278,10 @@ def _text(x: object) -> str:
 _NUM = ' class="num"'
 
 
+#: Tables of at most this many rows are kept on one page in print.
+KEEP_TOGETHER_ROWS = 12
+
+
 @dataclass(frozen=True)
 class Table:
     """A table formatted for people: every cell already text.
@@ -316,7 +320,9 @@ class Table:
         out.append("</tbody></table>")
         if self.note:
             out.append(f'<p class="table-note">{html.escape(self.note)}</p>')
-        return '<div class="table-wrap">' + "".join(out) + "</div>"
+        # a short table is not split across two pages (a long one must be)
+        keep = " keep-together" if len(self.frame) <= KEEP_TOGETHER_ROWS else ""
+        return f'<div class="table-wrap{keep}">' + "".join(out) + "</div>"
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -952,6 +958,11 @@ def disclosure_summary(res: object) -> Markupish:
     dec = getattr(res, "disclosure", pd.DataFrame())
     if _mode_of(res) != "publication":
         text = "Internal mode: no disclosure control has been applied. Do not publish these tables."
+    elif suppressed_summary(res):  # the same count as the methods' table (issue 12)
+        s = res.suppression  # type: ignore[attr-defined]
+        cells, hidden = int(pd.to_numeric(s["cells"]).sum()), int(pd.to_numeric(s["cells_hidden"]).sum())
+        text = (f"{note} {fmt_int(hidden)} of the {fmt_int(cells)} numbers in this report's tables are suppressed; "
+                "Methods gives the share per table.")
     else:
         cells = int(dec["hidden"].astype(bool).sum()) if "hidden" in dec else 0
         text = f"{note} {fmt_int(cells)} table cells are suppressed in this report."
@@ -1021,9 +1032,8 @@ def hidden_boroughs_note(res: object, metric: str) -> Markupish:
     if not names:
         return Markupish("", "")
     w = _words(res)
-    what = w["area"] if len(names) == 1 else f"{len(names)} {w['areas']}"
-    text = (f"Not shown ({what}; the figures are suppressed to protect counts under "
-            f"{_threshold(res)}): {', '.join(names)}.")
+    what = w["Area"] if len(names) == 1 else f"{len(names)} {w['areas']}"
+    text = f"{what} not shown (suppressed): {', '.join(names)}."
     return Markupish(f'<p class="table-note figure-note">{html.escape(text)}</p>', text)
 
 
@@ -1067,8 +1077,7 @@ def suppressed_summary(res: object) -> str:
         return ""
     cells, hidden = int(pd.to_numeric(s["cells"]).sum()), int(pd.to_numeric(s["cells_hidden"]).sum())
     share = fmt_pct(hidden / cells if cells else 0.0, 1)
-    return (f"{fmt_int(hidden)} of the {fmt_int(cells)} numbers in the audit's tables ({share}), to protect "
-            f"counts under {_threshold(res)}; the report's methods give the share per table")
+    return f"{fmt_int(hidden)} of {fmt_int(cells)} numbers ({share}); per table in the report's methods"
 
 
 def methods_notes(res: object) -> Markupish:
