@@ -57,7 +57,14 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import AutoLocator, FixedLocator, FuncFormatter, MultipleLocator, NullLocator, PercentFormatter
+from matplotlib.ticker import (
+    AutoLocator,
+    FixedLocator,
+    FuncFormatter,
+    MultipleLocator,
+    NullLocator,
+    PercentFormatter,
+)
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
