@@ -562,9 +562,9 @@ def _part_values(tables, by: str, part: str, threshold: str | None, band: str | 
 
     found: dict[str, list[tuple[Any, str]]] = {}
 
-    def put(col: str, v: Any, where: str) -> None:
+    def put(col: str, v: Any, where: str, cells: list[tuple[str, int, str]] | None = None) -> None:
         if _hidden(v) or _number(v) is not None:
-            found.setdefault(col, []).append((v, where))
+            found.setdefault(col, []).append((v, where, cells or []))
 
     bbg, cal = tables.get("band_by_group"), tables.get("band_calibration")
     if band is None and bbg is not None and len(bbg) and {"by", "group", "threshold"} <= set(bbg.columns):
@@ -572,17 +572,19 @@ def _part_values(tables, by: str, part: str, threshold: str | None, band: str | 
             same = str(bbg.at[i, "threshold"]) == str(threshold)
             for col in _COMBINED_COUNTS["band_by_group"]:
                 if col in bbg and (same or col in ("n", "positives")):
-                    put(col, bbg.at[i, col], _where("band_by_group", int(i), col))
+                    put(col, bbg.at[i, col], _where("band_by_group", int(i), col), [("band_by_group", int(i), col)])
     if cal is not None and len(cal) and {"by", "group", "risk_band", "n", "outcomes"} <= set(cal.columns):
         rows = cal[(cal["by"] == by) & (cal["group"].astype(str) == part)]
         if band is not None:
             for i in rows.index[rows["risk_band"] == band]:
                 for col in ("n", "outcomes"):
-                    put(col, cal.at[i, col], _where("band_calibration", int(i), col))
+                    put(col, cal.at[i, col], _where("band_calibration", int(i), col),
+                        [("band_calibration", int(i), col)])
         elif len(rows):
             n = [_number(v) for v in rows["n"]]
             y = [_number(v) for v in rows["outcomes"]]
             where = f"band_calibration rows {', '.join(str(int(i)) for i in rows.index)}"
+            cells = [("band_calibration", int(i), c) for i in rows.index for c in ("n", "outcomes")]
             if all(v is not None for v in n + y):
                 pred = rows["risk_band"].isin(BAND_THRESHOLDS.get(str(threshold), ())).to_numpy()
                 tot_n, pos = sum(n), sum(y)
@@ -590,16 +592,17 @@ def _part_values(tables, by: str, part: str, threshold: str | None, band: str | 
                 tp = sum(v for v, k in zip(y, pred, strict=True) if k)
                 for col, v in (("n", tot_n), ("positives", pos), ("selected", sel), ("tp", tp), ("fp", sel - tp),
                                ("fn", pos - tp), ("tn", tot_n - sel - (pos - tp))):
-                    put(col, v, where)
+                    put(col, v, where, cells)
     if band is None:
         rep = tables.get("representation")
         if by == "ethnicity" and rep is not None and len(rep) and "group" in rep and "count" in rep:
             for i in np.flatnonzero((rep["group"].astype(str) == part).to_numpy()):
-                put("n", rep.at[i, "count"], _where("representation", int(i), "count"))
+                put("n", rep.at[i, "count"], _where("representation", int(i), "count"),
+                    [("representation", int(i), "count")])
         nr = tables.get("no_risk")
         if nr is not None and len(nr) and {"by", "group", "n"} <= set(nr.columns):
             for i in np.flatnonzero(((nr["by"] == by) & (nr["group"].astype(str) == part)).to_numpy()):
-                put("n", nr.at[i, "n"], _where("no_risk", int(i), "n"))
+                put("n", nr.at[i, "n"], _where("no_risk", int(i), "n"), [("no_risk", int(i), "n")])
     out = {}
     for col, values in found.items():
         shown = [x for x in values if not _hidden(x[0])]
@@ -608,13 +611,18 @@ def _part_values(tables, by: str, part: str, threshold: str | None, band: str | 
 
 
 def _combined(tables, facts, threshold: int) -> list[tuple]:
+    return [finding for finding, _cells in combined_leaks(tables, facts, threshold)]
+
+
+def combined_leaks(tables, facts, threshold: int) -> list[tuple[tuple, list[tuple[str, int, str]]]]:
     """A combined row ("25 and over") minus its parts shown elsewhere gives the last part back.
 
     For each count of a combined row in the band tables: if every part but
     one is published (in any table, :func:`_part_values`), the last part is
     the combined count minus the others. That is a recovery if the last part
     is hidden somewhere, or if the difference is a count from 1 to
-    ``threshold - 1``.
+    ``threshold - 1``. Returns each finding with the shown cells of the
+    other parts it used (``(table, row, column)``), which protection hides.
     """
     combos = {(c.by, c.label): c.parts for c in GROUP_COMBINATIONS}
     found: list[tuple] = []
@@ -641,9 +649,10 @@ def _combined(tables, facts, threshold: int) -> list[tuple]:
                 rest = total - sum(_number(v[0]) for j, v in enumerate(got) if j != k)
                 if got[k] is not None or 0 < rest < threshold:
                     shown = "; ".join(f"{parts[j]} at {v[1]}" for j, v in enumerate(got) if j != k)
-                    found.append(("combined", name, i, col,
-                                  f"the combined row {name}[{i}].{col} ({t.at[i, 'group']}) minus {shown} "
-                                  f"gives {parts[k]}"))
+                    found.append((("combined", name, i, col,
+                                   f"the combined row {name}[{i}].{col} ({t.at[i, 'group']}) minus {shown} "
+                                   f"gives {parts[k]}"),
+                                  [c for j, v in enumerate(got) if j != k for c in v[2]]))
     return found
 
 

@@ -537,6 +537,21 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
         shown_copies = _shown_copies(tables, facts, threshold)
         for name, cells in shown_copies.items():
             hide(name, cells, rule="secondary")
+    # 2b. a combined row ("25 and over") minus its parts shown elsewhere: hide those parts' copies
+    for _ in range(3):
+        tables = {n: current(n) for n in intruder._tables(res)[0]}
+        facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
+        leaks = intruder.combined_leaks(tables, facts, threshold)
+        if not leaks:
+            break
+        cells: dict[str, list[tuple[int, str]]] = {}
+        for _finding, sources in leaks:
+            for name, i, col in sources:
+                if not _is_marker(tables[name].at[i, col]):
+                    cells.setdefault(name, []).append((i, col))
+                    cells[name] += [(i, d) for d in _DEPENDENTS.get((name, col), ()) if d in tables[name]]
+        for name, c in cells.items():
+            hide(name, list(dict.fromkeys(c)), rule="secondary")
     # 3. London centres that give back a small count
     tables = {n: current(n) for n in intruder._tables(res)[0]}
     facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
@@ -610,6 +625,8 @@ _DEPENDENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("trends", "count"): ("value", "ci_low", "ci_high", "diff_prev", "diff_prev_low", "diff_prev_high",
                           "diff_year", "diff_year_low", "diff_year_high"),
     ("checks", "n"): ("share", "ci_low", "ci_high", "status"),
+    ("band_calibration", "n"): ("rate", "ci_low", "ci_high"),
+    ("band_calibration", "outcomes"): ("rate", "ci_low", "ci_high"),
 }
 
 
