@@ -879,6 +879,13 @@ def suppression_summary(internal: AuditResult, published: AuditResult, *,
     left out and their share is given as a band (:data:`PEOPLE_BANDS`).
     """
     as_published = published_form
+    params = getattr(published, "parameters", None) or {}
+    bands = getattr(internal, "band_by_group", None)
+    if params.get("combined_groups") and isinstance(bands, pd.DataFrame) \
+            and len(bands) != len(getattr(published, "band_by_group", bands)):
+        # the publication combined small groups: compare with the internal tables combined the same way
+        bbg, cal, _ = combine_small_groups(internal, threshold=int(params.get("disclosure_threshold", 10)))
+        internal = dataclasses.replace(internal, band_by_group=bbg, band_calibration=cal)
     rows = []
     for name, spec in TABLE_SPECS.items():
         before, after = getattr(internal, name, None), getattr(published, name, None)
