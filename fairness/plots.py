@@ -57,6 +57,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import (
     AutoLocator,
     FixedLocator,
@@ -1115,9 +1116,11 @@ def _place_labels(ax: Axes, xs, ys, texts, all_x, all_y, *, lines=()) -> None:
     """Name points without covering other names, points, lines or the axis edge.
 
     Tries eight positions around each point (right first), then four further
-    out, and keeps the first that is clear, else the one with the fewest
-    clashes. ``lines``: ``(x, y)`` arrays in data units (the funnel limits) that
-    a name should not touch. Deterministic.
+    out, and keeps the first that is clear; when none is (a cluster of flagged
+    points), it tries places further up or down joined to the point by a thin
+    leader line, nearest first, and keeps the one with the fewest clashes.
+    ``lines``: ``(x, y)`` arrays in data units (the funnel limits) that a name
+    should not touch. Deterministic.
     """
     if len(texts) == 0:
         return
@@ -1142,18 +1145,25 @@ def _place_labels(ax: Axes, xs, ys, texts, all_x, all_y, *, lines=()) -> None:
         (-5, 16, "right", "bottom"),
         (-5, -16, "right", "top"),
     )
+    # further out, with a leader line: (dx, dy, ha, va, extra penalty for the distance)
+    far = tuple((sx * 10, sy * (14 + 11 * k), "left" if sx > 0 else "right", "bottom" if sy > 0 else "top", 1 + k / 2)
+                for k in range(1, 7) for sy in (1, -1) for sx in (1, -1))
+    near = tuple((*c, 0.0) for c in candidates)
+    leader = {"arrowstyle": "-", "color": GREY, "linewidth": 0.6, "shrinkA": 1, "shrinkB": 3}
     taken: list = []
     order = np.argsort(-np.asarray(ys), kind="stable")
     for i in order:
         own = ax.transData.transform((xs[i], ys[i]))
         others = points[np.any(np.abs(points - own) > 0.5, axis=1)]
         best = None
-        for dx, dy, ha, va in candidates:
+        for dx, dy, ha, va, distance in near + far:
             ann = ax.annotate(
                 texts[i], (xs[i], ys[i]), xytext=(dx, dy), textcoords="offset points",
                 ha=ha, va=va, fontsize="small", color=INK, zorder=5, path_effects=_HALO,
+                arrowprops=leader if distance else None,
             )
-            box = ann.get_window_extent(renderer).expanded(1.06, 1.15)
+            ann.update_positions(renderer)
+            box = Text.get_window_extent(ann, renderer).expanded(1.06, 1.15)  # the words, not the leader line
             outside = not (
                 box.x0 >= axes_box.x0 and box.x1 <= axes_box.x1
                 and box.y0 >= axes_box.y0 and box.y1 <= axes_box.y1
@@ -1165,7 +1175,7 @@ def _place_labels(ax: Axes, xs, ys, texts, all_x, all_y, *, lines=()) -> None:
             ))
             touched = sum(bool(np.any((lp[:, 0] > box.x0 - 1) & (lp[:, 0] < box.x1 + 1)
                                       & (lp[:, 1] > box.y0 - 1) & (lp[:, 1] < box.y1 + 1))) for lp in line_points)
-            penalty = 100 * outside + 10 * clashes + 3 * covered + 4 * touched
+            penalty = 100 * outside + 10 * clashes + 3 * covered + 4 * touched + distance
             if best is None or penalty < best[0]:
                 if best is not None:
                     best[1].remove()

@@ -554,3 +554,26 @@ def test_percent_axis_ticks_fall_on_whole_percents():
     assert [round(100 * t, 6) for t in ticks] == [10, 15, 20, 25, 30]
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert len(set(labels)) == len(labels)
+
+
+def test_a_cluster_of_flagged_points_gets_names_that_do_not_overlap():
+    """Five boroughs at 0% with 11-17 people (2023Q4 of the default history): the names were drawn on top of
+    each other; now each has its own place, joined to its point by a leader line when further out."""
+    from fairness.plots import _place_labels
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
+    ax.set_xlim(0, 75)
+    ax.set_ylim(0, 0.33)
+    xs = np.array([14.0, 17.0, 11.0, 15.0, 13.0])
+    ys = np.zeros(5)
+    names = ["Hammersmith and Fulham", "Harrow", "Hounslow", "Islington", "Westminster"]
+    ax.scatter(xs, ys)
+    _place_labels(ax, xs, ys, names, xs, ys)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if not t.arrow_patch] + [
+        matplotlib.text.Text.get_window_extent(t, renderer) for t in ax.texts if t.arrow_patch]
+    assert len(ax.texts) == 5
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    axes = ax.get_window_extent(renderer)
+    assert all(b.y0 >= axes.y0 - 1 for b in boxes)  # none below the axis
