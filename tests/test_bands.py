@@ -422,8 +422,8 @@ def random_matrix(seed: int, n: int = 400) -> pd.DataFrame:
     return as_validated(frame)
 
 
-# three seeds in `make test` (about 3 s each: fairlearn on every breakdown), all twelve in `make test-slow`
-@pytest.mark.parametrize("seed", [*range(3), *(pytest.param(s, marks=pytest.mark.slow) for s in range(3, 12))])
+# one seed in `make test` (about 3 s each: fairlearn on every breakdown), all twelve in `make test-slow`
+@pytest.mark.parametrize("seed", [0, *(pytest.param(s, marks=pytest.mark.slow) for s in range(1, 12))])
 def test_summary_equals_fairlearn_on_records(seed):
     """The equalised-odds and demographic-parity figures computed from the
     per-group counts are fairlearn's functions applied to the records."""

@@ -297,6 +297,7 @@ def test_example_notebook_is_thin_and_papermill_ready():
 
 
 @pytest.mark.notebooks
+@pytest.mark.slow  # a notebook run under papermill
 def test_example_notebook_executes_and_shows_the_published_figures(tmp_path):
     import nbformat
     import papermill as pm

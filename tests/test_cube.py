@@ -147,7 +147,8 @@ def assert_same_audit(result, expected, bands):
     assert (result.band_status, result.band_reason) == (bands.status, bands.reason)
 
 
-@pytest.mark.parametrize("quarter", [None, "2018Q2"])
+# the latest quarter in `make test`; another quarter, and other options below, in `make test-slow`
+@pytest.mark.parametrize("quarter", [None, pytest.param("2018Q2", marks=pytest.mark.slow)])
 def test_audit_from_counts_equals_records(validation, quarter):
     result = fairness.audit(validation, quarter=quarter)
     expected, bands = record_level_audit(validation, result.quarter)
@@ -155,6 +156,7 @@ def test_audit_from_counts_equals_records(validation, quarter):
     assert result.n == expected["no_risk"]["n"].iloc[0]
 
 
+@pytest.mark.slow  # a third pair of full audits (other options)
 def test_audit_from_counts_equals_records_other_options(validation):
     config = ChecksConfig(child_age=16, review_days=60, zero_harm_snapshots=2, matrix_start="2016-01-01",
                           test_id_pattern=r"(?i)^gvm00000", test_value_patterns={"shared_with": r"DWP",

@@ -160,7 +160,8 @@ def test_csv_validation_equals_read_matrix(files, kind):
         assert memory.problems["line"].max() > memory.n_rows + 1  # lines, not rows: a row spans two lines
 
 
-@pytest.mark.parametrize(("kind", "quarter"), [("typed", None), ("typed", "2018Q2"), ("text", "2019Q4"),
+@pytest.mark.parametrize(("kind", "quarter"), [("typed", None), pytest.param("typed", "2018Q2", marks=pytest.mark.slow),
+                                               pytest.param("text", "2019Q4", marks=pytest.mark.slow),
                                                ("csv", "2019Q4"), ("messy", None)])
 def test_audit_equals_in_memory(files, kind, quarter):
     memory = fairness.audit(read_matrix(files[kind]), quarter=quarter)
@@ -207,6 +208,7 @@ def test_engines(files, tmp_path):
         fairness.audit(pd.DataFrame({"a": [1]}), engine="duckdb")
 
 
+@pytest.mark.slow  # three full audits with other options
 def test_audit_with_other_options(files):
     """Other checks parameters and test patterns (on shared_with and a category too), other statistics;
     from the path (counted in the validating scan) and from a ParquetValidation (counted afterwards)."""

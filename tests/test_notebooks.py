@@ -280,6 +280,7 @@ def test_pdf_pages_render_to_png(rendered: report.ReportOutcome, tmp_path: Path)
 
 
 @notebooks
+@pytest.mark.slow  # a third notebook run (the report and briefing above stay in make test)
 def test_research_walkthrough_executes_in_internal_mode(small_matrix: Path, tmp_path: Path):
     out = tmp_path / "walkthrough.ipynb"
     pm.execute_notebook(
