@@ -351,3 +351,31 @@ def test_a_part_shown_elsewhere_beside_a_combined_row_is_hidden_before_publishin
     assert all(hidden(v) for v in ages["n"])
     assert {c["group"] for c in unclosed.parameters["combined_groups"]} == {
         "Under 25", "25 and over", "Asian, Mixed and Other"}
+
+
+@pytest.mark.parametrize("profile, total_label", [("london-gvm", "All boroughs"),
+                                                  ("england-wales-forces", "All police force areas")])
+def test_one_hidden_area_beside_the_total_row_is_caught_under_any_profile(small, profile, total_label):
+    """The checks' total row was known only by the label "All boroughs": under another profile
+    ("All police force areas") one hidden area beside a shown total went unseen."""
+    internal, pub = small
+    t = pub.checks.reset_index(drop=True).copy()
+    full = internal.checks.reset_index(drop=True)
+    assert list(t["borough"]) == list(full["borough"])  # the same rows, in the same order
+    shown_total = [(c, q) for c, q, b, v in zip(t["check"], t["quarter"], t["borough"], t["n"], strict=True)
+                   if b == "All boroughs" and not hidden(v) and int(v) > 0]
+    areas = t[t["borough"].ne("All boroughs")]
+    check, quarter = next(k for k in shown_total if ((areas["check"] == k[0]) & (areas["quarter"] == k[1])).sum() > 1)
+    group = areas.index[(areas["check"] == check) & (areas["quarter"] == quarter)]
+    t["n"] = t["n"].astype(object)
+    for i in group:  # every area's list size for this check shown ...
+        t.at[i, "n"] = full.at[i, "n"]
+    rows = [i for i in group if int(full.at[i, "n"]) > 0]
+    t.at[rows[0], "n"] = MARKER  # ... but one, hidden alone beside the total
+    t["borough"] = t["borough"].replace({"All boroughs": total_label})
+    total = t.index[(t["check"] == check) & (t["quarter"] == quarter) & (t["borough"] == total_label)]
+    leaky = dataclasses.replace(pub, checks=t, parameters={**pub.parameters, "profile": profile})
+    found = audit_publication(leaky)
+    hit = found[(found.attack == "total") & (found.table == "checks") & (found.row == rows[0])
+                & (found.column == "n")]
+    assert len(hit) == 1 and f"the '{total_label}' row checks[{total[0]}].n" in hit.iloc[0].recovered_from

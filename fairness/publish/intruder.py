@@ -233,9 +233,10 @@ def _products(tables, facts, threshold: int) -> list[tuple]:
 
 def _totals(tables, facts, threshold: int) -> list[tuple]:
     """Total minus shown cells: one hidden cell in a group with a known total."""
-    from fairness.publish.publication import TABLE_SPECS
+    from fairness.publish.publication import TABLE_SPECS, all_areas_label, table_spec
 
     found = []
+    all_areas = all_areas_label(facts.get("parameters"))
     reasons = tables.get("quarantine_reasons")
     total = _number(facts.get("quarantined"))
     if reasons is not None and len(reasons) and "rows" in reasons and total is not None:
@@ -253,8 +254,8 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
                     and _number(rep.at[i, "n"]) is not None:
                 found.append(("total", "representation", i, "count",
                               f"the number listed ({int(listed)}) minus representation.n ({int(rep.at[i, 'n'])})"))
-    for name, spec in TABLE_SPECS.items():
-        t = tables.get(name)
+    for name in TABLE_SPECS:
+        spec, t = table_spec(name, all_areas), tables.get(name)
         if name == "quarantine_reasons" or t is None or not len(t):
             continue
         by = [c for c in spec.by if c in t]
@@ -268,7 +269,7 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
                 hidden = [i for i, v in zip(idx, values, strict=True) if _hidden(v)]
                 if len(hidden) != 1 or len(values) < 2:
                     continue
-                known = _group_total_known(name, t, idx, col, spec, facts, int(hidden[0]))
+                known = _group_total_known(name, t, idx, col, spec, facts, int(hidden[0]), all_areas)
                 if known:
                     found.append(("total", name, int(hidden[0]), col, known))
     seen: set[tuple] = set()
@@ -281,7 +282,7 @@ OUTSIDE_BASE = "Not stated"
 
 
 def _group_total_known(name: str, t: pd.DataFrame, idx, col: str, spec, facts=None,
-                       row: int | None = None) -> str | None:
+                       row: int | None = None, all_areas: str = "All boroughs") -> str | None:
     """Where the total of one group of a table is published, if it is."""
     if col in spec.count_cols and "n" in spec.base_cols and "n" in t:
         ns = {v for v in t.loc[idx, "n"].tolist() if _number(v) is not None}
@@ -297,15 +298,17 @@ def _group_total_known(name: str, t: pd.DataFrame, idx, col: str, spec, facts=No
             return f"{name}.n ({n}) minus the {col} shown beside it"
     if name == "checks" and "borough" in t:
         labels = t.loc[idx, "borough"].tolist()
-        if "All boroughs" in labels:
-            j = list(idx)[labels.index("All boroughs")]
+        if all_areas in labels:
+            j = list(idx)[labels.index(all_areas)]
             if not _hidden(t.at[j, col]):
-                return f"the 'All boroughs' row checks[{j}].{col} minus the boroughs shown"
+                return f"the '{all_areas}' row checks[{j}].{col} minus the areas shown"
     return None
 
 
 def _repeat_places(tables, facts) -> dict[tuple, list[tuple[str, int, str, Any]]]:
     """Quantities published in several tables: key -> [(table, row, column, value)]."""
+    from fairness.publish.publication import all_areas_label
+
     quarter = facts.get("quarter")
     headline = (facts.get("parameters") or {}).get("no_risk", "harm_zero")
     seen: dict[tuple, list[tuple[str, int, str, Any]]] = {}
@@ -347,7 +350,8 @@ def _repeat_places(tables, facts) -> dict[tuple, list[tuple[str, int, str, Any]]
         add(("group size", r["group"]), "no_risk", i, "n", r["n"])
     for i, r in rows("trends", metric="listed"):
         add(("quarter list size", r["quarter"]), "trends", i, "count", r["count"])
-    for i, r in rows("checks", borough="All boroughs", check=("victims_as_offenders", "reviews_overdue")):
+    for i, r in rows("checks", borough=all_areas_label(facts.get("parameters")),
+                     check=("victims_as_offenders", "reviews_overdue")):
         add(("quarter list size", r["quarter"]), "checks", i, "n", r["n"])
     for i, r in rows("trends", metric="no_risk_share", quarter=quarter):
         if headline == "harm_zero":

@@ -81,8 +81,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["COUNT_COLUMNS", "SUPPRESSION_COLUMNS", "TABLE_SPECS", "combine_small_groups", "count_columns",
            "data_quality_cells", "find_small_counts_in_tables",
-           "hidden_rows", "protect_audit", "suppression_summary", "withheld_figures_sentences", "withheld_sentence",
-           "TableSpec"]
+           "all_areas_label", "hidden_rows", "protect_audit", "suppression_summary", "table_spec", "withheld_figures_sentences",
+           "withheld_sentence", "TableSpec"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,24 @@ class TableSpec:
     #: Further totals (fairness.publish.disclosure.TotalRow / KnownTotal); those naming
     #: a column the table lacks are skipped.
     totals: tuple[TotalSpec, ...] = ()
+
+
+def all_areas_label(parameters: object = None) -> str:
+    """The label of a check's row that totals every area: "All boroughs", or the profile's
+    ("All police force areas"). ``parameters`` is an audit result or its parameters."""
+    from fairness.results.sentences import place
+
+    return place(parameters).all_areas
+
+
+def table_spec(name: str, all_areas: str = "All boroughs") -> TableSpec | None:
+    """The disclosure rule of table ``name`` (:data:`TABLE_SPECS`), with the checks' total
+    row under the profile's label, so that a hidden area beside a shown total is protected
+    (and attacked) under any profile, not only where the total is called "All boroughs"."""
+    spec = TABLE_SPECS.get(name)
+    if spec is not None and name == "checks" and all_areas != "All boroughs":
+        spec = dataclasses.replace(spec, totals=(TotalRow("borough", all_areas),))
+    return spec
 
 
 def _from(source: tuple[str, ...], *cols: str) -> dict[str, tuple[str, ...]]:
@@ -377,6 +395,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     if combined:
         res = dataclasses.replace(res, band_by_group=bbg, band_calibration=cal)
     combined_bys = {m["by"] for m in combined}
+    all_areas = all_areas_label(res)
     for name in [f.name for f in dataclasses.fields(res)]:
         table = getattr(res, name)
         if not isinstance(table, pd.DataFrame) or name in ("disclosure", "suppression") or name in UNCOUNTED:
@@ -388,7 +407,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
         if name in REFERENCE_TABLES:
             protected, dec = _withhold_if_small(table, threshold, changes.get("band_by_group"), combined_bys)
         else:
-            spec = TABLE_SPECS.get(name)
+            spec = table_spec(name, all_areas)
             if spec is None:
                 raise KeyError(f"no disclosure rule declared for table {name!r}: add it to TABLE_SPECS")
             protect = _protect_families if name in _BY_FAMILY else _protect
