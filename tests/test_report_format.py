@@ -120,3 +120,18 @@ def test_a_withheld_model_summary_reads_as_suppressed_not_as_not_estimable():
         "No-risk share: the spread between boroughs is not published: it is computed from counts that are "
         "suppressed to protect individuals.")
     assert dispersion_sentence(res, "black_share").endswith("could not be estimated.")
+
+
+def test_the_figures_withheld_are_listed_not_run_together():
+    note = ("Counts below 10 are suppressed ([c]). True zeros are shown as 0. At the Red threshold, the precision "
+            "is withheld for the Mixed group: it rests on a count below 10. At the Red or Amber threshold, the false "
+            "positive rate is withheld for the Other group: it rests on a count below 10.")
+    res = SimpleNamespace(mode="publication", parameters={}, disclosure_note=note, disclosure=pd.DataFrame(),
+                          suppression=SUPPRESSION)
+    html_ = fr.disclosure_summary(res).html
+    assert html_.count("<li>") == 2 and "<li>At the Red threshold, the precision is withheld" in html_
+    # the rule and the count stay in the paragraph: 1,585 of 2,328 numbers, as in the methods' table
+    assert ("True zeros are shown as 0. 1,585 of the 2,328 numbers in this report&#x27;s tables are suppressed"
+            in html_)
+    internal = fr.disclosure_summary(SimpleNamespace(mode="internal"))
+    assert str(internal).startswith("Internal mode: no disclosure control")

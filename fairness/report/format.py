@@ -953,20 +953,30 @@ def trend_table(res: object, *, metrics: Sequence[str] | None = None, last: int 
 
 
 def disclosure_summary(res: object) -> Markupish:
-    """What disclosure control did (publication mode), in one paragraph."""
+    """What disclosure control did (publication mode): a paragraph, and the figures withheld as a list."""
     note = _text(getattr(res, "disclosure_note", ""))
     dec = getattr(res, "disclosure", pd.DataFrame())
     if _mode_of(res) != "publication":
         text = "Internal mode: no disclosure control has been applied. Do not publish these tables."
-    elif suppressed_summary(res):  # the same count as the methods' table (issue 12)
+        return Markupish(f'<p class="muted">{html.escape(text)}</p>', text)
+    if suppressed_summary(res):  # the same count as the methods' table (issue 12)
         s = res.suppression  # type: ignore[attr-defined]
         cells, hidden = int(pd.to_numeric(s["cells"]).sum()), int(pd.to_numeric(s["cells_hidden"]).sum())
-        text = (f"{note} {fmt_int(hidden)} of the {fmt_int(cells)} numbers in this report's tables are suppressed; "
-                "Methods gives the share per table.")
+        count = (f"{fmt_int(hidden)} of the {fmt_int(cells)} numbers in this report's tables are suppressed; "
+                 "Methods gives the share per table.")
     else:
         cells = int(dec["hidden"].astype(bool).sum()) if "hidden" in dec else 0
-        text = f"{note} {fmt_int(cells)} table cells are suppressed in this report."
-    return Markupish(f'<p class="muted">{html.escape(text.strip())}</p>', text.strip())
+        count = f"{fmt_int(cells)} table cells are suppressed in this report."
+    # the figures withheld ("At the Red threshold, ... withheld for ...") as a list, not a wall of text
+    sentences = re.split(r"(?<=\.)\s+(?=[A-Z])", note.strip()) if note.strip() else []
+    listed = [x for x in sentences if x.startswith("At the ")]
+    rest = " ".join([*(x for x in sentences if not x.startswith("At the ")), count])
+    body = f'<p class="muted">{html.escape(rest)}</p>'
+    if listed:
+        items = "".join(f"<li>{html.escape(x)}</li>" for x in listed)
+        body += f'<p class="muted">Figures withheld:</p><ul class="muted withheld-list">{items}</ul>'
+    text = " ".join([rest, *listed])
+    return Markupish(body, text)
 
 
 #: Readable names of the audit's tables (for the suppression table of the methods section).
