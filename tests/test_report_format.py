@@ -135,3 +135,15 @@ def test_the_figures_withheld_are_listed_not_run_together():
             in html_)
     internal = fr.disclosure_summary(SimpleNamespace(mode="internal"))
     assert str(internal).startswith("Internal mode: no disclosure control")
+
+
+def test_band_tables_give_way_to_the_status_note_when_bands_are_not_assessable():
+    """2023Q4: no outcome known yet; the section said so and then showed two tables reading 'none'."""
+    res = SimpleNamespace(mode="publication", parameters={}, band_status="not assessable",
+                          band_reason="outcome not yet known for any record in 2023Q4",
+                          band_summary=pd.DataFrame(), band_by_group=pd.DataFrame())
+    assert str(fr.band_status_note(res)) == ("Band performance not assessable: outcome not yet known for any "
+                                             "record in 2023Q4.")
+    assert fr.band_summary_table(res).html == "" and fr.band_rates_table(res).html == ""
+    assessed = SimpleNamespace(**{**vars(res), "band_status": "assessed"})
+    assert isinstance(fr.band_summary_table(assessed), fr.Table)  # assessed but empty: the table says "none"

@@ -808,8 +808,18 @@ def band_consistency_table(res: object) -> Table:
     )
 
 
-def band_summary_table(res: object) -> Table:
-    """Fairness summary of the risk bands against later violence, per threshold and grouping."""
+def _bands_not_assessed(res: object, table: str) -> bool:
+    """Band performance not assessable and nothing in ``table``: the status note says why, no empty table."""
+    status = _text(getattr(res, "band_status", ""))
+    df = getattr(res, table, pd.DataFrame())
+    return status not in ("", "assessed") and (not isinstance(df, pd.DataFrame) or df.empty)
+
+
+def band_summary_table(res: object) -> Table | Markupish:
+    """Fairness summary of the risk bands against later violence, per threshold and grouping
+    (nothing when band performance is not assessable: :func:`band_status_note` says why)."""
+    if _bands_not_assessed(res, "band_summary"):
+        return Markupish("", "")
     df = getattr(res, "band_summary", pd.DataFrame()).reset_index(drop=True)
     out = pd.DataFrame(
         {
@@ -833,8 +843,11 @@ def band_summary_table(res: object) -> Table:
     )
 
 
-def band_rates_table(res: object, *, threshold: str = "red_amber", by: str = "ethnicity") -> Table:
-    """Per-group error rates of one band threshold: selection rate, FPR, FNR, precision."""
+def band_rates_table(res: object, *, threshold: str = "red_amber", by: str = "ethnicity") -> Table | Markupish:
+    """Per-group error rates of one band threshold: selection rate, FPR, FNR, precision
+    (nothing when band performance is not assessable: :func:`band_status_note` says why)."""
+    if _bands_not_assessed(res, "band_by_group"):
+        return Markupish("", "")
     df = getattr(res, "band_by_group", pd.DataFrame())
     if "threshold" in df:
         df = df[(df["threshold"] == threshold) & (df["by"] == by)]
