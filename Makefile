@@ -51,8 +51,9 @@ lint: $(STAMP) ## check style with ruff
 	$(BIN)/ruff check fairness tests
 
 BENCH_ARGS ?=
-bench: $(STAMP) ## run the performance benchmarks (~10 min; not part of test; BENCH_ARGS=--quick for a smoke run)
+bench: $(STAMP) ## run the performance benchmarks (~25 min; not part of test; BENCH_ARGS=--quick ENGINE_ARGS="--only 1M" for a shorter run)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/engine.py $(ENGINE_ARGS)
 
 clean: ## remove generated data and reports (keeps .venv)
 	rm -rf data/synthetic/*.csv data/synthetic/*.parquet data/synthetic/*.truth.json reports/*/ .pytest_cache

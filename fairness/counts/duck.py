@@ -597,7 +597,9 @@ def _start(path, *, memory_limit: str, temp_directory, threads, config=None, max
         with using_profile(profile):
             src = _open(path, con, max_bytes=max_bytes, max_columns=max_columns, encoding=encoding,
                         delimiter=delimiter)
-            con.execute(f"CREATE TEMP VIEW __typed AS {_typed_view(src)}")
+            # a CSV's text is in memory already: typed once into a table, not again by every query
+            kind = "TABLE" if src.text is not None else "VIEW"
+            con.execute(f"CREATE TEMP {kind} __typed AS {_typed_view(src)}")
             has_nulls = _has_nulls(con, src)
             counted = None
             if config is None:
