@@ -106,6 +106,7 @@ __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "ParquetValidation",
     "count_and_validate_parquet",
+    "quarters_and_ids",
     "read_file_and_log",
     "records_count_table",
     "validate_file",
@@ -715,6 +716,20 @@ def _typed_column(values: pd.Series, dtype: Any) -> pd.Series:
     if str(dtype).startswith("datetime64"):
         return pd.to_datetime(values).astype(dtype)
     return values.astype(dtype)
+
+
+def quarters_and_ids(validation: ParquetValidation) -> tuple[tuple[str, ...], set[str]]:
+    """The quarters of the valid rows ("2018Q4", sorted) and their person ids, counted in DuckDB
+    (what the report runner needs of a file: its quarters, and the ids its leak scan looks for)."""
+    session = validation.session
+    if session is None:
+        raise ValueError("this ParquetValidation has been closed; validate the file again")
+    valid = _valid_view(session)
+    numbers = session.con.sql(f"SELECT DISTINCT {_quarter_number('snapshot_date')} FROM ({valid})").fetchall()
+    quarters = tuple(sorted(f"{1970 + int(n) // 4}Q{int(n) % 4 + 1}" for (n,) in numbers if n is not None))
+    ids = {str(v).strip() for (v,) in session.con.sql(f"SELECT DISTINCT person_id FROM ({valid})").fetchall()
+           if v is not None}
+    return quarters, ids
 
 
 def records_count_table(validation: ParquetValidation) -> pd.DataFrame:

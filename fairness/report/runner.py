@@ -165,15 +165,23 @@ def inspect_matrix(matrix: str | os.PathLike[str], *, log_as: str | None = "repo
     audit log as ``log_as`` (None: the caller logs it, as ``fairness report`` does).
     With ``profile``, the rows are validated against the profile's areas and groups.
     """
-    from fairness.io.validation import _read_matrix, read_and_log
+    from fairness.counts.duck import (
+        ParquetValidation,
+        quarters_and_ids,
+        read_file_and_log,
+        validate_file,
+    )
 
     path = Path(matrix).resolve()
-    res = (_read_matrix(path, profile=profile) if log_as is None
-           else read_and_log(path, command=log_as, profile=profile))
+    # read and validated by DuckDB, as the notebooks' fairness.audit(path) reads it (issue 10)
+    res = (validate_file(path, profile=profile) if log_as is None
+           else read_file_and_log(path, command=log_as, profile=profile))
     quarters: tuple[str, ...] = ()
-    if len(res.valid):
-        quarters = tuple(sorted(quarter_label(res.valid["snapshot_date"]).unique()))
     ids: set[str] = set()
+    if isinstance(res, ParquetValidation):
+        quarters, ids = quarters_and_ids(res)
+    elif len(res.valid):
+        quarters = tuple(sorted(quarter_label(res.valid["snapshot_date"]).unique()))
     for frame in (res.valid, res.quarantined):
         if "person_id" in frame.columns:
             ids.update(str(v).strip() for v in frame["person_id"].dropna())
