@@ -5,7 +5,7 @@ them on the "small" synthetic matrix (about 300 people a quarter, 2017Q4 to
 2019Q3): the report and the briefing of 2018Q4 once per test session through
 ``fairness.report.runner`` (HTML and PDF), shared by every test that reads them,
 and the research walkthrough once through papermill. Those two renders are what
-must stay slow (marker ``notebooks``; deselect with ``-m "not notebooks"``).
+must stay slow (markers ``notebooks`` and ``slow``: ``make test-slow`` and CI run them).
 """
 
 from __future__ import annotations
@@ -135,7 +135,11 @@ def test_publication_notebooks_apply_disclosure_control():
 
 # --------------------------------------------------------------------------- executed
 
-notebooks = pytest.mark.notebooks
+
+def notebooks(test):
+    """Marker ``notebooks``, and ``slow``: the render (about 30 s of processor time) runs in
+    ``make test-slow`` and CI, not in ``make test``."""
+    return pytest.mark.slow(pytest.mark.notebooks(test))
 
 
 @pytest.fixture(scope="session")
