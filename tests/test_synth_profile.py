@@ -143,3 +143,23 @@ def test_cli_synth_profile_writes_a_matrix_in_the_profile_areas(tmp_path, capsys
     assert len(written) == 2395
     assert set(written["borough"]) <= set(fairness.load_profile(EW).area_names)
     assert json.loads(synth.truth_path(out).read_text())["place"]["profile"] == EW
+
+
+def test_an_area_name_with_a_comma_is_quoted_in_the_csv_and_reads_back(ew_small, tmp_path):
+    """`fairness synth --profile england-wales-forces` failed at its first "London, City of" row
+    ("CSV values may not contain structural characters"), leaving half a matrix behind."""
+    import dataclasses
+
+    m = ew_small.matrix.copy()
+    first = m["borough"].astype(str).iloc[0]  # the small scenario lists nobody in the City: move an area there
+    m["borough"] = m["borough"].astype(str).replace({first: "London, City of"})
+    city = m[m["borough"] == "London, City of"]
+    assert len(city) >= 1
+    out = tmp_path / "ew.csv"
+    synth.write(dataclasses.replace(ew_small, matrix=m), out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert sum('"London, City of"' in line for line in lines) == len(city)  # quoted exactly there
+    assert not any('"' in line for line in lines if "London, City of" not in line)  # nothing else quoted
+    res = fairness.validate(out, profile=EW)
+    assert (res.n_valid, res.n_quarantined) == (len(m), 0)
+    assert not list(tmp_path.glob(".*.tmp"))  # written through a temporary file, which is gone

@@ -7,12 +7,16 @@ run on a generated matrix exactly as on a file that was read back.
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -230,11 +234,40 @@ def arrow_table(matrix: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays([_arrow_column(matrix[f.name], f.type) for f in schema], schema=schema)
 
 
+def _needs_quotes(table: pa.Table) -> bool:
+    """Whether a text value holds a comma, a quote or a line break ("London, City of")."""
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_string(column.type) and pc.any(pc.match_substring_regex(column, '[,"\r\n]')).as_py():
+            return True
+    return False
+
+
 def write_csv(table: pa.Table, path: Path) -> None:
-    """UTF-8 CSV: unquoted header, YYYY-MM-DD dates, true/false, empty for missing."""
-    with open(path, "wb") as fh:
-        fh.write((",".join(table.column_names) + "\n").encode("utf-8"))
-        pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    """UTF-8 CSV: unquoted header, YYYY-MM-DD dates, true/false, empty for missing.
+
+    Values are quoted only where they must be (a comma, a quote or a line break
+    inside, as in the police force area "London, City of"); written to a
+    temporary file first, so a failure never leaves half a matrix behind.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write((",".join(table.column_names) + "\n").encode("utf-8"))
+            if not _needs_quotes(table):
+                pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+            else:  # Arrow quotes every text value or none: re-write its rows, quoting only where needed
+                buffer = io.BytesIO()
+                pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+                text = io.TextIOWrapper(io.BytesIO(buffer.getvalue()), encoding="utf-8", newline="")
+                out = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+                csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerows(csv.reader(text))
+                out.flush()
+                out.detach()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
