@@ -492,7 +492,7 @@ def test_by_group_rates_equal_fairlearn_metricframe_on_records(seed):
     got["negatives"] = got["fp"] + got["tn"]
     for metric in METRICS:
         for group, value in rows[metric].items():
-            den = got.loc[group, bands._RATE_PARTS[metric][1]]
+            den = got.loc[group, bands.RATE_PARTS[metric][1]]
             if den > 0:
                 assert got.loc[group, metric] == value, (metric, group)
 

@@ -75,6 +75,7 @@ from fairness.publish.disclosure import (
     protect_table,
 )
 from fairness.quarters import parse_quarter
+from fairness.stats.bands import RATE_PARTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
@@ -502,6 +503,13 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
         t = changes.get(name, getattr(res, name))
         return t.reset_index(drop=True) if isinstance(t, pd.DataFrame) else pd.DataFrame()
 
+    names = list(intruder._tables(res)[0])
+    facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
+
+    def snapshot() -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
+        """The publication as it stands now, as the publication audit reads it."""
+        return {n: current(n) for n in names}, facts
+
     def hide(name: str, cells, rule: str = "derived", value=MARKER) -> None:
         cells = list(cells)
         if not cells:
@@ -548,8 +556,7 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
             out.append(_decisions("quarantine_reasons", cells, "withheld"))
     # 2. the same quantity in two tables: hide every copy (hiding more never exposes a hidden cell)
     for _ in range(3):
-        tables = {n: current(n) for n in intruder._tables(res)[0]}
-        facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
+        tables, facts = snapshot()
         found = intruder._repeats(tables, facts, threshold)
         if not found:
             break
@@ -558,8 +565,7 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
             hide(name, cells, rule="secondary")
     # 2b. a combined row ("25 and over") minus its parts shown elsewhere: hide those parts' copies
     for _ in range(3):
-        tables = {n: current(n) for n in intruder._tables(res)[0]}
-        facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
+        tables, facts = snapshot()
         leaks = intruder.combined_leaks(tables, facts, threshold)
         if not leaks:
             break
@@ -572,8 +578,7 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
         for name, c in cells.items():
             hide(name, list(dict.fromkeys(c)), rule="secondary")
     # 3. London centres that give back a small count
-    tables = {n: current(n) for n in intruder._tables(res)[0]}
-    facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
+    tables, facts = snapshot()
     for _attack, name, row, col, _src in intruder._products(tables, facts, threshold):
         t = current(name)
         if name in intruder.ORPHAN_SHARES and col in intruder.ORPHAN_SHARES[name]:
@@ -590,7 +595,7 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
         else:
             hide(name, [(row, col)])
     # 4. model summaries computed from hidden cells
-    tables = {n: current(n) for n in intruder._tables(res)[0]}
+    tables, facts = snapshot()
     for _attack, name, row, col, _src in intruder._summaries(tables, facts, threshold):
         if name == "funnel_limits":
             continue
@@ -976,14 +981,8 @@ def withheld_sentence(table: pd.DataFrame, what: str, *, columns=None) -> str | 
 
 
 # ------------------------------------------------------------------ combining small groups
-#: Band-performance rates and the counts each is calculated from (fairness.stats.bands).
-_BAND_RATES: dict[str, tuple[str, str]] = {
-    "selection_rate": ("selected", "n"),
-    "fpr": ("fp", "negatives"),
-    "fnr": ("fn", "positives"),
-    "precision": ("tp", "selected"),
-    "base_rate": ("positives", "n"),
-}
+#: Band-performance rates and the counts each is calculated from (one definition, in fairness.stats.bands).
+_BAND_RATES = RATE_PARTS
 _BAND_COUNTS = ("n", "positives", "selected", "tp", "fp", "tn", "fn")
 #: Why a combination is made, in the words the output uses.
 COMBINED_WHY = ("{parts} are published together as {label!r} ({by}): {small} holds a count below {threshold}, "

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from fairness.errors import RowLevelColumnError
-from fairness.results.sentences import direction, place
+from fairness.results.sentences import direction, is_withheld, place
 from fairness.results.sentences import fmt_ratio as sfmt_ratio
 from fairness.results.sentences import fmt_share as sfmt_share
 
@@ -760,7 +760,7 @@ def overdispersion_table(res: object) -> Table:
                                           ("overdispersion", "target", i, w["place"]),
                                           ("heterogeneity", "i2", het_rows.get(m), "I²"),
                                           ("heterogeneity", "p_value", het_rows.get(m), "p (heterogeneity)")):
-            if row is not None and _withheld(res, table, column, row):
+            if row is not None and is_withheld(res, table, column, row):
                 out.at[i, shown] = "[c]"
     return Table(
         out,
@@ -772,15 +772,6 @@ def overdispersion_table(res: object) -> Table:
         "give a small φ beside a very small p. The sentences below say which holds for each measure.",
         numeric=(w["place"], "φ", "τ²", "I²", "p (heterogeneity)", w["Areas"]),
     )
-
-
-def _withheld(res: object, table: str, column: str, row: object) -> bool:
-    """True when disclosure control withheld ``table[row].column`` (publication mode, rule "withheld")."""
-    d = getattr(res, "disclosure", None)
-    if not isinstance(d, pd.DataFrame) or not len(d) or not {"table", "column", "row", "rule"} <= set(d.columns):
-        return False
-    return bool(((d["table"] == table) & (d["column"] == column) & (d["row"] == row)
-                 & (d["rule"] == "withheld")).any())
 
 
 def band_consistency_table(res: object) -> Table:

@@ -51,6 +51,7 @@ __all__ = [
     "fmt_p",
     "fraction_words",
     "headline_sentences",
+    "is_withheld",
     "main_points",
     "no_risk_sentence",
     "place",
@@ -435,7 +436,7 @@ def ratio_sentences(relative_rate: pd.DataFrame, *, alpha: float = 0.05,
 # --------------------------------------------------------------------------- other findings
 
 
-def _withheld(res: Any, table: str, column: str, row: Any) -> bool:
+def is_withheld(res: Any, table: str, column: str, row: Any) -> bool:
     """True when disclosure control withheld ``table[row].column`` (publication mode; rule "withheld")."""
     d = getattr(res, "disclosure", None)
     if not isinstance(d, pd.DataFrame) or not len(d) or not {"table", "column", "row", "rule"} <= set(d.columns):
@@ -629,7 +630,7 @@ def dispersion_sentence(res: AuditResult, metric: str = "no_risk_share") -> str 
                 f"p {shown if shown.startswith('<') else '= ' + shown}"
                 + (f" and I² = {100 * i2:.0f}%" if i2 is not None else ""))
     if phi is None:
-        if _withheld(res, "overdispersion", "phi", od.name):
+        if is_withheld(res, "overdispersion", "phi", od.name):
             return (f"{what.capitalize()}: the spread between {areas} is not published: it is computed from "
                     "counts that are suppressed to protect individuals.")
         return f"{what.capitalize()}: the spread between {areas} could not be estimated."

@@ -50,6 +50,7 @@ from fairness.stats.intervals import (
 
 __all__ = [
     "BY_GROUP_COLUMNS",
+    "RATE_PARTS",
     "BandPerformance",
     "CALIBRATION_COLUMNS",
     "DEFAULT_BY",
@@ -86,7 +87,7 @@ GROUP_SEPARATOR = " / "
 
 #: The rates, each with (numerator, denominator) in the confusion counts.
 METRICS: tuple[str, ...] = ("selection_rate", "fpr", "fnr", "precision", "base_rate")
-_RATE_PARTS: Mapping[str, tuple[str, str]] = {
+RATE_PARTS: Mapping[str, tuple[str, str]] = {
     "selection_rate": ("selected", "n"),
     "fpr": ("fp", "negatives"),
     "fnr": ("fn", "positives"),
@@ -563,7 +564,7 @@ def _by_group_table(
     out["n"] = out["positives"] + out["negatives"]
     notes = [[NOTE_EMPTY] if n == 0 else [] for n in out["n"]]
     for metric in METRICS:
-        num, den = _RATE_PARTS[metric]
+        num, den = RATE_PARTS[metric]
         denominator = out[den].to_numpy()
         value = table[metric].to_numpy(dtype=float)
         value = np.where(denominator > 0, value, np.nan)  # fairlearn reports 0 here
@@ -584,7 +585,7 @@ def _versus_table(by_group: pd.DataFrame, reference: str, alpha: float) -> pd.Da
     others = by_group[by_group["group"] != reference]
     rows = []
     for metric in METRICS:
-        num, den = _RATE_PARTS[metric]
+        num, den = RATE_PARTS[metric]
         c1, n1 = others[num].to_numpy(dtype=float), others[den].to_numpy(dtype=float)
         c2, n2 = np.full(len(others), float(ref[num])), np.full(len(others), float(ref[den]))
         diff, diff_low, diff_high = confint_difference_proportions(
