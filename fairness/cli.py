@@ -387,9 +387,9 @@ def _profile_parameter(profile: str | None) -> str:
     """The profile as the notebooks get it: "" for the default; a path made absolute (they run elsewhere)."""
     if not profile or profile == "london-gvm":
         return ""
-    from fairness.profiles._profile import _shipped
+    from fairness.profiles import shipped_profiles
 
-    return profile if profile in _shipped() else str(Path(profile).resolve())
+    return profile if profile in shipped_profiles() else str(Path(profile).resolve())
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ __all__ = [
     "REPORTS_MARKER",
     "OutputPathError",
     "neutralise_formulas",
+    "is_formula",
     "refuse_input_as_output",
     "check_output_suffix",
     "write_csv",
@@ -29,6 +30,18 @@ __all__ = [
 # by Excel, LibreOffice and Google Sheets, also after spaces or tabs (which they skip).
 _FORMULA_START = re.compile(r"^(?:[ \t\r]*[=+\-@]|[\t\r])")
 _PLAIN_NUMBER = re.compile(r"^ *[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)? *$")
+
+
+def is_formula(text: str) -> bool:
+    """Whether a spreadsheet would execute this cell: it starts with ``=``, ``+``, ``-``, ``@``
+    (also after spaces or tabs), tab or carriage return, and is not a plain number.
+
+    >>> [is_formula(v) for v in ["=1+1", " @SUM(A1)", "-3", "ok", ""]]
+    [True, True, False, False, False]
+    """
+    return bool(text) and text[0] in "=+-@\t\r " and bool(_FORMULA_START.match(text)) \
+        and not _PLAIN_NUMBER.match(text)
+
 
 ERR_REPORTS_DIR = (
     "{path}: refusing to write row-level data under a reports/ folder; reports are for "
@@ -114,7 +127,7 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = s.astype(object).where(~risky, "'" + text.astype(object))
     # Header names can carry formulas too.
     out.columns = [
-        ("'" + c) if isinstance(c, str) and _FORMULA_START.match(c) and not _PLAIN_NUMBER.match(c) else c
+        ("'" + c) if isinstance(c, str) and is_formula(c) else c
         for c in out.columns
     ]
     return out

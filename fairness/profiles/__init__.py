@@ -25,6 +25,7 @@ from fairness.profiles._profile import (
     list_profiles,
     load_profile,
     profile_dir,
+    shipped_profiles,
 )
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "missing_declarations",
     "profile_definitions",
     "profile_dir",
+    "shipped_profiles",
 ]

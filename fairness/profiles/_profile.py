@@ -252,14 +252,15 @@ def _reference_root() -> Path:
     return Path(__file__).resolve().parents[2] / "data" / "reference"
 
 
-def _shipped() -> dict[str, Path]:
+def shipped_profiles() -> dict[str, Path]:
+    """The profiles shipped with the package: name -> TOML file."""
     return {p.stem: p for p in sorted(profile_dir().glob("*.toml"))}
 
 
 def list_profiles() -> pd.DataFrame:
     """The shipped profiles: ``name, title, areas, groups, benchmarks``."""
     rows = []
-    for name in _shipped():
+    for name in shipped_profiles():
         p = load_profile(name)
         rows.append({"name": p.name, "title": p.title, "areas": len(p.areas),
                      "groups": ", ".join(p.groups.names), "benchmarks": ", ".join(p.benchmark_names)})
@@ -274,7 +275,7 @@ def load_profile(name_or_path: str | os.PathLike[str] | Profile = DEFAULT_PROFIL
     if isinstance(name_or_path, Profile):
         return name_or_path
     key = str(name_or_path)
-    shipped = _shipped()
+    shipped = shipped_profiles()
     if key in shipped:
         return _load_shipped(key)
     path = Path(key)
@@ -285,7 +286,7 @@ def load_profile(name_or_path: str | os.PathLike[str] | Profile = DEFAULT_PROFIL
 
 @lru_cache(maxsize=8)
 def _load_shipped(name: str) -> Profile:
-    return _load_file(_shipped()[name], base=_reference_root(), name=name)
+    return _load_file(shipped_profiles()[name], base=_reference_root(), name=name)
 
 
 def _load_file(path: Path, *, base: Path, name: str) -> Profile:

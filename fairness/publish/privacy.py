@@ -384,10 +384,7 @@ def _refuse_repseudonymising(src: Path, cache: Mapping[str, str]) -> None:
 
 def _rewrite_csv(text: str, delimiter: str, pseudo) -> tuple[str, int, int]:
     """Replace person_id in CSV text, keeping every other byte where possible."""
-    from fairness.io.safe_write import _FORMULA_START, _PLAIN_NUMBER
-
-    def risky(v: str) -> bool:
-        return bool(v) and v[0] in "=+-@\t\r " and bool(_FORMULA_START.match(v)) and not _PLAIN_NUMBER.match(v)
+    from fairness.io.safe_write import is_formula as risky
 
     physical = io.StringIO(text, newline="").readlines()
     reader = csv.reader(iter(physical), delimiter=delimiter, strict=False)

@@ -46,8 +46,8 @@ from fairness.quarters import ERR_QUARTER, quarter_codes, select_quarter
 from fairness.results.counts_table import (
     ERR_PROFILE_MISMATCH,
     CountTableAudit,
-    _benchmarks,
-    _sentences,
+    profile_sentences,
+    restricted_benchmarks,
 )
 from fairness.results.result import PRECISION_NOTE, SIGNIFICANT_DIGITS, TABLES, AuditResult, replace
 from fairness.results.sentences import ratio_sentences
@@ -322,7 +322,7 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
     changes.update({"parameters": params, "notes": (*result.notes, *notes, *res.notes),
                     "checks": checks.assign(borough=checks["borough"].replace(
                         {ALL_BOROUGHS: f"All {p.place.area_word_plural}"})),
-                    "sentences": _sentences(result.relative_rate, p, alpha=options["alpha"])})
+                    "sentences": profile_sentences(result.relative_rate, p, alpha=options["alpha"])})
     fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     return CountTableAudit(**{**fields, **changes}, profile=p)
 
@@ -358,8 +358,8 @@ def _profile_benchmarks(p: Any, names: Sequence[Any], present: list[str] | None)
 
     wanted = [b for b in names if str(b) in p.benchmark_names] if names else []
     if names and not wanted and tuple(names) != ("residents_2021", "residents_2011"):
-        wanted = list(names)  # let _benchmarks name the unknown one
-    return _benchmarks(p, wanted or None, present if present is not None else list(p.area_names))
+        wanted = list(names)  # let restricted_benchmarks name the unknown one
+    return restricted_benchmarks(p, wanted or None, present if present is not None else list(p.area_names))
 
 
 ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb")

@@ -45,7 +45,7 @@ from fairness.profiles import Profile, load_profile
 from fairness.results.result import AuditResult
 
 __all__ = ["CountTableError", "CountTableAudit", "audit_counts", "read_count_table", "relative_rate_by_area",
-           "NOT_ASSESSABLE"]
+           "NOT_ASSESSABLE", "restricted_benchmarks", "profile_sentences"]
 
 NOT_ASSESSABLE = "not assessable: count table"
 MAX_PROBLEMS_SHOWN = 20
@@ -229,7 +229,12 @@ def _select(ct: CountTable, period: str | None) -> tuple[str, pd.DataFrame]:
     return period, ct.counts[ct.counts["period"] == period]
 
 
-def _benchmarks(p: Profile, names: Sequence[Any] | None, present: list[str]):
+def restricted_benchmarks(p: Profile, names: Sequence[Any] | None, present: list[str]) -> list:
+    """The profile's benchmarks (all, or those named), each restricted to the areas in ``present``.
+
+    A name that is not one of the profile's benchmarks raises :class:`CountTableError`
+    listing the valid ones; a :class:`~fairness.io.benchmarks.Benchmark` is taken as it is.
+    """
     from fairness.io.benchmarks import Benchmark
 
     out = []
@@ -388,7 +393,7 @@ def audit_counts(
     reference = reference or p.groups.reference
     label, sel = _select(ct, period)
     present = [a for a in p.area_names if a in set(sel["area"])]
-    benches = _benchmarks(p, benchmarks, present)
+    benches = restricted_benchmarks(p, benchmarks, present)
     notes = [f"count table: {len(present)} of {len(p.areas)} {p.place.area_word_plural} in {label}; "
              f"benchmarks restricted to them"] if len(present) < len(p.areas) else []
     if not ct.has_period:
@@ -416,7 +421,7 @@ def audit_counts(
         sha256=ct.sha256, mode="internal", parameters=params,
         representation=representation, relative_rate=relative,
         sensitivity=benchmark_sensitivity(relative, representation),
-        sentences=_sentences(relative, p, alpha=alpha),
+        sentences=profile_sentences(relative, p, alpha=alpha),
         no_risk=_no_risk(p, sel, ct.has_no_risk, n, alpha, records=ct.kind == "records"),
         boroughs=boroughs, overdispersion=overdispersion, funnel_limits=limits,
         heterogeneity=heterogeneity_from_counts(metric_counts, covers=present),
@@ -456,7 +461,7 @@ def relative_rate_by_area(
     p = ct.profile
     _, sel = _select(ct, period)
     present = [a for a in p.area_names if a in set(sel["area"])]
-    benches = _benchmarks(p, benchmarks, present)
+    benches = restricted_benchmarks(p, benchmarks, present)
     counts = _list_counts(p, sel, True, present)
     out = _relative_rates(p, counts, benches, by_area=True, reference=reference or p.groups.reference,
                           alpha=alpha, method=method, adjust=adjust)
@@ -484,7 +489,7 @@ def _relative_rates(p: Profile, counts: pd.DataFrame, benches: list, *, by_area:
 # ---------------------------------------------------------------------- words
 
 
-def _sentences(relative_rate: pd.DataFrame, profile: Profile, *, alpha: float = 0.05) -> pd.DataFrame:
+def profile_sentences(relative_rate: pd.DataFrame, profile: Profile, *, alpha: float = 0.05) -> pd.DataFrame:
     """The per-group sentences of :mod:`fairness.results.sentences`, in the profile's place and unit."""
     from fairness.results.sentences import Place, ratio_sentences
 
@@ -501,14 +506,14 @@ class CountTableAudit(AuditResult):
     def for_publication(self, *, threshold: int = 10, rounding: int | None = None) -> CountTableAudit:
         pub = super().for_publication(threshold=threshold, rounding=rounding)
         assert self.profile is not None
-        return dataclasses.replace(pub, sentences=_sentences(pub.relative_rate, self.profile,
+        return dataclasses.replace(pub, sentences=profile_sentences(pub.relative_rate, self.profile,
                                                                   alpha=self.parameters["alpha"]))
 
     def headline(self) -> list[str]:
         """Sentences with numbers, intervals and benchmarks, in the profile's words."""
         p = self.profile
         assert p is not None
-        from fairness.results.headline import _people
+        from fairness.results.headline import fmt_people
 
         period = "all periods pooled" if self.parameters.get("pooled") else self.quarter
         source = ("from a count table; checks that need records are not assessable"
@@ -517,7 +522,7 @@ class CountTableAudit(AuditResult):
         b = self.boroughs
         if self.parameters.get("input") == "records" and len(b):  # the areas with anyone listed
             b = b[(b["metric"] == "rate_per_1000") & (pd.to_numeric(b["count"], errors="coerce") != 0)]
-        out = [f"{p.list.name[:1].upper()}{p.list.name[1:]}, {p.place.name}, {period}: {_people(self, self.n)} "
+        out = [f"{p.list.name[:1].upper()}{p.list.name[1:]}, {p.place.name}, {period}: {fmt_people(self, self.n)} "
                f"{p.list.unit} in {len(set(b['borough'])) if len(b) else 0} "
                f"{p.place.area_word if len(set(b['borough'])) == 1 else p.place.area_word_plural} ({source})."]
         for b in self.parameters.get("benchmarks", [])[:2]:

@@ -20,7 +20,8 @@ from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
 
-__all__ = ["headline_sentences", "main_points", "text_summary", "html_summary", "fmt_pct", "fmt_ci_pct", "fmt_count"]
+__all__ = ["headline_sentences", "main_points", "text_summary", "html_summary", "fmt_pct", "fmt_ci_pct", "fmt_count",
+           "fmt_people"]
 
 SUPPRESSED = "[c]"
 
@@ -72,7 +73,7 @@ def _ratio(v: Any, lo: Any, hi: Any) -> str:
     return f"{r:.{d}f} (95% CI {a:.{d}f}–{b:.{d}f})"
 
 
-def _people(res: AuditResult, v: Any) -> str:
+def fmt_people(res: AuditResult, v: Any) -> str:
     """A count of people that is not in a protected table (the list size, rows read).
 
     In publication mode a count from 1 to threshold − 1 is written "fewer than 10".
@@ -125,8 +126,8 @@ def text_summary(res: AuditResult) -> str:
     lines = [
         f"fairness audit: {res.source}",
         f"quarter {res.quarter} ({len(res.quarters)} quarters in the file: {res.quarters[0]}–{res.quarters[-1]})",
-        f"{_people(res, res.n_rows)} rows read: {_people(res, res.n_rows - res.quarantined)} used, "
-        f"{res.quarantined:,} quarantined; {_people(res, res.n)} people in {res.quarter}",
+        f"{fmt_people(res, res.n_rows)} rows read: {fmt_people(res, res.n_rows - res.quarantined)} used, "
+        f"{res.quarantined:,} quarantined; {fmt_people(res, res.n)} people in {res.quarter}",
         f"mode: {res.mode}" + ("  (NOT FOR PUBLICATION)" if res.mode == "internal" else ""),
         "",
         "Headline",
@@ -199,8 +200,8 @@ def html_summary(res: AuditResult) -> str:
     if res.mode == "internal":
         parts.append("<div class='banner'>INTERNAL — NOT FOR PUBLICATION (no disclosure control)</div>")
     parts.append(
-        f"<h3>Audit of {html.escape(str(res.quarter))}</h3><p>{_people(res, res.n)} people listed; "
-        f"{_people(res, res.n_rows)} rows read, {res.quarantined:,} quarantined. Quarters in file: "
+        f"<h3>Audit of {html.escape(str(res.quarter))}</h3><p>{fmt_people(res, res.n)} people listed; "
+        f"{fmt_people(res, res.n_rows)} rows read, {res.quarantined:,} quarantined. Quarters in file: "
         f"{html.escape(res.quarters[0])}–{html.escape(res.quarters[-1])}.</p>"
     )
     parts.append("<h4>Main points</h4><ul>"
