@@ -47,8 +47,8 @@ test: $(STAMP) ## run the fast test suite (everything not marked slow; under 2.5
 test-slow: $(STAMP) ## run the slow tests and every property test with all its examples (CI runs test, then this)
 	$(BIN)/python -m pytest -m "slow or hypothesis" --hypothesis-profile=full $(PYTEST_PARALLEL)
 
-lint: $(STAMP) ## check style with ruff
-	$(BIN)/ruff check fairness tests
+lint: $(STAMP) ## check style with ruff (the package, tests, benchmarks, scripts and notebooks)
+	$(BIN)/ruff check fairness tests benchmarks scripts notebooks
 
 BENCH_ARGS ?=
 bench: $(STAMP) ## run the performance benchmarks (~25 min; not part of test; BENCH_ARGS=--quick ENGINE_ARGS="--only 1M" for a shorter run)
