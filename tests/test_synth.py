@@ -397,6 +397,64 @@ def test_scale_two_roughly_doubles():
     assert synth.check(two)["ok"].all()
 
 
+ADDITIONS_2018Q3_2019Q4 = 339  # S25 MOPAC one-year update (Feb 2020): new additions May 2018-Oct 2019
+BLOCK = ["2018Q3", "2018Q4", "2019Q1", "2019Q2", "2019Q3", "2019Q4"]
+
+
+def test_small_scale_keeps_the_published_additions_total_exactly():
+    # At 0.03 the block holds round(339 * 0.03) = 10 additions, split by the weights
+    # 1.7, 1.7, 0.65 x 4 (sum 6.0): 2.83, 2.83, 1.08 x 4 -> largest remainder 3, 3, 1, 1, 1, 1.
+    # 2018Q3 needs a fourth person to reach its composition cells (rounded to whole people),
+    # which used to stop the run; it now takes one from the block's last quarter, 2019Q4.
+    res = synth.generate("gvm-history", scale=0.03)
+    from fairness.synth.scenario import build_plan, read_scenario, resolve_scenario
+
+    path = resolve_scenario("gvm-history")
+    plan = build_plan(read_scenario(path), 0.03, path)
+    planned = [int(plan.additions[plan.quarters.index(q)]) for q in BLOCK]
+    assert planned == [3, 3, 1, 1, 1, 1]
+    achieved = [res.truth["sizes"][q]["additions"] for q in BLOCK]
+    assert achieved == [4, 3, 1, 1, 1, 0]
+    assert sum(achieved) == round(ADDITIONS_2018Q3_2019Q4 * 0.03) == 10
+    # and every published figure is still met at that size (measured from the matrix)
+    assert synth.check(res)["ok"].all()
+
+
+def test_scale_below_the_smallest_is_refused_naming_it(tmp_path, capsys):
+    from fairness.cli import main
+
+    for scale in (0.02, 0.01):
+        with pytest.raises(ValueError, match=r"scale 0\.0[12] is too small .* smallest scale that works is 0\.03"):
+            synth.generate("gvm-history", scale=scale)
+    out = tmp_path / "small.csv"
+    assert main(["synth", "--scale", "0.02", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    # why, in numbers: 21 people in 2023Q4 (1,030 x 0.02 = 20.6), 7 additions (339 x 0.02 = 6.78)
+    assert "as few as 21 people (2023Q4)" in err and "7 additions 2018Q3–2019Q4" in err
+    assert "--scale 0.03 or more" in err
+    assert not out.exists()
+
+
+def test_a_seed_that_misses_at_a_small_scale_says_so():
+    # seed 10 at 0.03 (1 of the 21 seeds tried): 2019Q3 needs one addition, the block's
+    # later quarters have none left; the error says the scale is why
+    with pytest.raises(ValueError, match=r"quarter 2019Q3: .*needs at least 1 additions, but the calibrated "
+                       r"total fixes 0.*at scale 0\.03 every cell of the composition is rounded to whole people"):
+        synth.generate("gvm-history", scale=0.03, seed=10)
+
+
+def test_smallest_scale_must_be_a_positive_number(tmp_path):
+    text = (synth_scenarios() / "small.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('[scenario]\n', '[scenario]\nsmallest_scale = "tiny"\n', 1))
+    with pytest.raises(ValueError, match=r"bad\.toml: \[scenario\] smallest_scale must be a positive number; got 'tiny'"):
+        synth.generate(bad)
+    bad.write_text(text.replace('[scenario]\n', '[scenario]\nsmallest_scale = 0.5\n', 1))
+    with pytest.raises(ValueError, match=r"smallest scale that works is 0\.5"):
+        synth.generate(bad, scale=0.4)
+
+
 def test_small_scenario_holds_for_many_seeds():
     for seed in range(8):
         result = synth.generate("small", seed=seed)

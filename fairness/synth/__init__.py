@@ -139,7 +139,8 @@ def generate(
         matrix, row for row.
     scale : float, default 1.0
         Multiplies every size (people, additions, counts of test records);
-        shares are unchanged.
+        shares are unchanged. Below the scenario's ``[scenario] smallest_scale``
+        (0.03 for ``gvm-history``) a ValueError says why and names it.
     profile : str, path or Profile, optional
         Set the matrix in another place (:mod:`fairness.synth.place`): people
         are listed in the profile's areas in proportion to each group's

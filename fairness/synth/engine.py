@@ -47,7 +47,11 @@ GREEN, AMBER, RED = 2, 1, 0  # index into RISK_BANDS ("Red", "Amber", "Green")
 
 ERR_INFEASIBLE_ADDITIONS = (
     "{path}: quarter {quarter}: reaching the composition targets needs at least {need} additions, "
-    "but the calibrated total fixes {have}; smooth the share targets or change the additions totals"
+    "but the calibrated total fixes {have}; smooth the share targets or change the additions totals{hint}"
+)
+HINT_SMALL_SCALE = (
+    " (at scale {scale:g} every cell of the composition is rounded to whole people: a larger "
+    "--scale, or another --seed, may reach the targets)"
 )
 ERR_INFEASIBLE_REMOVALS = (
     "{path}: quarter {quarter}: additions ({additions}) exceed the list size ({people}): raise "
@@ -143,6 +147,9 @@ class Simulation:
     stock: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     end_year: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     end_monthday: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: additions per quarter as run: the plan's, except where a quarter of a calibrated
+    #: block took some from a later quarter of it (:func:`_borrow_additions`)
+    additions: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def simulate(
@@ -156,6 +163,7 @@ def simulate(
     sim = Simulation(raw, plan, path, rng, boroughs, Pool(capacity, HISTORY + nq), column_ends)
     year, month, day = ymd(plan.ends)
     sim.end_year, sim.end_monthday = year, month * 100 + day
+    sim.additions = plan.additions.copy()
     for t in range(nq):
         _run_quarter(sim, t)
     return sim
@@ -517,7 +525,9 @@ def _flows(
     plan = sim.plan
     diff = target - current
     need_add, need_remove = np.maximum(diff, 0), np.maximum(-diff, 0)
-    additions = int(plan.additions[t])
+    additions = int(sim.additions[t])
+    if need_add.sum() > additions and plan.additions_fixed[t]:
+        additions += _borrow_additions(sim, t, int(need_add.sum()) - additions)
     if need_add.sum() > additions:
         if plan.additions_fixed[t]:
             raise ValueError(
@@ -526,6 +536,7 @@ def _flows(
                     quarter=plan.quarters[t],
                     need=int(need_add.sum()),
                     have=additions,
+                    hint=HINT_SMALL_SCALE.format(scale=plan.scale) if plan.scale < 1 else "",
                 )
             )
         additions = int(need_add.sum())
@@ -543,6 +554,28 @@ def _flows(
     weights = target * np.tile(age_w, 3)
     extra = capped_largest_remainder(weights, churn, current - need_remove)
     return additions, removals, need_remove + extra, need_add + extra
+
+
+def _borrow_additions(sim: Simulation, t: int, short: int) -> int:
+    """Take up to ``short`` additions from the later quarters of ``t``'s calibrated block.
+
+    The block's total is the published figure; how it is split over its quarters is
+    an assumption (``weights``). At a small scale each cell of the composition is
+    rounded to whole people, so a quarter can need one or two more additions than
+    its share: taking them from the block's later quarters (the latest first) keeps
+    the total exact. Returns how many were taken.
+    """
+    block = sim.plan.additions_block
+    later = [u for u in range(len(block) - 1, t, -1) if block[u] == block[t] and block[t] >= 0]
+    taken = 0
+    for u in later:
+        k = min(short - taken, int(sim.additions[u]))
+        sim.additions[u] -= k
+        taken += k
+        if taken == short:
+            break
+    sim.additions[t] += taken
+    return taken
 
 
 def _removals(

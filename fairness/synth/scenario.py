@@ -41,6 +41,14 @@ ERR_SHARE = "{path}: {what} = {value} is not a proportion in [0, 1]"
 ERR_PLAN = "{path}: quarter {quarter}: {problem}"
 ERR_WEIGHTS = "{path}: [[additions_totals]] weights: need one per quarter ({k}); got {got}"
 ERR_SCALE = "scale must be a positive finite number; got {scale!r}"
+ERR_SMALLEST_SCALE = "{path}: [scenario] smallest_scale must be a positive number; got {value!r}"
+ERR_SCALE_TOO_SMALL = (
+    "{path}: scale {scale:g} is too small for scenario {name!r}: the smallest scale that works is "
+    "{smallest:g} ([scenario] smallest_scale). At {scale:g} the list holds as few as {people} people "
+    "({quarter}){totals}: too few for the composition targets (Black, not White, under 18, under 25), "
+    "rounded to whole people every quarter, to be reached within the published additions total and "
+    "the published shares within their tolerance. Use --scale {smallest:g} or more"
+)
 
 #: Stock series (enforced with exact quotas every quarter) and behaviour series.
 STOCK_TRAJECTORIES: tuple[str, ...] = (
@@ -271,6 +279,13 @@ class Plan:
         List size; people added in the quarter (0 in the first).
     additions_fixed : ndarray of bool
         Quarters whose additions are a calibrated total (not to be raised).
+    scale : float
+        The scale the targets are at (1: the published sizes).
+    additions_block : ndarray of int
+        Which ``[[additions_totals]]`` block each quarter belongs to (-1: none). The
+        block's total is the calibrated figure; its split over the quarters is
+        an assumption, so a quarter may take additions from a later quarter of
+        its block when rounding at a small scale leaves it short.
     black, not_white, under_18, under_25, harm_zero : ndarray of int
         Exact numbers of people with each property at each quarter.
     behaviour : dict of str to ndarray
@@ -283,12 +298,14 @@ class Plan:
     people: np.ndarray
     additions: np.ndarray
     additions_fixed: np.ndarray
+    additions_block: np.ndarray
     black: np.ndarray
     not_white: np.ndarray
     under_18: np.ndarray
     under_25: np.ndarray
     harm_zero: np.ndarray
     behaviour: dict[str, np.ndarray]
+    scale: float = 1.0
 
 
 _BEHAVIOUR_DEFAULTS = {
@@ -309,7 +326,8 @@ def build_plan(raw: dict, scale: float, path: Path) -> Plan:
     people_frames = _keyframes(raw, "people", quarters, path)
     people_raw = interpolate([(f["index"], float(f["count"])) for f in people_frames], nq)
     people = np.rint(people_raw * scale).astype(np.int64)
-    additions, fixed = _additions(raw, quarters, scale, path)
+    additions, fixed, block = _additions(raw, quarters, scale, path)
+    _check_smallest_scale(raw, scale, people, additions, block, quarters, path)
     counts = {
         name: _share_counts(raw, name, quarters, people_raw, people, scale, path)
         for name in _SHARE_SERIES
@@ -325,26 +343,64 @@ def build_plan(raw: dict, scale: float, path: Path) -> Plan:
         people=people,
         additions=additions,
         additions_fixed=fixed,
+        additions_block=block,
         black=counts["black_share"],
         not_white=counts["not_white_share"],
         under_18=counts["under_18_share"],
         under_25=counts["under_25_share"],
         harm_zero=counts["harm_zero_share"],
         behaviour=behaviour,
+        scale=float(scale),
     )
     _check_plan(plan, path)
     return plan
 
 
+def _check_smallest_scale(
+    raw: dict,
+    scale: float,
+    people: np.ndarray,
+    additions: np.ndarray,
+    block: np.ndarray,
+    quarters: tuple[str, ...],
+    path: Path,
+) -> None:
+    """Refuse a scale below the scenario's declared ``smallest_scale``, saying why."""
+    smallest = raw["scenario"].get("smallest_scale")
+    if smallest is None:
+        return
+    if isinstance(smallest, bool) or not isinstance(smallest, int | float) or not 0 < smallest < np.inf:
+        raise ValueError(ERR_SMALLEST_SCALE.format(path=path, value=smallest))
+    if scale >= smallest:
+        return
+    totals = [
+        f"{int(additions[block == b].sum())} additions {quarters[int(np.argmax(block == b))]}–"
+        f"{quarters[len(block) - 1 - int(np.argmax(block[::-1] == b))]}"
+        for b in sorted(set(block[block >= 0].tolist()))
+    ]
+    raise ValueError(
+        ERR_SCALE_TOO_SMALL.format(
+            path=path,
+            scale=scale,
+            name=raw["scenario"].get("name", path.stem),
+            smallest=float(smallest),
+            people=int(people.min()),
+            quarter=quarters[int(np.argmin(people))],
+            totals=f" and its calibrated additions total is {', '.join(totals)}" if totals else "",
+        )
+    )
+
+
 def _additions(
     raw: dict, quarters: tuple[str, ...], scale: float, path: Path
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nq = len(quarters)
     frames = _keyframes(raw, "additions", quarters, path)
     series = interpolate([(f["index"], float(f["count"])) for f in frames], nq) * scale
     additions = np.rint(series).astype(np.int64)
     fixed = np.zeros(nq, dtype=bool)
-    for block in raw.get("additions_totals", []):
+    block_of = np.full(nq, -1, dtype=np.int64)
+    for b, block in enumerate(raw.get("additions_totals", [])):
         lo, hi = (
             quarters.index(normalise_quarter(block["from"])),
             quarters.index(normalise_quarter(block["to"])),
@@ -356,8 +412,9 @@ def _additions(
             raise ValueError(ERR_WEIGHTS.format(path=path, k=k, got=len(weights)))
         additions[lo : hi + 1] = largest_remainder(weights, total)
         fixed[lo : hi + 1] = True
+        block_of[lo : hi + 1] = b
     additions[0] = 0
-    return additions, fixed
+    return additions, fixed, block_of
 
 
 def _share_counts(
