@@ -307,11 +307,11 @@ def test_size_limit_applies_to_each_file_and_to_the_total(parts_copy, capsys, mo
 
 @pytest.fixture(scope="module")
 def ew_files(tmp_path_factory):
-    """A small matrix of England and Wales (synthetic, scale 0.02) with planted rows: an area by
+    """A small matrix of England and Wales (synthetic, scale 0.03) with planted rows: an area by
     its code, by another spelling and in lower case, a group by a Census category the profile maps,
     ages at and beyond the profile's limits (0–120), a London borough (not an area here), a duplicate."""
     folder = tmp_path_factory.mktemp("ew")
-    synth.write(synth.generate("gvm-history", scale=0.02, profile="england-wales-forces"), folder / "clean.csv")
+    synth.write(synth.generate("gvm-history", scale=0.03, profile="england-wales-forces"), folder / "clean.csv")
     frame = pd.read_csv(folder / "clean.csv", dtype=str, keep_default_na=False)
     planted = {0: {"borough": "E23000002"}, 1: {"borough": "Metropolitan"}, 2: {"borough": "lancashire"},
                3: {"ethnicity": "Asian, Asian British or Asian Welsh: Indian"}, 4: {"age": 0}, 5: {"age": 121},
