@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,9 @@ from fairness.counts.cube import ERR_NO_VALID_ROWS
 from fairness.errors import CountTableError
 from fairness.profiles import Profile, load_profile
 from fairness.results.result import AuditResult
+
+if TYPE_CHECKING:  # the statistics are imported where they are first used (fairness._lazy)
+    from fairness.stats.disproportionality import AdjustMethod, RatioMethod
 
 __all__ = ["CountTableError", "CountTableAudit", "audit_counts", "read_count_table", "relative_rate_by_area",
            "NOT_ASSESSABLE", "restricted_benchmarks", "profile_sentences"]
@@ -252,6 +255,15 @@ def restricted_benchmarks(p: Profile, names: Sequence[Any] | None, present: list
     return out
 
 
+def _period_areas_benchmarks(ct: CountTable, period: str | None, benchmarks: Sequence[Any] | None):
+    """The period's label and rows, the profile's areas present in them (in profile order), and the
+    benchmarks restricted to those areas: what :func:`audit_counts` and :func:`relative_rate_by_area`
+    both start from."""
+    label, sel = _select(ct, period)
+    present = [a for a in ct.profile.area_names if a in set(sel["area"])]
+    return label, sel, present, restricted_benchmarks(ct.profile, benchmarks, present)
+
+
 def _internal_group(p: Profile, g: str) -> str:
     # the statistics know "Not stated" as the group without a benchmark
     return "Not stated" if p.groups.not_stated and g == p.groups.not_stated else g
@@ -339,8 +351,8 @@ def audit_counts(
     benchmarks: Sequence[Any] | None = None,
     reference: str | None = None,
     alpha: float = 0.05,
-    method: Literal["katz", "poisson-exact", "mid-p"] = "katz",
-    adjust: Literal["holm", "bh", "bonferroni", "none"] = "holm",
+    method: RatioMethod = "katz",
+    adjust: AdjustMethod = "holm",
     columns: Mapping[str, str] | None = None,
 ) -> CountTableAudit:
     """Audit a count table (area × group × count) with a profile's areas, groups and benchmarks.
@@ -391,9 +403,7 @@ def audit_counts(
         ct = read_count_table(table, profile=profile, columns=columns)
     p = ct.profile
     reference = reference or p.groups.reference
-    label, sel = _select(ct, period)
-    present = [a for a in p.area_names if a in set(sel["area"])]
-    benches = restricted_benchmarks(p, benchmarks, present)
+    label, sel, present, benches = _period_areas_benchmarks(ct, period, benchmarks)
     notes = [f"count table: {len(present)} of {len(p.areas)} {p.place.area_word_plural} in {label}; "
              f"benchmarks restricted to them"] if len(present) < len(p.areas) else []
     if not ct.has_period:
@@ -446,8 +456,8 @@ def relative_rate_by_area(
     benchmarks: Sequence[Any] | None = None,
     reference: str | None = None,
     alpha: float = 0.05,
-    method: Literal["katz", "poisson-exact", "mid-p"] = "katz",
-    adjust: Literal["holm", "bh", "bonferroni", "none"] = "holm",
+    method: RatioMethod = "katz",
+    adjust: AdjustMethod = "holm",
     columns: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Rates per 1,000 and relative rate indices within each area of a count table.
@@ -459,9 +469,7 @@ def relative_rate_by_area(
 
     ct = read_count_table(table, profile=profile, columns=columns)
     p = ct.profile
-    _, sel = _select(ct, period)
-    present = [a for a in p.area_names if a in set(sel["area"])]
-    benches = restricted_benchmarks(p, benchmarks, present)
+    _, sel, present, benches = _period_areas_benchmarks(ct, period, benchmarks)
     counts = _list_counts(p, sel, True, present)
     out = _relative_rates(p, counts, benches, by_area=True, reference=reference or p.groups.reference,
                           alpha=alpha, method=method, adjust=adjust)

@@ -114,9 +114,12 @@ class Pool:
                 setattr(self, name, grown)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Quarter:
-    """What one snapshot holds, per record (arrays aligned with ``person``)."""
+    """What one snapshot holds, per record (arrays aligned with ``person``).
+
+    :class:`fairness.synth.frame.Records` holds these fields for every quarter at once.
+    """
 
     person: np.ndarray
     harm: np.ndarray

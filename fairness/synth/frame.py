@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from fairness.definitions import (
     SEXES,
     SHARED_WITH_SEPARATOR,
 )
-from fairness.synth.engine import Simulation, ages_at, outcome_codes
+from fairness.synth.engine import Quarter, Simulation, ages_at, outcome_codes
 
 ID_PREFIX = "GVM"
 TEST_ID_PREFIXES = ("TEST", "DUMMY")
@@ -37,20 +37,11 @@ ERR_PARTNER_NAME = (
 
 
 @dataclass(frozen=True)
-class Records:
-    """Every record of the history, in output order, with internal fields the truth needs."""
+class Records(Quarter):
+    """Every record of the history, in output order: a :class:`~fairness.synth.engine.Quarter`'s
+    fields for all quarters at once, with the quarter and what the truth needs besides."""
 
     quarter: np.ndarray
-    person: np.ndarray
-    harm: np.ndarray
-    band: np.ndarray
-    violent_2y: np.ndarray
-    date_added: np.ndarray
-    last_reviewed: np.ndarray
-    partners: np.ndarray
-    zero_run: np.ndarray
-    relisted: np.ndarray
-    missed_review: np.ndarray
     outcome: np.ndarray
     borough: np.ndarray
     duplicate: np.ndarray
@@ -59,30 +50,16 @@ class Records:
 def gather_records(sim: Simulation) -> Records:
     """Concatenate the quarters (rows still in simulation order)."""
     qs = sim.quarters
-    fields = {
-        name: np.concatenate([getattr(q, name) for q in qs])
-        for name in (
-            "person",
-            "harm",
-            "band",
-            "violent_2y",
-            "date_added",
-            "last_reviewed",
-            "partners",
-            "zero_run",
-            "relisted",
-        )
-    }
-    fields["missed_review"] = np.concatenate([q.missed_review for q in qs])
+    per_record = {f.name: np.concatenate([getattr(q, f.name) for q in qs]) for f in fields(Quarter)}
     quarter = np.concatenate([np.full(len(q.person), t, np.int16) for t, q in enumerate(qs)])
     outcome = np.concatenate([outcome_codes(sim, t, q.person) for t, q in enumerate(qs)])
-    borough = sim.pool.borough[fields["person"]].astype(np.int16)
+    borough = sim.pool.borough[per_record["person"]].astype(np.int16)
     return Records(
         quarter=quarter,
         outcome=outcome,
         borough=borough,
         duplicate=np.zeros(len(quarter), bool),
-        **fields,
+        **per_record,
     )
 
 
