@@ -233,7 +233,8 @@ class ChecksConfig:
         The matrix was set up in 2012; a ``date_added`` before it cannot be true.
     min_age_at_addition : int, default 10
         The age of criminal responsibility in England and Wales. A person
-        certainly younger than this when added is an impossible record.
+        certainly younger than this when added is an impossible record. Under
+        a profile, the default is its ``[age] youngest_at_addition``.
     child_age : int, default 18
         People younger than this are children.
     test_id_pattern : str, default :data:`DEFAULT_TEST_ID_PATTERN`
@@ -258,7 +259,8 @@ class ChecksConfig:
     review_days: int = CHECK_PARAMETERS.review_days
     zero_harm_snapshots: int = CHECK_PARAMETERS.zero_harm_snapshots
     matrix_start: str | pd.Timestamp = CHECK_PARAMETERS.matrix_start
-    min_age_at_addition: int = CHECK_PARAMETERS.min_age_at_addition
+    # read when a config is made, so that under a profile it is the profile's [age] youngest_at_addition
+    min_age_at_addition: int = field(default_factory=lambda: defs.CHECK_PARAMETERS.min_age_at_addition)
     child_age: int = CHECK_PARAMETERS.child_age
     test_id_pattern: str = DEFAULT_TEST_ID_PATTERN
     test_value_patterns: Mapping[str, str] = field(

@@ -381,3 +381,45 @@ def test_a_profile_declares_its_partner_vocabulary(tmp_path):
     # the default list is London's, unchanged
     assert fairness.load_profile("london-gvm").partners[:3] == ("housing", "education", "school")
     res.for_publication()  # the publication audit knows the declared partners
+
+
+# ------------------------------------------------------------ the youngest age at addition follows the profile
+
+
+def _youngest(tmp_path, youngest: int | None):
+    text = CITY if youngest is None else CITY.replace(
+        'bands = [["12-17", 12, 17]', f'youngest_at_addition = {youngest}\nbands = [["12-17", 12, 17]', 1)
+    profile, rows = _city(tmp_path, text=text)
+    # P1 is 16 on 2020-03-31 and was added on 2015-03-31, 1,827 days (5.002 years) before: at most
+    # 16 + 1 - 5.002 = 11.998 years old then, so certainly under 12 but not certainly under 10
+    rows["date_added"] = "2015-03-31"
+    rows.loc[rows["person_id"] != "P1", "date_added"] = "2019-06-30"
+    return profile, rows
+
+
+@pytest.mark.parametrize(("youngest", "flagged"), [(None, 0), (12, 1), (11, 0)])
+def test_the_youngest_age_at_addition_is_the_profiles(tmp_path, youngest, flagged):
+    profile, rows = _youngest(tmp_path, youngest)
+    assert fairness.load_profile(profile).age.youngest_at_addition == (10 if youngest is None else youngest)
+    res = fairness.audit(rows, profile=profile)
+    row = res.checks.set_index(["check", "borough"]).loc[("impossible_dates", "All districts")]
+    assert (row["count"], row["n"]) == (flagged, 10)
+
+
+def test_checks_config_made_under_a_profile_takes_its_youngest_age(tmp_path):
+    from fairness.checks import ChecksConfig
+    from fairness.profiles import profile_definitions
+
+    profile, _ = _youngest(tmp_path, 12)
+    with profile_definitions(profile):
+        assert ChecksConfig().min_age_at_addition == 12
+        assert ChecksConfig(min_age_at_addition=14).min_age_at_addition == 14  # an explicit value wins
+    assert ChecksConfig().min_age_at_addition == 10  # london-gvm again outside the block
+    with profile_definitions("england-wales-forces"):  # declares none: the England and Wales age, 10
+        assert ChecksConfig().min_age_at_addition == 10
+
+
+def test_youngest_at_addition_must_be_a_whole_number_of_at_least_one(tmp_path):
+    profile, _ = _youngest(tmp_path, 0)
+    with pytest.raises(fairness.profiles.ProfileError, match=r"age\.youngest_at_addition.*a whole number ≥ 1"):
+        fairness.load_profile(profile)

@@ -80,6 +80,8 @@ def definitions_of(profile: Profile) -> dict[str, Any]:
         "OUTCOME_LABEL": outcome.label if outcome else "",
         "OUTCOME_WINDOW_MONTHS": outcome.window_months if outcome else 0,
         "PARTNER_TYPES": profile.partners or defs.PARTNER_TYPES,
+        "CHECK_PARAMETERS": dataclasses.replace(defs.CHECK_PARAMETERS,
+                                                min_age_at_addition=profile.age.youngest_at_addition),
         "REQUIRED_COLUMNS": tuple(required),
         "OPTIONAL_COLUMNS": tuple(optional),
         "ALL_COLUMNS": tuple(required) + tuple(optional),

@@ -161,11 +161,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class AgeSpec:
-    """Valid ages and the age bands results are broken down by (``label, low, high`` inclusive)."""
+    """Valid ages, the age bands results are broken down by (``label, low, high`` inclusive), and the
+    youngest age at which a person can be added to the list (``impossible_dates`` flags anyone certainly
+    younger; default 10, the age of criminal responsibility in England and Wales)."""
 
     min: int
     max: int
     bands: tuple[tuple[str, int, int], ...]
+    youngest_at_addition: int = 10
 
 
 @dataclass(frozen=True)
@@ -330,7 +333,8 @@ _KEYS: dict[str, dict[str, tuple[bool, str]]] = {
     "outcomes": {"column": (True, "a column name"), "label": (True, "text"),
                  "window_months": (True, "a whole number ≥ 1")},
     "age": {"min": (True, "a whole number ≥ 0"), "max": (True, "a whole number"),
-            "bands": (True, "an array of [label, low, high]")},
+            "bands": (True, "an array of [label, low, high]"),
+            "youngest_at_addition": (False, "a whole number ≥ 1")},
     "count_table": {"area": (False, "a column name"), "group": (False, "a column name"),
                     "count": (False, "a column name"), "period": (False, "a column name"),
                     "no_risk": (False, "a column name")},
@@ -573,7 +577,9 @@ class _Reader:
             raise ProfileError(ERR_AGE_BANDS.format(path=self.path, lo=lo, hi=hi, label="(after the last)",
                                                     start=expected, expected=f"the last band to end at {hi}"))
         self._unique(tuple(b[0] for b in bands), "age.bands labels")
-        return AgeSpec(min=lo, max=hi, bands=tuple(bands))
+        youngest = (self._int(t["youngest_at_addition"], "age.youngest_at_addition", 1)
+                    if "youngest_at_addition" in t else AgeSpec.youngest_at_addition)
+        return AgeSpec(min=lo, max=hi, bands=tuple(bands), youngest_at_addition=youngest)
 
     def _count_table(self, value: Any) -> CountTableSpec:
         t = self._table(value, "count_table", "count_table")
