@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from fairness.definitions import DEFAULT_SUPPRESSION_THRESHOLD
+from fairness.results.sentences import SUPPRESSED, fmt_count, fmt_p, fmt_pct, fmt_ratio, fmt_share
 
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
@@ -23,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["headline_sentences", "main_points", "text_summary", "html_summary", "fmt_pct", "fmt_ci_pct", "fmt_count",
            "fmt_people"]
 
-SUPPRESSED = "[c]"
+#: ``38.2% (95% CI 36.7–39.8)``: a share with its interval, as the sentences write it.
+fmt_ci_pct = fmt_share
 
 
 def _hidden(v: Any) -> bool:
@@ -38,39 +40,6 @@ def _num(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
-
-
-def fmt_count(v: Any) -> str:
-    """``3,806``; a suppressed cell as "fewer than 10 ([c])"."""
-    f = _num(v)
-    if f is None:
-        return "suppressed" if _hidden(v) else "not available"
-    return f"{int(round(f)):,}"
-
-
-def fmt_pct(v: Any, digits: int = 1) -> str:
-    f = _num(v)
-    return "[c]" if f is None and _hidden(v) else ("n/a" if f is None else f"{100 * f:.{digits}f}%")
-
-
-def fmt_ci_pct(share: Any, low: Any, high: Any) -> str:
-    """``38.2% (95% CI 36.7–39.8)``."""
-    s, lo, hi = _num(share), _num(low), _num(high)
-    if s is None:
-        return "suppressed" if _hidden(share) else "not estimable"
-    if lo is None or hi is None:
-        return f"{100 * s:.1f}%"
-    return f"{100 * s:.1f}% (95% CI {100 * lo:.1f}–{100 * hi:.1f})"
-
-
-def _ratio(v: Any, lo: Any, hi: Any) -> str:
-    r, a, b = _num(v), _num(lo), _num(hi)
-    if r is None:
-        return "suppressed" if _hidden(v) else "not estimable"
-    d = 1 if r >= 2 else 2
-    if a is None or b is None:
-        return f"{r:.{d}f}"
-    return f"{r:.{d}f} (95% CI {a:.{d}f}–{b:.{d}f})"
 
 
 def fmt_people(res: AuditResult, v: Any) -> str:
@@ -92,13 +61,6 @@ def _phi(od: Any) -> str:
         why = getattr(od, "method", "")
         return f"φ, τ² {why}" if isinstance(why, str) and why.startswith("not estimable") else "φ, τ² not estimable"
     return f"φ={phi:.2f} τ²={tau2:.5f}"
-
-
-def fmt_p(p: Any) -> str:
-    """A p-value for people (never in e-notation): see :func:`fairness.results.sentences.fmt_p`."""
-    from fairness.results.sentences import fmt_p as _fmt_p
-
-    return _fmt_p(p)
 
 
 def headline_sentences(res: AuditResult) -> list[str]:
@@ -137,7 +99,7 @@ def text_summary(res: AuditResult) -> str:
     for r in res.representation.itertuples(index=False):
         lines.append(
             f"  {r.benchmark_label:<45} {r.group:<11} {fmt_count(r.count):>7}  "
-            f"{fmt_pct(r.share):>7} vs {fmt_pct(r.benchmark_share):>6}  ratio {_ratio(r.ratio, r.ci_low, r.ci_high)}"
+            f"{fmt_pct(r.share):>7} vs {fmt_pct(r.benchmark_share):>6}  ratio {fmt_ratio(r.ratio, r.ci_low, r.ci_high)}"
             + (f"  [{r.note}]" if isinstance(r.note, str) and r.note else "")
         )
     lines += ["", f"Relative rate index (per 1,000 of benchmark; reference {res.parameters.get('reference')}; "
@@ -145,7 +107,7 @@ def text_summary(res: AuditResult) -> str:
     for r in res.relative_rate.itertuples(index=False):
         p = _num(r.p_adjusted)
         lines.append(
-            f"  {r.benchmark_label:<45} {r.group:<11} {fmt_count(r.count):>7}  RRI {_ratio(r.rri, r.ci_low, r.ci_high)}"
+            f"  {r.benchmark_label:<45} {r.group:<11} {fmt_count(r.count):>7}  RRI {fmt_ratio(r.rri, r.ci_low, r.ci_high)}"
             + (f"  p_adj {fmt_p(p)}" if p is not None else "") + f"  {r.flag}"
         )
     lines += ["", "No-risk share"]
