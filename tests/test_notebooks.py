@@ -41,7 +41,8 @@ PARAMETERS = {
     "run_time",
 }
 #: What a publication (report, briefing) also asks for.
-PUBLISHED = {"contact", "publication_date", "profile"}  # profile: fairness report --profile (issue 14)
+PUBLISHED = {"contact", "publication_date", "profile",  # profile: fairness report --profile (issue 14)
+             "audit_file"}  # the run's audit of the file, read once (fairness.report.handoff, issue 10)
 #: The quarter the shared render reports: the "small" matrix runs on to 2019Q3.
 QUARTER, LATER = "2018Q4", ("2019Q1", "2019Q2", "2019Q3")
 # name: type = value  # comment

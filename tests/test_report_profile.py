@@ -54,7 +54,11 @@ def test_notebooks_take_a_profile_parameter_and_pass_it_to_the_audit(nb):
     cells = json.loads((NOTEBOOKS / nb).read_text(encoding="utf-8"))["cells"]
     params = "".join(cells[0]["source"])
     assert 'profile: str = ""' in params and "parameters" in cells[0]["metadata"]["tags"]
-    assert "profile=profile or None" in "".join(cells[1]["source"])
+    load = "".join(cells[1]["source"])
+    # the profile reaches the audit whether the notebook audits the matrix or takes the run's audit
+    assert '"profile": profile or None' in load
+    assert "fairness.audit(matrix or synth.DEFAULT_MATRIX, **options)" in load
+    assert "handoff.read_audit(audit_file, **options)" in load
 
 
 def test_a_section_the_audit_left_empty_says_why_in_one_sentence():

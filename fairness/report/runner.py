@@ -4,9 +4,14 @@
 
 1. takes a lock on ``<out>/.<quarter>.lock`` (``fcntl``), so two jobs for the
    same quarter run one after the other instead of writing over each other;
-2. executes the report notebook with papermill (kernel ``python3``, which
-   resolves to the Python running this code) into a hidden temporary folder
-   beside the target, ``<out>/.<quarter>.tmp-*`` (same file system);
+2. audits the quarter once, from the file read and validated once for the
+   whole run (:func:`inspect_matrix`), and hands the result to the report
+   and the briefing through a private file outside the report folder, removed
+   with the run (:mod:`~fairness.report.handoff`; the notebooks' ``audit_file``
+   parameter), then executes the report notebook with papermill (kernel
+   ``python3``, which resolves to the Python running this code) into a hidden
+   temporary folder beside the target, ``<out>/.<quarter>.tmp-*`` (same file
+   system);
 3. renders HTML with the code hidden (nbconvert) and a PDF from that HTML
    (WeasyPrint, A4, with the CSS in ``fairness/report.css``);
 4. in publication mode, checks ``metrics.json`` as soon as the notebook has
@@ -41,6 +46,7 @@ This module keeps the orchestration (reading the input once, the steps of one
 quarter, keeping failures, many quarters); each step lives in its own module:
 :mod:`~fairness.report.swap` (locks and atomic folder swaps),
 :mod:`~fairness.report.execute` (running notebooks),
+:mod:`~fairness.report.handoff` (the audit handed to the notebooks),
 :mod:`~fairness.report.render` (HTML and PDF),
 :mod:`~fairness.report.leakscan` (what must not be published),
 :mod:`~fairness.report.appendix` (the trend appendix) and
@@ -50,6 +56,7 @@ Their public names are re-exported here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -72,6 +79,7 @@ from fairness.report.execute import (
     reproducible_env,
     terminate_gracefully,
 )
+from fairness.report.handoff import Handoff, audit_options
 from fairness.report.layout import (
     BRIEFING_MAX_PAGES,
     BRIEFING_STEM,
@@ -354,8 +362,11 @@ def render_quarter(
         # other users until checked; opened to readers (0755) only when swapped in
         tmp = Path(tempfile.mkdtemp(prefix=f".{quarter}.tmp-", dir=out))
         try:
-            return _render_into(tmp, target, info, quarter, jobs, mode=mode, pdf=pdf, timeout=timeout,
-                                parameters=parameters or {}, t0=t0)
+            # the quarter's audit is handed to its notebooks from a private folder of its own
+            # (fairness.report.handoff), removed with the run; without the validation, they read the file
+            with Handoff() if info.validation is not None else contextlib.nullcontext() as handoff:
+                return _render_into(tmp, target, info, quarter, jobs, mode=mode, pdf=pdf, timeout=timeout,
+                                    parameters=parameters or {}, t0=t0, handoff=handoff)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -372,8 +383,10 @@ def _render_into(
     timeout: float | None,
     parameters: Mapping[str, Any],
     t0: float,
+    handoff: Handoff | None = None,
 ) -> ReportOutcome:
     run_time = datetime.now(UTC).isoformat(timespec="seconds")
+    handed: dict[str, Path] = {}
     title_base = f"{_list_title(parameters.get('profile'))} oversight report, {quarter}"
     pages: dict[str, int] = {}
     warnings: list[str] = []
@@ -389,6 +402,8 @@ def _render_into(
                 "run_time": run_time,
                 "metrics_path": METRICS_FILE if kind == "report" else "",
             }
+            if handoff is not None:  # the audit made once, from the file read once (issue 10)
+                params.update(_hand_over(handoff, handed, info, quarter, template, parameters))
             execute.run_notebook(template, tmp / f"{stem}.ipynb", params, cwd=tmp, timeout=timeout)
             if kind == "report" and not (tmp / METRICS_FILE).is_file():
                 raise RuntimeError(ERR_NO_METRICS.format(file=METRICS_FILE))
@@ -403,7 +418,8 @@ def _render_into(
         if mode == "publication":
             strip_paths(tmp, [stem for _, _, stem in jobs])
             check_publication(tmp, info.person_ids)  # before spending time on PDFs
-            check_no_paths(tmp, [info.path, info.path.parent, tmp, target, Path.home()])
+            check_no_paths(tmp, [info.path, info.path.parent, tmp, target, Path.home(),
+                                 *([handoff.folder] if handoff is not None else [])])
         if pdf and not pdf_available():
             warnings.append(PDF_SKIPPED)
             pdf = False
@@ -430,6 +446,45 @@ def _render_into(
     return ReportOutcome(
         quarter, True, target, files=files, seconds=time.monotonic() - t0, pages=pages, warnings=tuple(warnings)
     )
+
+
+def _notebook_defaults(template: Path) -> dict[str, Any] | None:
+    """The defaults of a notebook's parameters cell (literals), or None if it takes no ``audit_file``
+    or a default is not a literal: such a notebook audits the file itself."""
+    import ast
+
+    import papermill as pm
+
+    found = pm.inspect_notebook(str(template))
+    if "audit_file" not in found:
+        return None
+    try:
+        return {name: ast.literal_eval(p["default"]) for name, p in found.items()
+                if name in ("benchmarks", "reference", "alpha", "profile")}
+    except (ValueError, SyntaxError):
+        return None
+
+
+def _hand_over(handoff: Handoff, handed: dict[str, Path], info: MatrixInfo, quarter: str, template: Path,
+               parameters: Mapping[str, Any]) -> dict[str, str]:
+    """``{"audit_file": path}`` for a notebook that takes one: the quarter audited once from the
+    validation :func:`inspect_matrix` made, with the options the notebook will run with (its
+    defaults, or ``parameters``), written by ``handoff``; shared by the notebooks of the quarter
+    that use the same options. ``{}`` for a notebook that audits the file itself."""
+    from fairness.results.audit import audit
+
+    defaults = _notebook_defaults(template)
+    if defaults is None:
+        return {}
+    given = {name: parameters.get(name, defaults.get(name)) for name in ("benchmarks", "reference", "alpha",
+                                                                        "profile")}
+    options = audit_options(quarter=quarter, **given)
+    key = repr(sorted(options.items()))
+    if key not in handed:
+        result = audit(info.validation, quarter=quarter, benchmarks=options["benchmarks"],
+                       reference=options["reference"], alpha=options["alpha"], profile=options["profile"])
+        handed[key] = handoff.write(result, options, f"audit-{quarter}-{len(handed) + 1}")
+    return {"audit_file": str(handed[key])}
 
 
 def failures_dir() -> Path:
