@@ -286,6 +286,29 @@ def canonical_dtypes() -> dict[str, object]:
 # --------------------------------------------------------------------------- reading
 
 
+def _logged_as(command: str):
+    """Make the function it decorates (a reader of one file) log every call as ``command``
+    (:func:`read_and_log`); the reader itself, unlogged, stays as ``__wrapped__``."""
+
+    def decorate(read):
+        import inspect
+
+        signature = inspect.signature(read)
+
+        @functools.wraps(read)
+        def logged(path, **options):
+            try:  # the reader's own arguments only, checked before the log is opened
+                signature.bind(path, **options)
+            except TypeError as exc:
+                raise TypeError(f"{read.__name__}() {exc}") from None
+            return read_and_log(path, command=command, **options)
+
+        return logged
+
+    return decorate
+
+
+@_logged_as("read_matrix")
 def read_matrix(
     path: str | os.PathLike[str],
     *,
@@ -331,8 +354,30 @@ def read_matrix(
     MatrixFileError
         If the file cannot be used at all.
     """
-    return read_and_log(path, command="read_matrix", encoding=encoding, delimiter=delimiter, profile=profile,
-                        max_bytes=max_bytes, max_columns=max_columns)
+    delimiter = _delimiter(delimiter)
+    limit, width = parse_size(max_bytes), parse_columns(max_columns)
+    path = Path(path)
+    source = str(path)
+    suffix = path.suffix.lower()
+    check_input_file(path, max_bytes=limit)
+    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".tsv"):
+        raise MatrixFileError(ERR_FORMAT.format(source=source, suffix=path.suffix))
+    data = _read_bytes(path, limit)
+    digest = hashlib.sha256(data).hexdigest()
+    if suffix in (".parquet", ".pq"):
+        raw, lines = _read_parquet_bytes(data, source, max_columns=width)
+        label = "row"
+        return _with_digest(validate_frame(raw, source=source, lines=lines, line_label=label, profile=profile), digest)
+    raw, lines, extra_problems = _read_csv_bytes(data, source, encoding=encoding, delimiter=delimiter,
+                                                 max_columns=width)
+    res = validate_frame(raw, source=source, lines=lines, line_label="line", extra_problems=extra_problems,
+                         profile=profile)
+    return _with_digest(res, digest)
+
+
+#: :func:`read_matrix` without the audit log, for callers that log the read themselves
+#: (:func:`read_and_log`, the command line, DuckDB's in-memory fallback, the publication scan).
+_read_matrix = read_matrix.__wrapped__
 
 
 def validate(
@@ -503,37 +548,6 @@ def _read_bytes(path: Path, limit: int) -> bytes:
 def _check_width(n: int, source: str, max_columns: int) -> None:
     if n > max_columns:
         raise MatrixFileError(ERR_TOO_WIDE.format(source=source, n=n, limit=max_columns, env=MAX_COLUMNS_ENV))
-
-
-def _read_matrix(
-    path: str | os.PathLike[str],
-    *,
-    encoding: str | None = None,
-    delimiter: str = ",",
-    profile: Any = None,
-    max_bytes: int | str | None = None,
-    max_columns: int | None = None,
-) -> ValidationResult:
-    """:func:`read_matrix` without the audit log (callers that log themselves)."""
-    delimiter = _delimiter(delimiter)
-    limit, width = parse_size(max_bytes), parse_columns(max_columns)
-    path = Path(path)
-    source = str(path)
-    suffix = path.suffix.lower()
-    check_input_file(path, max_bytes=limit)
-    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".tsv"):
-        raise MatrixFileError(ERR_FORMAT.format(source=source, suffix=path.suffix))
-    data = _read_bytes(path, limit)
-    digest = hashlib.sha256(data).hexdigest()
-    if suffix in (".parquet", ".pq"):
-        raw, lines = _read_parquet_bytes(data, source, max_columns=width)
-        label = "row"
-        return _with_digest(validate_frame(raw, source=source, lines=lines, line_label=label, profile=profile), digest)
-    raw, lines, extra_problems = _read_csv_bytes(data, source, encoding=encoding, delimiter=delimiter,
-                                                 max_columns=width)
-    res = validate_frame(raw, source=source, lines=lines, line_label="line", extra_problems=extra_problems,
-                         profile=profile)
-    return _with_digest(res, digest)
 
 
 def _with_digest(res: ValidationResult, digest: str) -> ValidationResult:
