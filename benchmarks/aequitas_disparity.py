@@ -26,7 +26,15 @@ less the resident memory just before; ``rows_used``, ``version`` and
 ``groups`` (per group: selection_rate = Aequitas ``pprev``, ``fpr``,
 ``fnr``), so run.py can check the numbers agree.
 
+With ``--raw``, end to end from the raw file (issue 10): ``FILE`` is the matrix
+as written (CSV or Parquet), and the timed call reads it with pandas
+(``read_csv`` / ``read_parquet``, every column, as a user would; no
+validation), parses the snapshot dates and then does 1–3 above; the file is
+read afresh in each of the two calls (the operating system's cache is warm
+for both).
+
 Usage: python aequitas_disparity.py PARQUET --start 2022-10-01 --end 2023-01-01 [--reference White]
+       python aequitas_disparity.py FILE.csv|FILE.parquet --raw --start ... --end ...
 """
 
 from __future__ import annotations
@@ -100,12 +108,20 @@ def disparity_table(
     )
 
 
+def read_raw(path: str) -> pd.DataFrame:
+    """The matrix file as an Aequitas user reads it: pandas, every column, dates parsed."""
+    frame = pd.read_parquet(path) if path.endswith((".parquet", ".pq")) else pd.read_csv(path)
+    frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"])
+    return frame
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("parquet")
     parser.add_argument("--start", required=True, help="first day of the quarter, e.g. 2022-10-01")
     parser.add_argument("--end", required=True, help="first day after the quarter, e.g. 2023-01-01")
     parser.add_argument("--reference", default="White")
+    parser.add_argument("--raw", action="store_true", help="end to end: read the raw file inside the timed call")
     args = parser.parse_args()
 
     with warnings.catch_warnings():
@@ -116,19 +132,29 @@ def main() -> None:
 
         import_seconds = time.perf_counter() - t0
 
-        frame = pd.read_parquet(args.parquet, columns=COLUMNS)
-        frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"])
         start, end = pd.Timestamp(args.start), pd.Timestamp(args.end)
+        if args.raw:
+            def run(path):
+                return disparity_table(read_raw(path), start, end, args.reference, Group, Bias)
+
+            frame = args.parquet
+        else:
+            def run(frame):
+                return disparity_table(frame, start, end, args.reference, Group, Bias)
+
+            frame = pd.read_parquet(args.parquet, columns=COLUMNS)
+            frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"])
         gc.collect()
         before = _status_mb("VmRSS")
         reset = _reset_peak()
         t0 = time.perf_counter()
-        disparity_table(frame, start, end, args.reference, Group, Bias)
+        run(frame)
         first_seconds = time.perf_counter() - t0
-        frame = frame.copy(deep=True)
+        if not args.raw:
+            frame = frame.copy(deep=True)
         gc.collect()
         t0 = time.perf_counter()
-        table = disparity_table(frame, start, end, args.reference, Group, Bias)
+        table = run(frame)
         seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     if reset and math.isfinite(_status_mb("VmHWM")):
