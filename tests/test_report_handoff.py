@@ -194,3 +194,26 @@ def test_under_a_profile_the_handed_audit_is_the_notebooks_own(tmp_path: Path, m
     assert outcome.ok, outcome.error
     own = fairness.audit(path, quarter=outcome.quarter, profile=ew)
     assert type(own).__name__ == "CountTableAudit" and seen[0]["json"] == own.to_json()
+
+
+def test_an_audit_that_fails_in_the_runner_fails_the_quarter_and_leaves_no_handoff(matrix: Path, tmp_path: Path,
+                                                                                  monkeypatch):
+    import fairness.results.audit as audit_module
+
+    folders: list[Path] = []
+    real = handoff.Handoff.__init__
+
+    def recording(self):
+        real(self)
+        folders.append(self.folder)
+
+    def boom(*args, **kwargs):
+        raise ValueError("the audit failed here")
+
+    monkeypatch.setattr(handoff.Handoff, "__init__", recording)
+    monkeypatch.setattr(audit_module, "audit", boom)
+    monkeypatch.setattr(execute, "run_notebook", lambda *a, **k: pytest.fail("no notebook runs without its audit"))
+    (outcome,) = report.run_reports(matrix, ["2018Q4"], out_dir=tmp_path / "r", pdf=False, echo=lambda s: None)
+    assert not outcome.ok and outcome.error == "ValueError: the audit failed here"
+    assert (outcome.failed_at / "error.txt").is_file() and not (tmp_path / "r" / "2018Q4").exists()
+    assert len(folders) == 1 and not folders[0].exists() and handoff.KEY_ENV not in os.environ
