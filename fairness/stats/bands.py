@@ -16,8 +16,11 @@ ratios against a reference group with intervals; fairlearn's equalised-odds
 and demographic-parity summaries; and calibration (the outcome rate within
 each band, by group).
 
-fairlearn's :class:`~fairlearn.metrics.MetricFrame` does the disaggregation;
-this module adds what it lacks: intervals, a named reference group, groups
+The rates are fairlearn's (``MetricFrame`` with ``selection_rate``,
+``false_positive_rate``, ``false_negative_rate`` and sklearn's
+``precision_score``), computed from the confusion counts of each group, which
+give the same numbers to the last bit without importing fairlearn and
+scikit-learn (about a second) in every audit; this module adds what they lack: intervals, a named reference group, groups
 that are empty or have no outcomes kept and marked instead of reported as 0,
 and an explicit "not assessable" result when outcomes are not known.
 
@@ -28,7 +31,6 @@ narrow; pass ``quarter=`` for one snapshot.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -292,67 +294,6 @@ def _not_assessable(reason: str, n_unknown: int) -> BandPerformance:
     )
 
 
-# --------------------------------------------------------------------------
-# fairlearn metrics (binary 0/1 arrays, weighted by record counts)
-# --------------------------------------------------------------------------
-
-
-# The metrics take record counts as ``sample_weight``. They are numpy
-# versions of fairlearn's ``false_positive_rate`` / ``false_negative_rate``
-# and sklearn's ``precision_score`` (same divisions of the same counts, so the
-# same numbers: tests/test_bands.py checks them on records), without the
-# input validation that made each call cost a millisecond.
-
-
-def _weighted_counts(y_true, y_pred, sample_weight) -> tuple[float, float, float, float]:
-    """(tn, fp, fn, tp) weighted by ``sample_weight`` (1 each when None)."""
-    t = np.asarray(y_true, dtype=bool)
-    p = np.asarray(y_pred, dtype=bool)
-    w = np.ones(len(t)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    return (float(w[~t & ~p].sum()), float(w[~t & p].sum()), float(w[t & ~p].sum()), float(w[t & p].sum()))
-
-
-def _divide(num: float, den: float) -> float:
-    return num / den if den > 0 else np.nan
-
-
-def _fpr(y_true, y_pred, sample_weight=None) -> float:
-    tn, fp, _, _ = _weighted_counts(y_true, y_pred, sample_weight)
-    return _divide(fp, tn + fp)
-
-
-def _fnr(y_true, y_pred, sample_weight=None) -> float:
-    _, _, fn, tp = _weighted_counts(y_true, y_pred, sample_weight)
-    return _divide(fn, fn + tp)
-
-
-def _precision(y_true, y_pred, sample_weight=None) -> float:
-    _, fp, _, tp = _weighted_counts(y_true, y_pred, sample_weight)
-    return _divide(tp, tp + fp)
-
-
-def _base_rate(y_true, y_pred, sample_weight=None) -> float:
-    y = np.asarray(y_true, dtype=float)
-    if sample_weight is None:
-        return float(np.mean(y))
-    w = np.asarray(sample_weight, dtype=float)
-    return float(np.dot(y, w) / w.sum())
-
-
-def _selection_rate(y_true, y_pred, sample_weight=None) -> float:
-    from fairlearn.metrics import selection_rate
-
-    return selection_rate(y_true, y_pred, sample_weight=sample_weight)
-
-
-_FAIRLEARN_METRICS = {
-    "selection_rate": _selection_rate,
-    "fpr": _fpr,
-    "fnr": _fnr,
-    "precision": _precision,
-    "base_rate": _base_rate,
-}
-
 #: Columns of the count table the tables are computed from: one row per
 #: quarter, group, band and outcome (``<NA>`` = not yet known), with the
 #: number of records in ``count``.
@@ -406,41 +347,6 @@ def _weighted_frame(cells: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
     })
     out = frame.groupby(["group", "risk_band", "y"], sort=False, dropna=False)["count"].sum().reset_index()
     return out[out["count"] > 0].reset_index(drop=True)
-
-
-def _metric_values(weighted: Mapping[str, pd.DataFrame], thresholds: Sequence[str]) -> pd.DataFrame:
-    """fairlearn's :class:`~fairlearn.metrics.MetricFrame` over every breakdown and threshold at once.
-
-    The count tables of all breakdowns are stacked, once per threshold, with
-    the threshold and the breakdown as control features and the group label
-    as the sensitive feature; each cell weighs its record count. One
-    MetricFrame then disaggregates everything (its cost is per group, not per
-    record). Indexed by ``(threshold, by, group)``.
-    """
-    parts = []
-    for threshold in thresholds:
-        for by_label, frame in weighted.items():
-            parts.append(frame.assign(
-                threshold=threshold, by=by_label,
-                y_pred=frame["risk_band"].isin(defs.BAND_THRESHOLDS[threshold]).to_numpy(dtype=int),
-            ))
-    stacked = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    if stacked.empty:
-        return pd.DataFrame(columns=list(_FAIRLEARN_METRICS), dtype=float)
-    from fairlearn.metrics import MetricFrame  # imported only when there are outcomes to assess
-
-    weight = stacked["count"].to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        values = MetricFrame(
-            metrics=_FAIRLEARN_METRICS,
-            y_true=stacked["y"].to_numpy(),
-            y_pred=stacked["y_pred"].to_numpy(),
-            sensitive_features=stacked["group"].rename("group"),
-            control_features=stacked[["threshold", "by"]],
-            sample_params={name: {"sample_weight": weight} for name in _FAIRLEARN_METRICS},
-        ).by_group
-    return values
 
 
 # --------------------------------------------------------------------------
@@ -531,22 +437,20 @@ def _group_labels(cells: pd.DataFrame, cols: tuple[str, ...]) -> list[str]:
 
 def _by_group_table(
     weighted: pd.DataFrame,
-    values: pd.DataFrame,
     labels: list[str],
     threshold: str,
     by_label: str,
     alpha: float,
 ) -> pd.DataFrame:
-    """One threshold and breakdown: confusion counts from the count table, rates from MetricFrame."""
+    """One threshold and breakdown: confusion counts from the count table, and each rate from them.
+
+    Each rate is :data:`RATE_PARTS`' numerator over its denominator: fairlearn's and sklearn's
+    weighted metrics divide the same two sums of record counts (whole numbers, so exact in
+    float64 whatever the order of summing), so the figures are theirs to the last bit
+    (tests/test_bands.py compares them with fairlearn's ``MetricFrame`` on the records).
+    """
     y_true = weighted["y"].to_numpy()
     y_pred = weighted["risk_band"].isin(defs.BAND_THRESHOLDS[threshold]).to_numpy(dtype=int)
-    key = (threshold, by_label)
-    if len(values) and key in values.index.droplevel("group"):
-        table = values.xs(key, level=("threshold", "by"))
-        table.index = [str(i) for i in table.index]
-        table = table.reindex(labels)
-    else:  # every record of this breakdown lacks a group value
-        table = pd.DataFrame(np.nan, index=labels, columns=list(_FAIRLEARN_METRICS))
     cell = np.array(["tn", "fn", "fp", "tp"], dtype=object)[2 * y_pred + y_true]
     counts = (
         pd.DataFrame({"group": weighted["group"].to_numpy(), "cell": cell, "count": weighted["count"].to_numpy()})
@@ -566,9 +470,9 @@ def _by_group_table(
     for metric in METRICS:
         num, den = RATE_PARTS[metric]
         denominator = out[den].to_numpy()
-        value = table[metric].to_numpy(dtype=float)
-        value = np.where(denominator > 0, value, np.nan)  # fairlearn reports 0 here
-        out[metric] = value
+        numerator = out[num].to_numpy(dtype="float64")
+        # no denominator: not a rate (fairlearn reports 0 here)
+        out[metric] = np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
         out[f"{metric}_low"], out[f"{metric}_high"] = confint_proportion(
             out[num].to_numpy(), denominator, alpha=alpha, method="wilson"
         )
@@ -878,12 +782,11 @@ def band_performance_from_cells(
     }
     references = _resolve_reference(reference, breakdowns, groups_n)
 
-    values = _metric_values({label: weighted for label, (weighted, _) in prepared.items()}, thresholds)
     for cols in breakdowns:
         label = _label(cols)
         weighted, labels = prepared[label]
         for threshold in thresholds:
-            table = _by_group_table(weighted, values, labels, threshold, label, alpha)
+            table = _by_group_table(weighted, labels, threshold, label, alpha)
             by_group_parts.append(table)
             versus_parts.append(_versus_table(table, references[label], alpha))
             summary_rows.append(_summary_row(table, threshold, label))

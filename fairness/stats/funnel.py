@@ -27,9 +27,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fairness._lazy import LazyModule
-
-stats = LazyModule("scipy.stats")  # imported when first used
+from fairness.stats import _distributions as dist
 
 __all__ = [
     "FLAG_NOT_ESTIMABLE",
@@ -132,7 +130,7 @@ def _check_multiplier(multiplier) -> float:
 
 def _quantile(level: float) -> float:
     """Two-sided normal quantile: 0.95 -> 1.959964, 0.998 -> 3.090232."""
-    return float(stats.norm.ppf(1.0 - (1.0 - level) / 2.0))
+    return float(dist.norm_ppf(1.0 - (1.0 - level) / 2.0))
 
 
 # --------------------------------------------------------------------------
@@ -671,6 +669,6 @@ def heterogeneity_test(count, n) -> HeterogeneityResult:
     if pooled <= 0.0 or pooled >= 1.0:
         return HeterogeneityResult(statistic=nan, df=df, pvalue=nan, i2=nan, k=k)
     statistic = float(np.sum((x - size * pooled) ** 2 / (size * pooled * (1.0 - pooled))))
-    pvalue = float(stats.chi2.sf(statistic, df))
+    pvalue = float(dist.chi2_sf(statistic, df))
     i2 = max(0.0, (statistic - df) / statistic) if statistic > 0 else 0.0
     return HeterogeneityResult(statistic=statistic, df=df, pvalue=pvalue, i2=float(i2), k=k)

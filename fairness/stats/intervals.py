@@ -36,9 +36,7 @@ from typing import Literal
 
 import numpy as np
 
-from fairness._lazy import LazyModule
-
-special, stats = LazyModule("scipy.special"), LazyModule("scipy.stats")  # imported when first used
+from fairness.stats import _distributions as dist
 
 __all__ = [
     "PARITY_ABOVE",
@@ -134,7 +132,7 @@ def _check_alpha(alpha: float) -> float:
 
 def _z(alpha: float) -> float:
     """Two-sided standard normal quantile, e.g. 1.959964 for alpha = 0.05."""
-    return float(stats.norm.isf(alpha / 2.0))
+    return float(dist.norm_isf(alpha / 2.0))
 
 
 def _first_position(mask: np.ndarray) -> tuple[int, ...] | int:
@@ -227,14 +225,14 @@ def _proportion_exact(x, n, alpha):
     # Clopper & Pearson (1934), through the beta distribution.
     a_low = np.where(x > 0, x, 1.0)  # placeholders where the bound is fixed at 0 or 1
     b_high = np.where(x < n, n - x, 1.0)
-    low = np.where(x > 0, stats.beta.ppf(alpha / 2.0, a_low, n - x + 1.0), 0.0)
-    high = np.where(x < n, stats.beta.isf(alpha / 2.0, x + 1.0, b_high), 1.0)
+    low = np.where(x > 0, dist.beta_ppf(alpha / 2.0, a_low, n - x + 1.0), 0.0)
+    high = np.where(x < n, dist.beta_isf(alpha / 2.0, x + 1.0, b_high), 1.0)
     return low, high
 
 
 def _proportion_jeffreys(x, n, alpha):
-    low = stats.beta.ppf(alpha / 2.0, x + 0.5, n - x + 0.5)
-    high = stats.beta.isf(alpha / 2.0, x + 0.5, n - x + 0.5)
+    low = dist.beta_ppf(alpha / 2.0, x + 0.5, n - x + 0.5)
+    high = dist.beta_isf(alpha / 2.0, x + 0.5, n - x + 0.5)
     # Brown, Cai & DasGupta (2001), section 4.1.2: the bound is 0 at x = 0 and 1 at x = n.
     return np.where(x == 0, 0.0, low), np.where(x == n, 1.0, high)
 
@@ -359,8 +357,8 @@ def confint_proportion(
 def _poisson_exact(o, alpha):
     # Garwood (1936): chi2(alpha/2; 2O)/2 and chi2(1 - alpha/2; 2O + 2)/2,
     # written as gamma quantiles (chi2 with 2k df / 2 is gamma with shape k).
-    low = np.where(o > 0, stats.gamma.ppf(alpha / 2.0, np.where(o > 0, o, 1.0)), 0.0)
-    high = stats.gamma.isf(alpha / 2.0, o + 1.0)
+    low = np.where(o > 0, dist.gamma_ppf(alpha / 2.0, np.where(o > 0, o, 1.0)), 0.0)
+    high = dist.gamma_isf(alpha / 2.0, o + 1.0)
     return low, high
 
 
@@ -507,10 +505,10 @@ def _ratio_poisson_exact(a, A, b, B, alpha, kind="people"):
     m = a + b
     pos_a, pos_b = a > 0, b > 0
     sa, sb = np.where(pos_a, a, 1.0), np.where(pos_b, b, 1.0)
-    lo_pi = stats.beta.ppf(alpha / 2.0, sa, b + 1.0)
-    lo_q = stats.beta.isf(alpha / 2.0, b + 1.0, sa)  # 1 - lo_pi
-    hi_pi = stats.beta.isf(alpha / 2.0, a + 1.0, sb)
-    hi_q = stats.beta.ppf(alpha / 2.0, sb, a + 1.0)  # 1 - hi_pi
+    lo_pi = dist.beta_ppf(alpha / 2.0, sa, b + 1.0)
+    lo_q = dist.beta_isf(alpha / 2.0, b + 1.0, sa)  # 1 - lo_pi
+    hi_pi = dist.beta_isf(alpha / 2.0, a + 1.0, sb)
+    hi_q = dist.beta_ppf(alpha / 2.0, sb, a + 1.0)  # 1 - hi_pi
     with np.errstate(divide="ignore"):
         low = np.where(pos_a, _odds_to_ratio(np.log(lo_pi) - np.log(lo_q), A, B), 0.0)
         high = np.where(pos_b, _odds_to_ratio(np.log(hi_pi) - np.log(hi_q), A, B), np.inf)
@@ -520,12 +518,12 @@ def _ratio_poisson_exact(a, A, b, B, alpha, kind="people"):
 
 def _midp_upper_tail(k, m, pi):
     """P(X > k) + P(X = k) / 2 for X ~ Bin(m, pi); increasing in pi."""
-    return stats.binom.sf(k, m, pi) + 0.5 * stats.binom.pmf(k, m, pi)
+    return dist.binom_sf(k, m, pi) + 0.5 * dist.binom_pmf(k, m, pi)
 
 
 def _midp_lower_tail(k, m, pi):
     """P(X < k) + P(X = k) / 2 for X ~ Bin(m, pi); decreasing in pi."""
-    return stats.binom.cdf(k - 1, m, pi) + 0.5 * stats.binom.pmf(k, m, pi)
+    return dist.binom_cdf(k - 1, m, pi) + 0.5 * dist.binom_pmf(k, m, pi)
 
 
 #: Bisection for the mid-p bounds runs on the log-odds of pi over this range,
@@ -540,7 +538,7 @@ def _bisect_logodds(func, target, increasing):
     hi = np.full(np.shape(target), _MIDP_LOGODDS_RANGE[1])
     for _ in range(_MIDP_ITERATIONS):
         mid = 0.5 * (lo + hi)
-        value = func(special.expit(mid))
+        value = func(dist.expit(mid))
         go_up = value < target if increasing else value > target
         lo = np.where(go_up, mid, lo)
         hi = np.where(go_up, hi, mid)
@@ -716,7 +714,7 @@ def _test_wald(a, A, b, B, kind="people"):
     se = _katz_se(sa, A, sb, B, kind)
     degenerate = se == 0  # a = A and b = B: both shares are 1, so the ratio is 1
     z = np.abs(log_ratio) / np.where(degenerate, 1.0, se)
-    p = np.where(degenerate, np.where(log_ratio == 0, 1.0, 0.0), 2.0 * stats.norm.sf(z))
+    p = np.where(degenerate, np.where(log_ratio == 0, 1.0, 0.0), 2.0 * dist.norm_sf(z))
     return np.where(estimable, p, np.nan)
 
 
@@ -727,8 +725,8 @@ def _null_pi(A, B):
 def _test_exact(a, A, b, B, kind="people"):
     m = a + b
     pi0 = _null_pi(A, B)
-    upper = stats.binom.sf(a - 1.0, m, pi0)  # P(X >= a)
-    lower = stats.binom.cdf(a, m, pi0)  # P(X <= a)
+    upper = dist.binom_sf(a - 1.0, m, pi0)  # P(X >= a)
+    lower = dist.binom_cdf(a, m, pi0)  # P(X <= a)
     p = np.minimum(1.0, 2.0 * np.minimum(upper, lower))
     return np.where(m > 0, p, np.nan)
 
