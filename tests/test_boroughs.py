@@ -20,7 +20,12 @@ import statsmodels.api  # noqa: F401  (imported first: it installs warning filte
 
 from fairness import band_consistency, borough_funnel, borough_heterogeneity, casemix_adjusted
 from fairness.definitions import BOROUGHS, ETHNICITIES
-from fairness.stats.boroughs import BOROUGH_METRICS, NOTE_FUNNEL_TOO_FEW, borough_counts
+from fairness.stats.boroughs import (
+    BOROUGH_METRICS,
+    NOTE_FUNNEL_TOO_FEW,
+    _binomial_glm,
+    borough_counts,
+)
 
 CENSUS = Path(__file__).resolve().parent.parent / "data" / "reference" / "census"
 FLAGS = {"above_99.8", "above_95", "within", "below_95", "below_99.8", "not_estimable"}
@@ -220,6 +225,73 @@ def test_casemix_flags_a_planted_excess():
     others = table[table["borough"].isin([b for b in MIX if b != "Hackney"])]
     assert (others["flag"] == "within").all()
     assert test["p_value"].iloc[0] < 1e-6
+
+
+def _statsmodels_fit(successes, trials, exog):
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    endog = np.column_stack([successes, trials - successes])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # perfect separation / rank deficiency: reported, fitted anyway
+        f = GLM(endog, exog, family=families.Binomial()).fit()
+    return np.asarray(f.params), np.asarray(f.predict(exog)), f.llf
+
+
+def _casemix_design(m: pd.DataFrame, with_borough: bool):
+    from fairness.counts.groups import flag_mask, with_groups
+
+    m = with_groups(m)
+    keys = ["borough", "age_band", "sex", "ethnicity"]
+    g = (pd.DataFrame({**{k: m[k].astype(str) for k in keys}, "y": flag_mask(m, "harm_zero").astype("int64")})
+         .groupby(keys, sort=True)["y"].agg(["sum", "size"]).reset_index())
+    x = pd.get_dummies(g[keys[1:]], drop_first=True, dtype="float64")
+    x.insert(0, "const", 1.0)
+    if with_borough:
+        x = pd.concat([x, pd.get_dummies(g["borough"], drop_first=True, dtype="float64", prefix="b")], axis=1)
+    return g["sum"].to_numpy(), g["size"].to_numpy(), x.to_numpy()
+
+
+@pytest.mark.parametrize("excess", [None, "Hackney"])
+@pytest.mark.parametrize("with_borough", [False, True])
+def test_binomial_glm_is_statsmodels(excess, with_borough):
+    """The case-mix model fitted in numpy gives statsmodels' GLM (Binomial, logit, IRLS): the
+    parameters, fitted shares and log-likelihood agree to 1e-10 (in practice to the last bit),
+    on the planted-excess data above and on a rank-deficient design (with_borough: the borough
+    terms here nearly repeat the covariates' cells; perfect fits)."""
+    successes, trials, x = _casemix_design(casemix_frame(excess), with_borough)
+    params, mu, llf = _binomial_glm(successes, trials, x)
+    want_params, want_mu, want_llf = _statsmodels_fit(successes, trials, x)
+    np.testing.assert_allclose(params, want_params, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(mu, want_mu, rtol=1e-10, atol=1e-12)
+    assert llf == pytest.approx(want_llf, rel=1e-12)
+
+
+def test_binomial_glm_one_cell_is_the_share_by_hand():
+    # one covariate cell (test_casemix_interval_and_test_use_one_variance): the model is the
+    # share 760 / 2000 = 0.38, and the log-likelihood the binomial one at p = 0.38:
+    # ln C(1000, 411) + ln C(1000, 349) + 760 ln 0.38 + 1240 ln 0.62
+    params, mu, llf = _binomial_glm(np.array([411, 349]), np.array([1000, 1000]), np.ones((2, 1)))
+    assert mu == pytest.approx([0.38, 0.38], abs=1e-12)
+    by_hand = (math.lgamma(1001) - math.lgamma(412) - math.lgamma(590) + math.lgamma(1001) - math.lgamma(350)
+               - math.lgamma(652) + 760 * math.log(0.38) + 1240 * math.log(0.62))
+    assert llf == pytest.approx(by_hand, rel=1e-12)
+    assert llf == pytest.approx(_statsmodels_fit(np.array([411, 349]), np.array([1000, 1000]), np.ones((2, 1)))[2],
+                                rel=1e-12)
+
+
+def test_binomial_glm_fails_as_statsmodels_does():
+    """The audit notes the model's error by type and message, so they are statsmodels' own."""
+    empty = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), np.zeros((0, 2)))
+    no_trials = (np.array([0, 1, 0]), np.array([0, 1, 1]), np.ones((3, 1)))
+    for args in (empty, no_trials):
+        with pytest.raises(ValueError) as ours, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 0 / 0, as in statsmodels
+            _binomial_glm(*args)
+        with pytest.raises(ValueError) as theirs, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _statsmodels_fit(*args)
+        assert str(ours.value) == str(theirs.value)
 
 
 # ---------------------------------------------------------------- band consistency

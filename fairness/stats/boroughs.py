@@ -26,6 +26,7 @@ import pandas as pd
 from fairness import definitions as defs
 from fairness.counts.groups import flag_mask, with_groups
 from fairness.io.benchmarks import get_benchmark
+from fairness.stats._distributions import chi2_sf, norm_isf, norm_sf
 from fairness.stats._options import match_option, one_snapshot
 from fairness.stats._threads import pinned_threads
 from fairness.stats.disparity import band_labels
@@ -284,6 +285,93 @@ CASEMIX_COVARIATES: tuple[str, ...] = ("age_band", "sex", "ethnicity")
 MODEL_DIGITS = 10
 
 
+#: The message statsmodels gives when an IRLS step meets a value that is not finite.
+ERR_GLM_INFEASIBLE = "NaN, inf or invalid value detected in {0}, estimation infeasible."
+ERR_GLM_FIRST_GUESS = ("The first guess on the deviance function returned a nan.  This could be a boundary "
+                       " problem and should be reported.")
+
+
+def _binomial_glm(successes, trials, exog, *, maxiter: int = 100, tol: float = 1e-8):
+    """A binomial GLM with the logit link, fitted as statsmodels fits it: ``(params, mu, llf)``.
+
+    ``GLM(np.column_stack([successes, trials - successes]), exog,
+    family=families.Binomial()).fit()``, step by step in numpy: the same start
+    (mu = (y + 0.5) / 2), the same IRLS steps (weighted least squares by
+    ``numpy.linalg.lstsq``), the same stopping rule (deviance within ``tol``), the
+    final weighted least squares by statsmodels' SVD pseudo-inverse, and the
+    same log-likelihood (with its binomial coefficients) and errors. The same
+    operations on the same numbers give the same figures (tests/test_boroughs.py
+    compares them with statsmodels; the audit keeps :data:`MODEL_DIGITS` digits of
+    them anyway), without importing statsmodels, patsy and scipy.stats (about a
+    second) in every audit.
+    """
+    from scipy.special import gammaln
+
+    eps = np.finfo(float).eps
+    exog = np.asarray(exog, dtype="float64")
+    np.linalg.matrix_rank(exog)  # statsmodels' first step; an empty design fails here as it does there
+    n = np.asarray(successes) + (np.asarray(trials) - np.asarray(successes))  # endog.sum(1)
+    y = np.asarray(successes) * 1.0 / n
+    ones = np.ones(y.shape[0])
+
+    def clean(p):
+        return np.clip(p, eps, 1.0 - eps)
+
+    def fitted(lin_pred):  # the inverse logit
+        return 1.0 / (1.0 + np.exp(-np.asarray(lin_pred)))
+
+    def deriv(mu):  # of the logit
+        p = clean(mu)
+        return 1.0 / (p * (1 - p))
+
+    def irls_weights(mu):
+        p = clean(mu / 1)
+        return 1.0 / (deriv(mu) ** 2 * (p * (1 - p) * 1))
+
+    def deviance(mu):
+        endog_mu = np.clip(y / (mu + 1e-20), eps, np.inf)
+        n_endog_mu = np.clip((1.0 - y) / (1.0 - mu + 1e-20), eps, np.inf)
+        resid = 2 * n * (y * np.log(endog_mu) + (1 - y) * np.log(n_endog_mu))
+        return np.sum(resid * ones * ones / 1.0)
+
+    mu = (y + 0.5) / 2
+    p0 = clean(mu)
+    lin_pred = np.log(p0 / (1.0 - p0))
+    history = [np.inf, deviance(mu)]
+    if np.isnan(history[-1]):
+        raise ValueError(ERR_GLM_FIRST_GUESS)
+    weights = wlsendog = None
+    for iteration in range(maxiter):
+        weights = ones * n * irls_weights(mu)
+        wlsendog = lin_pred + deriv(mu) * (y - mu) - 0.0
+        w_half = np.sqrt(weights)
+        if not np.all(np.isfinite(w_half)):
+            raise ValueError(ERR_GLM_INFEASIBLE.format("weights"))
+        if not np.all(np.isfinite(wlsendog)):
+            raise ValueError(ERR_GLM_INFEASIBLE.format("endog"))
+        params = np.linalg.lstsq(np.asarray(w_half)[:, None] * exog, w_half * wlsendog, rcond=-1)[0]
+        lin_pred = np.dot(exog, params)
+        lin_pred += 0.0
+        mu = fitted(lin_pred)
+        history.append(deviance(mu))
+        if np.allclose(history[iteration + 1], history[iteration + 2], atol=tol, rtol=0.0):
+            break
+    # statsmodels' last step: weighted least squares by its pseudo-inverse (tools.pinv_extended)
+    w_exog = np.sqrt(weights)[:, None] * exog
+    u, s, vt = np.linalg.svd(w_exog.conjugate(), False)
+    cutoff = 1e-15 * np.maximum.reduce(s)
+    for i in range(min(vt.shape[1], u.shape[0])):
+        s[i] = 1.0 / s[i] if s[i] > cutoff else 0.0
+    pinv = np.dot(np.transpose(vt), np.multiply(s[:, np.newaxis], np.transpose(u)))
+    params = np.dot(pinv, wlsendog * np.sqrt(weights))
+    mu = fitted(np.dot(exog, params) + 0.0 + 0.0)
+    successes_again = y * n
+    llf = np.sum((gammaln(n + 1) - gammaln(successes_again + 1) - gammaln(n - successes_again + 1)
+                  + successes_again * np.log((mu + 1e-20) / (1 - mu + 1e-20))
+                  + n * np.log(1 - mu + 1e-20)) * ones * ones)
+    return params, mu, float(llf)
+
+
 def _significant(values, digits: int = MODEL_DIGITS) -> np.ndarray:
     """``values`` rounded to ``digits`` significant digits (NaN stays NaN)."""
     arr = np.asarray(values, dtype="float64")
@@ -351,29 +439,23 @@ def casemix_from_grouped(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`casemix_adjusted` from people grouped by borough and ``covariates`` (as text, sorted),
     with ``sum`` (no-risk) and ``size`` (people) per group."""
-    from scipy import stats
-    from statsmodels.genmod import families
-    from statsmodels.genmod.generalized_linear_model import GLM
-    from statsmodels.tools.tools import add_constant
-
     if outcome != "no_risk_share":
         raise ValueError(f"casemix_adjusted: outcome {outcome!r} not supported; valid: no_risk_share")
     cols = list(covariates)
     grouped = grouped.copy()
     X0 = pd.get_dummies(grouped[cols], drop_first=True, dtype="float64")
-    X0 = add_constant(X0, has_constant="add")
-    endog = np.column_stack([grouped["sum"], grouped["size"] - grouped["sum"]])
+    X0.insert(0, "const", 1.0)  # the intercept first, as statsmodels' add_constant puts it
     X1 = pd.concat([X0, pd.get_dummies(grouped["borough"], drop_first=True, dtype="float64", prefix="b")], axis=1)
+    successes, trials = grouped["sum"].to_numpy(), grouped["size"].to_numpy()
     with pinned_threads():  # same bytes under cron and in a terminal
-        fit0 = GLM(endog, X0, family=families.Binomial()).fit()
-        p_hat = fit0.predict(X0)
-        fit1 = GLM(endog, X1, family=families.Binomial()).fit()
+        _, p_hat, llf0 = _binomial_glm(successes, trials, X0.to_numpy(dtype="float64"))
+        _, _, llf1 = _binomial_glm(successes, trials, X1.to_numpy(dtype="float64"))
     grouped["expected"] = p_hat * grouped["size"]
     grouped["var"] = p_hat * (1 - p_hat) * grouped["size"]
-    lr = float(_significant(max(0.0, 2 * (float(_significant(fit1.llf)) - float(_significant(fit0.llf))))))
+    lr = float(_significant(max(0.0, 2 * (float(_significant(llf1)) - float(_significant(llf0))))))
     df = X1.shape[1] - X0.shape[1]
     test = pd.DataFrame([{
-        "metric": outcome, "lr_statistic": lr, "df": df, "p_value": float(stats.chi2.sf(lr, df)),
+        "metric": outcome, "lr_statistic": lr, "df": df, "p_value": float(chi2_sf(lr, df)),
         "covariates": ", ".join(cols),
     }])
     b = grouped.groupby("borough").agg(observed=("sum", "sum"), expected=("expected", "sum"),
@@ -392,10 +474,10 @@ def casemix_from_grouped(
     sd = np.sqrt(np.where(has_v, v, 1.0))
     safe_e = np.where(ok, e, 1.0)
     z = np.where(has_v, (o - e) / sd, np.nan)
-    half = float(stats.norm.isf(alpha / 2)) * sd
+    half = float(norm_isf(alpha / 2)) * sd
     lo = np.where(has_v, np.maximum(o - half, 0.0) / safe_e, np.nan)
     hi = np.where(has_v, (o + half) / safe_e, np.nan)
-    p = 2 * stats.norm.sf(np.abs(z))
+    p = 2 * norm_sf(np.abs(z))
     padj = adjust_pvalues(p, method=adjust)
     flag = np.where(np.isnan(padj), "not_estimable",
                     np.where(padj < alpha, np.where(z > 0, "higher", "lower"), "within"))
