@@ -6,12 +6,12 @@ terminal (``OMP_NUM_THREADS=4``, say) differs in the last digits. The fits
 here are small (a few hundred grouped rows), so one thread costs nothing.
 
 :func:`pinned_threads` limits *every* thread pool (BLAS and OpenMP) to one.
-threadpoolctl can only limit the libraries already loaded. The case-mix fit
-calls numpy's LAPACK only (``numpy.linalg.lstsq`` and ``svd``; see
-:func:`fairness.stats.boroughs._binomial_glm`), so numpy's OpenBLAS is the
-one to pin; SciPy's own OpenBLAS, which ``scipy.linalg`` loads, is pinned too
-when something has loaded it, but is no longer imported here only to be pinned
-(about 0.15 s of every audit).
+threadpoolctl can only limit the libraries already loaded, so the libraries a
+fit may call are imported first. The case-mix fit calls numpy's LAPACK
+(``numpy.linalg.lstsq`` and ``svd``; see
+:func:`fairness.stats.boroughs._binomial_glm`) and ``scipy.special.gammaln``;
+importing scipy.special loads SciPy's own OpenBLAS too. ``scipy.linalg``
+(about 0.15 s) is no longer imported here: no fit uses it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = ["pinned_threads"]
 def pinned_threads() -> contextlib.AbstractContextManager:
     """A context in which every loaded BLAS and OpenMP pool runs one thread."""
     import numpy.linalg  # noqa: F401  (numpy's OpenBLAS, the one the fits use)
+    import scipy.special  # noqa: F401  (the fit's gammaln; loads SciPy's own OpenBLAS)
 
     try:
         from threadpoolctl import threadpool_limits
