@@ -7,6 +7,11 @@ it made:
 
 * **primary** suppression: a count from 1 to ``threshold - 1`` is hidden; a
   true zero is shown as 0;
+* **complement** suppression: a count shown beside its base (the list size
+  ``n``, a group's size, any denominator in the same row) gives back
+  ``base - count``, the people in the base but not in the count; where that
+  is from 1 to ``threshold - 1`` the count is hidden as a primary cell
+  (19 of 21 says that 2 people are not in the 19);
 * **secondary** suppression: where a hidden count could be worked out from a
   total (shown in the table, like a "Total" row, or derivable, like the list
   size ``n`` that the ethnic groups of one benchmark add up to), further
@@ -69,7 +74,7 @@ DECISION_COLUMNS: tuple[str, ...] = ("row", "column", "hidden", "rule")
 #: Columns of the table returned by :func:`find_small_counts`, in order.
 FINDING_COLUMNS: tuple[str, ...] = ("row", "column", "value", "context")
 #: Why a cell was hidden or changed, in the order the rules are applied.
-RULES: tuple[str, ...] = ("primary", "secondary", "derived", "rounded")
+RULES: tuple[str, ...] = ("primary", "complement", "secondary", "derived", "rounded")
 MODES: tuple[str, ...] = ("publication", "internal")
 
 # ---------------------------------------------------------------- messages
@@ -88,6 +93,10 @@ BAD_TOTAL_PART = (
     "count columns ({valid})"
 )
 BAD_TOTAL_SPEC = "totals must hold TotalRow, TotalColumn or KnownTotal objects, not {type}"
+BAD_COMPLEMENT = (
+    "complements must hold (count, base) pairs of two different columns, the count in count_cols "
+    "and the base in count_cols or base_cols; got {pair!r} (valid columns: {valid})"
+)
 NON_NUMERIC_COUNT = (
     "column {column!r} must hold counts, but row {row!r} holds {value!r}; "
     "a count is a number of 0 or more, or missing (NaN)"
@@ -126,7 +135,8 @@ NOT_FOR_PUBLICATION = (
 NEGATIVE_VALUE = "count {value!r} is negative; a count is a number of 0 or more"
 
 _NOTE_PUBLICATION = (
-    "Counts below {threshold} are suppressed ({marker}); so are further counts from "
+    "Counts below {threshold} are suppressed ({marker}); so is a count shown beside its base "
+    "when the base minus the count is below {threshold}, and further counts from "
     "which a suppressed count could be worked out using a total (secondary "
     "suppression), and any share, rate, ratio, interval or test statistic calculated "
     "from a suppressed count. True zeros are shown as 0."
@@ -268,6 +278,8 @@ def protect_table(
     by: Sequence[str] = (),
     totals: Sequence[TotalSpec] | None = None,
     base_cols: Sequence[str] = (),
+    complements: Sequence[tuple[str, str]] | None = None,
+    keep: Iterable[tuple[Hashable, str]] = (),
     threshold: int = DEFAULT_SUPPRESSION_THRESHOLD,
     rounding: int | None = None,
     mode: Literal["publication", "internal"] = "publication",
@@ -276,7 +288,11 @@ def protect_table(
     r"""Suppress small counts, and everything that would reveal them, in a table.
 
     A cell of a count column is a *primary* cell when
-    :math:`0 < x < \text{threshold}`; it is hidden. The table's counts obey
+    :math:`0 < x < \text{threshold}`; it is hidden. So is a count :math:`x`
+    shown in a row beside its base :math:`b` (``complements``) when
+    :math:`0 < b - x < \text{threshold}`: the complement :math:`b - x` counts
+    the people in the base but not in the count, and is published by
+    subtraction otherwise (rule ``complement``). The table's counts obey
     linear constraints :math:`\sum_{i \in G} x_i = T_G` whose total
     :math:`T_G` a reader knows: the rows of each ``by`` group add up to the
     group total (e.g. the ethnic groups of one benchmark add up to the list
@@ -327,6 +343,20 @@ def protect_table(
         Denominators shown on each row, like the list size ``n`` repeated on
         every row of a benchmark. They are checked for small counts (and
         hidden if small) but not added up along ``by``.
+    complements : sequence of (count, base) pairs, optional
+        Columns of one row where ``base - count`` counts people: a count of
+        ``count_cols`` and its base in ``count_cols`` or ``base_cols`` (e.g.
+        ``[("count", "n")]`` where a table counts both the people with a
+        characteristic and the people it is a share of). A count whose
+        complement is from 1 to ``threshold - 1`` is hidden (rule
+        ``complement``), with the secondary cells that protect it and the
+        shares, rates and intervals derived from it. Default: every count
+        column with every base column; ``()`` checks no complement.
+    keep : iterable of (index label, column), optional
+        Cells published whatever their size (a data-quality count such as the
+        number whose ethnicity is "Not stated"): never hidden and left out of
+        the totals, but still the base of a complement (0 no-risk of 3 people
+        shown says that all 3 posed a risk).
     threshold : int, default 10
         Smallest count that may be shown (zeros apart).
     rounding : int, optional
@@ -372,7 +402,14 @@ def protect_table(
     Derived values are linked to counts in the same row only. A value that
     uses a count from another row, such as a ratio to a reference group,
     discloses that count; hide it yourself when the reference count is hidden.
-    Likewise a large count next to its total (``n - count``) is not checked.
+
+    A complement is checked against the base in its own row. A count whose
+    base is shown only in another table (the same borough's list size in a
+    second funnel) is covered when that table declares the same pair; the
+    publication audit (:mod:`fairness.publish.intruder`, attack
+    ``complement``) tries ``base - count`` across tables. The complement of a
+    *sum* of hidden cells (two hidden cells whose total minus the shown cells
+    is below ``threshold``) is not widened, as above.
 
     Examples
     --------
@@ -403,6 +440,21 @@ def protect_table(
     2   3  count    True    primary
     3   3  share    True    derived
 
+    A count beside its base: 19 of 21 people of a borough are in the Green
+    band, so 2 are Amber or Red. The 19 is hidden as a complement, 30 with it
+    (else the London total of the Green counts, 139, would give it back), and
+    their shares; 90 of 120 leaves 30, and stays.
+
+    >>> f = pd.DataFrame({"borough": ["Richmond", "Hillingdon", "Brent"],
+    ...                   "count": [19, 30, 90], "n": [21, 99, 120]})
+    >>> f["share"] = f["count"] / f["n"]
+    >>> protect_table(f, count_cols=["count", "n"], complements=[("count", "n")],
+    ...               derived={"share": ["count", "n"]}).table
+          borough count    n share
+    0    Richmond   [c]   21   [c]
+    1  Hillingdon   [c]   99   [c]
+    2       Brent    90  120  0.75
+
     A wide cross-tab with a total row and a total column: the 5 takes 40 with
     it along its row, then 20 and 12 down their columns.
 
@@ -417,13 +469,22 @@ def protect_table(
     2       C   30    25     55
     3     All   55    77    132
     """
-    spec = _validate(table, count_cols, derived, by, totals, base_cols, threshold, rounding, mode)
+    spec = _validate(table, count_cols, derived, by, totals, base_cols, threshold, rounding, mode,
+                     complements)
     cell_cols = spec.count_cols + spec.base_cols
     values = _count_values(table, cell_cols)
     n_rows, n_cols = values.shape
+    kept = np.zeros(values.shape, dtype=bool)
+    for label, col in keep:
+        if col in cell_cols:
+            kept[table.index.get_loc(label), cell_cols.index(col)] = True
+    complement = _complement_cells(values, spec, threshold, kept).ravel()
+    values = np.where(kept, np.nan, values)  # shown as they are, out of every total
     flat = values.ravel()
 
-    primary = (flat > 0) & (flat < threshold)
+    small = (flat > 0) & (flat < threshold)
+    complement &= ~small
+    primary = small | complement
     constraints = _build_constraints(table, spec, values)
 
     def cell_name(cid: int) -> tuple[object, str]:
@@ -437,7 +498,8 @@ def protect_table(
     decisions: list[tuple[int, str, bool, str]] = []
     for j, col in enumerate(cell_cols):
         for pos in np.flatnonzero(hidden_cells[:, j]):
-            rule = "primary" if primary[pos * n_cols + j] else "secondary"
+            cid = pos * n_cols + j
+            rule = "primary" if small[cid] else "complement" if complement[cid] else "secondary"
             decisions.append((pos, col, publish, rule))
     for col, mask in hidden_derived.items():
         for pos in np.flatnonzero(mask):
@@ -675,6 +737,7 @@ class _Spec:
     derived: dict[str, tuple[str, ...]]
     by: tuple[str, ...]
     totals: tuple[TotalSpec, ...]
+    complements: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -728,7 +791,7 @@ def _check_keys(table: pd.DataFrame, names: Iterable[str], what: str) -> None:
 
 
 def _validate(
-    table, count_cols, derived, by, totals, base_cols, threshold, rounding, mode
+    table, count_cols, derived, by, totals, base_cols, threshold, rounding, mode, complements=None
 ) -> _Spec:
     if not isinstance(table, pd.DataFrame):
         raise TypeError(NOT_A_DATAFRAME.format(type=type(table).__name__))
@@ -775,7 +838,34 @@ def _validate(
                     raise ValueError(BAD_TOTAL_PART.format(column=col, valid=list(counts)))
         else:
             raise TypeError(BAD_TOTAL_SPEC.format(type=type(s).__name__))
-    return _Spec(counts, bases, deps, by_names, specs)
+    if complements is None:
+        pairs = tuple((c, b) for c in counts for b in bases)
+    else:
+        pairs = []
+        for pair in complements:
+            ok = (isinstance(pair, (tuple, list)) and len(pair) == 2 and pair[0] in counts
+                  and pair[1] in counts + bases and pair[0] != pair[1])
+            if not ok:
+                raise ValueError(BAD_COMPLEMENT.format(pair=pair, valid=list(counts + bases)))
+            pairs.append((str(pair[0]), str(pair[1])))
+        pairs = tuple(dict.fromkeys(pairs))
+    return _Spec(counts, bases, deps, by_names, specs, pairs)
+
+
+def _complement_cells(values: np.ndarray, spec: _Spec, threshold: int, kept: np.ndarray) -> np.ndarray:
+    """Cells (rows x columns) of the counts whose complement (base - count in the row) is 1 to threshold - 1.
+
+    A base below the threshold is hidden itself, and the complement with it, unless it is kept (shown).
+    """
+    out = np.zeros(values.shape, dtype=bool)
+    index = {col: j for j, col in enumerate(spec.count_cols + spec.base_cols)}
+    with np.errstate(invalid="ignore"):
+        for count, base in spec.complements:
+            b = values[:, index[base]]
+            rest = b - values[:, index[count]]
+            shown = (b >= threshold) | kept[:, index[base]]
+            out[:, index[count]] |= (rest > 0) & (rest < threshold) & shown & ~kept[:, index[count]]
+    return out
 
 
 def _as_number(value: object) -> float | None:

@@ -36,6 +36,17 @@ published numbers still give away:
     a combined row ("25 and over", fairness.definitions.GROUP_COMBINATIONS)
     minus its parts shown anywhere else (another threshold, the calibration
     table, the group sizes of representation and no_risk): the last part.
+``complement``
+    a count shown beside its base (:data:`COMPLEMENT_PAIRS`: a borough's
+    Green count and its list size, a group's selected people and its size,
+    tp and positives …) gives back ``base - count``: the people in the base
+    but not in the count (19 of 21 says 2 are not). The base is taken from
+    the row, or, where it is hidden there, from wherever else the same
+    quantity is published (a borough's list size in another funnel or
+    table, a quarter's list size in another table or quarter); a count
+    hidden beside a shown share is taken as share × base. A difference from
+    1 to ``threshold - 1``, or one that equals a hidden cell of the row
+    (positives − tp = a hidden fn), is a recovery.
 
 :func:`audit_publication` returns every finding as a table;
 :func:`assert_publication_safe` raises :class:`PublicationAuditError`, whose
@@ -660,6 +671,106 @@ def combined_leaks(tables, facts, threshold: int) -> list[tuple[tuple, list[tupl
     return found
 
 
+#: Counts published beside their base, per table: (count, base, the column holding
+#: base - count in the same row, or None where it is not published as a cell).
+COMPLEMENT_PAIRS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
+    "representation": (("count", "n", None),),
+    "no_risk": (("count", "n", None),),
+    "no_risk_duration": (("count", "n", None),),
+    "boroughs": (("count", "n", None),),
+    "casemix": (("observed", "n", None),),
+    "band_consistency": (("disagree", "n", None),),
+    "trends": (("count", "n", None),),
+    "checks": (("count", "n", None),),
+    "sharing_by_partner": (("count", "n", None),),
+    "band_by_group": (("selected", "n", None), ("positives", "n", None), ("tp", "positives", "fn"),
+                      ("fn", "positives", "tp"), ("tp", "selected", "fp"), ("fp", "selected", "tp")),
+    "band_calibration": (("outcomes", "n", None),),
+}
+
+
+def _base_places(tables, facts) -> tuple[dict[tuple[str, int, str], tuple], dict[tuple, list[tuple]]]:
+    """Where each base is published: (table, row, column) -> key, and key -> [(table, row, column, value)].
+
+    The keys of :func:`_repeat_places` (a borough's list size, a group's size, a
+    quarter's list size), and a quarter's list size as the ``n`` of every trend
+    metric and of the no-risk share by quarter.
+    """
+    places = {k: list(v) for k, v in _repeat_places(tables, facts).items()}
+
+    def add(key: tuple, name: str, i: int, col: str, v: Any) -> None:
+        if _hidden(v) or _number(v) is not None:
+            places.setdefault(key, []).append((name, i, col, v))
+
+    t = tables.get("trends")
+    if t is not None and len(t) and {"quarter", "n"} <= set(t.columns):
+        for i, (q, v) in enumerate(zip(t["quarter"].tolist(), t["n"].tolist(), strict=True)):
+            add(("quarter list size", q), "trends", i, "n", v)
+    nr = tables.get("no_risk")
+    if nr is not None and len(nr) and {"by", "group", "n"} <= set(nr.columns):
+        for i, (by, g, v) in enumerate(zip(nr["by"].tolist(), nr["group"].tolist(), nr["n"].tolist(), strict=True)):
+            if by == "quarter":
+                add(("quarter list size", g), "no_risk", i, "n", v)
+            elif by == "all" and facts.get("quarter"):
+                add(("quarter list size", facts.get("quarter")), "no_risk", i, "n", v)
+    where = {(p[0], p[1], p[2]): key for key, ps in places.items() for p in ps}
+    return where, places
+
+
+def _near_integer(x: float) -> int | None:
+    k = round(x)
+    return int(k) if abs(x - k) <= _INTEGER_TOLERANCE * max(abs(x), 1.0) else None
+
+
+def _complements(tables, facts, threshold: int) -> list[tuple]:
+    """A count beside its base gives back base - count (see the module docstring)."""
+    found: list[tuple] = []
+    where, places = _base_places(tables, facts)
+
+    def base_of(name: str, i: int, col: str, t: pd.DataFrame) -> tuple[float, str] | None:
+        own = _number(t.at[i, col])
+        if own is not None:
+            return own, _where(name, i, col)
+        key = where.get((name, i, col))
+        for other, j, c, v in places.get(key, ()) if key else ():
+            if _number(v) is not None:
+                return _number(v), f"{_where(other, j, c)} (the same {key[0]})"
+        return None
+
+    for name, pairs in COMPLEMENT_PAIRS.items():
+        t = tables.get(name)
+        if t is None or not len(t):
+            continue
+        shares = ROW_SHARES.get(name)
+        for count, base, cell in pairs:
+            if count not in t or base not in t:
+                continue
+            for i in range(len(t)):
+                got = base_of(name, i, base, t)
+                if got is None:
+                    continue
+                b, b_where = got
+                c, c_where = _number(t.at[i, count]), _where(name, i, count)
+                if c is None and _hidden(t.at[i, count]) and shares and shares[0] == count and shares[1] == base:
+                    for share in shares[2]:  # a share left beside its hidden count: share x base
+                        x = _number(t.at[i, share]) if share in t else None
+                        k = None if x is None else _near_integer(x * b)
+                        if k is not None:
+                            c, c_where = float(k), f"{_where(name, i, share)} × {int(b)}"
+                            break
+                if c is None:
+                    continue
+                rest = b - c
+                if not (0 < rest < threshold or (cell and cell in t and _hidden(t.at[i, cell]) and rest >= 0)):
+                    continue
+                target = cell if cell and cell in t else count
+                found.append(("complement", name, i, target,
+                              f"{b_where} ({int(b)}) minus {c_where} ({int(c)}) gives {int(rest)} "
+                              f"({'the hidden ' + cell if cell and cell in t else 'people in ' + base + ' but not in ' + count})"))
+    seen: set[tuple] = set()
+    return [f for f in found if not (f[1:4] in seen or seen.add(f[1:4]))]
+
+
 ATTACKS = {
     "product": _products,
     "total": _totals,
@@ -669,6 +780,7 @@ ATTACKS = {
     "summary": _summaries,
     "vocabulary": _vocabulary_findings,
     "combined": _combined,
+    "complement": _complements,
 }
 
 

@@ -95,6 +95,9 @@ class TableSpec:
     #: Further totals (fairness.publish.disclosure.TotalRow / KnownTotal); those naming
     #: a column the table lacks are skipped.
     totals: tuple[TotalSpec, ...] = ()
+    #: (count, base) pairs of a row whose difference counts people (protect_table's
+    #: ``complements``); None: every count with every base column.
+    complements: tuple[tuple[str, str], ...] | None = None
 
 
 def all_areas_label(parameters: object = None) -> str:
@@ -120,6 +123,8 @@ def _from(source: tuple[str, ...], *cols: str) -> dict[str, tuple[str, ...]]:
 
 
 _SHARE = ("count", "n")
+#: A count beside its base in the same row: base - count must not be a small count.
+_COMPLEMENT = (("count", "n"),)
 TABLE_SPECS: dict[str, TableSpec] = {
     "representation": TableSpec(
         ("count",), by=("benchmark",), base_cols=("n",),
@@ -135,6 +140,7 @@ TABLE_SPECS: dict[str, TableSpec] = {
     ),
     "no_risk": TableSpec(
         ("count", "n"), by=("definition", "by"), derived=_from(_SHARE, "share", "ci_low", "ci_high"),
+        complements=_COMPLEMENT,
     ),
     "no_risk_duration": TableSpec(
         ("count",), by=("definition",), base_cols=("n",), derived=_from(_SHARE, "share", "ci_low", "ci_high"),
@@ -145,15 +151,18 @@ TABLE_SPECS: dict[str, TableSpec] = {
         ("count", "n"), by=("metric",),
         derived={**_from(_SHARE, "value", "z", "z_adjusted", "flag"),
                  **_from(("n",), "lower_95", "upper_95", "lower_998", "upper_998")},
+        complements=_COMPLEMENT,
     ),
     "casemix": TableSpec(
         ("observed", "n"), by=("metric",),
         derived=_from(("observed", "n"), "expected", "oe_ratio", "ci_low", "ci_high", "z", "p_value",
                       "p_adjusted", "flag"),
+        complements=(("observed", "n"),),
     ),
     "band_consistency": TableSpec(
         ("disagree", "n"), derived=_from(("disagree", "n"), "share", "ci_low", "ci_high", "amber_from",
                                          "red_from", "flag"),
+        complements=(("disagree", "n"),),
     ),
     "trends": TableSpec(
         ("count",), by=("metric", "quarter"), base_cols=("n",),
@@ -164,7 +173,7 @@ TABLE_SPECS: dict[str, TableSpec] = {
     # list sizes alike), so one hidden borough must not stand alone.
     "checks": TableSpec(
         ("count", "n"), by=("check", "quarter"), totals=(TotalRow("borough", "All boroughs"),),
-        derived=_from(_SHARE, "share", "ci_low", "ci_high"),
+        derived=_from(_SHARE, "share", "ci_low", "ci_high"), complements=_COMPLEMENT,
     ),
     # Per partner, the cells risk band x no-risk add up to the list size, and
     # their margins (people in a band; people meeting the no-risk definition)
@@ -172,7 +181,7 @@ TABLE_SPECS: dict[str, TableSpec] = {
     "sharing_by_partner": TableSpec(
         ("count", "n"), by=("quarter", "partner"),
         totals=(KnownTotal(("quarter", "partner", "risk_band")), KnownTotal(("quarter", "partner", "no_risk"))),
-        derived=_from(_SHARE, "share", "ci_low", "ci_high"),
+        derived=_from(_SHARE, "share", "ci_low", "ci_high"), complements=_COMPLEMENT,
     ),
     # Within a row, tp + fn = positives, tp + fp = selected and tp + fp + tn +
     # fn = n. Across rows, the groups of a cross breakdown ("White / 10-17")
@@ -184,11 +193,15 @@ TABLE_SPECS: dict[str, TableSpec] = {
         totals=(TotalColumn(("tp", "fn"), "positives"), TotalColumn(("tp", "fp"), "selected"),
                 TotalColumn(("tp", "fp", "tn", "fn"), "n"),
                 KnownTotal(("threshold", "by", "_g1")), KnownTotal(("threshold", "by", "_g2"))),
+        # n - selected (not selected) and n - positives (no later violence) are not columns;
+        # positives - tp, selected - tp are (fn, fp) and the totals above protect them
+        complements=(("selected", "n"), ("positives", "n")),
     ),
     # Risk bands add up to the group (by); the groups of a breakdown add up to
     # the people in each band; cross groups add up to the one-way groups.
     "band_calibration": TableSpec(
         ("n", "outcomes"), by=("by", "group"), derived=_from(("n", "outcomes"), "rate", "ci_low", "ci_high"),
+        complements=(("outcomes", "n"),),
         totals=(KnownTotal(("by", "risk_band")), KnownTotal(("by", "risk_band", "_g1")),
                 KnownTotal(("by", "risk_band", "_g2"))),
     ),
@@ -412,14 +425,11 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
             if spec is None:
                 raise KeyError(f"no disclosure rule declared for table {name!r}: add it to TABLE_SPECS")
             protect = _protect_families if name in _BY_FAMILY else _protect
-            # data-quality counts ("Not stated") are not suppressed: out of the table while it is protected
+            # data-quality counts ("Not stated") are not suppressed: kept out of the totals while the
+            # table is protected, but still the base of a complement (0 no-risk of 3 tells about all 3)
             quality = data_quality_cells(name, table)
             masked = table.reset_index(drop=True)
-            if quality:
-                masked = masked.astype({c: "float64" for _, c in quality})
-                for i, c in quality:
-                    masked.at[i, c] = np.nan
-            protected, dec = protect(masked, spec, threshold, rounding)
+            protected, dec = protect(masked, spec, threshold, rounding, **({"keep": quality} if quality else {}))
             for i, c in quality:
                 protected.at[i, c] = table.iloc[i][c]
             for c in {c for _, c in quality}:
@@ -654,7 +664,7 @@ _DEPENDENTS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
-def _protect(table: pd.DataFrame, spec: TableSpec, threshold: int, rounding: int | None):
+def _protect(table: pd.DataFrame, spec: TableSpec, threshold: int, rounding: int | None, keep=()):
     t = table.reset_index(drop=True)
     # helper columns named by the spec: _row (each row alone), _g1 and _g2 (the
     # two parts of a cross group "White / 10-17"; empty for one-way groups)
@@ -673,9 +683,12 @@ def _protect(table: pd.DataFrame, spec: TableSpec, threshold: int, rounding: int
     bases = [c for c in spec.base_cols if c in t.columns]
     by = [c for c in spec.by if c in t.columns]
     totals = [s for s in spec.totals if all(c in t.columns for c in _total_columns(s))]
+    pairs = None if spec.complements is None else [p for p in spec.complements if p[0] in counts
+                                                     and p[1] in counts + bases]
     try:
         p = protect_table(t, count_cols=counts, base_cols=bases, by=by, derived=derived, totals=totals,
-                          threshold=threshold, rounding=rounding, mode="publication")
+                          complements=pairs, keep=keep, threshold=threshold, rounding=rounding,
+                          mode="publication")
         out, dec = p.table, p.decisions
     except DisclosureError:
         out = t.astype(object).copy()
