@@ -465,7 +465,7 @@ def test_every_hidden_cell_is_named_in_the_decisions(case):
     _, published = case
     dec = published.disclosure
     assert list(dec.columns[:5]) == ["table", "row", "column", "hidden", "rule"]
-    assert set(dec["rule"]) <= {"primary", "secondary", "derived", "withheld"}
+    assert set(dec["rule"]) <= {"primary", "complement", "secondary", "derived", "withheld"}
     assert dec["hidden"].all()
     named = {(t, r, c) for t, r, c in zip(dec["table"], dec["row"], dec["column"], strict=True)}
     withheld = {(t, c) for t, r, c in named if r == "all"}

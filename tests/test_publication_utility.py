@@ -159,3 +159,33 @@ def test_the_published_metrics_json_is_small_and_passes_the_audit(history_2018q4
     assert data["format"] == 2 and audit_publication(data).empty
     limits = read_json_table(data, "funnel_limits")
     assert len(limits) == 4 * 2 * 40  # 4 measures, 2 levels, 40 points each
+
+
+def test_richmond_and_hillingdon_no_longer_give_their_amber_or_red_count(history_2018q4):
+    """The gap found reading the 2018Q4 PDF: the Green-band funnel showed Richmond upon Thames at
+    19 of 21 and Hillingdon at 90 of 99 (2 and 9 Amber or Red by subtraction). Counted in the
+    matrix (rows of 2018-12-31 in each borough, risk_band Green)."""
+    import dataclasses
+
+    internal, pub = history_2018q4
+    key = ["metric", "borough"]
+    inside = internal.boroughs.set_index(key)
+    out = pub.boroughs.set_index(key)
+    for borough, green, n in (("Richmond upon Thames", 19, 21), ("Hillingdon", 90, 99)):
+        assert (inside.at[("green_share", borough), "count"], inside.at[("green_share", borough), "n"]) == (green, n)
+        assert out.at[("green_share", borough), "count"] == MARKER
+        assert out.at[("green_share", borough), "value"] == MARKER
+        assert out.at[("green_share", borough), "n"] == n  # the list size stays (the other funnels show it)
+    # with the rule switched off the publication audit refuses exactly these two
+    specs = {k: dataclasses.replace(v, complements=()) for k, v in publication.TABLE_SPECS.items()}
+    original = dict(publication.TABLE_SPECS)
+    try:
+        publication.TABLE_SPECS.update(specs)
+        leaky = publication.protect_audit(internal, audit=False)
+    finally:
+        publication.TABLE_SPECS.update(original)
+    found = audit_publication(leaky)
+    funnel = found[(found["attack"] == "complement") & (found["table"] == "boroughs")]
+    rows = leaky.boroughs.loc[funnel["row"], ["metric", "borough"]].values.tolist()
+    assert rows == [["green_share", "Hillingdon"], ["green_share", "Richmond upon Thames"]]
+    assert any("(21) minus boroughs[" in s and "(19) gives 2" in s for s in funnel["recovered_from"])

@@ -10,8 +10,10 @@ published numbers still give away:
 ``product``
     a share or rate whose own count is not shown in its row (a London centre
     ``target``, ``london_share``, or a share left beside a hidden count),
-    multiplied by every denominator published anywhere (the list size, every
-    ``n``): a whole number from 1 to ``threshold - 1`` is a recovered count;
+    multiplied by its own base wherever that is published (the row's ``n``
+    or the same quantity in another table; for a London centre the London
+    total and the list size), allowing for a share published rounded: a
+    whole number from 1 to ``threshold - 1`` is a recovered count;
 ``total``
     a group of cells that adds up to a published total with exactly one cell
     hidden (total minus the shown cells), including the quarantine reasons
@@ -112,8 +114,6 @@ ROW_SHARES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "checks": ("count", "n", ("share",)),
     "sharing_by_partner": ("count", "n", ("share",)),
 }
-#: Columns whose values are denominators a reader can multiply by.
-DENOMINATOR_COLUMNS: tuple[str, ...] = ("n", "count", "rows", "observed", "positives", "selected")
 #: Status columns and the values that say nothing about a count.
 STATUS_COLUMNS: tuple[str, ...] = ("status", "flag")
 _UNINFORMATIVE = frozenset({"", "not assessable", "not_estimable", "not estimable", MARKER})
@@ -176,45 +176,87 @@ def _where(table: str, row: Any, column: str) -> str:
 
 
 # --------------------------------------------------------------------- attacks
-def _denominators(tables: dict[str, pd.DataFrame], facts: dict[str, Any]) -> dict[int, str]:
-    """Every whole number a reader could use as a denominator, with where it is shown."""
-    out: dict[int, str] = {}
+def _decimals(value: float) -> int | None:
+    """Decimals of a published share when it was rounded (at most 6), else None (full precision)."""
+    text = repr(float(value))
+    if "e" in text or "." not in text:
+        return None
+    d = len(text.split(".")[1].rstrip("0"))
+    return d if d <= 6 else None
+
+
+def _product(value: float, base: float) -> int | None:
+    """The whole number ``value × base`` stands for, if one: exactly (a share published in full),
+    or the only whole number within the rounding of a share published to a few decimals."""
+    d = _decimals(value)
+    if d is None:
+        k = value * base
+        return int(round(k)) if abs(k - round(k)) <= _INTEGER_TOLERANCE * max(k, 1.0) else None
+    half = 0.5 * 10.0 ** -d
+    low, high = math.ceil((value - half) * base - 1e-9), math.floor((value + half) * base + 1e-9)
+    return int(low) if low == high else None
+
+
+def _share_bases(tables, facts) -> dict[tuple[str, Any], list[tuple[float, str]]]:
+    """The bases a reader can tie to a share published without its count: (table, metric) -> [(base, where)].
+
+    A London centre (``boroughs.target``, ``overdispersion.target``) is a share of the
+    metric's London total: the sum of its boroughs' ``n`` where every one is shown
+    (per 1,000 for ``rate_per_1000``), and for a share of people listed the list size
+    (``n``, and the quarter's list size wherever it is published); ``band_consistency.london_share``
+    likewise of the sum of its ``n`` and the list size.
+    """
+    out: dict[tuple[str, Any], list[tuple[float, str]]] = {}
+    listed: list[tuple[float, str]] = []
     n = _number(facts.get("n"))
     if n is not None and n >= 1:
-        out[int(n)] = "the list size n"
-    for name, t in tables.items():
-        if name in ("funnel_limits",):  # its n is the x axis of a curve, not a count of people
-            continue
-        for col in DENOMINATOR_COLUMNS:
-            if col not in t:
-                continue
-            for i, v in enumerate(t[col].tolist()):
-                x = _number(v)
-                if x is not None and x >= 1 and float(x).is_integer() and int(x) not in out:
-                    out[int(x)] = _where(name, i, col)
+        listed.append((n, "the list size n"))
+    _where_base, places = _base_places(tables, facts)
+    for other, j, c, v in places.get(("quarter list size", facts.get("quarter")), ()):
+        if _number(v) is not None:
+            listed.append((_number(v), _where(other, j, c)))
+    boroughs = tables.get("boroughs")
+    if boroughs is not None and len(boroughs) and {"metric", "n"} <= set(boroughs.columns):
+        for metric, idx in boroughs.groupby("metric", sort=False).groups.items():
+            ns = [_number(v) for v in boroughs.loc[idx, "n"].tolist()]
+            tied = []
+            if ns and all(v is not None for v in ns):
+                total = float(sum(ns)) / (1000.0 if metric == "rate_per_1000" else 1.0)
+                tied.append((total, f"the sum of boroughs.n for {metric}"))
+            if metric != "rate_per_1000":
+                tied += listed
+            out[("boroughs", metric)] = out[("overdispersion", metric)] = tied
+    bc = tables.get("band_consistency")
+    if bc is not None and len(bc) and "n" in bc:
+        ns = [_number(v) for v in bc["n"].tolist()]
+        tied = [(float(sum(ns)), "the sum of band_consistency.n")] if all(v is not None for v in ns) else []
+        out[("band_consistency", None)] = tied + listed
     return out
 
 
 def _products(tables, facts, threshold: int) -> list[tuple]:
-    found = []
-    denominators = _denominators(tables, facts)
-    if not denominators:
-        return found
-    dens = np.array(sorted(denominators), dtype=float)
+    """A share published without its count, times its own base (or a published copy of it).
 
-    def attack(name: str, i: Any, col: str, value: float) -> None:
+    Only a base a reader can tie to the share counts: the row's own ``n`` (or the
+    same quantity published elsewhere) for a share left beside its hidden count,
+    and the London total for a London centre (:func:`_share_bases`). A share
+    times some other published number that happens to give a whole number
+    (1/3 × a borough's 15 = 5) recovers nothing.
+    """
+    found = []
+    orphan_bases = _share_bases(tables, facts)
+    where, places = _base_places(tables, facts)
+
+    def attack(name: str, i: Any, col: str, value: float, bases: list[tuple[float, str]]) -> None:
         if not 0 < value < 1:
             return
-        k = value * dens
-        near = np.abs(k - np.round(k)) <= _INTEGER_TOLERANCE * np.maximum(k, 1.0)
-        small = near & (np.round(k) >= 1) & (np.round(k) < threshold)
-        n = _number(facts.get("n"))
-        picked = [float(n)] if n is not None and float(n) in set(dens[small]) else list(dens[small][:1])
-        for d in picked:
-            found.append(("product", name, i, col,
-                          f"{value:.6g} × {int(d)} ({denominators[int(d)]}) = {int(round(value * d))}"))
+        for base, base_where in bases:
+            k = _product(value, base)
+            if k is not None and 1 <= k < threshold:
+                shown = int(base) if float(base).is_integer() else f"{base:g}"
+                found.append(("product", name, i, col, f"{value:.6g} × {shown} ({base_where}) = {k}"))
+                return
 
-    seen: set[tuple[str, str, float]] = set()
     for name, cols in ORPHAN_SHARES.items():
         t = tables.get(name)
         if t is None or not len(t):
@@ -224,11 +266,11 @@ def _products(tables, facts, threshold: int) -> list[tuple]:
                 continue
             for i, v in enumerate(t[col].tolist()):
                 x = _number(v)
-                if x is None or (name, col, x) in seen:
+                if x is None:
                     continue
-                seen.add((name, col, x))
-                attack(name, i, col, x)
-    for name, (count, _base, shares) in ROW_SHARES.items():
+                metric = t.at[i, "metric"] if "metric" in t else None
+                attack(name, i, col, x, orphan_bases.get((name, metric), []))
+    for name, (count, base, shares) in ROW_SHARES.items():
         t = tables.get(name)
         if t is None or not len(t) or count not in t:
             continue
@@ -237,8 +279,16 @@ def _products(tables, facts, threshold: int) -> list[tuple]:
                 continue
             for i, (c, v) in enumerate(zip(t[count].tolist(), t[col].tolist(), strict=True)):
                 x = _number(v)
-                if _hidden(c) and x is not None:
-                    attack(name, i, col, x)
+                if not (_hidden(c) and x is not None):
+                    continue
+                bases = []
+                if base in t and _number(t.at[i, base]) is not None:
+                    bases.append((_number(t.at[i, base]), _where(name, i, base)))
+                key = where.get((name, i, base))
+                for other, j, c2, v2 in places.get(key, ()) if key else ():
+                    if _number(v2) is not None:
+                        bases.append((_number(v2), f"{_where(other, j, c2)} (the same {key[0]})"))
+                attack(name, i, col, x, bases)
     return found
 
 

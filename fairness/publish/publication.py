@@ -464,8 +464,10 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     changes["disclosure"] = pd.concat(decisions, ignore_index=True) if decisions else pd.DataFrame(
         columns=["table", "row", "column", "hidden", "rule"])
     changes["disclosure_note"] = (
-        f"Counts below {threshold} are suppressed ({MARKER}); so are further counts from which a suppressed "
-        "count could be worked out using a total (secondary suppression), and any share, rate, ratio, "
+        f"Counts below {threshold} are suppressed ({MARKER}); so is a count shown beside its base (a share's "
+        f"denominator, a group's size) when the base minus the count is below {threshold}, and further counts "
+        "from which a suppressed count could be worked out using a total (secondary suppression), and any share, "
+        "rate, ratio, "
         "interval or test statistic calculated from a suppressed count. True zeros are shown as 0."
         + (f" Counts are rounded to the nearest {rounding}." if rounding else "")
         + DATA_QUALITY_NOTE
