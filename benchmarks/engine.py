@@ -77,8 +77,10 @@ def make_replicas() -> None:
         out = DATA / name
         if out.exists():
             continue
-        con = duckdb.connect(config={"memory_limit": "2GB", "preserve_insertion_order": True,
-                                     "enable_progress_bar": False})
+        # the progress bar is a setting of the connection, not of the database (DuckDB 2 refuses it in
+        # ``config``)
+        con = duckdb.connect(config={"memory_limit": "2GB", "preserve_insertion_order": True})
+        con.execute("SET enable_progress_bar = false")
         tmp = out.with_suffix(".tmp")
         con.sql(f"""COPY (SELECT * REPLACE (person_id || '-' || CAST(k AS VARCHAR) AS person_id)
                           FROM range({copies}) t(k), read_parquet('{source}') ORDER BY k)

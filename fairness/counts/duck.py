@@ -166,10 +166,14 @@ class _Source:
     lines: Any = field(default=None, compare=False, repr=False)
     shape_problems: tuple = field(default=(), compare=False, repr=False)
     line_label: str = "row"
+    #: a plain CSV file read by DuckDB itself (:func:`_open_plain_csv`): its lines
+    plain: Any = field(default=None, compare=False, repr=False)
 
     def scan(self) -> str:
         """The FROM clause: the file(s), with a 1-based row number in file order (a CSV file's
         line number)."""
+        if self.plain is not None:
+            return self.plain.scan(self.raw_names)
         if self.text is not None:
             return "__text"
         files = "[" + ", ".join(_literal(f) for f in self.files) + "]"
@@ -236,9 +240,14 @@ def is_text_path(path: Any) -> bool:
 def _open_text(path: str | os.PathLike[str], con, *, encoding: str | None, delimiter: str,
                max_bytes: int | str | None, max_columns: int | None) -> _Source:
     """A CSV file, read as :func:`fairness.read_matrix` reads it (same checks, same messages, same
-    file lines), into a pyarrow table of text that DuckDB scans in place."""
+    file lines), into a pyarrow table of text that DuckDB scans in place; a plain one (no quotes, one
+    row a line, every line as wide as the header) is read by DuckDB itself (:func:`_open_plain_csv`)."""
     import pyarrow as pa
 
+    plain = _open_plain_csv(path, con, encoding=encoding, delimiter=delimiter, max_bytes=max_bytes,
+                            max_columns=max_columns)
+    if plain is not None:
+        return plain
     source = str(path)
     table, lines, problems, digest = read_csv_text(path, encoding=encoding, delimiter=delimiter,
                                                    max_bytes=max_bytes, max_columns=max_columns)
@@ -253,6 +262,134 @@ def _open_text(path: str | os.PathLike[str], con, *, encoding: str | None, delim
     return _Source(source=source, files=(os.path.abspath(path),), offsets=(0,), row_groups=((table.num_rows,),),
                    n_rows=table.num_rows, raw_names=names, names=names, types=dict.fromkeys(names, "VARCHAR"),
                    sha256=digest, text=table, lines=lines, shape_problems=tuple(problems), line_label="line")
+
+
+class _PlainCsv:
+    """A CSV file without quotes whose every line after the header is one row of the header's width
+    (the fast path of :func:`fairness.io.validation.read_csv_text`), read by DuckDB's own CSV reader.
+
+    Its bytes stay here: the raw text of the few rows validation must see is cut from them by
+    line (:meth:`rows`), read by the same pyarrow reader ``read_matrix`` uses.
+    """
+
+    def __init__(self, path: str, body: bytes, header: bytes, delimiter: str, width: int, n_lines: int):
+        self.path, self.body, self.header, self.delimiter = path, body, header, delimiter
+        self.width, self.n_lines = width, n_lines
+        self._starts: np.ndarray | None = None
+
+    def scan(self, names: Sequence[str]) -> str:
+        """read_csv of the file: every cell as text (empty: NULL) under ``names``, header skipped, a
+        line of another width an error (so the file goes the other way), and ``__row``, the file
+        line: the row's number in file order (``row_number() OVER ()``, numbered as the rows
+        stream in, with insertion order preserved) + 1."""
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(self.width)) + "}"
+        renamed = ", ".join(f"c{i} AS {_ident(n)}" for i, n in enumerate(names))
+        return (f"(SELECT row_number() OVER () + 1 AS __row, {renamed} FROM read_csv({_literal(self.path)}, "
+                f"header = false, skip = 1, delim = {_literal(self.delimiter)}, quote = '', escape = '', "
+                f"auto_detect = false, strict_mode = true, null_padding = false, ignore_errors = false, "
+                f"columns = {columns}))")
+
+    def field(self, line: int, index: int) -> str:
+        """A cell of a file line, from the bytes (to check the table's line numbers)."""
+        if line == self.n_lines + 1:
+            piece = self.body[:len(self.body) - self.body.endswith(b"\n")]
+            piece = piece[piece.rfind(b"\n") + 1:]
+        else:
+            at = 0
+            for _ in range(line - 1):
+                at = self.body.index(b"\n", at) + 1
+            piece = self.body[at:self.body.find(b"\n", at)]
+        piece = piece[:-1] if piece.endswith(b"\r") else piece
+        return piece.decode("utf-8").split(self.delimiter)[index]
+
+    def rows(self, lines: np.ndarray, names: list[str]):
+        """The raw text of these file lines (sorted), as a pyarrow table of ``names``."""
+        from fairness.io.validation import _read_simple_csv
+
+        if self._starts is None:
+            newlines = np.flatnonzero(np.frombuffer(self.body, dtype=np.uint8) == 10)
+            self._starts = np.append(newlines + 1, len(self.body) + 1)  # line k starts at [k - 2]
+        starts = self._starts
+        pieces = [self.header]
+        for k in np.asarray(lines, dtype=np.int64):
+            piece = self.body[starts[k - 2]:starts[k - 1] - 1]
+            pieces.append(piece[:-1] if piece.endswith(b"\r") else piece)
+        table = _read_simple_csv(b"\n".join(pieces) + b"\n", names, self.delimiter, arrow=True)
+        if table is None or table.num_rows != len(lines):  # cannot be: the lines were read as such
+            raise RuntimeError(f"{self.path}: lines could not be read again")
+        return table
+
+
+def _open_plain_csv(path: str | os.PathLike[str], con, *, encoding: str | None, delimiter: str,
+                    max_bytes: int | str | None, max_columns: int | None) -> _Source | None:
+    """A plain CSV file (see :class:`_PlainCsv`) typed into ``__typed`` by DuckDB in one pass; None
+    for any other file (or any problem), which :func:`fairness.io.validation.read_csv_text` then
+    reads, with its own checks and messages.
+
+    The file qualifies only where ``read_csv_text`` would take its fast path: UTF-8 (a BOM
+    allowed), no quote character, no NUL byte, no carriage return but before a newline, no empty
+    line, every line as wide as the header (DuckDB refuses any other) and as many rows as lines.
+    Each row's file line is its place in the table (read in order) plus 2.
+    """
+    import duckdb
+
+    from fairness.io.validation import _check_header, _delimiter, _read_bytes
+
+    if encoding is not None:
+        return None
+    delimiter = _delimiter(delimiter)
+    if delimiter in "\n\r\x00" or ord(delimiter) > 127:
+        return None
+    limit, width = parse_size(max_bytes), parse_columns(max_columns)
+    check_input_file(path, max_bytes=limit)
+    data = _read_bytes(Path(path), limit)
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if (data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in body or b'"' in body
+            or b"\n\n" in body or b"\n\r\n" in body or body.count(b"\r") != body.count(b"\r\n")):
+        return None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    end = body.find(b"\n")
+    header = body if end < 0 else body[:end]
+    header = header[:-1] if header.endswith(b"\r") else header
+    n_lines = body.count(b"\n") - body.endswith(b"\n")
+    text_header = header.decode("utf-8")
+    if end < 0 or n_lines < 1 or not text_header.strip():
+        return None
+    raw = text_header.split(delimiter)
+    if len(raw) > width:
+        return None
+    source = str(path)
+    try:
+        names = _check_header(raw, source, delimiter)
+    except MatrixFileError:
+        return None
+    _check_required(list(names), source)
+    plain = _PlainCsv(os.path.abspath(path), body, header, delimiter, len(names), n_lines)
+    src = _Source(source=source, files=(os.path.abspath(path),), offsets=(0,), row_groups=((n_lines,),),
+                  n_rows=n_lines, raw_names=tuple(names), names=tuple(names),
+                  types=dict.fromkeys(names, "VARCHAR"), sha256=hashlib.sha256(data).hexdigest(),
+                  line_label="line", plain=plain)
+    del data
+    try:
+        con.execute("SET preserve_insertion_order = true")  # rows numbered in file order
+        con.execute(f"CREATE TEMP TABLE __typed AS {_typed_view(src)}")
+        rows = con.sql("SELECT count(*) FROM __typed").fetchall()[0][0]
+        # the numbering checked against the bytes: person_id (typed as it is written) of the first line
+        # and the last
+        found = dict(con.sql(f"SELECT __row, person_id FROM __typed WHERE __row IN (2, {n_lines + 1})")
+                     .fetchall()) if rows == n_lines else {}
+    except duckdb.Error:
+        rows, found = -1, {}
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    at = names.index("person_id")
+    if rows != n_lines or any((found.get(k) or "") != plain.field(k, at) for k in (2, n_lines + 1)):
+        con.execute("DROP TABLE IF EXISTS __typed")
+        return None
+    return src
 
 
 def _check_required(names: list[str], source: str) -> None:
@@ -336,10 +473,13 @@ def _date(x: str, t: str, *, required: bool) -> tuple[str, str]:
     if t in _TIMESTAMPS:
         return f"({missing_ok}{_in_range(f'CAST({x} AS DATE)')})", f"CAST({x} AS DATE)"
     if t == "VARCHAR":
-        parsed = f"CAST(try_strptime({x}, '%Y-%m-%d') AS DATE)"
-        ok = f"(regexp_full_match({x}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND {_in_range(parsed)})"
+        # a real date in range written exactly as DuckDB writes it back (YYYY-MM-DD, zero-padded: the
+        # years in range have four digits): a cast and a comparison, several times faster than a
+        # regular expression and strptime
+        parsed = f"TRY_CAST({x} AS DATE)"
+        ok = f"({_in_range(parsed)} AND CAST({parsed} AS VARCHAR) = {x})"
         if not required:
-            return f"({x} IS NULL OR {x} = '' OR {ok})", f"CASE WHEN {x} = '' THEN NULL ELSE {parsed} END"
+            return f"({x} IS NULL OR {x} = '' OR {ok})", parsed
         return ok, parsed
     return "FALSE", "CAST(NULL AS DATE)"
 
@@ -370,8 +510,9 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
             return (f"(NOT isnan({x}) AND {x} BETWEEN {age_min} AND {age_max} AND {x} = floor({x}))",
                     f"TRY_CAST({x} AS BIGINT)")
         if t == "VARCHAR":
-            return (f"(regexp_full_match({x}, '[1-9][0-9]{{0,2}}') AND "
-                    f"TRY_CAST({x} AS BIGINT) BETWEEN {age_min} AND {age_max})", f"TRY_CAST({x} AS BIGINT)")
+            # digits without a leading zero or sign (the integer written back is the text), in range
+            return (f"(TRY_CAST({x} AS BIGINT) BETWEEN {max(age_min, 1)} AND {age_max} AND "
+                    f"CAST(TRY_CAST({x} AS BIGINT) AS VARCHAR) = {x})", f"TRY_CAST({x} AS BIGINT)")
         return "FALSE", "CAST(NULL AS BIGINT)"
     if name == "harm_score":
         if t in _FLOATS:
@@ -385,10 +526,10 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
         if t == "BOOLEAN":
             return "TRUE", x
         if t == "VARCHAR":
-            ok = (f"({x} IS NULL OR (regexp_full_match({x}, '[A-Za-z01]*') AND "
-                  f"lower({x}) IN ('true', 'false', 'yes', 'no', '1', '0', '')))")
-            typed = (f"CASE WHEN lower({x}) IN ('true', 'yes', '1') THEN TRUE "
-                     f"WHEN lower({x}) IN ('false', 'no', '0') THEN FALSE ELSE NULL END")
+            # the usual spellings, listed (a comparison each, no lower()); other cases go to validation
+            ok = f"({x} IS NULL OR {x} = '' OR list_contains({_spellings(_TRUE + _FALSE)}, {x}))"
+            typed = (f"CASE WHEN list_contains({_spellings(_TRUE)}, {x}) THEN TRUE "
+                     f"WHEN list_contains({_spellings(_FALSE)}, {x}) THEN FALSE END")
             return ok, typed
         if t in _INTS:
             return f"({x} IS NULL OR {x} IN (0, 1))", f"({x} = 1)"
@@ -400,8 +541,7 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
             return (f"({x} IS NULL OR isnan({x}) OR ({x} >= 0 AND {x} < {_EXACT} AND {x} = floor({x})))",
                     f"CASE WHEN isnan({x}) THEN NULL ELSE TRY_CAST({x} AS BIGINT) END")
         if t == "VARCHAR":
-            return (f"({x} IS NULL OR {x} = '' OR regexp_full_match({x}, '[0-9]{{1,9}}'))",
-                    f"CASE WHEN {x} = '' THEN NULL ELSE TRY_CAST({x} AS BIGINT) END")
+            return f"({x} IS NULL OR {x} = '' OR {_plain_integer(x)})", f"TRY_CAST({x} AS BIGINT)"
         return "FALSE", "CAST(NULL AS BIGINT)"
     if name == "shared_with":
         if t == "VARCHAR":
@@ -411,6 +551,20 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
     if t == "VARCHAR":
         return f"({x} IS NULL OR strlen({x}) <= 10000)", "NULL"
     return ("TRUE" if t in _PLAIN or t.startswith("DECIMAL") else "FALSE"), "NULL"
+
+
+_TRUE, _FALSE = tuple(sorted(defs.BOOLEAN_TRUE)), tuple(sorted(defs.BOOLEAN_FALSE))  # as validation reads them
+
+
+def _spellings(words: Sequence[str]) -> str:
+    """The words in lower case, capitalised and upper case, as an SQL list (a list, not ``IN``: a long
+    ``IN`` becomes a join)."""
+    return _text_list([v for w in words for v in dict.fromkeys((w, w.capitalize(), w.upper()))])
+
+
+def _plain_integer(x: str) -> str:
+    """SQL: text of one to nine digits without a leading zero (or "0"), the integer DuckDB writes back."""
+    return f"coalesce(TRY_CAST({x} AS BIGINT) BETWEEN 0 AND 999999999 AND CAST(TRY_CAST({x} AS BIGINT) AS VARCHAR) = {x}, FALSE)"
 
 
 #: Typed columns of the view every later query reads, with their SQL type.
@@ -432,7 +586,8 @@ def _typed_view(src: _Source) -> str:
         oks.append(f"coalesce({ok}, FALSE)")  # a NULL (e.g. a date that does not parse) is not a yes
         if name in TYPED and name in known:
             cols.append(f"TRY_CAST({typed} AS {TYPED[name]}) AS {_ident(name)}")
-        cols.append(f"{_ident(raw)} IS NULL AS {_ident('__null' + str(i))}")
+        if src.plain is None:  # (a plain CSV file's text has no missing values: an empty cell is "")
+            cols.append(f"{_ident(raw)} IS NULL AS {_ident('__null' + str(i))}")
     present = set(src.names)
     order = []
     if "date_added" in present:
@@ -600,7 +755,8 @@ def _start(path, *, memory_limit: str, temp_directory, threads, config=None, max
                         delimiter=delimiter)
             # a CSV's text is in memory already: typed once into a table, not again by every query
             kind = "TABLE" if src.text is not None else "VIEW"
-            con.execute(f"CREATE TEMP {kind} __typed AS {_typed_view(src)}")
+            if src.plain is None:  # (a plain CSV file's is made as it is read)
+                con.execute(f"CREATE TEMP {kind} __typed AS {_typed_view(src)}")
             has_nulls = _has_nulls(con, src)
             counted = None
             if config is None:
@@ -699,10 +855,17 @@ def with_valid_rows(validation: ValidationResult) -> ValidationResult:
         order = [c for c in _columns()[1] if c in columns]  # as validation orders them
         frame = pd.DataFrame({c: _typed_column(found[c], dtypes[c]) for c in order})
     if unknown:  # kept as text, as validation keeps them
+        import pyarrow as pa
+
         raw = [src.raw_names[src.names.index(c)] for c in unknown]
-        session.con.register("__valid_rows", pd.DataFrame({"__row": found["__row"].to_numpy(dtype="int64")}))
-        table = session.con.sql(f"SELECT {', '.join(_ident(r) for r in raw)} FROM {src.scan()} "
-                                "SEMI JOIN __valid_rows USING (__row) ORDER BY __row").arrow().read_all()
+        if src.plain is not None:  # cut from the file's lines
+            valid_rows = found["__row"].to_numpy(dtype="int64")
+            parts = [t.select(raw) for t, _ in _read_rows(src, valid_rows)]
+            table = pa.concat_tables(parts) if parts else pa.table({r: pa.array([], pa.large_string()) for r in raw})
+        else:
+            session.con.register("__valid_rows", pd.DataFrame({"__row": found["__row"].to_numpy(dtype="int64")}))
+            table = session.con.sql(f"SELECT {', '.join(_ident(r) for r in raw)} FROM {src.scan()} "
+                                    "SEMI JOIN __valid_rows USING (__row) ORDER BY __row").arrow().read_all()
         text = _parquet_text(table, unknown, session.has_nulls)
         frame = pd.concat([frame, text.set_axis(frame.index)], axis=1)
     return ValidationResult(source=validation.source, valid=frame, quarantined=validation.quarantined,
@@ -776,7 +939,7 @@ def _has_nulls(con, src: _Source) -> dict[str, bool]:
     import pyarrow.parquet as pq
 
     found = dict.fromkeys(src.names, False)
-    if src.text is not None:
+    if src.text is not None or src.plain is not None:
         return found  # text read from a CSV file: an empty cell is "", never missing
     try:
         for f in src.files:
@@ -819,6 +982,10 @@ def _read_rows(src: _Source, rows: np.ndarray, batch: int = BATCH_ROWS):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if src.plain is not None:
+        for start in range(0, len(rows), batch):
+            yield src.plain.rows(rows[start:start + batch], list(src.raw_names)), rows[start:start + batch]
+        return
     if src.text is not None:
         at = np.searchsorted(src.lines, rows)
         for start in range(0, len(rows), batch):
@@ -1519,6 +1686,8 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
                                 np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64), len(numbers), len(BOROUGHS))
         tests = pd.DataFrame({k: np.array([], dtype=np.int64) for k in ("quarter", "borough", "test_mask", "count",
                                                                        "first")})
+    if bad is not None and len(bad):  # keys shared by rows validation rejected (not streamed): as validate_parquet
+        dup_keys.append(bad.loc[bad.duplicated(["pid", "snap"], keep=False), ["pid", "snap"]])
     duplicates = pd.concat(dup_keys, ignore_index=True).drop_duplicates() if dup_keys else pd.DataFrame(
         {"pid": pd.Series(dtype=object), "snap": pd.Series(dtype=object)})
     return persons, tests, duplicates

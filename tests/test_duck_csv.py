@@ -1,0 +1,166 @@
+"""A plain CSV file read by DuckDB's own CSV reader (fairness.counts.duck._open_plain_csv).
+
+A file without quotes whose every line is one row of the header's width is read
+by DuckDB in one pass (no pyarrow table in Python first); any other file goes
+the way ``read_matrix`` reads it. Either way the validation must be the one
+``read_matrix`` gives, problem by problem and line by line, and the audit the
+in-memory one. The expected lines below are worked out by hand: the header is
+line 1, so the i-th row written is on line i + 1.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import HEADER, good_row
+
+import fairness
+from fairness import read_matrix
+from fairness.counts.duck import validate_parquet
+from fairness.io.validation import MatrixFileError
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+COLUMNS = HEADER.split(",")
+
+
+def _rows() -> list[dict]:
+    """Twelve rows (row i on line i + 2; odd i in 2018Q4, even i in 2018Q3): six valid, six
+    quarantined (lines 2, 3, 9, 11, 12 and 13)."""
+    rows = [good_row(f"P{i}", snapshot_date="2018-12-31" if i % 2 else "2018-09-30", last_reviewed="2018-08-31")
+            for i in range(12)]
+    rows[0]["sex"] = "M"  # line 2: not a sex; and P0's key twice (line 12)
+    rows[1]["age"] = "9"  # line 3: too young
+    rows[3]["victim_flag"] = "TRUE"  # line 5: valid (any case); SQL lists TRUE, so it vouches
+    rows[4]["victim_flag"] = "tRuE"  # line 6: valid, but not a listed spelling: validated in Python
+    rows[5]["harm_score"] = "3.50"  # line 7: valid (a decimal)
+    rows[6]["age"] = "017"  # line 8: valid (17), a leading zero: validated in Python
+    rows[7]["snapshot_date"] = "2018-12-32"  # line 9: not a date
+    rows[8]["person_id"] = " P8 "  # line 10: valid once stripped
+    rows[9]["borough"] = "Narnia"  # line 11: not a borough; and P9's key twice (line 13)
+    rows[10].update(person_id="P0", age="120")  # line 12: out of range, and P0's 2018-09-30 again
+    rows[11].update(person_id="P9", borough="Brent")  # line 13: valid alone, but P9's 2018-12-31 again
+    return rows
+
+
+def _write(tmp_path, rows: list[dict], *, newline: str = "\n", bom: bool = False, extra: str = "",
+           name: str = "m.csv") -> str:
+    lines = [HEADER] + [",".join(r[c] for c in COLUMNS) for r in rows]
+    text = newline.join(lines) + newline + extra
+    path = tmp_path / name
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return str(path)
+
+
+def _same(duck, memory) -> None:
+    pd.testing.assert_frame_equal(duck.problems, memory.problems, check_exact=True)
+    pd.testing.assert_frame_equal(duck.quarantined, memory.quarantined, check_exact=True)
+    for name in ("n_rows", "n_valid", "n_quarantined", "notes", "unknown_columns", "line_label", "sha256"):
+        assert getattr(duck, name) == getattr(memory, name), name
+
+
+def _plain(res) -> bool:
+    return res.session.src.plain is not None
+
+
+@pytest.mark.parametrize(("newline", "bom"), [("\n", False), ("\r\n", True)])
+def test_plain_csv_is_read_by_duckdb_and_reports_what_read_matrix_reports(tmp_path, newline, bom):
+    path = _write(tmp_path, _rows(), newline=newline, bom=bom)
+    duck, memory = validate_parquet(path), read_matrix(path)
+    assert _plain(duck)
+    _same(duck, memory)
+    assert list(duck.quarantined["line"]) == [2, 3, 9, 11, 12, 13]
+    dups = duck.problems[duck.problems["rule"] == "duplicate_person_id"]
+    assert list(dups["line"]) == [2, 11, 12, 13]  # P0's two rows (both invalid besides) and P9's two
+    assert duck.n_rows == 12 and duck.n_valid == 6
+
+
+def test_audit_path_reports_every_duplicate(tmp_path):
+    """The audit's one pass (validate and count) reports what read_matrix reports, including a key
+    shared by two rows that are invalid besides (P0, lines 2 and 12): those rows are not among the
+    rows streamed by person, so they are compared apart."""
+    from fairness.counts.duck import count_and_validate_parquet
+
+    path = _write(tmp_path, _rows())
+    with count_and_validate_parquet(path, quarter="2018Q4") as (_cube, facts, validation):
+        _same(validation, read_matrix(path))
+        assert facts["quarantined"] == 6
+        reasons = facts["quarantine_reasons"].set_index("rule")["rows"]
+        assert int(reasons["duplicate_person_id"]) == 4
+
+
+@pytest.mark.slow
+def test_plain_csv_audit_equals_in_memory(tmp_path):
+    path = _write(tmp_path, _rows())
+    duck = fairness.audit(path, quarter="2018Q4")
+    memory = fairness.audit(read_matrix(path), quarter="2018Q4")
+    for name, table in memory.tables().items():
+        pd.testing.assert_frame_equal(duck.tables()[name].reset_index(drop=True).astype(object),
+                                      table.reset_index(drop=True).astype(object), obj=name)
+    # valid in 2018Q4: rows 3 and 5 (rows 1, 7, 9 and 11 are quarantined)
+    assert (duck.n, duck.quarantined, duck.n_rows) == (memory.n, memory.quarantined, memory.n_rows) == (2, 6, 12)
+
+
+def test_a_last_line_of_commas_and_an_unknown_column(tmp_path):
+    """A last line of nothing but commas is a row (quarantined as empty, on its line); a column
+    outside the format is kept as text for the valid rows."""
+    rows = [{**good_row(f"Q{i}"), "note": f"n{i}"} for i in range(3)]
+    lines = [HEADER + ",note"] + [",".join(r[c] for c in [*COLUMNS, "note"]) for r in rows]
+    path = tmp_path / "m.csv"
+    path.write_text("\n".join(lines) + "\n" + "," * len(COLUMNS) + "\n", encoding="utf-8")
+    duck, memory = validate_parquet(str(path)), read_matrix(str(path))
+    assert _plain(duck)
+    _same(duck, memory)
+    assert list(duck.quarantined["line"]) == [5]  # header 1, rows 2-4, the commas on line 5
+    from fairness.counts.duck import with_valid_rows
+
+    valid = with_valid_rows(duck).valid
+    assert list(valid["note"]) == ["n0", "n1", "n2"]
+    pd.testing.assert_frame_equal(valid.reset_index(drop=True), memory.valid.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("kind", ["quoted", "blank line", "too wide", "mixed line ends", "cp1252"])
+def test_other_csv_files_go_the_way_read_matrix_reads_them(tmp_path, kind):
+    rows = _rows()
+    if kind == "quoted":
+        rows[2]["shared_with"] = '"housing;DWP"'
+        path = _write(tmp_path, rows)
+    elif kind == "blank line":
+        path = _write(tmp_path, rows, extra="\n" + ",".join(rows[0][c] for c in COLUMNS).replace("P0", "Z") + "\n")
+    elif kind == "too wide":
+        rows[2]["outcome_violence_12m"] = "true,extra"
+        path = _write(tmp_path, rows)
+    elif kind == "mixed line ends":
+        path = _write(tmp_path, rows)
+        data = open(path, "rb").read().replace(b"\n", b"\r\n", 3)
+        open(path, "wb").write(data)
+    else:
+        rows[2]["shared_with"] = "Café"
+        path = _write(tmp_path, rows)
+        data = open(path, "rb").read().replace("é".encode(), b"\xe9")
+        open(path, "wb").write(data)
+        with pytest.raises(MatrixFileError) as duck_error:
+            validate_parquet(path)
+        with pytest.raises(MatrixFileError) as memory_error:
+            read_matrix(path)
+        assert str(duck_error.value) == str(memory_error.value)
+        assert "line 4" in str(duck_error.value)
+        return
+    duck, memory = validate_parquet(path), read_matrix(path)
+    assert not _plain(duck) or kind == "mixed line ends"  # DuckDB may read those itself: the same lines
+    _same(duck, memory)
+
+
+def test_line_numbers_hold_across_a_larger_file(tmp_path):
+    """Lines far apart in a file DuckDB reads in several pieces keep their numbers."""
+    n = 60_000
+    body = ",".join(good_row("X")[c] for c in COLUMNS)
+    lines = [HEADER] + [body.replace("X", f"X{i}", 1) for i in range(n)]
+    for i in (1, 30_001, n):  # rows i: lines i + 1
+        lines[i] = lines[i].replace("Hackney", "Narnia")
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    duck = validate_parquet(str(path))
+    assert _plain(duck)
+    assert list(duck.problems["line"]) == [2, 30_002, n + 1]
+    assert list(duck.quarantined["person_id"]) == ["X0", "X30000", f"X{n - 1}"]
