@@ -164,3 +164,25 @@ def test_line_numbers_hold_across_a_larger_file(tmp_path):
     assert _plain(duck)
     assert list(duck.problems["line"]) == [2, 30_002, n + 1]
     assert list(duck.quarantined["person_id"]) == ["X0", "X30000", f"X{n - 1}"]
+
+
+def test_person_id_pattern_matched_as_python_matches_it():
+    """The test-id pattern is matched by RE2 on plain ids, by Python's re on the others: the same
+    answers as Python's re for every id (worked out by hand for the default pattern)."""
+    import re
+
+    import pyarrow as pa
+
+    from fairness.counts.duck import _id_matches
+    from fairness.definitions import CHECK_PARAMETERS
+
+    search = re.compile(CHECK_PARAMETERS.test_id_pattern).search
+    ids = {"TEST01": True, "p-dummy": True, "atestb": False, "GVM001": False, "zzz9": True, "sample": True,
+           "DUMMY\n": True,  # Python's $ matches before a final newline (RE2's does not)
+           "\u017fample": True,  # long s: Python's (?i) folds it to s
+           "\x1ctest": True, "Café-test": True, "": False}
+    got = _id_matches(pa.array(list(ids)), search)
+    assert got.tolist() == list(ids.values())
+    assert got.tolist() == [bool(search(i)) for i in ids]
+    other = re.compile(r"\d{,2}x").search  # not a plain pattern: Python for every id
+    assert _id_matches(pa.array(["x", "12x", "y"]), other).tolist() == [True, True, False]

@@ -44,6 +44,7 @@ import datetime as dt
 import glob
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -1640,8 +1641,7 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
         mask = table.column("bits").to_numpy().astype(np.int64)
         if person_bit is not None:
             starts = np.flatnonzero(new_person)
-            names = pid.take(pa.array(starts)).to_pylist()
-            hit = np.fromiter((bool(person_search(p)) for p in names), dtype=bool, count=len(names))
+            hit = _id_matches(pid.take(pa.array(starts)), person_search)
             mask = mask | (hit[np.cumsum(new_person) - 1].astype(np.int64) << person_bit)
         parts.append({
             "persons": person_counts(new_person, q, borough, zero, person, len(numbers), len(BOROUGHS)),
@@ -1691,6 +1691,35 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
     duplicates = pd.concat(dup_keys, ignore_index=True).drop_duplicates() if dup_keys else pd.DataFrame(
         {"pid": pd.Series(dtype=object), "snap": pd.Series(dtype=object)})
     return persons, tests, duplicates
+
+
+#: A pattern of letters, digits, ``_``, ``-``, alternatives, groups and anchors (``(?i)`` first
+#: allowed): on text of printable ASCII (no newline), Python's ``re`` and RE2 match it alike.
+_PLAIN_PATTERN = re.compile(r"(\(\?i\))?[A-Za-z0-9_|^$()-]*")
+_PRINTABLE = "^[ -~]*$"
+
+
+def _id_matches(ids, search) -> np.ndarray:
+    """``bool(search(id))`` for each id (a pyarrow string array), as Python's ``re`` decides it.
+
+    A plain pattern (:data:`_PLAIN_PATTERN`, like the default test-id pattern) is matched by
+    pyarrow's RE2 on the ids of printable ASCII, all at once; any other id, or any other pattern,
+    one at a time in Python (a regular expression's meaning can differ between the two engines
+    beyond that: ``$`` before a final newline, ``\\s`` on control characters, ``{,n}``, ...).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pattern = getattr(search, "__self__", None)
+    text = getattr(pattern, "pattern", None)
+    if not isinstance(text, str) or not _PLAIN_PATTERN.fullmatch(text) or re.compile(text).flags != pattern.flags:
+        return np.fromiter((bool(search(p)) for p in ids.to_pylist()), dtype=bool, count=len(ids))
+    hit = pc.match_substring_regex(ids, text).to_numpy(zero_copy_only=False).astype(bool)
+    other = np.flatnonzero(~pc.match_substring_regex(ids, _PRINTABLE).to_numpy(zero_copy_only=False).astype(bool))
+    if len(other):
+        names = ids.take(pa.array(other, type=pa.int64())).to_pylist()
+        hit[other] = np.fromiter((bool(search(p)) for p in names), dtype=bool, count=len(names))
+    return hit
 
 
 def _cube_of(session: _Session, tables, layout, numbers: list[int], labels: list[str], selected: str):
