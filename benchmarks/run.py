@@ -605,16 +605,17 @@ def measure_all(
                     break  # fewer runs for slow measurements; the table says how many
             shown = m.error or f"{m.seconds:8.3f} s  {m.peak_mb:7.0f} MB peak"
             print(f"  {task:24s} {shown}", flush=True)
-        _measure_in_turn(results, [t for t in tasks if t in E2E_TASKS], size, runs=runs, timeout=timeout,
-                         why_no_aequitas=why_no_aequitas)
+        _measure_in_turn(results, [t for t in tasks if t in E2E_TASKS], size, runs=runs, budget=budget,
+                         timeout=timeout, why_no_aequitas=why_no_aequitas)
     return metas, results
 
 
-def _measure_in_turn(results, tasks: list[str], size: str, *, runs: int, timeout: float,
+def _measure_in_turn(results, tasks: list[str], size: str, *, runs: int, budget: float, timeout: float,
                      why_no_aequitas: str) -> None:
     """One run of each task after the other, ``runs`` rounds (A B A B …): the end-to-end pairs,
-    so that other work on the machine falls on the toolkit and its peer alike. Each record keeps
-    the 1-minute load average when its run started."""
+    so that other work on the machine falls on the toolkit and its peer alike; no further round
+    once the rounds have taken ``budget`` seconds per task. Each record keeps the 1-minute load
+    average when its run started."""
     todo = []
     for task in tasks:
         m = results[task, size]
@@ -630,7 +631,10 @@ def _measure_in_turn(results, tasks: list[str], size: str, *, runs: int, timeout
             print(f"  {task:24s} {m.error}", flush=True)
             continue
         todo.append(task)
+    started = time.perf_counter()
     for _ in range(runs):
+        if todo and time.perf_counter() - started > budget * len(todo):
+            break  # fewer rounds for slow sizes; the table says how many runs
         for task in todo:
             m = results[task, size]
             if m.error:
