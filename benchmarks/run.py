@@ -1013,12 +1013,14 @@ def end_to_end_section(metas, results, *, sizes, tasks) -> list[str]:
         "`Bias().get_disparity_predefined_groups` (White as reference). This compares the table from the "
         "file, not the whole `fairness audit` (which computes every table of the audit: see the engine "
         "section). Each timing is the second of two calls in one fresh process (the file read afresh "
-        "each time; imports not counted); the pairs ran in turn (A B A B). Target (issue 10): the toolkit "
+        "each time; imports not counted); the pairs ran in turn (A B A B; runs: toolkit + Aequitas, medians "
+        "shown). Target (issue 10): the toolkit "
         "faster than Aequitas (ratio Aequitas ÷ toolkit > 1).",
         "",
-        "| size | file | toolkit s | Aequitas s | Aequitas ÷ toolkit | toolkit first call s | Aequitas first call s "
-        "| peak MB toolkit / Aequitas | load (1 min) | faster than Aequitas? | numbers agree? |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|---|---|",
+        "| size | file | runs | toolkit s | Aequitas s | Aequitas ÷ toolkit | toolkit first call s "
+        "| Aequitas first call s | peak MB toolkit / Aequitas | load (1 min) | faster than Aequitas? "
+        "| numbers agree? |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|",
     ]
     checks = []
     for size in sizes:
@@ -1033,7 +1035,7 @@ def end_to_end_section(metas, results, *, sizes, tasks) -> list[str]:
             loads = [r["load"] for m in (a, b) for r in m.runs if "load" in r]
             load = f"{min(loads):.1f}–{max(loads):.1f}" if loads else "—"
             lines.append(
-                f"| {size} | {kind} | {_cell(a, 'seconds')} | {_cell(b, 'seconds')} | {_times(ratio)} | "
+                f"| {size} | {kind} | {len(a.runs)} + {len(b.runs)} | {_cell(a, 'seconds')} | {_cell(b, 'seconds')} | {_times(ratio)} | "
                 f"{_cell(a, 'first_seconds')} | {_cell(b, 'first_seconds')} | "
                 f"{_fmt(a.peak_mb, 0)} / {_fmt(b.peak_mb, 0)} | {load} | {_met(ok)} | "
                 f"{_met(agree).replace('—', 'nothing to compare')} |"
