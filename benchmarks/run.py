@@ -566,8 +566,7 @@ def measure_all(
     timeout: float,
     skip_aequitas: bool,
 ):
-    aequitas_tasks = ("disparity_aequitas", "e2e_aequitas_csv", "e2e_aequitas_parquet")
-    why_no_aequitas = aequitas_status(skip_aequitas) if set(aequitas_tasks) & set(tasks) else ""
+    why_no_aequitas = aequitas_status(skip_aequitas) if set(AEQUITAS_TASKS) & set(tasks) else ""
     metas: dict[str, dict] = {}
     results: dict[tuple[str, str], Measurement] = {}
     for size in sizes:
@@ -577,30 +576,17 @@ def measure_all(
             m = results[task, size] = Measurement(task, size, meta["rows"])
             if task in E2E_TASKS:
                 continue  # measured in turn below
-            if task in aequitas_tasks and why_no_aequitas:
-                m.error = why_no_aequitas
-                print(f"  {task:24s} {m.error}", flush=True)
-                continue
-            expected = _expected_seconds(results, task, size)
-            if expected is not None and expected[1] > timeout:
-                prev, seconds = expected
-                m.error = (
-                    f"not run: {results[task, prev].seconds:.0f} s at {prev}, so about "
-                    f"{seconds:.0f} s here (linear in rows), more than --timeout {timeout:.0f} s"
-                )
+            m.error = _why_not_run(results, task, size, timeout=timeout, why_no_aequitas=why_no_aequitas)
+            if m.error:
                 print(f"  {task:24s} {m.error}", flush=True)
                 continue
             started = time.perf_counter()
             for _ in range(runs):
-                source = source_fingerprint()
                 try:
-                    record = run_worker(task, size, timeout=timeout)
+                    m.runs.append(_one_run(task, size, timeout=timeout))
                 except WorkerError as exc:
                     m.error = str(exc)
                     break
-                after = source_fingerprint()
-                record["source"] = source if after == source else f"{source}→{after}"
-                m.runs.append(record)
                 if time.perf_counter() - started > budget:
                     break  # fewer runs for slow measurements; the table says how many
             shown = m.error or f"{m.seconds:8.3f} s  {m.peak_mb:7.0f} MB peak"
@@ -608,6 +594,30 @@ def measure_all(
         _measure_in_turn(results, [t for t in tasks if t in E2E_TASKS], size, runs=runs, budget=budget,
                          timeout=timeout, why_no_aequitas=why_no_aequitas)
     return metas, results
+
+
+AEQUITAS_TASKS = ("disparity_aequitas", "e2e_aequitas_csv", "e2e_aequitas_parquet")
+
+
+def _why_not_run(results, task: str, size: str, *, timeout: float, why_no_aequitas: str) -> str:
+    """Why ``task`` is not run at ``size`` ('' to run it): Aequitas missing, or too slow for --timeout."""
+    if task in AEQUITAS_TASKS and why_no_aequitas:
+        return why_no_aequitas
+    expected = _expected_seconds(results, task, size)
+    if expected is not None and expected[1] > timeout:
+        prev, seconds = expected
+        return (f"not run: {results[task, prev].seconds:.0f} s at {prev}, so about {seconds:.0f} s here "
+                f"(linear in rows), more than --timeout {timeout:.0f} s")
+    return ""
+
+
+def _one_run(task: str, size: str, *, timeout: float) -> dict:
+    """One run in a fresh process, with the code it measured (``source``) and the 1-minute load
+    average when it started (``load``)."""
+    source, load = source_fingerprint(), os.getloadavg()[0]
+    record = run_worker(task, size, timeout=timeout)
+    after = source_fingerprint()
+    return {**record, "source": source if after == source else f"{source}→{after}", "load": load}
 
 
 def _measure_in_turn(results, tasks: list[str], size: str, *, runs: int, budget: float, timeout: float,
@@ -619,18 +629,11 @@ def _measure_in_turn(results, tasks: list[str], size: str, *, runs: int, budget:
     todo = []
     for task in tasks:
         m = results[task, size]
-        if task.startswith("e2e_aequitas") and why_no_aequitas:
-            m.error = why_no_aequitas
+        m.error = _why_not_run(results, task, size, timeout=timeout, why_no_aequitas=why_no_aequitas)
+        if m.error:
             print(f"  {task:24s} {m.error}", flush=True)
-            continue
-        expected = _expected_seconds(results, task, size)
-        if expected is not None and expected[1] > timeout:
-            prev, seconds = expected
-            m.error = (f"not run: {results[task, prev].seconds:.0f} s at {prev}, so about {seconds:.0f} s here "
-                       f"(linear in rows), more than --timeout {timeout:.0f} s")
-            print(f"  {task:24s} {m.error}", flush=True)
-            continue
-        todo.append(task)
+        else:
+            todo.append(task)
     started = time.perf_counter()
     for _ in range(runs):
         if todo and time.perf_counter() - started > budget * len(todo):
@@ -639,16 +642,10 @@ def _measure_in_turn(results, tasks: list[str], size: str, *, runs: int, budget:
             m = results[task, size]
             if m.error:
                 continue
-            source, load = source_fingerprint(), os.getloadavg()[0]
             try:
-                record = run_worker(task, size, timeout=timeout)
+                m.runs.append(_one_run(task, size, timeout=timeout))
             except WorkerError as exc:
                 m.error = str(exc)
-                continue
-            after = source_fingerprint()
-            record["source"] = source if after == source else f"{source}→{after}"
-            record["load"] = load
-            m.runs.append(record)
     for task in todo:
         m = results[task, size]
         shown = m.error or f"{m.seconds:8.3f} s  {m.peak_mb:7.0f} MB peak  ({len(m.runs)} runs in turn)"
