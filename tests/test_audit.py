@@ -314,3 +314,40 @@ def test_repr_html_shows_counts_and_intervals(result):
     assert "95% CI" in shown.columns and "ci_low" not in shown.columns
     assert "ci_low" in result.relative_rate.columns
     assert repr(result).startswith("AuditResult(quarter='2018Q4', n=61, quarantined=1")
+
+
+# ---------------------------------------------------------------- the fixed cost of an audit (issue 10)
+
+HEAVY_IMPORT_SCRIPT = """
+import sys
+from fairness.cli import main
+code = main(["audit", sys.argv[1], "--mode", "internal", "--json", sys.argv[2]])
+heavy = ("scipy.stats", "scipy.linalg", "statsmodels", "patsy", "fairlearn", "sklearn")
+print(code, ",".join(m for m in heavy if m in sys.modules))
+"""
+
+
+@pytest.mark.slow  # a second Python process importing everything and auditing
+def test_an_audit_imports_no_scipy_stats_statsmodels_or_fairlearn(write_csv, tmp_path):
+    """Every audit paid about 1.5 s of processor time importing scipy.stats, statsmodels (with
+    patsy) and, with outcomes, fairlearn and scikit-learn; their few functions now come from
+    scipy.special and numpy (the same numbers: test_distributions, test_boroughs, test_bands).
+    An audit whose case-mix model is fitted and whose band performance is assessed imports none."""
+    import subprocess
+    import sys
+
+    boroughs = ("Hackney", "Barnet", "Brent", "Croydon")
+    rows = [good_row(f"P{i}", borough=boroughs[i % 4], ethnicity=("Black", "White", "Asian")[i % 3],
+                     age=15 + i % 20, sex=("Male", "Female")[i % 5 == 0], harm_score=(0, 3.5, 12)[i % 3],
+                     risk_band=("Green", "Amber", "Red")[i % 3], outcome_violence_12m=("true", "false")[i % 4 > 0])
+            for i in range(60)]
+    path = write_csv(rows)
+    out = subprocess.run([sys.executable, "-c", HEAVY_IMPORT_SCRIPT, path, str(tmp_path / "audit.json")],
+                         capture_output=True, text=True, check=True)
+    code, _, heavy = out.stdout.strip().rpartition("\n")[2].partition(" ")
+    assert code == "0", out.stdout + out.stderr
+    assert heavy == ""
+    result = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert result["band_performance_status"] == "assessed"  # band performance ran (it was fairlearn's)
+    (test,) = result["casemix_test"]["data"]  # the case-mix model was fitted (it was statsmodels')
+    assert test[4] == "age_band, sex, ethnicity" and test[1] >= 0 and test[2] == 3  # four boroughs: 3 df
