@@ -225,3 +225,43 @@ def test_every_table_the_attack_knows_declares_its_complements():
         for count, base, cell in pairs:
             if cell is None:
                 assert (count, base) in declared, (name, count, base)
+
+
+def checks_table() -> pd.DataFrame:
+    """Three checks of one quarter by borough, with the "All boroughs" row. Two are of everyone
+    listed (n = the list size, 21 / 99 / 200); blanket sharing is of the Green people only, so
+    its n is the Green count: 19 of 21 in Richmond, 90 of 99 in Hillingdon (the 2018Q4 values)."""
+    sizes = {"Richmond upon Thames": 21, "Hillingdon": 99, "Brent": 200}
+    green = {"Richmond upon Thames": 19, "Hillingdon": 90, "Brent": 150}
+    counts = {"victims_as_offenders": (10, 30, 60), "reviews_overdue": (12, 20, 40), "blanket_sharing": (0, 45, 70)}
+    rows = []
+    for check, cs in counts.items():
+        ns = list((green if check == "blanket_sharing" else sizes).values())
+        for borough, c, n in zip([*sizes, "All boroughs"], [*cs, sum(cs)], [*ns, sum(ns)], strict=True):
+            rows.append({"check": check, "quarter": "2018Q4", "borough": borough, "count": c, "n": n,
+                         "share": c / n, "ci_low": 0.0, "ci_high": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_a_part_of_the_list_beside_the_list_size_in_other_checks_is_caught_and_protected():
+    t = checks_table()
+    spec = publication.TABLE_SPECS["checks"]
+    # without the list-size pair (only count against n): blanket sharing's n of 19 and 90 stay,
+    # and the list size repeated by the checks of everyone gives back 2 and 9 people not Green
+    leaky, _ = publication._protect(t, dataclasses.replace(spec, complements=(("count", "n"),)), 10, None)
+    assert leaky.loc[leaky["check"] == "blanket_sharing", "n"].tolist() == [19, 90, 150, 259]
+    found = audit_publication(published(checks=leaky))
+    comp = found[found["attack"] == "complement"]
+    assert comp[["row", "column"]].values.tolist() == [[8, "n"], [9, "n"]]
+    assert "the list size checks[0].n (21" in comp["recovered_from"].iloc[0]
+    assert "minus checks[8].n (19) gives 2" in comp["recovered_from"].iloc[0]
+    assert "minus checks[9].n (90) gives 9" in comp["recovered_from"].iloc[1]
+    # with it: both hidden (each other's secondary cell against the total 259), with their shares
+    out, dec = publication._protect(t, spec, 10, None)
+    blanket = out[out["check"] == "blanket_sharing"]
+    assert blanket["n"].tolist() == [C, C, 150, 259]
+    assert blanket["share"].tolist()[:2] == [C, C]
+    assert blanket["count"].tolist() == [0, 45, 70, 115]
+    assert "_list_size" not in out and "_list_size" not in set(dec["column"])
+    assert set(dec.loc[dec["column"] == "n", "rule"]) == {"complement"}
+    assert audit_publication(published(checks=out)).empty

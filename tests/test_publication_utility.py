@@ -176,6 +176,11 @@ def test_richmond_and_hillingdon_no_longer_give_their_amber_or_red_count(history
         assert out.at[("green_share", borough), "count"] == MARKER
         assert out.at[("green_share", borough), "value"] == MARKER
         assert out.at[("green_share", borough), "n"] == n  # the list size stays (the other funnels show it)
+        # blanket sharing is a check of the Green people: its n is the same 19 and 90, beside the
+        # list size that every check of everyone repeats
+        checks = pub.checks[(pub.checks["quarter"] == "2018Q4") & (pub.checks["borough"] == borough)]
+        assert checks.loc[checks["check"] == "blanket_sharing", "n"].tolist() == [MARKER]
+        assert set(checks.loc[checks["check"] == "victims_as_offenders", "n"]) == {n}
     # with the rule switched off the publication audit refuses exactly these two
     specs = {k: dataclasses.replace(v, complements=()) for k, v in publication.TABLE_SPECS.items()}
     original = dict(publication.TABLE_SPECS)

@@ -264,11 +264,13 @@ def _products(tables, facts, threshold: int) -> list[tuple]:
         for col in cols:
             if col not in t:
                 continue
+            seen: set[tuple] = set()  # a centre is repeated on every row of its metric: attacked once
             for i, v in enumerate(t[col].tolist()):
                 x = _number(v)
-                if x is None:
-                    continue
                 metric = t.at[i, "metric"] if "metric" in t else None
+                if x is None or (metric, x) in seen:
+                    continue
+                seen.add((metric, x))
                 attack(name, i, col, x, orphan_bases.get((name, metric), []))
     for name, (count, base, shares) in ROW_SHARES.items():
         t = tables.get(name)
@@ -817,8 +819,34 @@ def _complements(tables, facts, threshold: int) -> list[tuple]:
                 found.append(("complement", name, i, target,
                               f"{b_where} ({int(b)}) minus {c_where} ({int(c)}) gives {int(rest)} "
                               f"({'the hidden ' + cell if cell and cell in t else 'people in ' + base + ' but not in ' + count})"))
+    found += _list_size_complements(tables, threshold)
     seen: set[tuple] = set()
     return [f for f in found if not (f[1:4] in seen or seen.add(f[1:4]))]
+
+
+def _list_size_complements(tables, threshold: int) -> list[tuple]:
+    """A check of part of an area's list (its ``n``: the Green or no-risk people, the children)
+    beside the area's list size, the ``n`` that the checks of everyone repeat: list size - n."""
+    t = tables.get("checks")
+    found: list[tuple] = []
+    if t is None or not len(t) or not {"quarter", "borough", "n"} <= set(t.columns):
+        return found
+    for _key, idx in t.groupby(["quarter", "borough"], sort=False, dropna=False).groups.items():
+        ns = [(int(i), _number(t.at[i, "n"])) for i in idx]
+        shown = [v for _, v in ns if v is not None]
+        if not shown:
+            continue
+        size = max(shown)
+        if shown.count(size) < 2:  # a reader takes the n repeated by the checks of everyone as the list size
+            continue
+        at = next(i for i, v in ns if v == size)
+        for i, v in ns:
+            if v is not None and 0 < size - v < threshold:
+                found.append(("complement", "checks", i, "n",
+                              f"the list size checks[{at}].n ({int(size)}, the n of every check of everyone in "
+                              f"{t.at[i, 'borough']}, {t.at[i, 'quarter']}) minus checks[{i}].n ({int(v)}) "
+                              f"gives {int(size - v)}"))
+    return found
 
 
 ATTACKS = {

@@ -125,6 +125,8 @@ def _from(source: tuple[str, ...], *cols: str) -> dict[str, tuple[str, ...]]:
 _SHARE = ("count", "n")
 #: A count beside its base in the same row: base - count must not be a small count.
 _COMPLEMENT = (("count", "n"),)
+#: A helper base column of the checks: each area's list size in the quarter (the largest n of its checks).
+LIST_SIZE = "_list_size"
 TABLE_SPECS: dict[str, TableSpec] = {
     "representation": TableSpec(
         ("count",), by=("benchmark",), base_cols=("n",),
@@ -173,7 +175,11 @@ TABLE_SPECS: dict[str, TableSpec] = {
     # list sizes alike), so one hidden borough must not stand alone.
     "checks": TableSpec(
         ("count", "n"), by=("check", "quarter"), totals=(TotalRow("borough", "All boroughs"),),
-        derived=_from(_SHARE, "share", "ci_low", "ci_high"), complements=_COMPLEMENT,
+        derived=_from(_SHARE, "share", "ci_low", "ci_high"),
+        # a check of a part of the list (blanket sharing: the Green or no-risk people; children
+        # shared: the children) has that part as its n, beside the area's list size in the other
+        # checks: list size - n must not be small either (_list_size, added while protecting)
+        complements=(("count", "n"), ("n", LIST_SIZE)),
     ),
     # Per partner, the cells risk band x no-risk add up to the list size, and
     # their margins (people in a band; people meeting the no-risk definition)
@@ -685,6 +691,10 @@ def _protect(table: pd.DataFrame, spec: TableSpec, threshold: int, rounding: int
     bases = [c for c in spec.base_cols if c in t.columns]
     by = [c for c in spec.by if c in t.columns]
     totals = [s for s in spec.totals if all(c in t.columns for c in _total_columns(s))]
+    if spec.complements and any(b == LIST_SIZE for _, b in spec.complements) and {"quarter", "borough", "n"} <= set(t):
+        n = pd.to_numeric(t["n"], errors="coerce")
+        t = t.assign(**{LIST_SIZE: n.groupby([t["quarter"], t["borough"]], dropna=False).transform("max")})
+        bases, added = [*bases, LIST_SIZE], [*added, LIST_SIZE]
     pairs = None if spec.complements is None else [p for p in spec.complements if p[0] in counts
                                                      and p[1] in counts + bases]
     try:
@@ -698,6 +708,8 @@ def _protect(table: pd.DataFrame, spec: TableSpec, threshold: int, rounding: int
         for c in cols:
             out[c] = MARKER
         dec = pd.DataFrame([{"row": "all", "column": c, "hidden": True, "rule": "withheld"} for c in cols])
+    if len(dec) and "column" in dec:
+        dec = dec[~dec["column"].isin(added)].reset_index(drop=True)
     return out.drop(columns=[c for c in added if c in out]), dec
 
 
