@@ -379,3 +379,35 @@ def test_one_hidden_area_beside_the_total_row_is_caught_under_any_profile(small,
     hit = found[(found.attack == "total") & (found.table == "checks") & (found.row == rows[0])
                 & (found.column == "n")]
     assert len(hit) == 1 and f"the '{total_label}' row checks[{total[0]}].n" in hit.iloc[0].recovered_from
+
+
+# ------------------------------------------------------------------ the product attack: a share times its own base
+def _funnel_dict(target: float, ns: list[int], counts: list, n: int) -> dict:
+    rows = [{"metric": "no_risk_share", "borough": b, "count": c, "n": k, "value": MARKER if hidden(c) else c / k,
+             "target": target}
+            for b, c, k in zip(["Brent", "Camden", "Ealing", "Enfield"], counts, ns, strict=False)]
+    return {"mode": "publication", "quarter": "2018Q4", "n": n, "boroughs": rows,
+            "no_risk": [{"definition": "harm_zero", "by": "age_band", "group": "10-17", "count": 12, "n": 30,
+                         "share": 0.4}]}
+
+
+def test_a_share_times_a_number_it_cannot_be_tied_to_recovers_nothing():
+    # a hand-made 60-person extract, 15 in each of four boroughs, 20 with no risk: London's share
+    # is 1/3. 1/3 x 12 (a count elsewhere) = 4 and 1/3 x 15 = 5 are coincidences, not counts; the
+    # attack used to multiply by every published number and refused this publication. Its base is
+    # the London total (60), which gives the 20 published anyway.
+    pub = _funnel_dict(1 / 3, [15, 15, 15, 15], [MARKER] * 4, 60)
+    assert audit_publication(pub).empty
+
+
+def test_a_rounded_share_times_its_own_base_is_still_caught():
+    # published as 0.115 (11.5%) of the 52 listed: 0.1145 x 52 = 5.95 and 0.1155 x 52 = 6.01
+    # hold one whole number, 6 (the London no-risk count)
+    pub = _funnel_dict(0.115, [30, 22], [MARKER, MARKER], 52)
+    found = audit_publication(pub)
+    product = found[found["attack"] == "product"]
+    assert product[["table", "row", "column"]].values.tolist() == [["boroughs", 0, "target"]]
+    assert product["recovered_from"].iloc[0].endswith("= 6")
+    # in full precision (6/52) it is caught exactly
+    assert not attacks(audit_publication(_funnel_dict(6 / 52, [30, 22], [MARKER, MARKER], 52)),
+                       "boroughs", "target").empty
