@@ -17,8 +17,12 @@ import pytest
 
 from fairness.publish import publication
 from fairness.publish.disclosure import BAD_COMPLEMENT, MARKER, protect_table
-from fairness.publish.intruder import COMPLEMENT_PAIRS, PublicationAuditError, assert_publication_safe, \
-    audit_publication
+from fairness.publish.intruder import (
+    COMPLEMENT_PAIRS,
+    PublicationAuditError,
+    assert_publication_safe,
+    audit_publication,
+)
 
 C = MARKER
 
