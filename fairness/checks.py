@@ -1124,6 +1124,23 @@ def _aggregate(units: pd.DataFrame, keys: list[str], counts: pd.DataFrame | None
     return out
 
 
+def _left_join(grid: pd.DataFrame, agg: pd.DataFrame, keys: list[str]) -> dict[str, pd.Series]:
+    """The columns ``grid.merge(agg, on=keys, how="left")`` gives that :func:`_run_one` reads
+    (``quarter``, ``n``, ``count``, ``why``, ``excluded``), found with a dictionary: ``agg`` has
+    one row per group, so each grid row takes its group's values or NaN, as the merge does."""
+    rows = {k: i for i, k in enumerate(zip(*(agg[c].tolist() for c in keys), strict=True))}
+    position = np.array([rows.get(k, -1) for k in zip(*(grid[c].tolist() for c in keys), strict=True)],
+                        dtype="int64")
+    found = position >= 0
+
+    def take(column: str) -> pd.Series:
+        values = np.full(len(grid), np.nan, dtype=object)
+        values[found] = agg[column].to_numpy(dtype=object)[position[found]]
+        return pd.Series(values)
+
+    return {"quarter": grid["quarter"], **{c: take(c) for c in ("n", "count", "why", "excluded")}}
+
+
 def _validate_by(by: Sequence[str]) -> list[str]:
     normal = (by,) if isinstance(by, str) else tuple(by)
     if normal not in BY_OPTIONS:
@@ -1191,7 +1208,7 @@ def _run_one(
                 extra["borough"] = ALL_BOROUGHS
         grid = _group_grid(quarters, keys, extra)
         offset = data.n_rows if (data is not None and flags.counts is not None) else 0
-        table = grid.merge(_aggregate(units, keys, flags.counts, offset), on=keys, how="left")
+        table = _left_join(grid, _aggregate(units, keys, flags.counts, offset), keys)
         n = table["n"].fillna(0).astype(int).to_numpy()
         count = table["count"].fillna(0).astype(int).to_numpy()
         share = np.divide(count, n, out=np.full(len(n), np.nan), where=n > 0)

@@ -451,17 +451,16 @@ def _by_group_table(
     """
     y_true = weighted["y"].to_numpy()
     y_pred = weighted["risk_band"].isin(defs.BAND_THRESHOLDS[threshold]).to_numpy(dtype=int)
-    cell = np.array(["tn", "fn", "fp", "tp"], dtype=object)[2 * y_pred + y_true]
-    counts = (
-        pd.DataFrame({"group": weighted["group"].to_numpy(), "cell": cell, "count": weighted["count"].to_numpy()})
-        .pivot_table(index="group", columns="cell", values="count", aggfunc="sum", fill_value=0)
-        .reindex(index=labels, columns=["tp", "fp", "tn", "fn"], fill_value=0)
-        .fillna(0)
-        .astype("int64")
-    )
+    # records of each group in each cell (tn, fn, fp, tp = 0, 1, 2, 3), summed as whole numbers
+    # (a pivot table gave the same sums at ten times the cost); groups not in ``labels`` left out
+    cell = 2 * y_pred + np.asarray(y_true, dtype="int64")
+    row = pd.Index(labels).get_indexer(weighted["group"].to_numpy())
+    known = row >= 0
+    cells = np.zeros((len(labels), 4), dtype="int64")
+    np.add.at(cells, (row[known], cell[known]), weighted["count"].to_numpy(dtype="int64")[known])
     out = pd.DataFrame({"threshold": threshold, "by": by_label, "group": labels})
-    for c in ("tp", "fp", "tn", "fn"):
-        out[c] = counts[c].to_numpy()
+    for c, k in (("tp", 3), ("fp", 2), ("tn", 0), ("fn", 1)):
+        out[c] = cells[:, k]
     out["positives"] = out["tp"] + out["fn"]
     out["negatives"] = out["fp"] + out["tn"]
     out["selected"] = out["tp"] + out["fp"]
