@@ -43,6 +43,12 @@ special = LazyModule("scipy.special")
 _ufuncs = LazyModule("scipy.special._ufuncs")
 
 
+def _private(name: str):
+    """A private ufunc of scipy.special that scipy.stats calls (SciPy 1.17 has them all), or None
+    in a SciPy without it, where the function falls back to scipy.stats itself."""
+    return getattr(_ufuncs, name, None)
+
+
 def _out(values: np.ndarray):
     """A 0-d result as a numpy scalar, as scipy.stats returns it."""
     return values[()] if values.ndim == 0 else values
@@ -83,6 +89,10 @@ def norm_isf(q):
 
 def beta_ppf(q, a, b):
     """``scipy.stats.beta.ppf(q, a, b)``."""
+    if _private("_beta_ppf") is None:  # pragma: no cover - an older SciPy
+        from scipy import stats
+
+        return stats.beta.ppf(q, a, b)
     return _quantile(lambda x, a, b: _ufuncs._beta_ppf(x, a, b), q, (a, b), _positive, 0.0, 1.0,
                      upper_tail=False)
 
@@ -136,6 +146,10 @@ def _binomial(k, n, p):
 
 def binom_pmf(k, n, p):
     """``scipy.stats.binom.pmf(k, n, p)``."""
+    if _private("_binom_pmf") is None:  # pragma: no cover - an older SciPy
+        from scipy import stats
+
+        return stats.binom.pmf(k, n, p)
     k, n, p, valid = _binomial(k, n, p)
     out = np.zeros(k.shape)
     inside = valid & (k >= 0) & (k <= n) & (np.floor(k) == k)
@@ -147,6 +161,10 @@ def binom_pmf(k, n, p):
 
 def binom_cdf(k, n, p):
     """``scipy.stats.binom.cdf(k, n, p)``: P(X <= k)."""
+    if _private("_binom_cdf") is None:  # pragma: no cover - an older SciPy
+        from scipy import stats
+
+        return stats.binom.cdf(k, n, p)
     k, n, p, valid = _binomial(k, n, p)
     out = np.zeros(k.shape)
     out[k >= n] = 1.0
@@ -160,6 +178,10 @@ def binom_cdf(k, n, p):
 
 def binom_sf(k, n, p):
     """``scipy.stats.binom.sf(k, n, p)``: P(X > k)."""
+    if _private("_binom_sf") is None:  # pragma: no cover - an older SciPy
+        from scipy import stats
+
+        return stats.binom.sf(k, n, p)
     k, n, p, valid = _binomial(k, n, p)
     out = np.zeros(k.shape)
     out[~valid | np.isnan(k)] = np.nan
