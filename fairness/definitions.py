@@ -321,6 +321,12 @@ CHECK_PARAMETERS = CheckParameters()
 
 #: Published label of small boroughs combined into one row.
 OTHER_BOROUGHS = "Other boroughs"
+#: The label of a row of small areas published together (disclosure control): ``areas`` is the
+#: profile's plural area word ("boroughs", "police force areas"), ``k`` how many areas it holds.
+OTHER_AREAS = "Other {areas} ({k})"
+#: The flag (and a check's status) of such a row: it is shown in the tables, but it is not an area, so
+#: it is not compared with the funnel limits, the place-wide thresholds or a check's threshold.
+COMBINED_FLAG = "combined"
 
 
 @dataclass(frozen=True)

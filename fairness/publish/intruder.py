@@ -71,6 +71,7 @@ from fairness.definitions import (
     BOROUGHS,
     DEFAULT_SUPPRESSION_THRESHOLD,
     ETHNICITIES,
+    COMBINED_FLAG,
     GROUP_COMBINATIONS,
     OTHER_BOROUGHS,
     RISK_BANDS,
@@ -526,14 +527,39 @@ def _summaries(tables, facts, threshold: int) -> list[tuple]:
             if target and sub[["lower", "upper"]].map(lambda v: _number(v) is not None).any().any():
                 found.append(("summary", "funnel_limits", int(sub.index[0]), "lower",
                               f"the funnel limits give back the withheld centre of metric {metric}"))
+    found += _summaries_of_parts(tables, facts)
     casemix, test = tables.get("casemix"), tables.get("casemix_test")
     if casemix is not None and len(casemix) and test is not None and len(test):
         cells = [c for c in ("observed", "n") if c in casemix]
-        if cells and casemix[cells].map(_hidden).any().any():
+        combined = "flag" in casemix and bool((casemix["flag"].astype(str) == COMBINED_FLAG).any())
+        if combined or (cells and casemix[cells].map(_hidden).any().any()):
             for i in range(len(test)):
                 for col in ("lr_statistic", "p_value"):
                     if col in test and _number(test.at[i, col]) is not None:
                         found.append(("summary", "casemix_test", i, col, "computed from the hidden cells of casemix"))
+    return found
+
+
+def _summaries_of_parts(tables, facts) -> list[tuple]:
+    """A model summary over more areas than the funnel publishes: it was computed from the parts of a
+    combined row ("Other boroughs (2)"), which are not published."""
+    found = []
+    boroughs = tables.get("boroughs")
+    if boroughs is None or not len(boroughs) or not {"metric", "flag", "n"} <= set(boroughs.columns):
+        return found
+    for name, cols in SUMMARY_TABLES.items():
+        t = tables.get(name)
+        if t is None or not len(t) or not {"metric", "k"} <= set(t.columns):
+            continue
+        for i in range(len(t)):
+            rows = boroughs[boroughs["metric"] == t.at[i, "metric"]]
+            if not (rows["flag"].astype(str) == COMBINED_FLAG).any():
+                continue
+            k = _number(t.at[i, "k"])
+            if k is not None and k > len(rows):
+                found += [("summary", name, i, col, f"computed over {int(k)} areas, more than the {len(rows)} "
+                           f"rows of boroughs (metric {t.at[i, 'metric']}): from the parts of a combined row")
+                          for col in cols if col in t and _number(t.at[i, col]) is not None]
     return found
 
 
@@ -572,8 +598,14 @@ def _vocabulary(facts: Mapping[str, Any] | None = None) -> dict[str, frozenset[s
     groups |= {f"{e} / {a}" for e in ethnic for a in ages}
     groups |= {f"{e} / {s}" for e in ethnic for s in SEXES}
     groups |= set(COMBINED_LABELS)
+    # small areas published together: "Other boroughs (k)", under another profile its plural area word
+    from fairness.publish.publication import other_areas_label
+
+    most = max(len(BOROUGHS), len(areas))
+    others = {other_areas_label(k, parameters) for k in range(2, most + 1)}
+    others |= {other_areas_label(k) for k in range(2, most + 1)}
     return {
-        "borough": frozenset(set(BOROUGHS) | areas | {"All boroughs", OTHER_BOROUGHS, "London", "unknown"}),
+        "borough": frozenset(set(BOROUGHS) | areas | others | {"All boroughs", OTHER_BOROUGHS, "London", "unknown"}),
         "partner": frozenset(set(PARTNER_TYPES) | partners | {PARTNER_OTHER, "any"}),
         "risk_band": frozenset(set(RISK_BANDS) | bands),
         "reference": frozenset(groups),
@@ -720,6 +752,68 @@ def combined_leaks(tables, facts, threshold: int) -> list[tuple[tuple, list[tupl
                                    f"the combined row {name}[{i}].{col} ({t.at[i, 'group']}) minus {shown} "
                                    f"gives {parts[k]}"),
                                   [c for j, v in enumerate(got) if j != k for c in v[2]]))
+    return found + _combined_area_leaks(tables, facts, threshold)
+
+
+#: Per-area quantities a combined area row sums, as :func:`_repeat_places` names them:
+#: (table, metric or None, column) -> kind.
+_AREA_QUANTITIES: dict[tuple[str, str | None, str], str] = {
+    ("boroughs", "no_risk_share", "n"): "list size", ("boroughs", "black_share", "n"): "list size",
+    ("boroughs", "green_share", "n"): "list size", ("boroughs", "no_risk_share", "count"): "no-risk count",
+    ("casemix", "no_risk_share", "n"): "list size", ("casemix", "no_risk_share", "observed"): "no-risk count",
+    ("no_risk", None, "n"): "list size", ("no_risk", None, "count"): "no-risk count",
+    ("band_consistency", None, "n"): "list size",
+}
+
+
+def _combined_area_leaks(tables, facts, threshold: int) -> list[tuple[tuple, list[tuple[str, int, str]]]]:
+    """A combined area row ("Other boroughs (3)") minus its parts shown in other tables.
+
+    The areas each combined row holds are in ``parameters.combined_areas``. For
+    each count of the row that another table publishes per area (a list size,
+    a no-risk count: :func:`_repeat_places`), if every area but one shows that
+    count somewhere, the last is the combined count minus the others: a
+    recovery if it is hidden somewhere or from 1 to ``threshold - 1``.
+    """
+    combos = (facts.get("parameters") or {}).get("combined_areas") or []
+    if not combos:
+        return []
+    places = _repeat_places(tables, facts)
+    found: list[tuple[tuple, list[tuple[str, int, str]]]] = []
+    for combo in combos:
+        name, label, parts = combo.get("table"), str(combo.get("label")), list(combo.get("areas") or ())
+        t = tables.get(name)
+        column = "group" if name == "no_risk" else "borough"
+        if t is None or not len(t) or column not in t or len(parts) < 2:
+            continue
+        rows = t[column].astype(str) == label
+        if "metric" in t and combo.get("metric"):
+            rows &= t["metric"] == combo["metric"]
+        for i in np.flatnonzero(rows.to_numpy()):
+            metric = t.at[i, "metric"] if "metric" in t else None
+            for (table, m, col), kind in _AREA_QUANTITIES.items():
+                if table != name or (m is not None and m != metric) or col not in t:
+                    continue
+                total = _number(t.at[i, col])
+                if total is None:
+                    continue
+                got = []
+                for part in parts:
+                    seen = places.get((kind, part), [])
+                    shown = [p for p in seen if not _hidden(p[3])]
+                    got.append((shown[0] if shown else None, any(_hidden(p[3]) for p in seen)))
+                missing = [j for j, (s, _h) in enumerate(got) if s is None]
+                if len(missing) != 1:
+                    continue
+                j = missing[0]
+                rest = total - sum(_number(s[3]) for s, _h in got if s is not None)
+                if got[j][1] or 0 < rest < threshold:
+                    used = [(s[0], s[1], s[2]) for s, _h in got if s is not None]
+                    shown = "; ".join(f"{parts[k]} at {_where(*used_k)}" for k, used_k in
+                                      zip([k for k in range(len(parts)) if k != j], used, strict=True))
+                    found.append((("combined", name, int(i), col,
+                                   f"the combined row {name}[{i}].{col} ({label}) minus {shown} gives {parts[j]}"),
+                                  used))
     return found
 
 

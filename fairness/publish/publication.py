@@ -80,7 +80,8 @@ from fairness.stats.bands import RATE_PARTS
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
 
-__all__ = ["COUNT_COLUMNS", "SUPPRESSION_COLUMNS", "TABLE_SPECS", "combine_small_groups", "count_columns",
+__all__ = ["COUNT_COLUMNS", "SUPPRESSION_COLUMNS", "TABLE_SPECS", "combine_small_areas", "combine_small_groups",
+           "combined_areas_sentences", "count_columns", "other_areas_label",
            "data_quality_cells", "find_small_counts_in_tables",
            "all_areas_label", "hidden_rows", "protect_audit", "suppression_summary", "table_spec", "withheld_figures_sentences",
            "withheld_sentence", "TableSpec"]
@@ -415,6 +416,15 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     if combined:
         res = dataclasses.replace(res, band_by_group=bbg, band_calibration=cal)
     combined_bys = {m["by"] for m in combined}
+    # small areas combined into one named row ("Other boroughs (k)"), the funnels' summaries recomputed
+    area_changes, combined_areas = combine_small_areas(res, threshold=threshold)
+    withheld_test = [(i, c) for t in [area_changes.get("casemix_test")] if t is not None
+                     for i in range(len(t)) for c in ("lr_statistic", "p_value")
+                     if c in t and pd.notna(getattr(res, "casemix_test").reset_index(drop=True).at[i, c])]
+    if area_changes:
+        res = dataclasses.replace(res, **area_changes)
+    if withheld_test:
+        decisions.append(_decisions("casemix_test", withheld_test, "withheld"))
     all_areas = all_areas_label(res)
     for name in [f.name for f in dataclasses.fields(res)]:
         table = getattr(res, name)
@@ -467,6 +477,8 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     changes["parameters"] = {**res.parameters, "disclosure_threshold": threshold}
     if combined:
         changes["parameters"]["combined_groups"] = combined
+    if combined_areas:
+        changes["parameters"]["combined_areas"] = combined_areas
     changes["disclosure"] = pd.concat(decisions, ignore_index=True) if decisions else pd.DataFrame(
         columns=["table", "row", "column", "hidden", "rule"])
     changes["disclosure_note"] = (
@@ -478,6 +490,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
         + (f" Counts are rounded to the nearest {rounding}." if rounding else "")
         + DATA_QUALITY_NOTE
         + "".join(f" In the band-performance tables, {m['why']}." for m in combined)
+        + "".join(f" {s}" for s in combined_areas_sentences(combined_areas, where=res, threshold=threshold))
     )
     withheld = withheld_figures_sentences(changes.get("band_by_group"), by="ethnicity", threshold=threshold)
     if withheld:
@@ -937,6 +950,12 @@ def suppression_summary(internal: AuditResult, published: AuditResult, *,
         # the publication combined small groups: compare with the internal tables combined the same way
         bbg, cal, _ = combine_small_groups(internal, threshold=int(params.get("disclosure_threshold", 10)))
         internal = dataclasses.replace(internal, band_by_group=bbg, band_calibration=cal)
+    labels = {str(c.get("label")) for c in params.get("combined_areas") or ()}
+    if labels and not any(isinstance(t, pd.DataFrame) and "borough" in t and t["borough"].astype(str).isin(labels).any()
+                          for t in (getattr(internal, n, None) for n in ("boroughs", "band_consistency", "checks"))):
+        # the same for small areas published together ("Other boroughs (k)"), unless already done
+        areas, _ = combine_small_areas(internal, threshold=int(params.get("disclosure_threshold", 10)))
+        internal = dataclasses.replace(internal, **areas)
     rows = []
     for name, spec in TABLE_SPECS.items():
         before, after = getattr(internal, name, None), getattr(published, name, None)
@@ -1202,4 +1221,325 @@ def withheld_figures_sentences(table: pd.DataFrame, *, by: str = "ethnicity", th
                 groups=_words(groups), verb="is" if len(gone) == 1 else "are",
                 noun="group" if len(groups) == 1 else "groups",
                 pronoun="it rests" if len(gone) == 1 else "each rests", threshold=threshold))
+    return out
+
+
+# ------------------------------------------------------------------ combining small areas
+#: Why areas are combined, in the words the output uses.
+COMBINED_AREAS_WHY = ("{names} are published together as {label!r} ({what}): each of their own figures "
+                      "would be suppressed (a count below {threshold}, or one that would reveal such a count)")
+#: The same, for several tables that combine the same areas (the disclosure note).
+COMBINED_AREAS_NOTE = ("{names} are published together as {label!r} in {what}: each of their own figures "
+                       "would be suppressed (a count below {threshold}, or one that would reveal such a count); "
+                       "the combined row is shown in the tables but not drawn as a point of a funnel plot, as a "
+                       "group of {areas} is not one {area} that can be compared with {place}")
+#: What each per-area table is called in the disclosure note.
+_AREA_TABLE_WORDS: dict[str, str] = {
+    "boroughs": "the {metric} by {area}", "casemix": "the case-mix adjusted {metric} by {area}",
+    "band_consistency": "band consistency by {area}", "checks": "the check {check} by {area}, {quarter}",
+    "no_risk": "the {metric} by {area}",
+}
+#: The per-area metrics in the disclosure note's words.
+_AREA_METRIC_WORDS: dict[str, str] = {"no_risk_share": "no-risk share", "black_share": "Black share",
+                                      "green_share": "Green-band share", "rate_per_1000": "rate per 1,000 residents"}
+
+
+def other_areas_label(k: int, parameters: object = None) -> str:
+    """The label of a row of ``k`` small areas published together: "Other boroughs (3)", or under
+    another profile its plural area word ("Other police force areas (2)")."""
+    from fairness.definitions import OTHER_AREAS
+    from fairness.results.sentences import place
+
+    return OTHER_AREAS.format(areas=place(parameters).areas, k=int(k))
+
+
+def _hidden_areas(table: pd.DataFrame, spec: TableSpec, threshold: int, counts: tuple[str, ...],
+                  exclude: str | None = None) -> list[str]:
+    """The areas (``borough``) of ``table`` that protection alone would hide (any of ``counts``)."""
+    t = table.reset_index(drop=True)
+    if not len(t):
+        return []
+    protected, _ = _protect(t, spec, threshold, None)
+    cols = [c for c in counts if c in protected]
+    mask = protected[cols].map(_is_marker).any(axis=1).to_numpy()
+    return [str(b) for b, m in zip(t["borough"], mask, strict=True) if m and str(b) != exclude]
+
+
+def _others_counted(table: pd.DataFrame, areas: list[str], column: str) -> bool:
+    """Whether an area outside ``areas`` counts anyone (``column`` above 0). If none does, the combined
+    row would be the whole place again: nothing is saved, and the areas stay as they are."""
+    rest = table[~table["borough"].astype(str).isin(areas)]
+    return bool((pd.to_numeric(rest[column], errors="coerce") > 0).any())
+
+
+def _label_hidden(table: pd.DataFrame, spec: TableSpec, threshold: int, counts: tuple[str, ...], label: str,
+                  column: str = "borough") -> bool:
+    """Whether protection would still hide a count of the combined row ``label`` of ``table``."""
+    t = table.reset_index(drop=True)
+    protected, _ = _protect(t, spec, threshold, None)
+    cols = [c for c in counts if c in protected]
+    rows = (t[column].astype(str) == label).to_numpy()
+    return bool(protected.loc[rows, cols].map(_is_marker).to_numpy().any())
+
+
+def _wilson(count: float, n: float, alpha: float) -> tuple[float, float]:
+    from fairness.stats.intervals import confint_proportion
+
+    lo, hi = confint_proportion(np.array([count]), np.array([n]), alpha=alpha, method="wilson")
+    return float(lo[0]), float(hi[0])
+
+
+def _funnel_combined(sub: pd.DataFrame, metric: str, areas: list[str], label: str):
+    """One metric's funnel rebuilt with ``areas`` as one unit ``label`` (last): rows, φ/τ² record, limit
+    curves and heterogeneity test, all computed from the areas shown plus the combined row."""
+    from fairness.definitions import COMBINED_FLAG
+    from fairness.stats.boroughs import funnel_from_counts, heterogeneity_from_counts
+
+    sub = sub.reset_index(drop=True)
+    part = sub["borough"].astype(str).isin(areas).to_numpy()
+    kept = sub.loc[~part, ["borough", "count", "n"]]
+    joined = pd.DataFrame({"borough": [label], "count": [int(pd.to_numeric(sub.loc[part, "count"]).sum())],
+                           "n": [pd.to_numeric(sub.loc[part, "n"]).sum()]})
+    counts = pd.concat([kept, joined], ignore_index=True)
+    # the areas the audit treated as covered (a rate's area without rows and not covered is "no data")
+    no_data = (sub["flag"].astype(str) == "not_estimable").to_numpy() & (pd.to_numeric(sub["count"]) == 0).to_numpy()
+    covers = [str(b) for b, nd in zip(sub["borough"], no_data, strict=True) if not nd and str(b) not in areas]
+    covers.append(label)
+    rows, disp, limits = funnel_from_counts({metric: counts}, covers=covers)
+    het = heterogeneity_from_counts({metric: counts}, covers=covers)
+    last = len(rows) - 1
+    rows = rows.astype({c: "float64" for c in ("z", "z_adjusted", "lower_95", "upper_95", "lower_998", "upper_998")
+                        if c in rows})
+    for c in ("z", "z_adjusted", "lower_95", "upper_95", "lower_998", "upper_998"):
+        if c in rows:
+            rows.at[last, c] = np.nan
+    rows["flag"] = rows["flag"].astype(object)
+    rows.at[last, "flag"] = COMBINED_FLAG
+    return rows, disp, limits, het
+
+
+def combine_small_areas(res: AuditResult, *, threshold: int = 10) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """Combine the areas whose own figures would be suppressed into one named row (issue 12).
+
+    As official statistics publish small areas together, in every per-area
+    table (each metric of ``boroughs`` with its funnel, φ, τ² and
+    heterogeneity test; ``casemix``; ``band_consistency``; each check and
+    quarter of ``checks``) the areas that protection alone would hide (a
+    count below ``threshold``, or one hidden to protect it) are replaced by
+    one row, "Other boroughs (k)" (under another profile its plural area
+    word, :func:`other_areas_label`), when there are two or more of them.
+    Its counts are the sums of theirs and its rate and Wilson interval are
+    recomputed from them. The funnel's centre, φ, τ², limits and the
+    heterogeneity test are recomputed from the areas shown plus the combined
+    row, so no model summary rests on a hidden area; the combined row is in
+    the tables but is not compared with the limits (flag
+    :data:`~fairness.definitions.COMBINED_FLAG`: a group of areas is not an
+    area). The case-mix model's likelihood-ratio test, which needs the
+    records, cannot be recomputed and is withheld where its table combines
+    areas. A combined row that is itself small is suppressed afterwards as
+    any row is. The no-risk funnel and the case-mix table combine the same
+    areas (they publish the same counts).
+
+    Returns the changed tables (by field name) and the combinations made
+    (``table, metric / check, quarter, label, areas, why``).
+    """
+    from fairness.definitions import COMBINED_FLAG
+    from fairness.results.sentences import place
+
+    where = place(res)
+    alpha = float((res.parameters or {}).get("alpha", 0.05))
+    changes: dict[str, pd.DataFrame] = {}
+    made: list[dict] = []
+
+    def note(table: str, label: str, areas: list[str], **key) -> None:
+        metric = str(key.get("metric", ""))
+        what = _AREA_TABLE_WORDS[table].format(metric=_AREA_METRIC_WORDS.get(metric, metric.replace("_", " ")),
+                                              area=where.area, check=key.get("check", ""),
+                                              quarter=key.get("quarter", ""))
+        why = COMBINED_AREAS_WHY.format(names=_words(areas), label=label, what=what, threshold=threshold)
+        made.append({"table": table, **key, "label": label, "areas": list(areas), "why": why, "what": what})
+
+    boroughs = getattr(res, "boroughs", None)
+    casemix = getattr(res, "casemix", None)
+    no_risk = getattr(res, "no_risk", None)
+    # the no-risk share by area in the no_risk table publishes the funnel's counts again: same areas
+    by_area = (no_risk[no_risk["by"] == "borough"] if isinstance(no_risk, pd.DataFrame) and len(no_risk)
+               and {"by", "group", "count", "n"} <= set(no_risk) else pd.DataFrame())
+    plans: dict[str, list[str]] = {}
+    if isinstance(boroughs, pd.DataFrame) and len(boroughs) and {"metric", "borough", "count", "n"} <= set(boroughs):
+        for metric in dict.fromkeys(boroughs["metric"]):
+            sub = boroughs[boroughs["metric"] == metric]
+            areas = set(_hidden_areas(sub, TABLE_SPECS["boroughs"], threshold, ("count", "n")))
+            if isinstance(casemix, pd.DataFrame) and len(casemix) and "metric" in casemix:
+                cm = casemix[casemix["metric"] == metric]
+                areas |= set(_hidden_areas(cm, TABLE_SPECS["casemix"], threshold, ("observed", "n")))
+            if metric == "no_risk_share" and len(by_area):
+                areas |= set(_hidden_areas(by_area.rename(columns={"group": "borough"}), TABLE_SPECS["no_risk"],
+                                           threshold, ("count", "n")))
+            ordered = [str(b) for b in sub["borough"] if str(b) in areas]
+            if len(ordered) < 2 or not _others_counted(sub, ordered, "count" if metric == "rate_per_1000" else "n"):
+                continue
+            # combined, is the row itself still small? Then the areas stay as they are, each suppressed
+            label = other_areas_label(len(ordered), res)
+            part = sub["borough"].astype(str).isin(ordered).to_numpy()
+            trial = pd.concat([sub.loc[~part, ["metric", "borough", "count", "n"]], pd.DataFrame(
+                {"metric": [metric], "borough": [label], "count": [pd.to_numeric(sub.loc[part, "count"]).sum()],
+                 "n": [pd.to_numeric(sub.loc[part, "n"]).sum()]})], ignore_index=True)
+            if not _label_hidden(trial, TABLE_SPECS["boroughs"], threshold, ("count", "n"), label):
+                plans[str(metric)] = ordered
+    if plans:
+        b_rows, disp, limits, het = [], getattr(res, "overdispersion"), getattr(res, "funnel_limits"), \
+            getattr(res, "heterogeneity")
+        disp, limits, het = (t.reset_index(drop=True) if isinstance(t, pd.DataFrame) else t for t in (disp, limits, het))
+        new_limits = []
+        for metric in dict.fromkeys(boroughs["metric"]):
+            sub = boroughs[boroughs["metric"] == metric]
+            areas = plans.get(str(metric))
+            if not areas:
+                b_rows.append(sub)
+                if isinstance(limits, pd.DataFrame) and len(limits):
+                    new_limits.append(limits[limits["metric"] == metric])
+                continue
+            label = other_areas_label(len(areas), res)
+            rows, d, lim, h = _funnel_combined(sub, str(metric), areas, label)
+            b_rows.append(rows[list(sub.columns)])
+            new_limits.append(lim)
+            if isinstance(disp, pd.DataFrame) and len(disp):
+                i = disp.index[disp["metric"] == metric]
+                for c in d.columns:
+                    if c in disp:
+                        disp[c] = disp[c].astype(object) if disp[c].dtype != d[c].dtype else disp[c]
+                        disp.loc[i, c] = d[c].iloc[0]
+            if isinstance(het, pd.DataFrame) and len(het):
+                i = het.index[het["metric"] == metric]
+                for c in h.columns:
+                    if c in het:
+                        het.loc[i, c] = h[c].iloc[0]
+            note("boroughs", label, areas, metric=str(metric))
+        changes["boroughs"] = pd.concat(b_rows, ignore_index=True)
+        if isinstance(disp, pd.DataFrame):
+            changes["overdispersion"] = disp.infer_objects()
+        if new_limits:
+            changes["funnel_limits"] = pd.concat(new_limits, ignore_index=True)
+        if isinstance(het, pd.DataFrame):
+            changes["heterogeneity"] = het
+    if isinstance(casemix, pd.DataFrame) and len(casemix) and "metric" in casemix \
+            and any(m in plans for m in casemix["metric"]):
+        parts = []
+        for metric in dict.fromkeys(casemix["metric"]):
+            sub = casemix[casemix["metric"] == metric].reset_index(drop=True)
+            areas = plans.get(str(metric))
+            if not areas:
+                parts.append(sub)
+                continue
+            part = sub["borough"].astype(str).isin(areas).to_numpy()
+            row = {c: np.nan for c in sub.columns}
+            o, e = int(pd.to_numeric(sub.loc[part, "observed"]).sum()), float(pd.to_numeric(sub.loc[part, "expected"]).sum())
+            row.update(metric=metric, borough=other_areas_label(len(areas), res), observed=o, expected=e,
+                       n=int(pd.to_numeric(sub.loc[part, "n"]).sum()), oe_ratio=o / e if e > 0 else np.nan,
+                       flag=COMBINED_FLAG)
+            parts.append(pd.concat([sub.loc[~part], pd.DataFrame([row], columns=sub.columns)], ignore_index=True))
+            note("casemix", row["borough"], areas, metric=str(metric))
+        changes["casemix"] = pd.concat(parts, ignore_index=True)
+        test = getattr(res, "casemix_test", None)
+        if isinstance(test, pd.DataFrame) and len(test):
+            test = test.reset_index(drop=True).copy()
+            for c in ("lr_statistic", "p_value"):
+                if c in test:
+                    test[c] = np.nan
+            changes["casemix_test"] = test
+    if "no_risk_share" in plans and len(by_area):
+        areas = plans["no_risk_share"]
+        t = no_risk.reset_index(drop=True)
+        part = ((t["by"] == "borough") & t["group"].astype(str).isin(areas)).to_numpy()
+        if part.any():
+            first = t.loc[part].iloc[0].to_dict()
+            c, n = int(pd.to_numeric(t.loc[part, "count"]).sum()), int(pd.to_numeric(t.loc[part, "n"]).sum())
+            lo, hi = _wilson(c, n, alpha)
+            row = {**first, "group": other_areas_label(len(areas), res), "count": c, "n": n,
+                   "share": c / n if n else np.nan, "ci_low": lo, "ci_high": hi}
+            if "note" in row:
+                row["note"] = ""
+            at = int(np.flatnonzero(part)[-1])  # after the last of the by-area rows it replaces
+            last = int(np.flatnonzero((t["by"] == "borough").to_numpy())[-1])
+            keep = t.loc[~part]
+            before = keep.loc[keep.index <= max(at, last)]
+            after = keep.loc[keep.index > max(at, last)]
+            changes["no_risk"] = pd.concat([before, pd.DataFrame([row], columns=t.columns), after],
+                                           ignore_index=True).astype({"count": t["count"].dtype, "n": t["n"].dtype})
+            note("no_risk", row["group"], areas, metric="no_risk_share")
+    consistency = getattr(res, "band_consistency", None)
+    if isinstance(consistency, pd.DataFrame) and len(consistency) and {"borough", "n", "disagree"} <= set(consistency):
+        t = consistency.reset_index(drop=True)
+        areas = _hidden_areas(t, TABLE_SPECS["band_consistency"], threshold, ("disagree", "n"))
+        if len(areas) >= 2 and _others_counted(t, areas, "n"):
+            part = t["borough"].astype(str).isin(areas).to_numpy()
+            n, d = int(t.loc[part, "n"].sum()), int(t.loc[part, "disagree"].sum())
+            row = {c: t.loc[part, c].iloc[0] if c.startswith("london_") else np.nan for c in t.columns}
+            lo, hi = _wilson(d, n, alpha)
+            row.update(borough=other_areas_label(len(areas), res), n=n, disagree=d, share=d / n if n else np.nan,
+                       ci_low=lo, ci_high=hi, flag=COMBINED_FLAG)
+            joined = pd.concat([t.loc[~part], pd.DataFrame([row], columns=t.columns)], ignore_index=True)
+            if not _label_hidden(joined, TABLE_SPECS["band_consistency"], threshold, ("disagree", "n"),
+                                 row["borough"]):
+                changes["band_consistency"] = joined
+                note("band_consistency", row["borough"], areas)
+    checks = getattr(res, "checks", None)
+    all_areas = all_areas_label(res)
+    if isinstance(checks, pd.DataFrame) and len(checks) and {"check", "quarter", "borough", "count", "n"} <= set(checks):
+        t = checks.reset_index(drop=True)
+        spec = table_spec("checks", all_areas)
+        protected, _ = _protect(t, spec, threshold, None)
+        hidden = protected[["count", "n"]].map(_is_marker).any(axis=1).to_numpy()
+        parts, any_made = [], False
+        for (check, quarter), idx in t.groupby(["check", "quarter"], sort=False).groups.items():
+            sub = t.loc[idx]
+            areas = [str(b) for i, b in zip(idx, sub["borough"], strict=True) if hidden[i] and str(b) != all_areas]
+            if len(areas) < 2 or not _others_counted(sub[sub["borough"].astype(str) != all_areas], areas, "n"):
+                parts.append(sub)
+                continue
+            part = sub["borough"].astype(str).isin(areas).to_numpy()
+            first = sub.loc[part].iloc[0]
+            n, c = int(sub.loc[part, "n"].sum()), int(sub.loc[part, "count"].sum())
+            lo, hi = _wilson(c, n, alpha)
+            row = {**first.to_dict(), "borough": other_areas_label(len(areas), res), "count": c, "n": n,
+                   "share": c / n if n else np.nan, "ci_low": lo, "ci_high": hi, "status": COMBINED_FLAG}
+            if "detail" in row:
+                row["detail"] = ""
+            joined = pd.concat([sub.loc[~part], pd.DataFrame([row], columns=sub.columns)], ignore_index=True)
+            if _label_hidden(joined, spec, threshold, ("count", "n"), row["borough"]):
+                parts.append(sub)
+                continue
+            parts.append(joined)
+            note("checks", row["borough"], areas, check=str(check), quarter=str(quarter))
+            any_made = True
+        if any_made:
+            changes["checks"] = pd.concat(parts, ignore_index=True).astype({"count": t["count"].dtype,
+                                                                           "n": t["n"].dtype})
+    return changes, made
+
+
+def combined_areas_sentences(combined: list[dict], *, where: object = None, threshold: int = 10) -> list[str]:
+    """The disclosure note's sentences for the combined areas (:func:`combine_small_areas`): one per set
+    of areas combined, naming the tables, except the checks by area, which get one sentence (which areas
+    each of their combined rows holds is in ``metrics.json``). ``where`` is the audit (its place's words)."""
+    from fairness.results.sentences import place
+
+    p = place(where)
+    same: dict[tuple, list[dict]] = {}
+    for c in combined:
+        if c["table"] != "checks":
+            same.setdefault((c["label"], tuple(c["areas"])), []).append(c)
+    out = []
+    for cs in same.values():
+        whats = list(dict.fromkeys(c.get("what", c["table"]) for c in cs))
+        text = COMBINED_AREAS_NOTE.format(names=_words(list(cs[0]["areas"])), label=cs[0]["label"],
+                                          what=_words(whats), threshold=threshold, areas=p.areas, area=p.area,
+                                          place=p.name)
+        out.append(f"{text[:1].upper()}{text[1:]}.")
+    checks = [c for c in combined if c["table"] == "checks"]
+    if checks:
+        out.append(f"In {len(checks)} rows of the data-protection checks by {p.area}, small {p.areas} are "
+                   f"published together the same way; which {p.areas} each such row holds is listed in "
+                   "parameters.combined_areas of metrics.json.")
     return out

@@ -564,7 +564,10 @@ def borough_sentence(res: AuditResult, *, metric: str = "no_risk_share", short: 
         return None
     sub = b[b["metric"] == metric]
     flags = sub["flag"].astype(str)
-    compared = int((~flags.isin(["not_estimable", SUPPRESSED])).sum())
+    from fairness.definitions import COMBINED_FLAG
+
+    # a row of small areas published together ("Other boroughs (2)") is not an area: not compared
+    compared = int((~flags.isin(["not_estimable", SUPPRESSED, COMBINED_FLAG])).sum())
     if compared < 2:
         return None
     level = _level(res.parameters)
@@ -578,6 +581,8 @@ def borough_sentence(res: AuditResult, *, metric: str = "no_risk_share", short: 
     where = place(res)
     area, areas = where.area, where.areas
     more = f"; {hidden} more {area if hidden == 1 else areas} not shown: small counts suppressed" if hidden else ""
+    more += "".join(f"; {label} published together, not compared"
+                    for label in sub.loc[flags == COMBINED_FLAG, "borough"].astype(str))
     if above.empty and below.empty:
         return (f"No {area}'s share of {what} stands out from {where.name} as a whole ({city}) by more than "
                 f"chance and the usual spread between {areas} would explain ({compared} {areas} compared{more}).")
