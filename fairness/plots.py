@@ -959,8 +959,10 @@ def funnel(
 
     Notes
     -----
-    Boroughs without a value or size (not estimable, or hidden by disclosure
-    control) cannot be placed; they are listed by name under the x-axis
+    A row flagged ``"combined"`` (small areas published together by
+    disclosure control, "Other boroughs (2)") is not drawn: it is not an area
+    that can be compared with the limits. Boroughs without a value or size
+    (not estimable, or hidden by disclosure control) cannot be placed; they are listed by name under the x-axis
     (more than three, or suppressed ones with ``suppressed_in_note``: counted
     there and named in the note).
     """
@@ -978,6 +980,11 @@ def funnel(
 
     ax = _new_axes(ax, height=4.6)
     data = _select_metric(boroughs, metric, "boroughs").reset_index(drop=True)
+    if flag is not None and flag in data.columns:
+        # small areas published together ("Other boroughs (2)") are not an area: not a point of the funnel
+        from fairness.definitions import COMBINED_FLAG
+
+        data = data[data[flag].astype(str) != COMBINED_FLAG].reset_index(drop=True)
     lim = _select_metric(limits, metric, "limits") if not limits.empty else limits
     if data.empty:
         ax.set_xlabel(xlabel)

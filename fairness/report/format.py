@@ -1043,12 +1043,46 @@ def hidden_boroughs_note(res: object, metric: str) -> Markupish:
     from fairness.publish.publication import hidden_rows
 
     names = hidden_rows(getattr(res, "boroughs", pd.DataFrame()), metric=metric)
-    if not names:
-        return Markupish("", "")
     w = _words(res)
-    what = w["Area"] if len(names) == 1 else f"{len(names)} {w['areas']}"
-    text = f"{what} not shown (suppressed): {', '.join(names)}."
+    texts = []
+    if names:
+        what = w["Area"] if len(names) == 1 else f"{len(names)} {w['areas']}"
+        texts.append(f"{what} not shown (suppressed): {', '.join(names)}.")
+    texts += combined_areas_note(res, metric)
+    if not texts:
+        return Markupish("", "")
+    text = " ".join(texts)
     return Markupish(f'<p class="table-note figure-note">{html.escape(text)}</p>', text)
+
+
+def combined_areas_note(res: object, metric: str) -> list[str]:
+    """Under a funnel plot: the small areas published together as one row ("Other boroughs (2)"), with
+    that row's figure; the row is not a point of the funnel (a group of areas is not an area that can be
+    compared with the limits). Empty when no areas were combined for ``metric``."""
+    params = getattr(res, "parameters", {}) or {}
+    boroughs = getattr(res, "boroughs", pd.DataFrame())
+    w = _words(res)
+    out = []
+    for c in params.get("combined_areas") or ():
+        if c.get("table") != "boroughs" or c.get("metric") != metric:
+            continue
+        row = boroughs[(boroughs["metric"] == metric) & (boroughs["borough"].astype(str) == c["label"])] \
+            if {"metric", "borough"} <= set(boroughs.columns) else boroughs.iloc[0:0]
+        figure_text = ""
+        if len(row):
+            r = row.iloc[0]
+            value = _fmt_metric(metric, r.get("value"))
+            base = "residents" if metric == "rate_per_1000" else w["unit"]
+            figure_text = f" ({value}; {fmt_int(r.get('count'))} of {fmt_int(r.get('n'))} {base})" \
+                if metric != "rate_per_1000" else f" ({value}; {fmt_int(r.get('count'))} {w['unit']})"
+        out.append(f"{_and_words(list(c['areas']))} are published together as {c['label']}{figure_text}: each "
+                   f"alone would be suppressed. Not drawn: a group of {w['areas']} is not one {w['area']} "
+                   "that can be compared with the limits.")
+    return out
+
+
+def _and_words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _threshold(res: object) -> int:
