@@ -38,7 +38,10 @@ records hold is protected like any group's.
 
 Before protecting, small groups of the band tables are combined with their
 neighbours where that saves a large group's figures (:func:`combine_small_groups`,
-declared in :data:`fairness.definitions.GROUP_COMBINATIONS`).
+declared in :data:`fairness.definitions.GROUP_COMBINATIONS`), and the areas
+whose own figures would be suppressed are published together as one row,
+"Other boroughs (k)" (:func:`combine_small_areas`), with the funnels'
+summaries recomputed from the areas shown plus that row.
 
 Totals a reader knows are declared in :data:`TABLE_SPECS`: each ``by`` group,
 a check's "All boroughs" row, the margins of the sharing table, the identities
