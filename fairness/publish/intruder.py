@@ -69,9 +69,9 @@ import pandas as pd
 from fairness.definitions import (
     AGE_BANDS,
     BOROUGHS,
+    COMBINED_FLAG,
     DEFAULT_SUPPRESSION_THRESHOLD,
     ETHNICITIES,
-    COMBINED_FLAG,
     GROUP_COMBINATIONS,
     OTHER_BOROUGHS,
     RISK_BANDS,

@@ -423,7 +423,7 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     area_changes, combined_areas = combine_small_areas(res, threshold=threshold)
     withheld_test = [(i, c) for t in [area_changes.get("casemix_test")] if t is not None
                      for i in range(len(t)) for c in ("lr_statistic", "p_value")
-                     if c in t and pd.notna(getattr(res, "casemix_test").reset_index(drop=True).at[i, c])]
+                     if c in t and pd.notna(res.casemix_test.reset_index(drop=True).at[i, c])]
     if area_changes:
         res = dataclasses.replace(res, **area_changes)
     if withheld_test:
@@ -1391,8 +1391,7 @@ def combine_small_areas(res: AuditResult, *, threshold: int = 10) -> tuple[dict[
             if not _label_hidden(trial, TABLE_SPECS["boroughs"], threshold, ("count", "n"), label):
                 plans[str(metric)] = ordered
     if plans:
-        b_rows, disp, limits, het = [], getattr(res, "overdispersion"), getattr(res, "funnel_limits"), \
-            getattr(res, "heterogeneity")
+        b_rows, disp, limits, het = [], res.overdispersion, res.funnel_limits, res.heterogeneity
         disp, limits, het = (t.reset_index(drop=True) if isinstance(t, pd.DataFrame) else t for t in (disp, limits, het))
         new_limits = []
         for metric in dict.fromkeys(boroughs["metric"]):

@@ -1072,9 +1072,9 @@ def combined_areas_note(res: object, metric: str) -> list[str]:
         if len(row):
             r = row.iloc[0]
             value = _fmt_metric(metric, r.get("value"))
-            base = "residents" if metric == "rate_per_1000" else w["unit"]
-            figure_text = f" ({value}; {fmt_int(r.get('count'))} of {fmt_int(r.get('n'))} {base})" \
-                if metric != "rate_per_1000" else f" ({value}; {fmt_int(r.get('count'))} {w['unit']})"
+            figure_text = f" ({value}; {fmt_int(r.get('count'))} of {fmt_int(r.get('n'))} {w['unit']})" \
+                if metric != "rate_per_1000" else \
+                f" ({value} per 1,000 residents; {fmt_int(r.get('count'))} {w['unit']})"
         out.append(f"{_and_words(list(c['areas']))} are published together as {c['label']}{figure_text}: each "
                    f"alone would be suppressed. Not drawn: a group of {w['areas']} is not one {w['area']} "
                    "that can be compared with the limits.")
