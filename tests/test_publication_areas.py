@@ -63,12 +63,21 @@ def hand_result(areas: list[str] = LONDON, parameters: dict | None = None) -> Au
         "share": [x / n for x, n in zip(DISAGREE, LISTED, strict=True)], "ci_low": lo, "ci_high": hi,
         "amber_from": 9.0, "red_from": 28.0, "london_amber_from": 9.0, "london_red_from": 28.0,
         "london_share": sum(DISAGREE) / sum(LISTED), "flag": "consistent"})
-    params = {"quarter": "2018Q4", "alpha": 0.05, "no_risk": "harm_zero", **(parameters or {})}
+    # case mix without covariates: expected = n x 73/165; p-values entered by hand (the model is not refitted)
+    expected = [n * 73 / 165 for n in LISTED]
+    z = [1.0, -0.5, -2.0, 0.3, 1.5]
+    casemix = pd.DataFrame({
+        "metric": "no_risk_share", "borough": areas, "observed": NO_RISK, "expected": expected, "n": LISTED,
+        "oe_ratio": [o / e for o, e in zip(NO_RISK, expected, strict=True)], "ci_low": 0.5, "ci_high": 1.5, "z": z,
+        "p_value": [0.01, 0.5, 0.04, 0.2, 0.03], "p_adjusted": 0.05, "flag": "within"})
+    casemix_test = pd.DataFrame([{"metric": "no_risk_share", "lr_statistic": 12.3, "df": 4, "p_value": 0.015,
+                                  "covariates": "age_band, sex, ethnicity"}])
+    params = {"quarter": "2018Q4", "alpha": 0.05, "no_risk": "harm_zero", "adjust": "holm", **(parameters or {})}
     return AuditResult(
         quarter="2018Q4", quarters=("2018Q4",), n=165, quarantined=0, n_rows=165, source="hand",
         sha256="0" * 64, mode="internal", parameters=params, boroughs=boroughs, overdispersion=dispersion,
         funnel_limits=limits, heterogeneity=heterogeneity_from_counts({"no_risk_share": counts}), no_risk=no_risk,
-        band_consistency=consistency,
+        band_consistency=consistency, casemix=casemix, casemix_test=casemix_test,
         relative_rate=pd.DataFrame(columns=["benchmark", "benchmark_label", "group", "reference", "count", "rri",
                                             "ci_low", "ci_high"]))
 
@@ -101,6 +110,7 @@ def test_the_small_areas_of_the_funnel_are_one_named_row(published):
     assert {(c["table"], c["label"], tuple(c["areas"])) for c in combined} == {
         ("boroughs", "Other boroughs (2)", ("Camden", "Croydon")),
         ("no_risk", "Other boroughs (2)", ("Camden", "Croydon")),
+        ("casemix", "Other boroughs (2)", ("Camden", "Croydon")),
         ("band_consistency", "Other boroughs (3)", ("Brent", "Camden", "Croydon"))}
 
 
@@ -134,10 +144,28 @@ def test_the_model_summaries_come_from_the_areas_shown_plus_the_combined_row(pub
     assert row(internal.overdispersion, "no_risk_share", "metric")["k"] == 5
 
 
+def test_case_mix_combines_the_same_areas_and_withholds_its_model_test(published):
+    _, pub = published
+    cm = pub.casemix
+    assert list(cm["borough"]) == ["Barnet", "Brent", "Ealing", "Other boroughs (2)"]
+    other = row(cm, "Other boroughs (2)")
+    # observed 4 + 12 = 16; expected (20 + 25) x 73/165 = 19.909091; O/E = 0.803653
+    assert (other["observed"], other["n"]) == (16, 45)
+    assert other["expected"] == pytest.approx(19.909091, abs=1e-6)
+    assert other["oe_ratio"] == pytest.approx(0.803653, abs=1e-6)
+    assert other["flag"] == "combined"
+    # Holm over the three areas shown: 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.5 -> Barnet below 0.05 (higher)
+    assert list(cm["p_adjusted"].iloc[:3]) == pytest.approx([0.03, 0.5, 0.06])
+    assert list(cm["flag"].iloc[:3]) == ["higher", "within", "within"]
+    # the likelihood-ratio test was fitted with the parts apart: withheld
+    assert pub.casemix_test[["lr_statistic", "p_value"]].isna().all().all()
+    assert pub.casemix_test.at[0, "df"] == 4
+
+
 def test_the_parts_appear_nowhere_else(published):
     _, pub = published
     # Camden's and Croydon's no-risk counts (4, 12) and Camden's disagreements (4) are in no row of their own
-    for name in ("boroughs", "no_risk", "band_consistency"):
+    for name in ("boroughs", "no_risk", "band_consistency", "casemix"):
         t = getattr(pub, name)
         col = "group" if name == "no_risk" else "borough"
         parts = ("Camden", "Croydon") + (("Brent",) if name == "band_consistency" else ())

@@ -1339,7 +1339,8 @@ def combine_small_areas(res: AuditResult, *, threshold: int = 10) -> tuple[dict[
     :data:`~fairness.definitions.COMBINED_FLAG`: a group of areas is not an
     area). The case-mix model's likelihood-ratio test, which needs the
     records, cannot be recomputed and is withheld where its table combines
-    areas. A combined row that is itself small is suppressed afterwards as
+    areas; the case-mix p-values of the areas shown are adjusted for multiple
+    comparisons over those areas (the family published). A combined row that is itself small is suppressed afterwards as
     any row is. The no-risk funnel and the case-mix table combine the same
     areas (they publish the same counts).
 
@@ -1440,7 +1441,21 @@ def combine_small_areas(res: AuditResult, *, threshold: int = 10) -> tuple[dict[
             row.update(metric=metric, borough=other_areas_label(len(areas), res), observed=o, expected=e,
                        n=int(pd.to_numeric(sub.loc[part, "n"]).sum()), oe_ratio=o / e if e > 0 else np.nan,
                        flag=COMBINED_FLAG)
-            parts.append(pd.concat([sub.loc[~part], pd.DataFrame([row], columns=sub.columns)], ignore_index=True))
+            kept = sub.loc[~part].copy()
+            if {"p_value", "p_adjusted", "z", "flag"} <= set(kept.columns):
+                # the multiple-comparison adjustment over the areas shown only (the family is what is published)
+                from fairness.stats.intervals import adjust_pvalues
+
+                p_values = pd.to_numeric(kept["p_value"], errors="coerce").to_numpy(dtype="float64")
+                padj = np.full(len(kept), np.nan)
+                has_p = ~np.isnan(p_values)
+                if has_p.any():
+                    padj[has_p] = adjust_pvalues(p_values[has_p], method=str(res.parameters.get("adjust", "holm")))
+                z = pd.to_numeric(kept["z"], errors="coerce").to_numpy(dtype="float64")
+                kept["p_adjusted"] = padj
+                kept["flag"] = np.where(np.isnan(padj), "not_estimable",
+                                        np.where(padj < alpha, np.where(z > 0, "higher", "lower"), "within"))
+            parts.append(pd.concat([kept, pd.DataFrame([row], columns=sub.columns)], ignore_index=True))
             note("casemix", row["borough"], areas, metric=str(metric))
         changes["casemix"] = pd.concat(parts, ignore_index=True)
         test = getattr(res, "casemix_test", None)
