@@ -1436,7 +1436,9 @@ def provenance_table(
         ("Mode", mode),
         ("fairness-audit version", __version__),
         ("Python", platform.python_version()),
-        ("Audit parameters", _json_compact(getattr(res, "parameters", {}) or {})),
+        # what disclosure control combined is said in the methods (the disclosure note) and metrics.json
+        ("Audit parameters", _json_compact({k: v for k, v in (getattr(res, "parameters", {}) or {}).items()
+                                            if k not in ("combined_groups", "combined_areas")})),
     ]
     if parameters:
         rows.append(("Report parameters", _json_compact(dict(parameters))))
