@@ -142,6 +142,10 @@ def test_the_model_summaries_come_from_the_areas_shown_plus_the_combined_row(pub
     od = row(pub.overdispersion, "no_risk_share", "metric")
     assert od["k"] == 4 and not math.isnan(od["phi"])  # published: every input is published
     assert row(internal.overdispersion, "no_risk_share", "metric")["k"] == 5
+    from fairness.report.format import overdispersion_table
+
+    assert "published together (\"Other boroughs (k)\") count as one" in overdispersion_table(pub).note
+    assert "count as one" not in overdispersion_table(internal).note
 
 
 def test_case_mix_combines_the_same_areas_and_withholds_its_model_test(published):

@@ -769,7 +769,11 @@ def overdispersion_table(res: object) -> Table:
         "real differences in practice, so the funnel limits are widened by τ² (Spiegelhalter 2005). "
         f"φ is estimated after pulling in the most extreme {w['areas']} (10% winsorising); the heterogeneity "
         f"test and I² count every {w['area']} in full, so a few far-out {w['areas']} among otherwise alike ones "
-        "give a small φ beside a very small p. The sentences below say which holds for each measure.",
+        "give a small φ beside a very small p. The sentences below say which holds for each measure."
+        + (f" Small {w['areas']} published together (\"Other {w['areas']} (k)\") count as one in these "
+           "figures, as in the tables: every number they use is published."
+           if any(c.get("table") == "boroughs" for c in (getattr(res, "parameters", {}) or {}).get(
+               "combined_areas") or ()) else ""),
         numeric=(w["place"], "φ", "τ²", "I²", "p (heterogeneity)", w["Areas"]),
     )
 
