@@ -150,3 +150,21 @@ def test_several_snapshots_need_a_quarter():
     with pytest.raises(ValueError, match=r"2 snapshots \(2018Q3, 2018Q4\).*quarter="):
         disparity_table(both)
     pd.testing.assert_frame_equal(disparity_table(both, quarter="2018Q4"), disparity_table(one))
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_one_quarter_is_selected_by_its_first_and_last_instant(unit):
+    """one_snapshot finds a quarter's rows by comparing dates with its bounds (issue 10: labelling
+    every date made disparity_table 20x its group-by floor at 1M rows); the same rows as the labels."""
+    from fairness.quarters import quarter_codes
+    from fairness.stats._options import one_snapshot
+
+    dates = pd.Series(pd.to_datetime(["2018-09-30 23:59:59", "2018-10-01 00:00:00", "2018-12-31 23:59:59",
+                                      "2019-01-01 00:00:00", None], format="ISO8601")).astype(f"datetime64[{unit}]")
+    m = pd.DataFrame({"snapshot_date": dates, "row": range(5)})
+    codes, labels = quarter_codes(dates)
+    for q in labels:  # 2018Q3, 2018Q4, 2019Q1
+        assert one_snapshot(m, q, function="f")["row"].tolist() == [i for i in range(5) if codes[i] == labels.index(q)]
+    assert one_snapshot(m, "2018-q4", function="f")["row"].tolist() == [1, 2]
+    with pytest.raises(ValueError, match="quarter 2017Q1 is not in the matrix; quarters found: 2018Q3, 2018Q4, 2019Q1"):
+        one_snapshot(m, "2017Q1", function="f")
