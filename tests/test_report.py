@@ -96,6 +96,13 @@ def _audit_log(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("FAIRNESS_FAILED_DIR", str(tmp_path / "state" / "failed"))
 
 
+@pytest.fixture(autouse=True)
+def _no_handed_audit(monkeypatch):
+    """The runner alone: no audit is made to hand to the notebooks (the fake runs below would not
+    read it); tests/test_report_handoff.py tests the audit the runner hands over."""
+    monkeypatch.setattr(report, "_notebook_defaults", lambda template: None)
+
+
 @pytest.fixture
 def matrix(tmp_path: Path) -> Path:
     """Two quarters, five people each (P0–P4)."""

@@ -178,6 +178,7 @@ def test_report_reads_the_file_once_and_hands_each_quarter_its_audit(matrix: Pat
     assert json.loads(seen[0]["json"])["parameters"]["alpha"] == 0.1
 
 
+@pytest.mark.slow  # a synthetic matrix of another place, validated and audited twice (about 10 s)
 def test_under_a_profile_the_handed_audit_is_the_notebooks_own(tmp_path: Path, monkeypatch):
     """`fairness report --profile england-wales-forces`: the file validated with the profile once, and
     the audit the notebook would make under it (its profile object travels with the result)."""
