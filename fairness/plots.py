@@ -899,6 +899,27 @@ def _forest_xlabel(is_rate_ratio: bool, reference: str | None, bench_names: list
 # --------------------------------------------------------------------------
 
 
+def _limits_at(limits: pd.DataFrame, size: float, *, rate: bool) -> list[float]:
+    """Each limit curve's value at ``size`` (interpolated; shares kept within 0 to 1), so that the
+    narrowest part of the funnel in view is drawn."""
+    if limits.empty or not {"n", "level", "lower", "upper"} <= set(limits.columns):
+        return []
+    found: list[float] = []
+    levels = pd.to_numeric(limits["level"], errors="coerce")
+    for level in levels.dropna().unique():
+        curve = limits[levels == level]
+        n = _numeric(curve, "n")
+        order = np.argsort(n)
+        for col in ("lower", "upper"):
+            y = _numeric(curve, col)[order]
+            ok = np.isfinite(n[order]) & np.isfinite(y)
+            if ok.sum() == 0:
+                continue
+            v = float(np.interp(size, n[order][ok], y[ok]))
+            found.append(max(v, 0.0) if rate else min(max(v, 0.0), 1.0))
+    return found
+
+
 def funnel(
     boroughs: pd.DataFrame,
     limits: pd.DataFrame,
@@ -1005,10 +1026,12 @@ def funnel(
         t = _numeric(data, "target")
         target = next((float(v) for v in t if np.isfinite(v)), None)
 
-    # axes ranges from the placed points and the target (limits at tiny n would squash them)
+    # axes ranges from the placed points, the target and the limits at the largest placed size
+    # (the limits at tiny n would squash the points; left out, very wide limits were not drawn at all)
     if placed.any():
         x_max = float(xs[placed].max()) * 1.08
         y_vals = list(ys[placed]) + ([target] if target is not None else [])
+        y_vals += _limits_at(lim, float(xs[placed].max()), rate=rate)
         y_lo, y_hi = min(y_vals), max(y_vals)
         pad = 0.18 * (y_hi - y_lo) if y_hi > y_lo else 0.1 * max(abs(y_hi), 0.01)
         y_lo, y_hi = max(y_lo - pad, 0.0), y_hi + pad

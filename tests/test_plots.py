@@ -542,6 +542,35 @@ def test_funnel_counts_suppressed_boroughs_when_the_note_names_them():
     assert f"{NOT_ESTIMABLE_LABEL}: Merton" in label  # not estimable: still named (no note lists it)
 
 
+def test_funnel_draws_limits_that_lie_outside_the_points():
+    """2023Q4 of the default history: seven boroughs between 0% and 28% no risk, with so much
+    over-dispersion that the 95% limits at the largest borough were 0% and 56%; the axis was set from the
+    points alone, so the legend listed limits the chart did not show. The axis now reaches the limits at
+    the largest placed size (shares kept within 0% to 100%)."""
+    b = pd.DataFrame({
+        "borough": ["A", "B", "C", "D"],
+        "n": [12, 15, 65, 68],
+        "metric": "no_risk_share",
+        "value": [0.0, 0.0, 0.277, 0.206],
+        "flag": ["within"] * 4,
+    })
+    sizes = np.array([5.0, 20.0, 40.0, 80.0])
+    lim = pd.concat([
+        pd.DataFrame({"n": sizes, "level": 0.95, "lower": [-0.6, -0.3, -0.2, -0.1], "upper": [0.9, 0.7, 0.6, 0.5]}),
+        pd.DataFrame({"n": sizes, "level": 0.998, "lower": [-0.9, -0.5, -0.4, -0.3], "upper": [1.2, 0.9, 0.8, 0.7]}),
+    ], ignore_index=True)
+    lim["metric"] = "no_risk_share"
+    ax = funnel(b, lim, metric="no_risk_share", target=0.12)
+    lo, hi = ax.get_ylim()
+    # at n = 68 (interpolated between 40 and 80): 95% upper 0.6 - 0.1 * 28/40 = 0.53, 99.8% upper 0.73
+    assert lo == 0.0
+    assert 0.73 < hi <= 1.0
+    # shares never run past 100%
+    far = lim.assign(upper=lim["upper"] + 1.0)
+    assert funnel(b, far, metric="no_risk_share", target=0.12).get_ylim()[1] <= 1.0
+    plt.close("all")
+
+
 def test_percent_axis_ticks_fall_on_whole_percents():
     """A 10%-32% axis was ticked every 2.5 points and printed "12%, 15%, 18%" (2023Q4 funnel, issue 13)."""
     from fairness.plots import _percent_axis
