@@ -1201,8 +1201,8 @@ def count_and_validate_parquet(matrix, *, quarter: str | None, checks_config=Non
             raise ValueError(ERR_NO_VALID_ROWS)
         labels = [f"{1970 + q // 4}Q{q % 4 + 1}" for q in numbers]
         layout, searches = _layout(session, labels, config)
-        persons, tests, dup_keys = _stream_persons(session, numbers, layout, searches, config,
-                                                   find_duplicates=validation is None)
+        persons, tests, dup_keys = _hash_persons(session, numbers, layout, searches, config,
+                                                 find_duplicates=validation is None)
         if validation is None:
             session.dup_keys = dup_keys
             validation = _finish_validation(session)
@@ -1571,23 +1571,34 @@ def _typed_matches(session: _Session, layout, searches) -> dict[str, str]:
     return out
 
 
-def _stream_persons(session: _Session, numbers: list[int], layout, searches, config, *, find_duplicates: bool):
+def _stream_persons(session: _Session, numbers: list[int], layout, searches, config, *, find_duplicates: bool,
+                    other_bits: str | None = None, bad: pd.DataFrame | None = None, ranked: str | None = None,
+                    seen: list | None = None):
     """Stream the valid rows sorted by person and date: the ``persons`` table, the test cells
-    (person_id's pattern matched once per person), and (if asked) every duplicate key."""
+    (person_id's pattern matched once per person), and (if asked) every duplicate key.
+
+    ``ranked``: a table of ``pid, rank`` (the person's place in person_id order among all the
+    valid rows' people): only their rows are streamed, and ``first`` is that rank
+    (:func:`_hash_persons` streams so the people it cannot count from their quarter masks).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     con, src = session.con, session.src
-    other_bits = _tests_sql(_codes(src, config)["__bits"], searches, layout.sharing_values,
-                            _typed_matches(session, layout, searches))
+    if other_bits is None:
+        other_bits = _tests_sql(_codes(src, config)["__bits"], searches, layout.sharing_values,
+                                _typed_matches(session, layout, searches))
+    rank = ", __r.rank AS rank" if ranked else ""
+    join = f" JOIN {ranked} AS __r ON person_id = __r.pid" if ranked else ""
     query = f"""SELECT person_id AS pid, snapshot_date AS snap, __row AS row,
                        CAST({_quarter_number('snapshot_date')} AS SMALLINT) AS q,
                        CAST(coalesce(list_position({_text_list(BOROUGHS)}, borough) - 1, -1) AS TINYINT) AS b,
                        {_condition_sql(defs.flag("harm_zero").condition, set(src.names))} AS z,
-                       CAST({other_bits} AS INTEGER) AS bits
-                FROM ({_valid_view(session)}) ORDER BY pid, snap"""
+                       CAST({other_bits} AS INTEGER) AS bits{rank}
+                FROM ({_valid_view(session)}){join} ORDER BY pid, snap"""
     reader = con.sql(query).to_arrow_reader(STREAM_ROWS)
-    bad = _suspect_keys(session.keys, invalid_only=True) if find_duplicates else None
+    if bad is None:
+        bad = _suspect_keys(session.keys, invalid_only=True) if find_duplicates else None
     bad_keys = set(zip(bad["pid"], bad["snap"], strict=True)) if bad is not None and len(bad) else set()
     bad_pids = pa.array(sorted({p for p, _ in bad_keys}), type=pa.string())
     person_bit = layout.test_columns.index("person_id") if "person_id" in layout.test_columns else None
@@ -1633,8 +1644,13 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
         if n == 0:
             return
         new_person = ~same_pid
-        person = people_before + np.cumsum(new_person) - 1
-        people_before = int(person[-1]) + 1
+        if ranked:
+            person = table.column("rank").to_numpy().astype(np.int64)
+            if seen is not None:
+                seen.append(np.unique(person))
+        else:
+            person = people_before + np.cumsum(new_person) - 1
+            people_before = int(person[-1]) + 1
         q = np.searchsorted(number_list, table.column("q").to_numpy().astype(np.int64))
         borough = table.column("b").to_numpy().astype(np.int64)
         zero = table.column("z").to_numpy(zero_copy_only=False).astype(bool)
@@ -1692,6 +1708,152 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
     duplicates = pd.concat(dup_keys, ignore_index=True).drop_duplicates() if dup_keys else pd.DataFrame(
         {"pid": pd.Series(dtype=object), "snap": pd.Series(dtype=object)})
     return persons, tests, duplicates
+
+
+#: Quarters held by one word of a person's quarter mask (a BIGINT: bit 63 is its sign).
+_MASK_BITS = 63
+#: Words of a quarter mask at most: a matrix of more quarters (252) is streamed sorted by person.
+MASK_WORDS = 4
+
+
+def _hash_persons(session: _Session, numbers: list[int], layout, searches, config, *, find_duplicates: bool):
+    """What :func:`_stream_persons` returns (the same tables, to the integer), without sorting
+    every row by person: hash aggregates.
+
+    One group-by of the valid rows by person_id gives each person the quarters they are
+    listed in and those with harm 0 as bit masks, their boroughs and their place in person_id
+    order. A person listed at most once a quarter, in one borough, with no key shared with a
+    row validation rejected (nearly everyone) is counted from the masks alone: people with the
+    same masks and borough are counted together, then spread over their quarters (streaks and
+    re-listing follow from the bits). The others (a second snapshot in a quarter, a move, a
+    possible duplicate) are streamed sorted by person and date as before, and are the only
+    rows that can hold a duplicate key (two rows with one key are in one quarter). The test
+    cells are one more group-by of the other people's rows, person_id's pattern matched once
+    per person.
+    """
+    n_quarters = len(numbers)
+    n_words = max(1, -(-n_quarters // _MASK_BITS))
+    if n_words > MASK_WORDS:
+        return _stream_persons(session, numbers, layout, searches, config, find_duplicates=find_duplicates)
+    con, src = session.con, session.src
+    other_bits = _tests_sql(_codes(src, config)["__bits"], searches, layout.sharing_values,
+                            _typed_matches(session, layout, searches))
+    qi = (f"CAST(list_position([{', '.join(str(int(q)) for q in numbers)}], "
+          f"{_quarter_number('snapshot_date')}) - 1 AS INTEGER)")
+    rows = f"""SELECT person_id AS pid, {qi} AS qi, __row AS row,
+                      CAST(coalesce(list_position({_text_list(BOROUGHS)}, borough) - 1, -1) AS TINYINT) AS b,
+                      {_condition_sql(defs.flag("harm_zero").condition, set(src.names))} AS z,
+                      CAST({other_bits} AS INTEGER) AS bits
+               FROM ({_valid_view(session)})"""
+
+    def bit(w: int, when: str = "TRUE") -> str:
+        return (f"bit_or(CASE WHEN {when} AND qi // {_MASK_BITS} = {w} "
+                f"THEN CAST(1 AS BIGINT) << (qi % {_MASK_BITS}) ELSE CAST(0 AS BIGINT) END)")
+
+    words = [f"l{w}" for w in range(n_words)] + [f"z{w}" for w in range(n_words)]
+    aggregates = ([f"{bit(w)} AS l{w}" for w in range(n_words)]
+                  + [f"{bit(w, 'z')} AS z{w}" for w in range(n_words)])
+    bad = _suspect_keys(session.keys, invalid_only=True) if find_duplicates else None
+    not_bad = ""
+    if bad is not None and len(bad):
+        con.register("__bad_pids", pd.DataFrame({"pid": pd.Series(sorted(set(bad["pid"])), dtype=object)}))
+        not_bad = " AND pid NOT IN (SELECT pid FROM __bad_pids)"
+    con.sql("DROP TABLE IF EXISTS __mask_persons")
+    con.sql(f"""CREATE TEMP TABLE __mask_persons AS
+                SELECT pid, {', '.join(words)}, b,
+                       n = {' + '.join(f'CAST(bit_count(l{w}) AS INTEGER)' for w in range(n_words))} AND b = b_max{not_bad} AS simple,
+                       row_number() OVER (ORDER BY pid) - 1 AS rank
+                FROM (SELECT pid, {', '.join(aggregates)}, min(b) AS b, max(b) AS b_max, count(*) AS n
+                      FROM ({rows}) GROUP BY pid)""")
+    try:
+        persons = _mask_counts(con.sql(f"""SELECT {', '.join(words)}, b, count(*) AS count, min(rank) AS first
+                                           FROM __mask_persons WHERE simple GROUP BY ALL""").df(),
+                               n_words, n_quarters)
+        mask = "bits"
+        if "person_id" in layout.test_columns:
+            _register_person_hits(con, searches["person_id"])
+            mask = (f"bits | CASE WHEN pid IN (SELECT pid FROM __person_hits) "
+                    f"THEN {1 << layout.test_columns.index('person_id')} ELSE 0 END")
+        con.sql("DROP TABLE IF EXISTS __slow_persons")
+        con.sql("CREATE TEMP TABLE __slow_persons AS SELECT pid, rank FROM __mask_persons WHERE NOT simple")
+        tests = con.sql(f"""SELECT qi AS quarter, CAST(b AS BIGINT) AS borough, CAST({mask} AS BIGINT) AS test_mask,
+                                   count(*) AS count, min(row) AS first
+                            FROM ({rows}) ANTI JOIN __slow_persons USING (pid) GROUP BY ALL""").df()
+        tests = tests.astype("int64").sort_values(["quarter", "borough", "test_mask"]).reset_index(drop=True)
+        slow_ranks = con.sql("SELECT rank FROM __slow_persons").fetchnumpy()["rank"].astype(np.int64)
+        if not len(slow_ranks):
+            duplicates = pd.DataFrame({"pid": pd.Series(dtype=object), "snap": pd.Series(dtype=object)})
+            return persons, tests, duplicates
+        seen: list[np.ndarray] = []
+        slow_persons, slow_tests, duplicates = _stream_persons(
+            session, numbers, layout, searches, config, find_duplicates=find_duplicates, other_bits=other_bits,
+            bad=bad, ranked="__slow_persons", seen=seen)
+        # people all of whose rows were duplicates are not counted: the others' places close up
+        gone = np.setdiff1d(slow_ranks, np.concatenate(seen) if seen else np.zeros(0, dtype=np.int64))
+        if len(gone):
+            for table in (persons, slow_persons):
+                table["first"] = table["first"] - np.searchsorted(np.sort(gone), table["first"].to_numpy())
+        combined = combine_tables([{"persons": persons, "test_cells": tests},
+                                   {"persons": slow_persons, "test_cells": slow_tests}])
+        return combined["persons"], combined["test_cells"], duplicates
+    finally:
+        con.sql("DROP TABLE IF EXISTS __mask_persons")
+        con.sql("DROP TABLE IF EXISTS __slow_persons")
+
+
+def _register_person_hits(con, search) -> None:
+    """``__person_hits``: the people of ``__mask_persons`` whose person_id matches its test
+    pattern, as :func:`_id_matches` decides it (RE2 in DuckDB where it decides as pyarrow's does)."""
+    import pyarrow as pa
+
+    pattern = getattr(search, "__self__", None)
+    text = getattr(pattern, "pattern", None)
+    if isinstance(text, str) and _PLAIN_PATTERN.fullmatch(text) and re.compile(text).flags == pattern.flags:
+        found = con.sql(f"SELECT pid FROM __mask_persons WHERE regexp_matches(pid, {_literal(_PRINTABLE)}) "
+                        f"AND regexp_matches(pid, {_literal(text)})").arrow().read_all().column("pid")
+        other = con.sql(f"SELECT pid FROM __mask_persons WHERE NOT regexp_matches(pid, {_literal(_PRINTABLE)})")
+    else:
+        found = pa.array([], type=pa.string())
+        other = con.sql("SELECT pid FROM __mask_persons")
+    ids = other.arrow().read_all().column("pid").combine_chunks().cast(pa.string())
+    if len(ids):
+        ids = ids.filter(pa.array(_id_matches(ids, search)))
+    hits = pa.table({"pid": pa.concat_arrays([pa.chunked_array(found, type=pa.string()).combine_chunks()
+                                              .cast(pa.string()), ids])})
+    con.register("__person_hits", hits)
+
+
+def _mask_counts(people: pd.DataFrame, n_words: int, n_quarters: int) -> pd.DataFrame:
+    """The ``persons`` table of people counted by their quarter masks (``l*``: listed, ``z*``: harm 0
+    at the quarter's snapshot), borough ``b``, ``count`` and ``first``, as
+    :func:`fairness.counts.cube.person_counts` counts them from their rows."""
+    keys = list(TABLE_KEYS["persons"])
+    if people.empty:
+        return pd.DataFrame({k: np.array([], dtype=np.int64) for k in (*keys, "count", "first")})
+    count = people["count"].to_numpy(dtype=np.int64)
+    first = people["first"].to_numpy(dtype=np.int64)
+    borough = people["b"].to_numpy(dtype=np.int64)
+    words = {k: people[k].to_numpy(dtype=np.int64) for k in people.columns if k[0] in "lz" and k[1:].isdigit()}
+    run = np.zeros(len(people), dtype=np.int64)
+    before = np.zeros(len(people), dtype=bool)
+    was_listed = np.zeros(len(people), dtype=bool)
+    was_zero = np.zeros(len(people), dtype=bool)
+    parts = []
+    for i in range(n_quarters):
+        w, k = divmod(i, _MASK_BITS)
+        listed = ((words[f"l{w}"] >> k) & 1).astype(bool)
+        zero = ((words[f"z{w}"] >> k) & 1).astype(bool) & listed
+        run = np.where(zero, np.where(was_zero, run + 1, 1), 0)
+        relisted = listed & ~was_listed & before
+        if listed.any():
+            parts.append(pd.DataFrame({"quarter": i, "borough": borough[listed], "harm_zero": zero[listed].astype(np.int64),
+                                       "streak": run[listed], "relisted": relisted[listed].astype(np.int64),
+                                       "count": count[listed], "first": first[listed]}))
+        before |= listed
+        was_listed, was_zero = listed, zero
+    table = pd.concat(parts, ignore_index=True)
+    out = table.groupby(keys, sort=True).agg(count=("count", "sum"), first=("first", "min")).reset_index()
+    return out.astype("int64")[[*keys, "count", "first"]]
 
 
 #: A pattern of letters, digits, ``_``, ``-``, alternatives, groups and anchors (``(?i)`` first
