@@ -1766,9 +1766,8 @@ def _hash_persons(session: _Session, numbers: list[int], layout, searches, confi
                 FROM (SELECT pid, {', '.join(aggregates)}, min(b) AS b, max(b) AS b_max, count(*) AS n
                       FROM ({rows}) GROUP BY pid)""")
     try:
-        persons = _mask_counts(con.sql(f"""SELECT {', '.join(words)}, b, count(*) AS count, min(rank) AS first
-                                           FROM __mask_persons WHERE simple GROUP BY ALL""").df(),
-                               n_words, n_quarters)
+        persons = _mask_counts(con.sql(f"""SELECT {', '.join(words)}, b, 1 AS count, rank AS first
+                                           FROM __mask_persons WHERE simple""").fetchnumpy(), n_quarters)
         mask = "bits"
         if "person_id" in layout.test_columns:
             _register_person_hits(con, searches["person_id"])
@@ -1823,37 +1822,45 @@ def _register_person_hits(con, search) -> None:
     con.register("__person_hits", hits)
 
 
-def _mask_counts(people: pd.DataFrame, n_words: int, n_quarters: int) -> pd.DataFrame:
+def _mask_counts(people: dict[str, np.ndarray], n_quarters: int) -> pd.DataFrame:
     """The ``persons`` table of people counted by their quarter masks (``l*``: listed, ``z*``: harm 0
     at the quarter's snapshot), borough ``b``, ``count`` and ``first``, as
     :func:`fairness.counts.cube.person_counts` counts them from their rows."""
     keys = list(TABLE_KEYS["persons"])
-    if people.empty:
+    count = np.asarray(people["count"], dtype=np.int64)
+    if not len(count):
         return pd.DataFrame({k: np.array([], dtype=np.int64) for k in (*keys, "count", "first")})
-    count = people["count"].to_numpy(dtype=np.int64)
-    first = people["first"].to_numpy(dtype=np.int64)
-    borough = people["b"].to_numpy(dtype=np.int64)
-    words = {k: people[k].to_numpy(dtype=np.int64) for k in people.columns if k[0] in "lz" and k[1:].isdigit()}
-    run = np.zeros(len(people), dtype=np.int64)
-    before = np.zeros(len(people), dtype=bool)
-    was_listed = np.zeros(len(people), dtype=bool)
-    was_zero = np.zeros(len(people), dtype=bool)
-    parts = []
+    first = np.asarray(people["first"], dtype=np.int64)
+    borough = np.asarray(people["b"], dtype=np.int64)
+    sizes = (n_quarters, len(BOROUGHS) + 1, 2, n_quarters + 1, 2)  # quarter, borough + 1, harm 0, streak, relisted
+    space = int(np.prod(sizes))
+    total = np.zeros(space, dtype=np.int64)
+    lowest = np.full(space, np.iinfo(np.int64).max, dtype=np.int64)
+    run = np.zeros(len(count), dtype=np.int64)
+    before = np.zeros(len(count), dtype=bool)
+    was_listed = np.zeros(len(count), dtype=bool)
+    was_zero = np.zeros(len(count), dtype=bool)
     for i in range(n_quarters):
         w, k = divmod(i, _MASK_BITS)
-        listed = ((words[f"l{w}"] >> k) & 1).astype(bool)
-        zero = ((words[f"z{w}"] >> k) & 1).astype(bool) & listed
+        listed = ((np.asarray(people[f"l{w}"], dtype=np.int64) >> k) & 1).astype(bool)
+        zero = ((np.asarray(people[f"z{w}"], dtype=np.int64) >> k) & 1).astype(bool) & listed
         run = np.where(zero, np.where(was_zero, run + 1, 1), 0)
         relisted = listed & ~was_listed & before
-        if listed.any():
-            parts.append(pd.DataFrame({"quarter": i, "borough": borough[listed], "harm_zero": zero[listed].astype(np.int64),
-                                       "streak": run[listed], "relisted": relisted[listed].astype(np.int64),
-                                       "count": count[listed], "first": first[listed]}))
+        at = np.flatnonzero(listed)
+        if len(at):
+            key = ((((i * sizes[1] + borough[at] + 1) * 2 + zero[at]) * sizes[3] + run[at]) * 2 + relisted[at])
+            np.add.at(total, key, count[at])
+            np.minimum.at(lowest, key, first[at])
         before |= listed
         was_listed, was_zero = listed, zero
-    table = pd.concat(parts, ignore_index=True)
-    out = table.groupby(keys, sort=True).agg(count=("count", "sum"), first=("first", "min")).reset_index()
-    return out.astype("int64")[[*keys, "count", "first"]]
+    cells = np.flatnonzero(total)
+    rest, out = cells, {}
+    for name, size in zip(reversed(keys), reversed(sizes), strict=True):
+        rest, out[name] = np.divmod(rest, size)
+    out["borough"] = out["borough"] - 1
+    table = pd.DataFrame({k: out[k].astype(np.int64) for k in keys})
+    table["count"], table["first"] = total[cells], lowest[cells]
+    return table
 
 
 #: A pattern of letters, digits, ``_``, ``-``, alternatives, groups and anchors (``(?i)`` first
