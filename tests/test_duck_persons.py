@@ -171,3 +171,14 @@ def test_mask_counts_by_hand():
                              (2, B, 1, 1, 0, 1, 1), (2, H, 1, 1, 1, 1, 2), (3, H, 0, 0, 1, 1, 0)],
                             columns=table.columns)
     _same(table, expected.sort_values(list(table.columns[:5])))
+
+
+def test_a_key_shared_by_two_rejected_rows_only(write_csv, monkeypatch):
+    """Two rejected rows with one key, and no person to stream: the key is still a duplicate
+    (as validate_parquet finds it), on both paths."""
+    rows = [good_row("A1", snapshot_date=d, last_reviewed="2018-01-15") for d in ("2018-03-31", "2018-06-30")]
+    rows += [good_row("Z9", snapshot_date="2018-06-30", last_reviewed="2018-01-15", age=5)] * 2
+    seen = _counted(write_csv(rows), monkeypatch)
+    assert _keys(seen["hash"][2]) == _keys(seen["stream"][2]) == [("Z9", "2018-06-30")]
+    _same(seen["hash"][0], seen["stream"][0])
+    _same(seen["hash"][1], seen["stream"][1])

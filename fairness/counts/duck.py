@@ -1781,7 +1781,9 @@ def _hash_persons(session: _Session, numbers: list[int], layout, searches, confi
         tests = tests.astype("int64").sort_values(["quarter", "borough", "test_mask"]).reset_index(drop=True)
         slow_ranks = con.sql("SELECT rank FROM __slow_persons").fetchnumpy()["rank"].astype(np.int64)
         if not len(slow_ranks):
-            duplicates = pd.DataFrame({"pid": pd.Series(dtype=object), "snap": pd.Series(dtype=object)})
+            shared = [] if bad is None else [bad.loc[bad.duplicated(["pid", "snap"], keep=False), ["pid", "snap"]]]
+            duplicates = pd.concat(shared, ignore_index=True).drop_duplicates() if shared else pd.DataFrame(
+                {"pid": pd.Series(dtype=object), "snap": pd.Series(dtype=object)})
             return persons, tests, duplicates
         seen: list[np.ndarray] = []
         slow_persons, slow_tests, duplicates = _stream_persons(
