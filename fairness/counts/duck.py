@@ -18,13 +18,19 @@ server), within a memory limit, spilling to a temporary directory.
    the same rules, the same messages, row numbers 1-based in file order (as
    ``read_matrix`` gives for Parquet). Rows it accepts (a borough in lower
    case, a padded id) are kept, and counted apart.
-3. **People.** The valid rows stream out of DuckDB sorted by person and date
-   (a few columns only) and are counted chunk by chunk with
-   :func:`fairness.counts.cube.person_counts`: zero-harm streaks and re-listing,
-   the person_id test pattern (matched once per person), and rows sharing a
-   person and a snapshot date (one row per person per snapshot: all of them
-   quarantined, as validation does). ``validate_parquet`` alone finds those
-   with a hashed group-by instead.
+3. **People.** One hash group-by of the valid rows by person_id gives each
+   person bit masks of the quarters they are listed in and of those with harm 0,
+   their boroughs and their place in person_id order; zero-harm streaks and
+   re-listing follow from the bits (:func:`_mask_counts`), and the test cells
+   are one more group-by (the person_id test pattern matched once per person).
+   No row is sorted. The few people the masks cannot describe (two snapshots in
+   a quarter, a move between boroughs, a key shared with a rejected row) are
+   streamed out of DuckDB sorted by person and date, as every person was
+   before, and counted with :func:`fairness.counts.cube.person_counts`; only
+   they can hold rows sharing a person and a snapshot date (one row per person
+   per snapshot: all of them quarantined, as validation does). A matrix of more
+   quarters than the masks hold (252) is streamed whole. ``validate_parquet``
+   alone finds duplicates with a hashed group-by instead.
 4. **Deriving.** :func:`fairness.results.audit.audit_from_cube` computes every table,
    as for a DataFrame. Rows found to be duplicates are left out of the
    counts (the tables are counted again in the rare file that has any).
