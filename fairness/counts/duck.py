@@ -1772,8 +1772,9 @@ def _hash_persons(session: _Session, numbers: list[int], layout, searches, confi
                 FROM (SELECT pid, {', '.join(aggregates)}, min(b) AS b, max(b) AS b_max, count(*) AS n
                       FROM ({rows}) GROUP BY pid)""")
     try:
-        persons = _mask_counts(con.sql(f"""SELECT {', '.join(words)}, b, 1 AS count, rank AS first
-                                           FROM __mask_persons WHERE simple""").fetchnumpy(), n_quarters)
+        persons = _mask_counts(con.sql(f"""SELECT {', '.join(words)}, b, count(*) AS count, min(rank) AS first
+                                           FROM __mask_persons WHERE simple GROUP BY ALL""").fetchnumpy(),
+                               n_quarters)
         mask = "bits"
         if "person_id" in layout.test_columns:
             _register_person_hits(con, searches["person_id"])
