@@ -124,7 +124,8 @@ __all__ = [
 ]
 
 #: DuckDB's memory limit (``SET memory_limit``); it spills to disk beyond it. With what Python
-#: holds besides, a 50M-row audit peaks near 3.2 GB.
+#: holds besides, a 50M-row audit peaked near 3 GB while its rows were sorted by person; 1.2 GB since
+#: (no sort: see "People" above).
 DEFAULT_MEMORY_LIMIT = "2.5GB"
 #: Rows validated by pandas at a time, and rows counted in numpy at a time.
 BATCH_ROWS = 250_000
