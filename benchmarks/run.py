@@ -330,10 +330,10 @@ def worker(task: str, size: str) -> dict:
         record, result = _measure(lambda: p["csv"], fairness.read_matrix)
         extra.update(rows=result.n_rows, valid_rows=result.n_valid)
     elif task == "audit":
-        record, result = _measure(lambda: fairness.read_matrix(p["parquet"]), fairness.results.audit)
+        record, result = _measure(lambda: fairness.read_matrix(p["parquet"]), fairness.audit)
         extra.update(quarter=result.quarter, n=result.n)
     elif task == "audit_e2e":
-        record, result = _measure(lambda: p["csv"], fairness.results.audit)
+        record, result = _measure(lambda: p["csv"], fairness.audit)
         extra.update(quarter=result.quarter, n=result.n)
     elif task == "disparity_toolkit":
         from fairness.stats.disparity import disparity_table
