@@ -144,6 +144,17 @@ def test_a_share_left_beside_its_hidden_count_gives_the_complement():
     assert "boroughs[0].value × 21 (19) gives 2" in comp["recovered_from"].iloc[0]
 
 
+def test_a_rounded_share_left_beside_its_hidden_count_gives_the_complement():
+    # published as 0.9048 (4 decimals): only 19 of 21 lies within 0.90475-0.90485 (18/21 = 0.857, 20/21 = 0.952)
+    t = funnel([("Richmond upon Thames", 19, 21), ("Brent", 150, 200)]).astype(object)
+    t.at[0, "count"] = C
+    t.at[0, "value"] = 0.9048
+    found = audit_publication(published(boroughs=t))
+    comp = found[found["attack"] == "complement"]
+    assert comp[["row", "column"]].values.tolist() == [[0, "count"]]
+    assert "boroughs[0].value × 21 (19) gives 2" in comp["recovered_from"].iloc[0]
+
+
 def test_a_hidden_cell_given_by_a_difference_of_shown_cells_is_caught():
     # positives - tp = fn in a band row: a hidden fn beside shown positives and tp is recovered,
     # whatever its size (here 12)

@@ -179,15 +179,18 @@ def test_report_reads_the_file_once_and_hands_each_quarter_its_audit(matrix: Pat
 
 
 @pytest.mark.slow  # a synthetic matrix of another place, validated and audited twice (about 10 s)
-def test_under_a_profile_the_handed_audit_is_the_notebooks_own(tmp_path: Path, monkeypatch):
+@pytest.mark.parametrize("given", ["inspected", "path"])
+def test_under_a_profile_the_handed_audit_is_the_notebooks_own(tmp_path: Path, monkeypatch, given: str):
     """`fairness report --profile england-wales-forces`: the file validated with the profile once, and
-    the audit the notebook would make under it (its profile object travels with the result)."""
+    the audit the notebook would make under it (its profile object travels with the result). From
+    Python with a path, the runner validates the file under the profile of ``parameters`` (it used the
+    default profile, and the hand-over's audit then refused the result)."""
     from fairness import synth
 
     ew = "england-wales-forces"
     path = tmp_path / "ew.csv"
     synth.write(synth.generate("small", seed=1, profile=ew), path)
-    info = report.inspect_matrix(path, profile=ew)
+    info = report.inspect_matrix(path, profile=ew) if given == "inspected" else path
     seen: list[dict] = []
     monkeypatch.setattr(execute, "run_notebook", _kernel_like(seen))
     (outcome,) = report.run_reports(info, ["latest"], out_dir=tmp_path / "r", mode="internal", pdf=False,

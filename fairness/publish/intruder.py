@@ -863,11 +863,6 @@ def _base_places(tables, facts) -> tuple[dict[tuple[str, int, str], tuple], dict
     return where, places
 
 
-def _near_integer(x: float) -> int | None:
-    k = round(x)
-    return int(k) if abs(x - k) <= _INTEGER_TOLERANCE * max(abs(x), 1.0) else None
-
-
 def _complements(tables, facts, threshold: int) -> list[tuple]:
     """A count beside its base gives back base - count (see the module docstring)."""
     found: list[tuple] = []
@@ -900,7 +895,7 @@ def _complements(tables, facts, threshold: int) -> list[tuple]:
                 if c is None and _hidden(t.at[i, count]) and shares and shares[0] == count and shares[1] == base:
                     for share in shares[2]:  # a share left beside its hidden count: share x base
                         x = _number(t.at[i, share]) if share in t else None
-                        k = None if x is None else _near_integer(x * b)
+                        k = None if x is None else _product(x, b)
                         if k is not None:
                             c, c_where = float(k), f"{_where(name, i, share)} × {int(b)}"
                             break

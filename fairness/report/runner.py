@@ -345,7 +345,7 @@ def render_quarter(
     if mode not in MODES:
         raise ValueError(ERR_MODE.format(valid=", ".join(MODES), got=mode))
     if not isinstance(info, MatrixInfo):
-        info = inspect_matrix(info)
+        info = inspect_matrix(info, profile=(parameters or {}).get("profile"))
     (quarter,) = resolve_quarters([quarter], info.quarters, source=str(info.path))
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -626,7 +626,8 @@ def run_reports(
     def echo(message: str) -> None:
         plain_echo(f"{datetime.now(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')} {message}")
 
-    info = matrix if isinstance(matrix, MatrixInfo) else inspect_matrix(matrix)
+    info = matrix if isinstance(matrix, MatrixInfo) else inspect_matrix(
+        matrix, profile=(parameters or {}).get("profile"))
     todo = resolve_quarters(quarters, info.quarters, all_quarters=all_quarters, source=str(info.path))
     if notebook is None:
         notebook = notebook_path("report")
