@@ -1031,7 +1031,6 @@ def withheld_sentence(table: pd.DataFrame, what: str, *, columns=None) -> str | 
 
 # ------------------------------------------------------------------ combining small groups
 #: Band-performance rates and the counts each is calculated from (one definition, in fairness.stats.bands).
-_BAND_RATES = RATE_PARTS
 _BAND_COUNTS = ("n", "positives", "selected", "tp", "fp", "tn", "fn")
 #: Why a combination is made, in the words the output uses.
 COMBINED_WHY = ("{parts} are published together as {label!r} ({by}): {small} holds a count below {threshold}, "
@@ -1048,8 +1047,6 @@ def _combined_name(group: str, components: list[str], mapping: dict[str, dict[st
 def _aggregate(t: pd.DataFrame, keys: list[str], counts: tuple[str, ...], rates: dict[str, tuple[str, str]],
                new_group: list[str], alpha: float, note: dict[str, str]) -> pd.DataFrame:
     """Rows of ``t`` with the same ``keys`` and new group summed; rates recomputed where rows were merged."""
-    from fairness.stats.intervals import confint_proportion
-
     t = t.reset_index(drop=True).assign(_new=new_group)
     rows = []
     for _k, idx in t.groupby([*keys, "_new"], sort=False, dropna=False).groups.items():
@@ -1066,10 +1063,9 @@ def _aggregate(t: pd.DataFrame, keys: list[str], counts: tuple[str, ...], rates:
                 continue
             x, d = vals[num], vals[den]
             first[metric] = x / d if d > 0 else np.nan
-            lo, hi = confint_proportion(np.array([x]), np.array([d]), alpha=alpha, method="wilson")
             low_col, high_col = (f"{metric}_low", f"{metric}_high") if metric != "rate" else ("ci_low", "ci_high")
             if low_col in t:
-                first[low_col], first[high_col] = float(lo[0]), float(hi[0])
+                first[low_col], first[high_col] = _wilson(x, d, alpha)
         first["group"] = first["_new"]
         if "note" in t:
             first["note"] = note.get(str(first["_new"]), "")
@@ -1083,7 +1079,7 @@ def _aggregate(t: pd.DataFrame, keys: list[str], counts: tuple[str, ...], rates:
 
 def _large_losses(before: pd.DataFrame, after: pd.DataFrame, threshold: int, save: int) -> int:
     """Rows of a group of ``save``+ people whose rates are hidden though none of its own counts is small."""
-    rates = [c for c in after.columns if c.removesuffix("_low").removesuffix("_high") in _BAND_RATES]
+    rates = [c for c in after.columns if c.removesuffix("_low").removesuffix("_high") in RATE_PARTS]
     lost = 0
     for i in range(len(before)):
         counts = [float(before.iloc[i][c]) for c in _BAND_COUNTS if c in before]
@@ -1145,7 +1141,7 @@ def combine_small_groups(res: AuditResult, *, threshold: int = 10, save: int | N
             why = COMBINED_WHY.format(parts=" and ".join(combo.parts), label=combo.label, by=by,
                                       small=" and ".join(small), threshold=threshold, save=save)
             note = {combo.label: f"combined: {' and '.join(combo.parts)}"}
-            trial = _aggregate(family, ["threshold", "by"], counts, _BAND_RATES,
+            trial = _aggregate(family, ["threshold", "by"], counts, RATE_PARTS,
                                [trial_map.get(str(g), str(g)) for g in family["group"]], alpha, note)
             t_protected, _ = _protect(trial, spec, threshold, None)
             t_lost = _large_losses(trial, t_protected, threshold, save)
@@ -1169,7 +1165,7 @@ def combine_small_groups(res: AuditResult, *, threshold: int = 10, save: int | N
                                                     for p in new.split(" / ") if p in notes)
         return out
 
-    bbg = _aggregate(bbg, ["threshold", "by"], counts, _BAND_RATES, renamed(bbg), alpha, cross_note(bbg))
+    bbg = _aggregate(bbg, ["threshold", "by"], counts, RATE_PARTS, renamed(bbg), alpha, cross_note(bbg))
     if isinstance(cal, pd.DataFrame) and len(cal) and {"by", "group", "risk_band"} <= set(cal.columns):
         cal = cal.reset_index(drop=True)
         new = renamed(cal)
@@ -1256,8 +1252,7 @@ def other_areas_label(k: int, parameters: object = None) -> str:
     return OTHER_AREAS.format(areas=place(parameters).areas, k=int(k))
 
 
-def _hidden_areas(table: pd.DataFrame, spec: TableSpec, threshold: int, counts: tuple[str, ...],
-                  exclude: str | None = None) -> list[str]:
+def _hidden_areas(table: pd.DataFrame, spec: TableSpec, threshold: int, counts: tuple[str, ...]) -> list[str]:
     """The areas (``borough``) of ``table`` that protection alone would hide (any of ``counts``)."""
     t = table.reset_index(drop=True)
     if not len(t):
@@ -1265,7 +1260,7 @@ def _hidden_areas(table: pd.DataFrame, spec: TableSpec, threshold: int, counts: 
     protected, _ = _protect(t, spec, threshold, None)
     cols = [c for c in counts if c in protected]
     mask = protected[cols].map(_is_marker).any(axis=1).to_numpy()
-    return [str(b) for b, m in zip(t["borough"], mask, strict=True) if m and str(b) != exclude]
+    return [str(b) for b, m in zip(t["borough"], mask, strict=True) if m]
 
 
 def _others_counted(table: pd.DataFrame, areas: list[str], column: str) -> bool:
@@ -1444,17 +1439,12 @@ def combine_small_areas(res: AuditResult, *, threshold: int = 10) -> tuple[dict[
             kept = sub.loc[~part].copy()
             if {"p_value", "p_adjusted", "z", "flag"} <= set(kept.columns):
                 # the multiple-comparison adjustment over the areas shown only (the family is what is published)
-                from fairness.stats.intervals import adjust_pvalues
+                from fairness.stats.boroughs import casemix_flags
 
-                p_values = pd.to_numeric(kept["p_value"], errors="coerce").to_numpy(dtype="float64")
-                padj = np.full(len(kept), np.nan)
-                has_p = ~np.isnan(p_values)
-                if has_p.any():
-                    padj[has_p] = adjust_pvalues(p_values[has_p], method=str(res.parameters.get("adjust", "holm")))
-                z = pd.to_numeric(kept["z"], errors="coerce").to_numpy(dtype="float64")
-                kept["p_adjusted"] = padj
-                kept["flag"] = np.where(np.isnan(padj), "not_estimable",
-                                        np.where(padj < alpha, np.where(z > 0, "higher", "lower"), "within"))
+                kept["p_adjusted"], kept["flag"] = casemix_flags(
+                    pd.to_numeric(kept["p_value"], errors="coerce").to_numpy(dtype="float64"),
+                    pd.to_numeric(kept["z"], errors="coerce").to_numpy(dtype="float64"),
+                    alpha=alpha, adjust=str(res.parameters.get("adjust", "holm")))
             parts.append(pd.concat([kept, pd.DataFrame([row], columns=sub.columns)], ignore_index=True))
             note("casemix", row["borough"], areas, metric=str(metric))
         changes["casemix"] = pd.concat(parts, ignore_index=True)

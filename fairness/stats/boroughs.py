@@ -429,6 +429,17 @@ def casemix_adjusted(
     return casemix_from_grouped(grouped, outcome=outcome, covariates=cols, alpha=alpha, adjust=adjust)
 
 
+def casemix_flags(p: np.ndarray, z: np.ndarray, *, alpha: float, adjust: str) -> tuple[np.ndarray, np.ndarray]:
+    """The adjusted p-values of a family of areas (those without a p-value left out of the
+    family) and each area's flag: "higher" or "lower" than expected where the adjusted p-value
+    is below ``alpha``, "within" otherwise, "not_estimable" without one. Used by the audit and
+    by publication, which adjusts over the areas it shows."""
+    padj = adjust_pvalues(np.asarray(p, dtype="float64"), method=adjust)
+    flag = np.where(np.isnan(padj), "not_estimable",
+                    np.where(padj < alpha, np.where(np.asarray(z) > 0, "higher", "lower"), "within"))
+    return padj, flag
+
+
 def casemix_from_grouped(
     grouped: pd.DataFrame,
     *,
@@ -478,9 +489,7 @@ def casemix_from_grouped(
     lo = np.where(has_v, np.maximum(o - half, 0.0) / safe_e, np.nan)
     hi = np.where(has_v, (o + half) / safe_e, np.nan)
     p = 2 * norm_sf(np.abs(z))
-    padj = adjust_pvalues(p, method=adjust)
-    flag = np.where(np.isnan(padj), "not_estimable",
-                    np.where(padj < alpha, np.where(z > 0, "higher", "lower"), "within"))
+    padj, flag = casemix_flags(p, z, alpha=alpha, adjust=adjust)
     table = pd.DataFrame({
         "metric": outcome, "borough": list(defs.BOROUGHS), "observed": b["observed"].to_numpy(),
         "expected": e, "n": b["n"].to_numpy(), "oe_ratio": ratio, "ci_low": lo, "ci_high": hi,
