@@ -230,6 +230,17 @@ def test_a_bad_complement_pair_is_refused_naming_the_valid_columns(pair):
         assert str(err.value) == expected
 
 
+@pytest.mark.parametrize(("cell", "why"), [((0, "group"), "'group' is not a count or base column"),
+                                           ((5, "n"), "no row 5")])
+def test_a_bad_kept_cell_is_refused_naming_it(cell, why):
+    # a kept cell was ignored without a word when its column was not a count or base column
+    t = pd.DataFrame({"group": ["Not stated"], "count": [3], "n": [3]})
+    with pytest.raises(ValueError) as err:
+        protect_table(t, count_cols=["count"], base_cols=["n"], keep=[cell])
+    assert str(err.value) == (f"keep must hold (index label, column) cells of the table, the column a count or "
+                              f"base column; got {cell!r} ({why}; valid columns: ['count', 'n'])")
+
+
 def test_every_table_the_attack_knows_declares_its_complements():
     # what protection declares (TableSpec.complements, or every count with every base) covers
     # every (count, base) pair the attack tries, where the complement is not itself a cell

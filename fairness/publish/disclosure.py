@@ -97,6 +97,10 @@ BAD_COMPLEMENT = (
     "complements must hold (count, base) pairs of two different columns, the count in count_cols "
     "and the base in count_cols or base_cols; got {pair!r} (valid columns: {valid})"
 )
+BAD_KEEP = (
+    "keep must hold (index label, column) cells of the table, the column a count or base column; "
+    "got {cell!r} ({why}; valid columns: {valid})"
+)
 NON_NUMERIC_COUNT = (
     "column {column!r} must hold counts, but row {row!r} holds {value!r}; "
     "a count is a number of 0 or more, or missing (NaN)"
@@ -475,9 +479,13 @@ def protect_table(
     values = _count_values(table, cell_cols)
     n_rows, n_cols = values.shape
     kept = np.zeros(values.shape, dtype=bool)
-    for label, col in keep:
-        if col in cell_cols:
-            kept[table.index.get_loc(label), cell_cols.index(col)] = True
+    for cell in keep:
+        label, col = cell
+        if col not in cell_cols:
+            raise ValueError(BAD_KEEP.format(cell=cell, why=f"{col!r} is not a count or base column", valid=list(cell_cols)))
+        if label not in table.index:
+            raise ValueError(BAD_KEEP.format(cell=cell, why=f"no row {label!r}", valid=list(cell_cols)))
+        kept[table.index.get_loc(label), cell_cols.index(col)] = True
     complement = _complement_cells(values, spec, threshold, kept).ravel()
     values = np.where(kept, np.nan, values)  # shown as they are, out of every total
     flat = values.ravel()
