@@ -327,6 +327,26 @@ def ew_files(tmp_path_factory):
     return {"csv": str(csv), "parquet": str(parquet), "planted": planted}
 
 
+def test_a_pooled_list_is_refused_by_validate_parquet_and_validated_in_memory_by_validate_file(ew_files,
+                                                                                                tmp_path):
+    """A profile's list without snapshot dates: validate_parquet raised a private exception naming only
+    the path; it now says why and what to use, and validate_file validates it as read_matrix does."""
+    from fairness.counts.duck import validate_file
+    from fairness.errors import MatrixFileError
+
+    frame = pd.read_csv(ew_files["csv"], dtype=str, keep_default_na=False)
+    pooled = tmp_path / "pooled.csv"
+    frame[frame["snapshot_date"] == frame["snapshot_date"].max()].drop(columns="snapshot_date").to_csv(
+        pooled, index=False)
+    with pytest.raises(MatrixFileError) as err:
+        validate_parquet(pooled, profile="england-wales-forces")
+    assert str(err.value) == (f"{pooled}: it has no snapshot_date column (a pooled list, as the profile allows), "
+                              "which the SQL checks do not cover; validate it with fairness.read_matrix (or "
+                              "fairness.counts.duck.validate_file, which does so itself)")
+    assert_same_validation(validate_file(pooled, profile="england-wales-forces"),
+                           read_matrix(pooled, profile="england-wales-forces"))
+
+
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_profile_validation_and_audit_equal_in_memory(ew_files, kind):
     profile = "england-wales-forces"

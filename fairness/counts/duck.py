@@ -410,7 +410,7 @@ def _check_required(names: list[str], source: str) -> None:
                                                  found=", ".join(_visible(c) for c in names) or "(none)",
                                                  required=", ".join(required)) + _invisible_hint(names))
     if "snapshot_date" not in names:  # allowed by some profiles (a pooled list): validated in memory
-        raise _InMemory(source)
+        raise _InMemory(source, "it has no snapshot_date column (a pooled list, as the profile allows)")
 
 
 def _open(path: str | os.PathLike[str], con, *, max_bytes: int | str | None = None,
@@ -734,9 +734,12 @@ def validate_parquet(
     are those :func:`fairness.read_matrix` would report. ``quarantine_path``:
     also write the quarantined rows there (personal data: owner-only).
     """
+    loaded = _other_profile(profile)
+    if not _sql_covers(loaded):
+        raise _InMemory(str(path), "the profile's matrix has columns of its own")
     session = _start(path, memory_limit=memory_limit, temp_directory=temp_directory, threads=threads,
                      max_bytes=max_bytes, max_columns=max_columns, encoding=encoding, delimiter=delimiter,
-                     profile=_other_profile(profile))
+                     profile=loaded)
     try:
         session.dup_keys = _duplicate_keys(session)
         result = _finish_validation(session)
@@ -794,9 +797,19 @@ def _other_profile(profile: Any):
     return load_profile(profile)
 
 
-class _InMemory(Exception):
+ERR_IN_MEMORY = (
+    "{source}: {why}, which the SQL checks do not cover; validate it with fairness.read_matrix "
+    "(or fairness.counts.duck.validate_file, which does so itself)"
+)
+
+
+class _InMemory(MatrixFileError):
     """A file the SQL checks do not cover (a profile's list without snapshot dates, or with outcome
-    columns of its own): :func:`validate_file` validates it in memory instead."""
+    columns of its own): :func:`validate_file` validates it in memory instead; called directly,
+    :func:`validate_parquet` refuses it with a message saying so."""
+
+    def __init__(self, source: str, why: str) -> None:
+        super().__init__(ERR_IN_MEMORY.format(source=source, why=why))
 
 
 def _sql_covers(profile: Any) -> bool:
@@ -818,14 +831,11 @@ def validate_file(path: str | os.PathLike[str], *, profile: Any = None, encoding
     if given: a :class:`ParquetValidation`. A profile's list the SQL checks do not cover (no
     snapshot dates, or outcome columns of its own) is validated in memory, as
     :func:`fairness.read_matrix` does (the same result, with its valid rows)."""
-    loaded = _other_profile(profile)
     read = {"encoding": encoding, "delimiter": delimiter, "max_bytes": max_bytes, "max_columns": max_columns}
-    if _sql_covers(loaded):
-        try:
-            return validate_parquet(path, profile=loaded, **read, **engine)
-        except _InMemory:
-            pass
-    return _read_matrix(path, profile=profile, **read)
+    try:
+        return validate_parquet(path, profile=_other_profile(profile), **read, **engine)
+    except _InMemory:
+        return _read_matrix(path, profile=profile, **read)
 
 
 def read_file_and_log(path: str | os.PathLike[str], *, command: str, profile: Any = None,

@@ -317,8 +317,9 @@ def _binomial_glm(successes, trials, exog, *, maxiter: int = 100, tol: float = 1
     def clean(p):
         return np.clip(p, eps, 1.0 - eps)
 
-    def fitted(lin_pred):  # the inverse logit
-        return 1.0 / (1.0 + np.exp(-np.asarray(lin_pred)))
+    def fitted(lin_pred):  # the inverse logit (exp overflows to inf far out: 1 / inf is the 0 wanted)
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-np.asarray(lin_pred)))
 
     def deriv(mu):  # of the logit
         p = clean(mu)
