@@ -1825,9 +1825,8 @@ def _register_person_hits(con, search) -> None:
     pattern, as :func:`_id_matches` decides it (RE2 in DuckDB where it decides as pyarrow's does)."""
     import pyarrow as pa
 
-    pattern = getattr(search, "__self__", None)
-    text = getattr(pattern, "pattern", None)
-    if isinstance(text, str) and _PLAIN_PATTERN.fullmatch(text) and re.compile(text).flags == pattern.flags:
+    text = _re2_pattern(search)
+    if text is not None:
         found = con.sql(f"SELECT pid FROM __mask_persons WHERE regexp_matches(pid, {_literal(_PRINTABLE)}) "
                         f"AND regexp_matches(pid, {_literal(text)})").arrow().read_all().column("pid")
         other = con.sql(f"SELECT pid FROM __mask_persons WHERE NOT regexp_matches(pid, {_literal(_PRINTABLE)})")
@@ -1889,6 +1888,17 @@ _PLAIN_PATTERN = re.compile(r"(\(\?i\))?[A-Za-z0-9_|^$()-]*")
 _PRINTABLE = "^[ -~]*$"
 
 
+def _re2_pattern(search) -> str | None:
+    """The pattern of ``search`` (a compiled pattern's bound ``search``) if it is plain
+    (:data:`_PLAIN_PATTERN`, flags as written), so that RE2 decides it as Python's ``re`` does on
+    printable ASCII; else None (match in Python)."""
+    pattern = getattr(search, "__self__", None)
+    text = getattr(pattern, "pattern", None)
+    if isinstance(text, str) and _PLAIN_PATTERN.fullmatch(text) and re.compile(text).flags == pattern.flags:
+        return text
+    return None
+
+
 def _id_matches(ids, search) -> np.ndarray:
     """``bool(search(id))`` for each id (a pyarrow string array), as Python's ``re`` decides it.
 
@@ -1900,9 +1910,8 @@ def _id_matches(ids, search) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    pattern = getattr(search, "__self__", None)
-    text = getattr(pattern, "pattern", None)
-    if not isinstance(text, str) or not _PLAIN_PATTERN.fullmatch(text) or re.compile(text).flags != pattern.flags:
+    text = _re2_pattern(search)
+    if text is None:
         return np.fromiter((bool(search(p)) for p in ids.to_pylist()), dtype=bool, count=len(ids))
     hit = pc.match_substring_regex(ids, text).to_numpy(zero_copy_only=False).astype(bool)
     other = np.flatnonzero(~pc.match_substring_regex(ids, _PRINTABLE).to_numpy(zero_copy_only=False).astype(bool))
