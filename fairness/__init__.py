@@ -13,7 +13,7 @@ measures.
 
 from fairness.errors import FairnessError
 from fairness.io.benchmarks import Benchmark, get_benchmark, list_benchmarks, load_benchmark_csv
-from fairness.io.schema import MatrixSchema, data_dictionary
+from fairness.io.schema import data_dictionary
 from fairness.io.validation import (
     MatrixFileError,
     ValidationResult,
@@ -41,6 +41,17 @@ from fairness.stats.no_risk import no_risk_duration, no_risk_share
 from fairness.stats.trends import quarterly_trends
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``fairness.MatrixSchema`` is built, and pandera imported, when first asked for
+    (:mod:`fairness.io.schema`): ``import fairness`` and an audit of a file do without it."""
+    if name == "MatrixSchema":
+        from fairness.io import schema
+
+        return schema.MatrixSchema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",

@@ -322,7 +322,7 @@ HEAVY_IMPORT_SCRIPT = """
 import sys
 from fairness.cli import main
 code = main(["audit", sys.argv[1], "--mode", "internal", "--json", sys.argv[2]])
-heavy = ("scipy.stats", "scipy.linalg", "statsmodels", "patsy", "fairlearn", "sklearn")
+heavy = ("scipy.stats", "scipy.linalg", "statsmodels", "patsy", "fairlearn", "sklearn", "pandera")
 print(code, ",".join(m for m in heavy if m in sys.modules))
 """
 

@@ -25,11 +25,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from fairness.definitions import (
     ALL_COLUMNS,
@@ -48,8 +47,11 @@ from fairness.io.safe_write import (
     write_private_bytes,
     write_private_csv,
 )
-from fairness.io.schema import CHECK_RULES, MatrixSchema
+from fairness.io.schema import CHECK_RULES
 from fairness.profiles._vocabulary import active_vocabulary, using_profile
+
+if TYPE_CHECKING:  # pandera is imported where a frame is validated (fairness.io.schema)
+    import pandera.pandas as pa
 
 __all__ = [
     "ValidationResult",
@@ -1453,6 +1455,8 @@ def _valid_text(column: str) -> str:
 
 @functools.cache
 def _schema() -> pa.DataFrameSchema:
+    from fairness.io.schema import MatrixSchema
+
     return MatrixSchema.to_schema()
 
 
