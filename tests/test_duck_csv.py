@@ -186,3 +186,43 @@ def test_person_id_pattern_matched_as_python_matches_it():
     assert got.tolist() == [bool(search(i)) for i in ids]
     other = re.compile(r"\d{,2}x").search  # not a plain pattern: Python for every id
     assert _id_matches(pa.array(["x", "12x", "y"]), other).tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize(("data", "plain"), [
+    (b"a,b\n1,2\n", True),
+    (b"\xef\xbb\xbfa,b\r\n1,2\r\n", True),  # a BOM and Windows line ends
+    (b"a,b\n1,x\x00y\n", True),  # a NUL byte: a character of its value (decided; see below)
+    (b"a,b\n1,2", True),  # no final newline
+    (b'a,b\n1,"2"\n', False),  # a quote
+    (b"a,b\n1,2\n\n3,4\n", False),  # an empty line
+    (b"a,b\n1,2\n\r\n3,4\n", False),  # an empty line, Windows-style
+    (b"a,b\n1,2\r3,4\n", False),  # a bare carriage return (a line break to pandas)
+    (b"a,b\n", False),  # a header alone
+    (b"a,b\n1,caf\xe9\n", False),  # not UTF-8
+    (b"\xff\xfea\x00,\x00b\x00\n\x001\x00,\x002\x00\n\x00", False),  # UTF-16 with its BOM
+    ("a,b\n1,2\n3,4\n".encode("utf-16-le"), False),  # UTF-16 without a BOM (read_matrix names it)
+])
+def test_one_rule_says_which_files_are_plain(data, plain):
+    """plain_csv_body is the one definition of a plain file, for read_matrix's fast path and DuckDB's
+    reader alike (each case worked out from the rule in its docstring)."""
+    from fairness.io.validation import plain_csv_body
+
+    assert (plain_csv_body(data, encoding=None, delimiter=",") is not None) is plain
+    assert plain_csv_body(b"a,b\n1,2\n", encoding="utf-8", delimiter=",") is None  # an encoding given
+    assert plain_csv_body(b"a\xc2\xa7b\n1\xc2\xa72\n", encoding=None, delimiter="\u00a7") is None  # not ASCII
+
+
+def test_a_nul_byte_is_read_as_a_character_by_duckdb_as_by_read_matrix(tmp_path):
+    """Decided: a NUL byte in a value does not take a file off the plain path. read_matrix's
+    fast path (pyarrow) keeps it as a character of its value, and DuckDB's reader does the same,
+    so the report is the same: a borough with a NUL in it is not a borough (line 5), a shared_with
+    text with one is kept (line 4, valid)."""
+    rows = _rows()
+    rows[2]["shared_with"] = "housing\x00DWP"  # line 4
+    rows[3]["borough"] = "Hack\x00ney"  # line 5
+    path = _write(tmp_path, rows)
+    duck, memory = validate_parquet(path), read_matrix(path)
+    assert _plain(duck)
+    _same(duck, memory)
+    assert list(duck.quarantined["line"]) == [2, 3, 5, 9, 11, 12, 13]
+    assert "housing\x00DWP" in set(memory.valid["shared_with"])

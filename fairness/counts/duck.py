@@ -300,8 +300,8 @@ class _PlainCsv:
     def field(self, line: int, index: int) -> str:
         """A cell of a file line, from the bytes (to check the table's line numbers)."""
         if line == self.n_lines + 1:
-            piece = self.body[:len(self.body) - self.body.endswith(b"\n")]
-            piece = piece[piece.rfind(b"\n") + 1:]
+            end = len(self.body) - self.body.endswith(b"\n")
+            piece = self.body[self.body.rfind(b"\n", 0, end) + 1:end]
         else:
             at = 0
             for _ in range(line - 1):
@@ -334,38 +334,30 @@ def _open_plain_csv(path: str | os.PathLike[str], con, *, encoding: str | None, 
     for any other file (or any problem), which :func:`fairness.io.validation.read_csv_text` then
     reads, with its own checks and messages.
 
-    The file qualifies only where ``read_csv_text`` would take its fast path: UTF-8 (a BOM
-    allowed), no quote character, no NUL byte, no carriage return but before a newline, no empty
-    line, every line as wide as the header (DuckDB refuses any other) and as many rows as lines.
-    Each row's file line is its place in the table (read in order) plus 2.
+    A plain file is one :func:`fairness.io.validation.plain_csv_body` accepts (the rule of
+    ``read_matrix``'s fast path too), with a header that validation accepts and every line as wide
+    as the header (DuckDB refuses any other) and as many rows as lines. Each row's file line is its
+    place in the table (read in order) plus 2.
     """
     import duckdb
 
-    from fairness.io.validation import _check_header, _delimiter, _read_bytes
+    from fairness.io.validation import _check_header, _delimiter, _read_bytes, plain_csv_body
 
     if encoding is not None:
         return None
     delimiter = _delimiter(delimiter)
-    if delimiter in "\n\r\x00" or ord(delimiter) > 127:
-        return None
     limit, width = parse_size(max_bytes), parse_columns(max_columns)
     check_input_file(path, max_bytes=limit)
     data = _read_bytes(Path(path), limit)
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    carriage = b"\r" in body  # (most files have none: the slower searches for it are skipped)
-    if (data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in body or b'"' in body or b"\n\n" in body
-            or carriage and (b"\n\r\n" in body or body.count(b"\r") != body.count(b"\r\n"))):
-        return None
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
+    body = plain_csv_body(data, encoding=encoding, delimiter=delimiter)
+    if body is None:
         return None
     end = body.find(b"\n")
-    header = body if end < 0 else body[:end]
+    header = body[:end]
     header = header[:-1] if header.endswith(b"\r") else header
     n_lines = body.count(b"\n") - body.endswith(b"\n")
     text_header = header.decode("utf-8")
-    if end < 0 or n_lines < 1 or not text_header.strip():
+    if not text_header.strip():
         return None
     raw = text_header.split(delimiter)
     if len(raw) > width:

@@ -708,24 +708,20 @@ def _read_csv_bytes(
         # count of each line can be read off the text directly.
         utf8 = _utf8_body(data, text, encoding, delimiter)
         if utf8 is not None:
-            # pyarrow refuses a non-empty line of another width than the header's, so a file with
-            # no empty line that it reads into one row per line has every line's width right: the
-            # shapes need not be counted
+            # a plain file (plain_csv_body: the same rule as DuckDB's reader of it) that pyarrow
+            # reads into one row per line has every line's width right (pyarrow refuses a line of
+            # another width than the header's): the shapes need not be counted. Any other file,
+            # or one pyarrow refuses (a line of another width, a field longer than its block), is
+            # read by pandas below: reading it with pyarrow again could not succeed.
+            plain = plain_csv_body(data, encoding=encoding, delimiter=delimiter, decoded=True)
+            raw = None if plain is None else _read_simple_csv(plain, names, delimiter, arrow=arrow)
             n_lines = utf8.count(b"\n") - utf8.endswith(b"\n")
-            blank_line = b"\n\n" in utf8 or b"\n\r\n" in utf8
-            raw = _read_simple_csv(utf8, names, delimiter, arrow=arrow) if n_lines > 0 and not blank_line else None
             if raw is not None and (raw.num_rows if arrow else len(raw)) == n_lines:
                 lines = np.arange(2, n_lines + 2)
+                # every line has one field per column: a last row of empty cells is a line of
+                # delimiters, a row to count, not a final newline
                 return (raw, lines, []) if arrow else _drop_trailing_blank(raw, lines, [], last_line_blank=False)
             fields, blank = _line_shapes(utf8, delimiter, len(names))
-            if len(fields) and (fields == len(names)).all():
-                raw = _read_simple_csv(utf8, names, delimiter, arrow=arrow)
-                if arrow and raw is not None and raw.num_rows == len(fields):
-                    return raw, np.arange(2, raw.num_rows + 2), []
-                if raw is not None and len(raw) == len(fields):
-                    # every line has one field per column: a last row of empty cells is a line
-                    # of delimiters, a row to count, not a final newline
-                    return _drop_trailing_blank(raw, np.arange(2, len(raw) + 2), [], last_line_blank=False)
             body = None
         else:
             body = text.split("\n")[1:]
@@ -758,6 +754,41 @@ def _read_csv_bytes(
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MAX_EXACT_INTEGER = 2.0**53
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
+
+
+def plain_csv_body(data: bytes, *, encoding: str | None, delimiter: str, decoded: bool = False) -> bytes | None:
+    """The bytes of a plain CSV file after any UTF-8 BOM; None for any other file.
+
+    The one definition of a "plain" file, for both of its readers:
+    :func:`read_matrix`'s fast path (pyarrow, :func:`_read_csv_bytes`) and DuckDB's own CSV
+    reader (:func:`fairness.counts.duck._open_plain_csv`). A plain file is UTF-8 (a BOM allowed;
+    no ``encoding`` given), split by an ASCII delimiter, without a quote character, without a
+    carriage return but before a newline, without an empty line, and has a line after its
+    header. A NUL byte is allowed: both readers keep it as a character of its value, as the
+    general reader does. Each reader also requires every line to be as wide as the header
+    (pyarrow and DuckDB refuse any other) and a row for each line; a file that fails either is
+    read the general way, with its shape problems counted line by line.
+
+    ``decoded``: the caller has decoded ``data`` as :func:`read_matrix` does (UTF-8, no
+    UTF-16 without a BOM), so it is not decoded again.
+    """
+    if encoding is not None or len(delimiter.encode("utf-8")) != 1 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    if not decoded:
+        if _utf16_without_bom(data[:4096]):
+            return None
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    body = data[len(_UTF8_BOM):] if data.startswith(_UTF8_BOM) else data
+    if b'"' in body or b"\n\n" in body or b"\n\r\n" in body:
+        return None
+    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):  # (most files have none: not counted)
+        return None
+    if body.count(b"\n") - body.endswith(b"\n") < 1:
+        return None
+    return body
 
 
 def _utf8_body(data: bytes, text: str, encoding: str | None, delimiter: str) -> bytes | None:
