@@ -168,3 +168,118 @@ def test_one_quarter_is_selected_by_its_first_and_last_instant(unit):
     assert one_snapshot(m, "2018-q4", function="f")["row"].tolist() == [1, 2]
     with pytest.raises(ValueError, match="quarter 2017Q1 is not in the matrix; quarters found: 2018Q3, 2018Q4, 2019Q1"):
         one_snapshot(m, "2017Q1", function="f")
+
+
+# ---------------------------------------------------------------- issue 10: the table from a file
+
+def _file_rows() -> list[dict]:
+    """2018Q4, worked by hand at Red or Amber (outcome: later violence):
+    White: P1 Red/yes tp, P2 Amber/no fp, P3 Green/yes fn, P4 Green/no tn, P5 Green/unknown (left out)
+    Black: P6 Red/yes tp, P7 Red/no fp, P8 Amber/no fp, P9 Green/no tn (borough "hackney": SQL does not
+    vouch for it, validation accepts it: counted)
+    Quarantined (3 rows): P10 (borough Narnia), and both rows of P11 (one person twice in a snapshot).
+    2018Q3: P1 again, so the file holds two quarters."""
+    from conftest import good_row
+
+    q4 = [("P1", "White", "Red", "true"), ("P2", "White", "Amber", "false"), ("P3", "White", "Green", "true"),
+          ("P4", "White", "Green", "false"), ("P5", "White", "Green", ""), ("P6", "Black", "Red", "true"),
+          ("P7", "Black", "Red", "false"), ("P8", "Black", "Amber", "false"), ("P10", "Black", "Red", "true"),
+          ("P11", "White", "Red", "false"), ("P11", "White", "Red", "false")]
+    rows = [good_row(pid, ethnicity=e, risk_band=b, outcome_violence_12m=o) for pid, e, b, o in q4]
+    rows.insert(8, good_row("P9", ethnicity="Black", borough="hackney", outcome_violence_12m="false"))
+    rows[9]["borough"] = "Narnia"  # P10
+    rows.append(good_row("P1", snapshot_date="2018-09-30", last_reviewed="2018-08-01", ethnicity="White",
+                         risk_band="Red", outcome_violence_12m="true"))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def matrix_files(tmp_path_factory) -> dict[str, str]:
+    """The rows above as a CSV file and as a Parquet file (text columns, empty cells missing)."""
+    folder = tmp_path_factory.mktemp("disparity-files")
+    rows = _file_rows()
+    text = pd.DataFrame(rows, dtype=str)
+    csv = folder / "matrix.csv"
+    csv.write_text("\n".join([",".join(text.columns)] + [",".join(r) for r in text.itertuples(index=False)]) + "\n",
+                   encoding="utf-8")
+    parquet = folder / "matrix.parquet"
+    text.replace("", None).to_parquet(parquet, index=False)
+    return {"csv": str(csv), "parquet": str(parquet)}
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_file_is_read_validated_and_counted_by_hand(matrix_files, kind, tmp_path):
+    import json
+
+    from fairness.stats.disparity import NOTE_QUARANTINED
+
+    t = disparity_table(matrix_files[kind], quarter="2018Q4").set_index("group")
+    w, b = t.loc["White"], t.loc["Black"]
+    assert (w.tp, w.fp, w.fn, w.tn, w.n) == (1, 1, 1, 1, 4)
+    assert (b.tp, b.fp, b.fn, b.tn, b.n) == (1, 2, 0, 1, 4)
+    assert (b.selection_rate, b.fpr, b.fnr) == (0.75, 2 / 3, 0.0)
+    assert b.selection_rate_ratio == pytest.approx(0.75 / 0.5) and b.fpr_ratio == pytest.approx((2 / 3) / 0.5)
+    assert list(t.index) == ["White", "Black", "Asian", "Mixed", "Other", "Not stated"]  # every group, in order
+    assert t.loc["Asian", "n"] == 0
+    assert t.iloc[0]["note"] == ("1 rows with the outcome not yet known left out; "
+                                 + NOTE_QUARANTINED.format(n=3))
+    assert NOTE_QUARANTINED.format(n=3) == "3 rows of the file quarantined (failed validation) left out"
+    # the read is written to the audit log, as every read of a file from Python is
+    records = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
+    assert [(r["command"], r["counts"]) for r in records] == [
+        ("disparity_table", {"rows": 13, "valid": 10, "quarantined": 3})]
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_file_gives_the_table_of_its_valid_rows_in_memory(matrix_files, kind):
+    """The same bytes as read_matrix + the table of its valid rows, but for the note of quarantined rows;
+    counted in DuckDB (a validation of the file in DuckDB, counted three ways) or from the rows in memory."""
+    import fairness
+    from fairness.counts.duck import ParquetValidation, validate_file
+    from fairness.stats.disparity import NOTE_QUARANTINED
+
+    read = fairness.read_matrix(matrix_files[kind])
+    assert read.n_quarantined == 3
+    in_duckdb = validate_file(matrix_files[kind])
+    assert isinstance(in_duckdb, ParquetValidation)
+    try:
+        for options in ({"quarter": "2018Q4"}, {"quarter": "2018q3", "threshold": "red", "by": "sex"},
+                        {"quarter": "2018Q4", "by": "borough", "reference": "hackney", "alpha": 0.1}):
+            from_file = disparity_table(in_duckdb, **options)
+            in_memory = disparity_table(read.valid, **options)
+            note = in_memory.at[0, "note"]
+            in_memory.loc[0, "note"] = (note + "; " if note else "") + NOTE_QUARANTINED.format(n=3)
+            pd.testing.assert_frame_equal(from_file, in_memory, check_exact=True)
+            pd.testing.assert_frame_equal(disparity_table(read, **options), from_file, check_exact=True)
+        with pytest.raises(ValueError, match=r"disparity_table: the matrix holds 2 snapshots \(2018Q3, 2018Q4\).*"
+                                             r"quarter='2018Q4'"):
+            disparity_table(in_duckdb)
+        with pytest.raises(ValueError, match="quarter 2019Q1 is not in the matrix; quarters found: 2018Q3, 2018Q4"):
+            disparity_table(in_duckdb, quarter="2019Q1")
+        with pytest.raises(ValueError, match=r"by='age' cannot be counted from a file"):
+            disparity_table(in_duckdb, by="age")
+    finally:
+        in_duckdb.session.close()
+
+
+def test_options_are_checked_before_the_file_is_read(tmp_path):
+    missing = tmp_path / "absent.csv"
+    with pytest.raises(ValueError, match="valid: red, red_amber"):
+        disparity_table(missing, threshold="amber")
+    with pytest.raises(ValueError, match=r"by='age' cannot be counted from a file; valid: borough, ethnicity, sex, "
+                                         r"risk_band"):
+        disparity_table(missing, by="age")
+    assert not (tmp_path / "audit.log").exists()  # nothing read, nothing logged
+
+
+def test_a_quarter_is_its_calendar_quarter_to_the_last_instant():
+    """The rows of a quarter are those quarter_codes labels with it, to the nanosecond (the bounds were
+    compared at microseconds, so a time in the last microsecond of a quarter was left out)."""
+    from fairness.quarters import quarter_codes
+
+    m = _frame()
+    m["snapshot_date"] = pd.Series(pd.to_datetime(["2018-12-31 23:59:59.999999999"] * 4 + ["2018-10-01"] * 4,
+                                                  format="ISO8601")).astype("datetime64[ns]")
+    codes, labels = quarter_codes(m["snapshot_date"])
+    assert labels == ["2018Q4"]
+    pd.testing.assert_frame_equal(disparity_table(m, quarter="2018Q4"), disparity_table(m))

@@ -121,6 +121,8 @@ __all__ = [
     "is_parquet_path",
     "use_duckdb",
     "validate_parquet",
+    "count_quarter",
+    "valid_quarters",
 ]
 
 #: DuckDB's memory limit (``SET memory_limit``); it spills to disk beyond it. With what Python
@@ -1931,3 +1933,40 @@ def _cube_of(session: _Session, tables, layout, numbers: list[int], labels: list
                              "row": found["row"].to_numpy()})
 
     return finish_cube(tables, layout, quarter=selected, involved=involved)
+
+
+# ---------------------------------------------------------------------- one quarter's counts (the disparity table)
+
+
+def valid_quarters(validation: ParquetValidation) -> tuple[str, ...]:
+    """The quarters of a validated file's valid rows ("2018Q4", sorted), from the counts its validating
+    scan made (no further read of the file)."""
+    session = validation.session
+    if session is None:
+        raise ValueError("this ParquetValidation has been closed; validate the file again")
+    return tuple(f"{1970 + q // 4}Q{q % 4 + 1}" for q in _present_quarter_numbers(session))
+
+
+def count_quarter(validation: ParquetValidation, columns: Sequence[str], *, quarter: str) -> pd.DataFrame:
+    """The valid rows of one quarter of a validated file, counted by ``columns`` in DuckDB.
+
+    The rows are those :func:`fairness.read_matrix` would return as valid (the rows SQL vouched
+    for, less duplicates, and those validation accepted row by row), their values typed as it
+    types them. Returns one row per combination found: ``columns`` (text, booleans; a missing
+    value is ``None``) and ``count``. What :func:`fairness.disparity_table` counts from a file.
+    """
+    session = validation.session
+    if session is None:
+        raise ValueError("this ParquetValidation has been closed; validate the file again")
+    missing = [c for c in columns if c not in _typed_columns(session)]
+    if missing:
+        raise ValueError(f"{validation.source}: no column {', '.join(missing)} among the matrix format's columns "
+                         f"of the file ({', '.join(_typed_columns(session))})")
+    year, q = int(quarter[:4]), int(quarter[-1])
+    number = (year - 1970) * 4 + q - 1
+    names = ", ".join(_ident(c) for c in columns)
+    found = session.con.sql(f"""SELECT {names}, count(*) AS count FROM ({_valid_view(session)})
+                                WHERE {_quarter_number('snapshot_date')} = {number} GROUP BY ALL""").fetchall()
+    out = pd.DataFrame({c: pd.Series([row[i] for row in found], dtype=object) for i, c in enumerate(columns)})
+    out["count"] = np.asarray([row[-1] for row in found], dtype=np.int64)
+    return out

@@ -14,14 +14,19 @@ rates here are identical to it and to fairlearn's (tested).
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from fairness import definitions as defs
-from fairness.stats._options import match_option, one_snapshot
+from fairness.quarters import normalise_quarter
+from fairness.stats._options import ERR_QUARTER_ABSENT, ERR_SNAPSHOTS, match_option, one_snapshot
 from fairness.stats.intervals import confint_proportion
+
+if TYPE_CHECKING:
+    from fairness.io.validation import ValidationResult
 
 __all__ = ["disparity_table", "band_labels", "band_positions", "DISPARITY_COLUMNS"]
 
@@ -36,6 +41,9 @@ ERR_THRESHOLD = "threshold {value!r} is not valid; valid: red, red_amber"
 ERR_NO_OUTCOME = "the matrix has no outcome_violence_12m column: band performance is not assessable"
 ERR_BAND = "risk_band holds {values}, which {verb} not a band; valid: {valid} (any case)"
 ERR_BAND_MISSING = "risk_band is missing in {n:,} row(s) (first: row {row}); valid: {valid}"
+ERR_BY_FILE = "by={by!r} cannot be counted from a file; valid: {valid} (the matrix format's text columns)"
+#: The first row's note when rows of the file were quarantined (left out of every count).
+NOTE_QUARANTINED = "{n:,} rows of the file quarantined (failed validation) left out"
 
 
 def band_positions(bands: pd.Series) -> np.ndarray:
@@ -46,15 +54,21 @@ def band_positions(bands: pd.Series) -> np.ndarray:
     Red) and matches labels as data values are matched (any case, spaces
     ignored). An unknown or missing label raises ``ValueError``.
     """
+    return _band_positions(bands, None)
+
+
+def _band_positions(bands: pd.Series, rows: np.ndarray | None) -> np.ndarray:
+    """:func:`band_positions` of the rows at positions ``rows`` (None: every row), a Categorical read
+    from its codes without taking the rows out first."""
     valid = {b.casefold(): i for i, b in enumerate(defs.RISK_BANDS)}
     if isinstance(bands.dtype, pd.CategoricalDtype):
         # one lookup per category, then the codes: cost linear in the rows, no strings built
-        codes, uniques = bands.cat.codes.to_numpy(), list(bands.cat.categories)
+        codes, uniques = _at(bands.cat.codes.to_numpy(), rows), list(bands.cat.categories)
         used = np.zeros(len(uniques), dtype=bool)
         used[codes[codes >= 0]] = True
         uniques = [u if k else defs.RISK_BANDS[0] for u, k in zip(uniques, used, strict=True)]  # unused: harmless
     else:
-        codes, uniques = pd.factorize(bands, use_na_sentinel=True)
+        codes, uniques = pd.factorize(bands if rows is None else bands.take(rows), use_na_sentinel=True)
     lookup = np.array([valid.get(str(u).strip().casefold(), -1) for u in uniques], dtype=np.int64)
     unknown = [str(u) for u, k in zip(uniques, lookup, strict=True) if k < 0]
     if unknown:
@@ -65,7 +79,7 @@ def band_positions(bands: pd.Series) -> np.ndarray:
     if missing.any():
         raise ValueError(ERR_BAND_MISSING.format(n=int(missing.sum()), row=int(np.argmax(missing)),
                                                  valid=", ".join(defs.RISK_BANDS)))
-    return lookup[codes] if len(lookup) else np.zeros(len(bands), dtype=np.int64)
+    return lookup[codes] if len(lookup) else np.zeros(len(codes), dtype=np.int64)
 
 
 def band_labels(bands: pd.Series) -> np.ndarray:
@@ -74,7 +88,7 @@ def band_labels(bands: pd.Series) -> np.ndarray:
 
 
 def disparity_table(
-    matrix: pd.DataFrame,
+    matrix: pd.DataFrame | str | os.PathLike[str] | ValidationResult,
     *,
     by: str = "ethnicity",
     threshold: Threshold = "red_amber",
@@ -86,12 +100,21 @@ def disparity_table(
 
     Parameters
     ----------
-    matrix : DataFrame
+    matrix : DataFrame, path or ValidationResult
         Validated matrix (categorical ``by`` column, ``risk_band``,
         ``outcome_violence_12m``). Rows whose outcome is not yet known are
         left out (the ``note`` of the first row says how many).
+        Or the path of a matrix file (CSV or Parquet, a folder or pattern of
+        Parquet files): read, every row validated by every rule of the format,
+        and counted by the DuckDB engine, as ``fairness audit`` reads a file
+        (the read is written to the audit log); quarantined rows are left out
+        and the ``note`` of the first row says how many. Or a
+        :class:`~fairness.io.validation.ValidationResult` (``fairness.validate``,
+        ``fairness.read_matrix``): its valid rows, its quarantined ones noted.
     by : str, default "ethnicity"
         A categorical column; every category gets a row, empty ones with n = 0.
+        From a file: one of the format's text columns (``borough``,
+        ``ethnicity``, ``sex``, ``risk_band``).
     threshold : {"red", "red_amber"}
         Band(s) treated as a positive prediction. Bands are read by label
         (any dtype, any category order, any case); an unknown label raises
@@ -107,7 +130,9 @@ def disparity_table(
     -------
     DataFrame
         :data:`DISPARITY_COLUMNS`. Rates are NaN where their denominator is 0
-        (``note`` says which).
+        (``note`` says which). The same table from a file as from its valid
+        rows in memory (``read_matrix(path).valid``), but for the note of
+        quarantined rows.
 
     Examples
     --------
@@ -125,54 +150,197 @@ def disparity_table(
         threshold = match_option(threshold, defs.BAND_THRESHOLDS, name="threshold")
     except ValueError:
         raise ValueError(ERR_THRESHOLD.format(value=threshold)) from None
+    if _file_input(matrix):
+        return _from_file(matrix, by=by, threshold=threshold, reference=reference, quarter=quarter, alpha=alpha)
     if defs.OUTCOME_COLUMN is None or defs.OUTCOME_COLUMN not in matrix:
         raise ValueError(ERR_NO_OUTCOME)
-    matrix = one_snapshot(matrix, quarter, function="disparity_table")
+    matrix, rows = _snapshot(matrix, quarter)
     outcome = matrix[defs.OUTCOME_COLUMN]
+    if rows is not None:
+        outcome = outcome.take(rows)
     known = outcome.notna().to_numpy()
-    unknown = int(len(matrix) - known.sum())
-    groups = matrix[by].astype("category")
-    categories = [str(c) for c in groups.cat.categories]
+    unknown = int(len(outcome) - known.sum())
+    groups = matrix[by]
+    if isinstance(groups.dtype, pd.CategoricalDtype):  # the codes of the rows, none taken out
+        codes, categories = _at(groups.cat.codes.to_numpy(), rows), groups.cat.categories
+    else:
+        groups = (groups if rows is None else groups.take(rows)).astype("category")
+        codes, categories = groups.cat.codes.to_numpy(), groups.cat.categories
+    categories = [str(c) for c in categories]
     reference = _match_group(reference, categories)
-    g = groups.cat.codes.to_numpy()[known].astype(np.int64)
-    band = band_positions(matrix["risk_band"])[known]
+    g = codes[known].astype(np.int64)
+    band = _band_positions(matrix["risk_band"], rows)[known]
     # bands predicted positive, by label (defs.BAND_THRESHOLDS), never by category code
-    positive = np.array([b in defs.BAND_THRESHOLDS[threshold] for b in defs.RISK_BANDS])
-    y_pred = positive[band]
+    y_pred = _positive(threshold)[band]
     y_true = outcome.to_numpy(dtype=bool, na_value=False)[known]
     valid = g >= 0
     key = (g[valid] * 2 + y_pred[valid]) * 2 + y_true[valid]
     cells = np.bincount(key, minlength=len(categories) * 4).reshape(len(categories), 2, 2)
+    return _table(cells, categories, by=by, threshold=threshold, reference=reference, alpha=alpha,
+                  unknown=unknown)
+
+
+def _file_input(matrix: Any) -> bool:
+    """A path, or a ValidationResult (validation is imported only then)."""
+    if isinstance(matrix, (str, os.PathLike)):
+        return True
+    if isinstance(matrix, pd.DataFrame):
+        return False
+    from fairness.io.validation import ValidationResult
+
+    return isinstance(matrix, ValidationResult)
+
+
+def _from_file(matrix: Any, *, by: str, threshold: str, reference: str, quarter: str | None,
+               alpha: float) -> pd.DataFrame:
+    """The table of a file (read, validated and counted by DuckDB) or of a ValidationResult."""
+    from fairness.counts import duck
+
+    by_file = list(_text_columns())
+    if isinstance(matrix, (str, os.PathLike)):
+        if by not in by_file:
+            raise ValueError(ERR_BY_FILE.format(by=by, valid=", ".join(by_file)))
+        validation, owned = duck.read_file_and_log(matrix, command="disparity_table"), True
+    else:
+        validation, owned = matrix, False
+    try:
+        if not isinstance(validation, duck.ParquetValidation):  # rows in memory
+            table = disparity_table(validation.valid, by=by, threshold=threshold, reference=reference,
+                                    quarter=quarter, alpha=alpha)
+            return _noted(table, validation.n_quarantined)
+        if by not in by_file:
+            raise ValueError(ERR_BY_FILE.format(by=by, valid=", ".join(by_file)))
+        if defs.OUTCOME_COLUMN is None or defs.OUTCOME_COLUMN not in validation.session.src.names:
+            raise ValueError(ERR_NO_OUTCOME)
+        selected = _file_quarter(duck.valid_quarters(validation), quarter)
+        columns = [by, "risk_band", defs.OUTCOME_COLUMN]
+        found = (duck.count_quarter(validation, columns, quarter=selected) if selected  # "": no valid rows
+                 else pd.DataFrame({**{c: pd.Series(dtype=object) for c in columns}, "count": np.array([], "int64")}))
+        categories = [str(c) for c in _text_columns()[by]]
+        counts = found["count"].to_numpy(dtype=np.int64)
+        outcome = found[defs.OUTCOME_COLUMN]
+        known = outcome.notna().to_numpy()
+        unknown = int(counts[~known].sum())
+        where = {c: i for i, c in enumerate(categories)}
+        g = np.fromiter((where.get(v, -1) for v in found[by]), dtype=np.int64, count=len(found))[known]
+        band = band_positions(found["risk_band"].astype(object))[known]
+        y_pred = _positive(threshold)[band]
+        y_true = outcome.to_numpy(dtype=bool, na_value=False)[known]
+        valid = g >= 0
+        key = (g[valid] * 2 + y_pred[valid]) * 2 + y_true[valid]
+        cells = np.bincount(key, weights=counts[known][valid], minlength=len(categories) * 4)
+        cells = cells.astype(np.int64).reshape(len(categories), 2, 2)
+        return _table(cells, categories, by=by, threshold=threshold, reference=_match_group(reference, categories),
+                      alpha=alpha, unknown=unknown, quarantined=validation.n_quarantined)
+    finally:
+        if owned and getattr(validation, "session", None) is not None:
+            validation.session.close()
+
+
+def _text_columns() -> dict[str, list[str]]:
+    """The matrix format's categorical columns and their categories (a profile's, while one is active)."""
+    from fairness.io.validation import canonical_dtypes
+
+    return {c: list(d.categories) for c, d in canonical_dtypes().items() if isinstance(d, pd.CategoricalDtype)}
+
+
+def _file_quarter(found: tuple[str, ...], quarter: str | None) -> str:
+    """The quarter to count, of those a file's valid rows hold: as :func:`one_snapshot` chooses it."""
+    if quarter is None:
+        if len(found) <= 1:
+            return found[0] if found else ""
+        raise ValueError(ERR_SNAPSHOTS.format(function="disparity_table", k=len(found), found=", ".join(found),
+                                              last=found[-1]))
+    q = normalise_quarter(quarter)
+    if q not in found:
+        raise ValueError(ERR_QUARTER_ABSENT.format(function="disparity_table", quarter=q,
+                                                   found=", ".join(found) or "none"))
+    return q
+
+
+def _noted(table: pd.DataFrame, quarantined: int) -> pd.DataFrame:
+    """The table with the quarantined rows in the first row's note."""
+    if quarantined and len(table):
+        note = table.at[0, "note"]
+        table.loc[0, "note"] = (note + "; " if note else "") + NOTE_QUARANTINED.format(n=quarantined)
+    return table
+
+
+def _at(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return values if rows is None else values[rows]
+
+
+def _positive(threshold: str) -> np.ndarray:
+    """Whether each band (by its place in ``defs.RISK_BANDS``) is a positive prediction."""
+    return np.array([b in defs.BAND_THRESHOLDS[threshold] for b in defs.RISK_BANDS])
+
+
+def _snapshot(matrix: pd.DataFrame, quarter: str | None) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The matrix and the positions of one snapshot's rows in it (None: every row), as
+    :func:`~fairness.stats._options.one_snapshot` selects them (the same rows, the same errors).
+
+    The rows of a named quarter are found without taking them out of the frame: with plain
+    ``datetime64`` dates, one subtraction and one comparison of their integers (a date ``d`` is in
+    the quarter [lo, hi) when ``d - lo``, read unsigned, is below ``hi - lo``; a missing date, the
+    smallest integer, never is), then their positions.
+    """
+    if quarter is not None and "snapshot_date" in matrix.columns:
+        rows = _quarter_rows(matrix["snapshot_date"], normalise_quarter(quarter))
+        if rows is not None and len(rows):
+            return matrix, (None if len(rows) == len(matrix) else rows)
+    return one_snapshot(matrix, quarter, function="disparity_table"), None
+
+
+def _quarter_rows(dates: pd.Series, quarter: str) -> np.ndarray | None:
+    """Positions of the dates in ``quarter`` (its calendar quarter, as
+    :func:`~fairness.quarters.quarter_codes` labels it); None for dates that are not plain
+    ``datetime64``."""
+    if not (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"):
+        return None
+    values = dates.to_numpy()
+    period = pd.Period(quarter, freq="Q")
+    lo, hi = (int(p.start_time.to_datetime64().astype(values.dtype).view(np.int64)) for p in (period, period + 1))
+    inside = values.view(np.uint64) - np.uint64(lo % 2**64) < np.uint64(hi - lo)
+    return np.flatnonzero(inside)
+
+
+def _table(cells: np.ndarray, categories: list[str], *, by: str, threshold: str, reference: str, alpha: float,
+           unknown: int, quarantined: int = 0) -> pd.DataFrame:
+    """The table from its counts: ``cells[group, predicted, outcome]``."""
     tn, fn, fp, tp = cells[:, 0, 0], cells[:, 0, 1], cells[:, 1, 0], cells[:, 1, 1]
     n = tn + fn + fp + tp
     positives, negatives, selected = tp + fn, tn + fp, tp + fp
-
-    def rate(num: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    columns = {"threshold": threshold, "by": by, "group": categories, "reference": reference,
+               "n": n, "positives": positives, "selected": selected, "tp": tp, "fp": fp, "tn": tn, "fn": fn}
+    try:
+        ref = categories.index(reference)
+    except ValueError:
+        ref = None
+    for name, num, den in (("selection_rate", selected, n), ("fpr", fp, negatives), ("fnr", fn, positives)):
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-        lo, hi = confint_proportion(num, den, alpha=alpha)
-        return r, lo, hi
-
-    out = pd.DataFrame({"threshold": threshold, "by": by, "group": categories, "reference": reference,
-                        "n": n, "positives": positives, "selected": selected,
-                        "tp": tp, "fp": fp, "tn": tn, "fn": fn})
-    for name, num, den in (("selection_rate", selected, n), ("fpr", fp, negatives), ("fnr", fn, positives)):
-        out[name], out[f"{name}_low"], out[f"{name}_high"] = rate(num, den)
-    ref = out.index[out["group"] == reference]
+        columns[name] = r
+        columns[f"{name}_low"], columns[f"{name}_high"] = confint_proportion(num, den, alpha=alpha)
     for name in ("selection_rate", "fpr", "fnr"):
-        base = out.loc[ref[0], name] if len(ref) else np.nan
+        base = columns[name][ref] if ref is not None else np.nan
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[f"{name}_ratio"] = out[name] / base if base and np.isfinite(base) else np.nan
+            columns[f"{name}_ratio"] = (columns[name] / base if base and np.isfinite(base)
+                                        else np.full(len(categories), np.nan))
     notes = np.where(n == 0, "no one with a known outcome: not estimable",
                      np.where(positives == 0, "no later violence in this group: FNR not estimable",
                               np.where(negatives == 0, "everyone had later violence: FPR not estimable", "")))
-    if not len(ref):
+    if ref is None:
         notes = np.where(notes == "", f"reference group {reference} absent: ratios not estimable", notes)
-    if unknown:
+    if unknown or quarantined:
         notes = notes.astype(object)
-        notes[0] = (notes[0] + "; " if notes[0] else "") + f"{unknown:,} rows with the outcome not yet known left out"
-    out["note"] = notes
-    return out[list(DISPARITY_COLUMNS)]
+        first = [notes[0]] if notes[0] else []
+        if unknown:
+            first.append(f"{unknown:,} rows with the outcome not yet known left out")
+        if quarantined:
+            first.append(NOTE_QUARANTINED.format(n=quarantined))
+        notes[0] = "; ".join(first)
+    columns["note"] = notes
+    return pd.DataFrame(columns, columns=list(DISPARITY_COLUMNS))
 
 
 def _match_group(reference: str, categories: list[str]) -> str:
