@@ -156,9 +156,8 @@ def main() -> None:
         run(frame)
         first_seconds = time.perf_counter() - t0
         walls, cpus = [], []
-        started = time.perf_counter()
         while len(walls) < max(args.repeat, 1):
-            if len(walls) >= 5 and time.perf_counter() - started > 5.0:
+            if len(walls) >= 5 and sum(walls) > 5.0:  # the calls' own time, copies aside
                 break
             state = frame if args.raw else frame.copy(deep=True)
             gc.collect()

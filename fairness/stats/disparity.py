@@ -6,7 +6,11 @@ The table a bias-audit toolkit (Aequitas' ``Group``/``Bias``, fairlearn's
 positive rate) and misses people who did (false negative rate), each with its
 counts and a Wilson interval, and each group's rate relative to a reference
 group. It is built from one count per (group, prediction, outcome) cell —
-``numpy.bincount`` over category codes — so its cost is one pass over the rows.
+``numpy.bincount`` over category codes, read at the positions of the quarter's
+rows — so its cost is one pass over the dates and one over the quarter's rows.
+Given a file, the cells are counted by the DuckDB engine
+(:func:`fairness.counts.duck.count_quarter`) after every row of the file has
+been validated, and the table is built from them by the same code.
 The fuller analysis, with calibration, intersections and equalised-odds
 summaries, is :func:`fairness.stats.bands.band_performance`; on the same rows the
 rates here are identical to it and to fairlearn's (tested).
@@ -204,9 +208,10 @@ def _from_file(matrix: Any, *, by: str, threshold: str, reference: str, quarter:
     else:
         validation, owned = matrix, False
     try:
-        if not isinstance(validation, duck.ParquetValidation):  # rows in memory
-            table = disparity_table(validation.valid, by=by, threshold=threshold, reference=reference,
-                                    quarter=quarter, alpha=alpha)
+        if not isinstance(validation, duck.ParquetValidation) or getattr(validation.session, "profile", None):
+            # rows in memory; or a file validated under a profile: its rows taken out, typed with its categories
+            table = disparity_table(duck.with_valid_rows(validation).valid, by=by, threshold=threshold,
+                                    reference=reference, quarter=quarter, alpha=alpha)
             return _noted(table, validation.n_quarantined)
         if by not in by_file:
             raise ValueError(ERR_BY_FILE.format(by=by, valid=", ".join(by_file)))
