@@ -396,11 +396,11 @@ def _place(place: object = None):
 
 def _listed(where) -> str:
     """"listed" for the London list (people listed), else the profile's unit ("searches")."""
-    return "listed" if where.unit == "people listed" else where.unit
+    return "listed" if where.is_default else where.unit
 
 
 def _words(metric: str, where=None) -> str:
-    if where is not None and where.unit != "people listed":
+    if where is not None and not where.is_default:
         return _words(metric).replace("people listed", where.unit)
     return METRIC_DESCRIPTIONS.get(metric, str(metric).replace("_", " "))
 
@@ -1798,8 +1798,7 @@ def composition(
     ax.set_title(title, loc="left")
 
     total = _unique_text(data, "n")
-    unit = _place(place).unit
-    list_name = "people on the list" if unit == "people listed" else f"{unit} on the list"
+    list_name = f"{_place(place).counted} on the list"
     if total is not None and np.isfinite(pd.to_numeric(total, errors="coerce")):
         list_name += f" (n = {_fmt_int(float(total))})"
     handles = [Patch(facecolor=list_colour, edgecolor=INK, linewidth=0.6)]

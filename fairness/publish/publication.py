@@ -499,7 +499,8 @@ def protect_audit(res: AuditResult, *, threshold: int = 10, rounding: int | None
     if withheld:
         changes["disclosure_note"] += " " + " ".join(withheld)
     out = dataclasses.replace(res, **changes)
-    out = dataclasses.replace(out, suppression=suppression_summary(res, out, published_form=True))
+    # res already holds the combined groups and areas the published tables were protected from
+    out = dataclasses.replace(out, suppression=_suppression_rows(res, out, published_form=True))
     if audit:
         from fairness.publish.intruder import assert_publication_safe
 
@@ -945,7 +946,6 @@ def suppression_summary(internal: AuditResult, published: AuditResult, *,
     stored on a published result and in ``metrics.json``) the people counts are
     left out and their share is given as a band (:data:`PEOPLE_BANDS`).
     """
-    as_published = published_form
     params = getattr(published, "parameters", None) or {}
     bands = getattr(internal, "band_by_group", None)
     if params.get("combined_groups") and isinstance(bands, pd.DataFrame) \
@@ -959,6 +959,13 @@ def suppression_summary(internal: AuditResult, published: AuditResult, *,
         # the same for small areas published together ("Other boroughs (k)"), unless already done
         areas, _ = combine_small_areas(internal, threshold=int(params.get("disclosure_threshold", 10)))
         internal = dataclasses.replace(internal, **areas)
+    return _suppression_rows(internal, published, published_form=published_form)
+
+
+def _suppression_rows(internal: AuditResult, published: AuditResult, *, published_form: bool) -> pd.DataFrame:
+    """:func:`suppression_summary` of an internal result whose small groups and areas are already combined
+    as in ``published`` (:func:`protect_audit` passes the tables it protected, so nothing is combined twice)."""
+    as_published = published_form
     rows = []
     for name, spec in TABLE_SPECS.items():
         before, after = getattr(internal, name, None), getattr(published, name, None)

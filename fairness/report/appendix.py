@@ -140,15 +140,20 @@ def _synthetic_reports(out: Path, quarters: Sequence[str]) -> bool:
 
 
 
-def _words(out: Path, table: pd.DataFrame) -> dict[str, str]:
-    """The words of the latest quarter's profile (:func:`fairness.results.sentences.place` of its parameters)."""
+def _place(out: Path, table: pd.DataFrame) -> Any:
+    """The latest quarter's place and list (:func:`fairness.results.sentences.place` of its parameters)."""
     from fairness.results.sentences import place
 
     try:
         metrics = json.loads((out / str(table["quarter"].iloc[-1]) / METRICS_FILE).read_text(encoding="utf-8"))
-        return place(metrics.get("parameters") or {}).words()
+        return place(metrics.get("parameters") or {})
     except (OSError, ValueError):  # no readable file: the default words
-        return place().words()
+        return place()
+
+
+def _words(out: Path, table: pd.DataFrame) -> dict[str, str]:
+    """The words of the latest quarter's profile (place, areas, unit …)."""
+    return _place(out, table).words()
 
 
 def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) -> Path | None:
@@ -167,7 +172,8 @@ def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) 
         if "publication" in modes and len(modes) > 1:  # never mix modes: internal quarters stay out (issue 12)
             table = table[table["mode"].astype(str) == "publication"].reset_index(drop=True)
             modes = ["publication"]
-        w = _words(out, table)
+        where = _place(out, table)
+        w = where.words()
         shown = pd.DataFrame(
             {
                 "Quarter": table["quarter"],
@@ -218,8 +224,7 @@ def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) 
             + tbl.to_html()
         )
         mode = "internal" if "internal" in modes else "publication"
-        title = "Gang database" if w["unit"] == "people listed" else w["List"]
-        page = html_page(body, title=f"{title} oversight: trend appendix", mode=mode, footer="Trend appendix")
+        page = html_page(body, title=f"{fr.list_title(where)} oversight: trend appendix", mode=mode, footer="Trend appendix")
         target = out / TREND_APPENDIX
         write_atomically(target, lambda p: p.write_text(page, encoding="utf-8"))
         if pdf:

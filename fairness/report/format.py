@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from fairness.errors import RowLevelColumnError
-from fairness.results.sentences import direction, is_withheld, place
+from fairness.results.sentences import Place, direction, is_withheld, place
 from fairness.results.sentences import fmt_ratio as sfmt_ratio
 from fairness.results.sentences import fmt_share as sfmt_share
 
@@ -81,6 +81,7 @@ __all__ = [
     "headline_box",
     "main_points_box",
     "is_synthetic",
+    "list_title",
     "methods_notes",
     "metric_label",
     "no_risk_duration_table",
@@ -506,8 +507,6 @@ def metric_label(metric: str, res: object = None) -> str:
 
 def _words(res: object) -> dict[str, str]:
     """The profile's words for report text (:func:`fairness.results.sentences.place`): place, area, unit …"""
-    from fairness.results.sentences import place
-
     return place(res).words()
 
 
@@ -577,7 +576,7 @@ def relative_rate_table(res: object, *, benchmark: str | None = None) -> Table:
     adjust = _first(df, "adjust")
     return Table(
         out,
-        caption=(f"Rate of {'listing' if w['unit'] == 'people listed' else w['unit']} per 1,000 residents ({label})"
+        caption=(f"Rate of {'listing' if place(res).is_default else w['unit']} per 1,000 residents ({label})"
                  if label else "Relative rate index"),
         note=f"RRI = the group's rate ÷ the {ref or 'reference'} group's rate; 1 means the same rate."
         + (f" p-values adjusted for multiple comparisons ({adjust})." if adjust else ""),
@@ -1174,8 +1173,6 @@ def fill(res: object, text: str, *, london: str | None = None) -> str:
     >>> fill(SimpleNamespace(parameters={"profile": "england-wales-forces"}), "{Areas} of {place}")
     'Police force areas of England and Wales'
     """
-    from fairness.results.sentences import place
-
     where = place(res)
     if london is not None and where.is_default:
         text = london
@@ -1221,8 +1218,6 @@ def assessable(res: object, section: str) -> bool:
     (:data:`SECTION_TABLES`); the data-protection checks when at least one was
     assessable. Otherwise :func:`not_assessable` says so in one sentence.
     """
-    from fairness.results.sentences import place
-
     if section not in SECTION_TABLES:
         raise ValueError(f"unknown section {section!r}; valid: {', '.join(SECTION_TABLES)}")
     if place(res).is_default:
@@ -1256,8 +1251,6 @@ def _reason(res: object, section: str) -> str:
 
 def not_assessable(res: object, section: str) -> Markupish:
     """One sentence saying that a section cannot be shown for this profile yet (see :func:`assessable`)."""
-    from fairness.results.sentences import place
-
     what = fill(res, SECTION_TABLES[section][1])
     reason = _reason(res, section)
     text = (f"Not shown: {what} cannot be assessed for this audit ({reason})." if reason else
@@ -1272,6 +1265,21 @@ def is_synthetic(res: object) -> bool:
     return source.with_suffix(".truth.json").exists() or "synthetic" in source.parts
 
 
+def list_title(where: object = None) -> str:
+    """The list's name in titles: "Gang database" for the default profile, else the list's name capitalised.
+
+    ``where`` is a :class:`~fairness.results.sentences.Place`, or anything
+    :func:`~fairness.results.sentences.place` takes (an audit result, its
+    parameters). The one definition used by the report's title, the runner's
+    page titles and the trend appendix.
+
+    >>> list_title({"profile": "england-wales-forces"}), list_title()
+    ('Stop and search', 'Gang database')
+    """
+    where = where if isinstance(where, Place) else place(where)
+    return "Gang database" if where.is_default else where.words()["List"]
+
+
 def title_block(res: object, *, title: str | None = None, lede: str | None = None) -> Markupish:
     """The report's title, quarter and what it covers; a strip saying so if the data are synthetic.
 
@@ -1279,20 +1287,20 @@ def title_block(res: object, *, title: str | None = None, lede: str | None = Non
     "Stop and search oversight report"); ``lede`` replaces the sentence after the count of people
     listed ("" for none).
     """
+    where = place(res)
     if title is None:
-        title = fill(res, "{List} oversight report", london="Gang database oversight report")
+        title = f"{list_title(where)} oversight report"
     quarter = _text(getattr(res, "quarter", ""))
     n = fmt_int(getattr(res, "n", None))
     mode = _mode_of(res)
-    w = _words(res)
-    default = w["unit"] == "people listed"
+    w = where.words()
     if lede is None:
         lede = (
             f"This report compares who is listed with who lives in {w['place']}, looks at the {w['unit']} "
             f"with no risk, at differences between {w['areas']}, at how well the risk bands work and at "
             "data-protection failures."
         )
-    lede = f"Quarter {quarter}: {n} {'people' if default else w['unit']} on the list. {lede}".strip()
+    lede = f"Quarter {quarter}: {n} {where.counted} on the list. {lede}".strip()
     strip = ""
     if is_synthetic(res):
         strip = (
@@ -1360,7 +1368,7 @@ def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
     if r is not None and _known(r.get("ratio")) and direction(r.get("ci_low"), r.get("ci_high")) == "higher":
         qs.append(
             f"{group} people are {fmt_pct(r['share'])} of "
-            f"{'those listed' if _words(res)['unit'] == 'people listed' else 'the ' + _words(res)['unit']} "
+            f"{'those listed' if place(res).is_default else 'the ' + _words(res)['unit']} "
             f"against {fmt_pct(r['benchmark_share'])} of "
             f"the benchmark population ({label}): a representation ratio of "
             f"{sfmt_ratio(r['ratio'], r['ci_low'], r['ci_high'])}. What evidence, beyond intelligence, supports "
@@ -1483,8 +1491,9 @@ def provenance_line(
                  f"{fmt_int(getattr(res, 'quarantined', None))} quarantined"),
         ("Made with", f"fairness-audit {__version__}, {mode} mode, run {run}"),
     ]
-    if suppressed_summary(res):
-        items.append(("Suppressed", suppressed_summary(res)))
+    suppressed = suppressed_summary(res)
+    if suppressed:
+        items.append(("Suppressed", suppressed))
     text = "; ".join(f"{k}: {v}" for k, v in items) + ". The full report has the methods, every table and the full provenance."
     parts = " · ".join(f"<strong>{html.escape(k)}:</strong> {html.escape(v)}" for k, v in items)
     return Markupish(

@@ -198,13 +198,14 @@ def inspect_matrix(matrix: str | os.PathLike[str], *, log_as: str | None = "repo
 
 
 def _list_title(profile: Any) -> str:
-    """"Gang database" (the default), or the profile's list name ("Stop and search") in titles."""
-    if not profile:
-        return "Gang database"
-    from fairness.profiles import DEFAULT_PROFILE, load_profile
+    """"Gang database" (the default), or the profile's list name ("Stop and search") in titles
+    (:func:`fairness.report.format.list_title` of the profile's place)."""
+    from types import SimpleNamespace
 
-    p = load_profile(profile)
-    return "Gang database" if p.name == DEFAULT_PROFILE else p.list.name[:1].upper() + p.list.name[1:]
+    from fairness.report.format import list_title
+    from fairness.results.sentences import place
+
+    return list_title(place(SimpleNamespace(profile=profile)) if profile else None)
 
 
 def resolve_quarters(
