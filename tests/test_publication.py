@@ -610,3 +610,26 @@ def test_funnel_curves_do_not_depend_on_a_hidden_boroughs_n():
     grid_a = a.funnel_limits.loc[a.funnel_limits["metric"] == "no_risk_share", "n"].to_numpy()
     grid_b = b.funnel_limits.loc[b.funnel_limits["metric"] == "no_risk_share", "n"].to_numpy()
     np.testing.assert_array_equal(grid_a, grid_b)
+
+
+def test_protect_audit_combines_small_groups_and_areas_once(audits, monkeypatch):
+    """The suppression summary is counted from the tables protect_audit combined, not combined again;
+    from the internal (uncombined) result, suppression_summary gives the same table."""
+    from fairness.publish import publication
+
+    internal, _ = audits("synth-1")
+    calls = {"groups": 0, "areas": 0}
+    groups, areas = publication.combine_small_groups, publication.combine_small_areas
+
+    def count(name, f):
+        def wrapped(*a, **k):
+            calls[name] += 1
+            return f(*a, **k)
+        return wrapped
+
+    monkeypatch.setattr(publication, "combine_small_groups", count("groups", groups))
+    monkeypatch.setattr(publication, "combine_small_areas", count("areas", areas))
+    pub = publication.protect_audit(internal)
+    assert calls == {"groups": 1, "areas": 1}
+    again = publication.suppression_summary(internal, pub, published_form=True)
+    pd.testing.assert_frame_equal(again, pub.suppression)

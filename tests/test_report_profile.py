@@ -101,3 +101,52 @@ def test_trend_appendix_takes_the_words_of_the_latest_quarters_profile(tmp_path)
     # a London report (no profile in its parameters) keeps London's words
     (tmp_path / "2018Q4" / "metrics.json").write_text(json.dumps({"parameters": {}}), encoding="utf-8")
     assert appendix._words(tmp_path, table)["Areas"] == "Boroughs"
+
+
+def test_the_list_title_is_one_definition_for_the_report_the_runner_and_the_appendix(tmp_path):
+    """Issue 10's loose end: the title was worked out three ways (runner, appendix, title_block)."""
+    from types import SimpleNamespace
+
+    from fairness.report import appendix
+    from fairness.report import format as fr
+    from fairness.results.sentences import place
+    from tests.test_profiles import _write
+
+    custom = _write(tmp_path)  # a list of "people listed" that is not the default profile
+    for profile, title in ((None, "Gang database"), ("london-gvm", "Gang database"), (EW, "Stop and search"),
+                           (str(custom), "Test list")):
+        where = place(SimpleNamespace(profile=profile)) if profile else place()
+        assert fr.list_title(where) == runner._list_title(profile) == title
+        res = SimpleNamespace(profile=profile, quarter="2018Q4", n=12, parameters={}, source="m.csv") if profile else \
+            SimpleNamespace(quarter="2018Q4", n=12, parameters={}, source="m.csv")
+        assert f'<h1 id="top">{title} oversight report: 2018Q4</h1>' in fr.title_block(res).html
+        out = tmp_path / (profile or "default").replace("/", "_")
+        (out / "2018Q4").mkdir(parents=True)
+        params = {"profile": profile} if profile else {}
+        (out / "2018Q4" / "metrics.json").write_text(json.dumps({"quarter": "2018Q4", "parameters": params}),
+                                                     encoding="utf-8")
+        page = appendix.write_trend_appendix(out).read_text(encoding="utf-8")
+        assert f"<title>{title} oversight: trend appendix</title>" in page
+
+
+def test_is_this_the_default_profile_is_asked_of_the_place(tmp_path):
+    """One definition (Place.is_default, Place.counted), not `unit == "people listed"` in six places:
+    a list of people listed that is not London's gets the general words everywhere, as in sentences."""
+    from types import SimpleNamespace
+
+    from fairness import plots
+    from fairness.report import format as fr
+    from fairness.results.sentences import place
+    from tests.test_profiles import _write
+
+    where = place(SimpleNamespace(profile=str(_write(tmp_path))))
+    assert (where.unit, where.is_default, where.counted) == ("people listed", False, "people")
+    assert plots._listed(where) == "people listed" and plots._listed(place()) == "listed"
+    assert plots._words("black_share", place(SimpleNamespace(profile=EW))) == "share of searches who are Black"
+    res = SimpleNamespace(profile=str(_write(tmp_path)), quarter="2018Q4", n=1234, parameters={}, source="m.csv")
+    assert "Quarter 2018Q4: 1,234 people on the list." in fr.title_block(res).text
+    ew = SimpleNamespace(profile=EW, quarter="2018Q4", n=1234, parameters={}, source="m.csv")
+    assert "Quarter 2018Q4: 1,234 searches on the list." in fr.title_block(ew).text
+    for source in ("report/appendix.py", "report/format.py", "plots.py"):
+        text = (Path(fr.__file__).parents[1] / source).read_text(encoding="utf-8")
+        assert "== 'people listed'" not in text and '== "people listed"' not in text, source
