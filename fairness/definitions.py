@@ -67,6 +67,10 @@ BOROUGHS: tuple[str, ...] = tuple(BOROUGH_CODES)
 #: groups; "Not stated" has no census denominator.
 ETHNICITIES: tuple[str, ...] = ("White", "Black", "Asian", "Mixed", "Other", "Not stated")
 CENSUS_ETHNICITIES: tuple[str, ...] = ("White", "Black", "Asian", "Mixed", "Other")
+#: The group whose share of the list is compared across areas (the per-area share funnel and the
+#: share's trend; their metric key stays ``black_share``). A profile sets it with ``[groups]
+#: share_group``; "" when a profile's groups have no "Black" and it names none (not assessable).
+SHARE_GROUP: str = "Black"
 SEXES: tuple[str, ...] = ("Male", "Female", "Not stated")
 RISK_BANDS: tuple[str, ...] = ("Red", "Amber", "Green")
 

@@ -247,7 +247,7 @@ NO_DATA_LABEL = "No data to plot"
 #: names fall back to the name with spaces.
 METRIC_DESCRIPTIONS: dict[str, str] = {
     "no_risk_share": "share of people listed scored as no risk",
-    "black_share": "share of people listed who are Black",
+    "black_share": "share of people listed who are {share_group}",  # the place's share group
     "green_share": "share of people listed in the Green (lowest) risk band",
     "rate_per_1000": "people listed per 1,000 residents",
 }
@@ -400,9 +400,9 @@ def _listed(where) -> str:
 
 
 def _words(metric: str, where=None) -> str:
-    if where is not None and not where.is_default:
-        return _words(metric).replace("people listed", where.unit)
-    return METRIC_DESCRIPTIONS.get(metric, str(metric).replace("_", " "))
+    where = _place(where)
+    text = METRIC_DESCRIPTIONS.get(metric, str(metric).replace("_", " ")).replace("{share_group}", where.share_group)
+    return text if where.is_default else text.replace("people listed", where.unit)
 
 
 def _sentence(text: str) -> str:

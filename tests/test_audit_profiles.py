@@ -350,6 +350,40 @@ def test_a_list_whose_groups_have_no_black_group_has_no_black_share(tmp_path):
     assert "black_share by area: not assessable: the profile has no group 'Black'" in res.notes
 
 
+def test_a_list_without_black_audits_the_share_of_its_configured_share_group(tmp_path):
+    """[groups] share_group: the per-area share funnel, its trend and their words follow the group named."""
+    from fairness import definitions as defs
+    from fairness import plots
+    from fairness.report import format as fr
+    from fairness.results.sentences import place
+
+    text = (CITY.replace('names = ["White", "Black", "Hispanic", "Asian"]',
+                         'names = ["White", "African American", "Hispanic", "Asian"]')
+            .replace('reference = "White"\n', 'reference = "White"\nshare_group = "Hispanic"\n'
+                                              '[groups.map]\n"Black" = "African American"\n')
+            .replace("Black = \"black\"", "\"African American\" = \"black\""))
+    profile, rows = _city(tmp_path, text=text)
+    res = fairness.audit(rows, profile=profile)
+    assert defs.SHARE_GROUP == "Black"  # the profile's group is in force only while the audit runs
+    share = res.boroughs[res.boroughs["metric"] == "black_share"].set_index("borough")
+    # Hispanic: P3 and P4 of the 5 people in District 1, P9 of the 5 in District 2 (CITY_ROWS)
+    assert share[["count", "n"]].to_dict("index") == {"District 1": {"count": 2, "n": 5},
+                                                      "District 2": {"count": 1, "n": 5}}
+    trend = res.trends[res.trends["metric"] == "black_share"]
+    assert (trend["count"].tolist(), trend["n"].tolist()) == ([3], [10])
+    assert not any("black_share" in n for n in res.notes)
+    # the words name the configured group
+    where = place(res)
+    assert where.share_group == "Hispanic"
+    assert fr.metric_label("black_share", res) == "Hispanic share of the people listed"
+    assert plots._words("black_share", where) == "share of people listed who are Hispanic"
+    assert fr.fill(res, "{share_group} share of the {unit}, by quarter.") == \
+        "Hispanic share of the people listed, by quarter."
+    # London keeps its words
+    assert fr.metric_label("black_share") == "Black share of the people listed"
+    assert plots._words("black_share") == "share of people listed who are Black"
+
+
 @pytest.mark.slow
 def test_audits_under_two_profiles_in_two_threads_each_see_their_own_definitions(tmp_path, covers_audits,
                                                                                   city_audit):

@@ -33,6 +33,7 @@ def test_london_profile_is_todays_hard_coded_vocabulary():
     assert p.groups.names == d.CENSUS_ETHNICITIES
     assert p.groups.all == d.ETHNICITIES
     assert p.groups.reference == d.DEFAULT_REFERENCE
+    assert p.groups.share_group == d.SHARE_GROUP == "Black"
     assert p.bands.order == d.RISK_BANDS
     assert dict(p.bands.thresholds) == dict(THRESHOLDS)
     assert (p.age.min, p.age.max, p.age.bands) == (d.AGE_MIN, d.AGE_MAX, d.AGE_BANDS)
@@ -184,6 +185,7 @@ def test_a_profile_loads_from_a_path_with_its_own_groups_and_benchmark(tmp_path)
     assert p.name == "testshire" and p.groups.names == ("White", "Black", "Hispanic")
     assert p.groups.lookup()["latino"] == "Hispanic"
     assert not p.bands.order and not p.outcomes
+    assert p.groups.share_group == "Black"  # not named: "Black", which the groups have
     b = p.benchmark()
     assert b.table.to_dict("list") == {
         "borough": ["North"] * 3 + ["South"] * 3,
@@ -206,6 +208,8 @@ def test_a_profile_loads_from_a_path_with_its_own_groups_and_benchmark(tmp_path)
     (('spellings = ["N"]', 'spellings = ["South"]'), r"'south' appears more than once"),
     (("min = 10", "min = -1"), r"age.min: -1 is not valid; expected a whole number ≥ 0"),
     (('title = "Test list"', 'title = "Test list'), r"testshire.toml: not valid TOML"),
+    (('reference = "White"\n', 'reference = "White"\nshare_group = "Latino"\n'),
+     r"testshire.toml: groups.share_group: 'Latino' is not one of the groups: White, Black, Hispanic$"),
     (("[place]", "[bands]\norder = [\"Red\", \"Amber\"]\nthresholds = { amber = [\"Amber\"] }\n[place]"),
      r"bands.thresholds.amber: \['Amber'\] is not valid; expected the first bands of bands.order"),
 ])

@@ -764,7 +764,7 @@ def borough_metric_counts(cube: Cube, metric: str, *, benchmark="residents_2021"
     flags = people["flags"].to_numpy()
     hit = {
         "no_risk_share": _has(flags, "harm_zero"),
-        "black_share": (people["ethnicity"] == "Black").to_numpy(dtype=bool),
+        "black_share": (people["ethnicity"] == defs.SHARE_GROUP).to_numpy(dtype=bool),
         "green_share": _has(flags, "green"),
     }[metric]
     hits = pd.Series(np.where(hit, count, 0)).groupby(people["borough"].to_numpy()).sum()
@@ -798,7 +798,7 @@ def trend_counts(cube: Cube) -> tuple[list[str], np.ndarray, dict[str, np.ndarra
 
     all_rows = np.ones(len(people), dtype=bool)
     counts = {
-        "black_share": per_quarter((people["ethnicity"] == "Black").to_numpy(dtype=bool)),
+        "black_share": per_quarter((people["ethnicity"] == defs.SHARE_GROUP).to_numpy(dtype=bool)),
         "no_risk_share": per_quarter(_has(flags, "harm_zero")),
         "under18_share": per_quarter(_has(flags, "under18")),
         "green_share": per_quarter(_has(flags, "green")),

@@ -69,6 +69,7 @@ def definitions_of(profile: Profile) -> dict[str, Any]:
         "ETHNICITIES": profile.groups.all,
         "CENSUS_ETHNICITIES": profile.groups.names,
         "DEFAULT_REFERENCE": profile.groups.reference,
+        "SHARE_GROUP": profile.groups.share_group,
         "RISK_BANDS": bands,
         "BAND_THRESHOLDS": MappingProxyType(dict(profile.bands.thresholds)),
         "FLAGS": flags,

@@ -113,6 +113,9 @@ class GroupSpec:
     reference: str
     not_stated: str
     mapping: tuple[tuple[str, str], ...] = ()
+    #: the group whose share of the list is compared across areas ([groups] share_group; default "Black"
+    #: when the groups have it, else "": the per-area share is then not assessable)
+    share_group: str = ""
 
     @property
     def all(self) -> tuple[str, ...]:
@@ -322,7 +325,9 @@ _KEYS: dict[str, dict[str, tuple[bool, str]]] = {
     "areas": {"name": (True, "text"), "code": (False, "text"), "spellings": (False, "an array of text")},
     "groups": {"names": (True, "an array of text"), "reference": (True, "one of the names"),
                "not_stated": (False, "text (\"Not stated\"), or \"\" for none"),
-               "map": (False, "a table: raw value = group")},
+               "map": (False, "a table: raw value = group"),
+               "share_group": (False, "one of the names: the group whose share of the list is compared "
+                                      "across areas (default \"Black\")")},
     "benchmarks": {"label": (True, "text"), "source": (True, "text"), "file": (False, "a CSV path"),
                    "builtin": (False, "a built-in benchmark name"), "area_column": (False, "a column name"),
                    "code_column": (False, "a column name"),
@@ -470,7 +475,13 @@ class _Reader:
                          self._one_of(self._text(v, f"groups.map.{k!r}"), valid, f"groups.map.{k!r}",
                                       "the groups"))
                         for k, v in raw_map.items())
-        return GroupSpec(names=names, reference=reference, not_stated=not_stated, mapping=mapping)
+        if "share_group" in t:
+            share_group = self._one_of(self._text(t["share_group"], "groups.share_group"), names,
+                                       "groups.share_group", "the groups")
+        else:
+            share_group = "Black" if "Black" in names else ""
+        return GroupSpec(names=names, reference=reference, not_stated=not_stated, mapping=mapping,
+                         share_group=share_group)
 
     def _benchmarks(self, value: Any, groups: GroupSpec) -> tuple[BenchmarkSpec, ...]:
         if not isinstance(value, dict) or not value:

@@ -1246,7 +1246,7 @@ _AREA_TABLE_WORDS: dict[str, str] = {
     "no_risk": "the {metric} by {area}",
 }
 #: The per-area metrics in the disclosure note's words.
-_AREA_METRIC_WORDS: dict[str, str] = {"no_risk_share": "no-risk share", "black_share": "Black share",
+_AREA_METRIC_WORDS: dict[str, str] = {"no_risk_share": "no-risk share", "black_share": "{share_group} share",
                                       "green_share": "Green-band share", "rate_per_1000": "rate per 1,000 residents"}
 
 
@@ -1359,7 +1359,8 @@ def combine_small_areas(res: AuditResult, *, threshold: int = 10) -> tuple[dict[
 
     def note(table: str, label: str, areas: list[str], **key) -> None:
         metric = str(key.get("metric", ""))
-        what = _AREA_TABLE_WORDS[table].format(metric=_AREA_METRIC_WORDS.get(metric, metric.replace("_", " ")),
+        words = _AREA_METRIC_WORDS.get(metric, metric.replace("_", " ")).format(share_group=where.share_group)
+        what = _AREA_TABLE_WORDS[table].format(metric=words,
                                               area=where.area, check=key.get("check", ""),
                                               quarter=key.get("quarter", ""))
         why = COMBINED_AREAS_WHY.format(names=_words(areas), label=label, what=what, threshold=threshold)

@@ -53,8 +53,13 @@ def _num(row: pd.Series | None, col: str) -> float | str:
         return str(row[col])
 
 
-def headline_metrics(metrics: Mapping[str, Any], *, group: str = "Black") -> dict[str, Any]:
-    """The per-quarter headline numbers of one ``metrics.json`` (as a flat dict)."""
+def headline_metrics(metrics: Mapping[str, Any], *, group: str | None = None) -> dict[str, Any]:
+    """The per-quarter headline numbers of one ``metrics.json`` (as a flat dict), for ``group`` (default:
+    the share group of the quarter's profile, "Black" for the London list)."""
+    if group is None:
+        from fairness.results.sentences import place
+
+        group = place(metrics.get("parameters") or {}).share_group
     rep = _records(metrics, "representation")
     rr = _records(metrics, "relative_rate")
     nr = _records(metrics, "no_risk")

@@ -482,7 +482,7 @@ def _flag_text(flag: object) -> str:
 #: Readable names of the borough and trend metrics.
 METRIC_LABELS: dict[str, str] = {
     "no_risk_share": "no-risk share (harm score zero)",
-    "black_share": "Black share of the people listed",
+    "black_share": "{share_group} share of the people listed",  # the place's share group
     "green_share": "Green-band share",
     "rate_per_1000": "people listed per 1,000 residents",
     "listed": "people listed",
@@ -501,8 +501,8 @@ def metric_label(metric: str, res: object = None) -> str:
         m = str(metric)
         label = (f"{m[:-6].replace('_', ' ').capitalize()} share of the people listed" if m.endswith("_share")
                  else m.replace("_", " "))
-    unit = _words(res)["unit"] if res is not None else "people listed"
-    return label.replace("people listed", unit)
+    where = place(res) if res is not None else Place()
+    return label.replace("{share_group}", where.share_group).replace("people listed", where.unit)
 
 
 def _words(res: object) -> dict[str, str]:
@@ -1164,7 +1164,8 @@ def fill(res: object, text: str, *, london: str | None = None) -> str:
 
     ``{place}``, ``{people}``, ``{area}``, ``{areas}``, ``{Area}``, ``{Areas}``,
     ``{police}``, ``{list}``, ``{List}``, ``{unit}``, ``{Unit}``,
-    ``{unit_singular}`` and ``{benchmark}`` (the headline benchmark's label)
+    ``{unit_singular}``, ``{share_group}`` (the group whose share of the list is
+    compared across areas) and ``{benchmark}`` (the headline benchmark's label)
     are filled in; any other brace is left as it is. ``london`` is the text
     for the default ``london-gvm`` profile where it says more than the general
     text can (the matrix's published history).
@@ -1356,13 +1357,15 @@ def _known(v: object) -> bool:
     return not (_missing(v) or _marker(v))
 
 
-def questions_for_force(res: object, *, group: str = "Black") -> Markupish:
-    """The questions the numbers raise for the force, each with its number.
+def questions_for_force(res: object, *, group: str | None = None) -> Markupish:
+    """The questions the numbers raise for the force, each with its number (about ``group``; default the
+    profile's share group, "Black" for the London list).
 
     Only questions the data support are asked: a question about a borough is
     asked only if a borough is outside its limits, and so on.
     """
     qs: list[str] = []
+    group = group if group is not None else place(res).share_group
     rep, label = _one_benchmark(res.representation, None)  # type: ignore[attr-defined]
     r = _row(rep, group=group)
     if r is not None and _known(r.get("ratio")) and direction(r.get("ci_low"), r.get("ci_high")) == "higher":

@@ -553,7 +553,7 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
     # a per-area metric that reads what the profile does not declare is left out (and noted)
     metric_needs = {"no_risk_share": "harm_score", "green_share": "bands"}
     skipped = {m: undeclared[k] for m, k in metric_needs.items() if k in undeclared and k not in cube.columns}
-    if "Black" not in _groups_in_force():  # a place whose groups have no "Black"
+    if _share_group() not in _groups_in_force():  # a place whose groups have no "Black" and name no other
         skipped["black_share"] = "not assessable: the profile has no group 'Black'"
     metric_counts = {metric: borough_metric_counts(cube, metric, benchmark=rate_benchmark)
                      for metric in BOROUGH_METRICS if metric not in skipped}
@@ -633,6 +633,12 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
         quarantine_reasons=facts["quarantine_reasons"],
         notes=tuple(notes),
     )
+
+
+def _share_group() -> str:
+    from fairness import definitions as defs
+
+    return defs.SHARE_GROUP
 
 
 def _groups_in_force() -> tuple[str, ...]:

@@ -84,6 +84,8 @@ class Place:
     unit: str = "people listed"  # what the list counts, plural
     unit_singular: str = "person"
     profile: str = "london-gvm"
+    #: the group whose share of the list is compared across areas (the profile's [groups] share_group)
+    share_group: str = "Black"
 
     @property
     def counted(self) -> str:
@@ -106,7 +108,7 @@ class Place:
         return {"place": self.name, "people": self.people, "area": self.area, "areas": self.areas,
                 "Area": cap(self.area), "Areas": cap(self.areas), "police": self.police,
                 "list": self.list_name, "List": cap(self.list_name), "unit": self.unit, "Unit": cap(self.unit),
-                "unit_singular": self.unit_singular}
+                "unit_singular": self.unit_singular, "share_group": self.share_group}
 
 
 def _from_profile(profile: Any) -> Place:
@@ -115,7 +117,7 @@ def _from_profile(profile: Any) -> Place:
     p = load_profile(profile)
     spec = p.place
     return Place(spec.name, spec.people, spec.area_word, spec.area_word_plural, spec.police, p.list.name,
-                 p.list.unit, p.list.unit_singular, p.name)
+                 p.list.unit, p.list.unit_singular, p.name, p.groups.share_group or Place.share_group)
 
 
 def place(parameters: Any = None) -> Place:
@@ -472,8 +474,10 @@ def _list_size(res: AuditResult, v: Any) -> str:
     return fmt_count(v)
 
 
-def representation_sentence(res: AuditResult, *, group: str = "Black", short: bool = False) -> str | None:
-    """The group's share of the list against its share of the headline benchmark."""
+def representation_sentence(res: AuditResult, *, group: str | None = None, short: bool = False) -> str | None:
+    """The group's share of the list against its share of the headline benchmark (``group``: default the
+    profile's share group, "Black" for the London list)."""
+    group = group if group is not None else place(res).share_group
     rep = _row(res.representation, benchmark=_headline_benchmark(res), group=group)
     if rep is None:
         return None
@@ -505,8 +509,9 @@ def representation_sentence(res: AuditResult, *, group: str = "Black", short: bo
             f"representation ratio of {fmt_ratio(rep['ratio'], rep['ci_low'], rep['ci_high'], level)}.")
 
 
-def headline_rate_sentence(res: AuditResult, *, group: str = "Black") -> str | None:
-    """The relative-rate sentence of ``group`` under the headline benchmark only."""
+def headline_rate_sentence(res: AuditResult, *, group: str | None = None) -> str | None:
+    """The relative-rate sentence of ``group`` (default the profile's share group) under the headline benchmark."""
+    group = group if group is not None else place(res).share_group
     s = _row(res.sentences, benchmark=_headline_benchmark(res), group=group)
     return None if s is None else str(s["sentence"])
 
@@ -531,7 +536,7 @@ def no_risk_sentence(res: AuditResult, *, short: bool = False) -> str | None:
 
 _METRIC_WORDS = {
     "no_risk_share": ("people assessed as posing no risk", "no-risk share"),
-    "black_share": ("Black people", "Black share"),
+    "black_share": ("{share_group} people", "{share_group} share"),
     "green_share": ("people in the Green band", "Green-band share"),
     "rate_per_1000": ("people per 1,000 residents", "rate of listing"),
 }
@@ -574,7 +579,7 @@ def borough_sentence(res: AuditResult, *, metric: str = "no_risk_share", short: 
     key = lambda d: d.assign(_z=pd.to_numeric(d["z"], errors="coerce").abs()).sort_values("_z", ascending=False)  # noqa: E731
     above, below = key(sub[flags == "above_99.8"]), key(sub[flags == "below_99.8"])
     rate = metric == "rate_per_1000"
-    what, _ = _METRIC_WORDS.get(metric, (metric.replace("_", " "), metric))
+    what = _METRIC_WORDS.get(metric, (metric.replace("_", " "), metric))[0].format(share_group=place(res).share_group)
     target = _num(sub["target"].iloc[0]) if "target" in sub else None
     city = fmt_rate(target) if rate else fmt_pct(target)
     hidden = int(flags.eq(SUPPRESSED).sum())
@@ -624,7 +629,7 @@ def dispersion_sentence(res: AuditResult, metric: str = "no_risk_share") -> str 
     phi = _num(od["phi"])
     p = _num(het["p_value"]) if het is not None else None
     i2 = _num(het["i2"]) if het is not None else None
-    what = _METRIC_WORDS.get(metric, (metric, metric.replace("_", " ")))[1]
+    what = _METRIC_WORDS.get(metric, (metric, metric.replace("_", " ")))[1].format(share_group=place(res).share_group)
     area, areas = place(res).area, place(res).areas
     if metric == "rate_per_1000" and not place(res).is_default:
         what = f"rate of {place(res).unit}"

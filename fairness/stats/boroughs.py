@@ -45,7 +45,7 @@ __all__ = [
 #: Borough-level metrics: numerator rule and denominator ("listed" or "residents").
 BOROUGH_METRICS: dict[str, tuple[str, str]] = {
     "no_risk_share": ("harm score of zero, share of people listed", "listed"),
-    "black_share": ("Black share of people listed", "listed"),
+    "black_share": ("share of people listed in the share group (definitions.SHARE_GROUP)", "listed"),
     "green_share": ("green band, share of people listed", "listed"),
     "rate_per_1000": ("people listed per 1,000 residents (Census 2021)", "residents"),
 }
@@ -135,7 +135,7 @@ def borough_counts(matrix: pd.DataFrame, metric: str, *, benchmark: str = "resid
                              "n": res.reindex(boroughs).to_numpy()})
     hit = {
         "no_risk_share": pd.Series(flag_mask(matrix, "harm_zero"), index=matrix.index),
-        "black_share": matrix["ethnicity"] == "Black",
+        "black_share": matrix["ethnicity"] == defs.SHARE_GROUP,
         "green_share": pd.Series(flag_mask(matrix, "green"), index=matrix.index),
     }[metric]
     count = hit.groupby(matrix["borough"], observed=False).sum().reindex(boroughs, fill_value=0)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from fairness import definitions as defs
 from fairness.counts.groups import flag_mask, with_groups
 from fairness.quarters import parse_quarter
 from fairness.stats.intervals import confint_difference_proportions, confint_proportion
@@ -30,7 +31,8 @@ def _flag(m: pd.DataFrame, name: str) -> pd.Series:
 #: Headline metrics tracked over time: label and the row-level indicator.
 TREND_METRICS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series] | None]] = {
     "listed": ("people listed", None),
-    "black_share": ("Black share of people listed", lambda m: m["ethnicity"] == "Black"),
+    "black_share": ("share of people listed in the share group (definitions.SHARE_GROUP)",
+                    lambda m: m["ethnicity"] == defs.SHARE_GROUP),
     "no_risk_share": ("harm score of zero (no-risk share)", lambda m: _flag(m, "harm_zero")),
     "under18_share": ("aged under 18", lambda m: _flag(m, "under18")),
     "green_share": ("green band", lambda m: _flag(m, "green")),
