@@ -147,3 +147,32 @@ def test_band_tables_give_way_to_the_status_note_when_bands_are_not_assessable()
     assert fr.band_summary_table(res).html == "" and fr.band_rates_table(res).html == ""
     assessed = SimpleNamespace(**{**vars(res), "band_status": "assessed"})
     assert isinstance(fr.band_summary_table(assessed), fr.Table)  # assessed but empty: the table says "none"
+
+
+def test_the_report_prose_is_written_once_for_every_place():
+    """Each prose cell of the report holds one text: London's words and everyone else's come from the
+    same cell ({{London|other}} where London's text says more), not two near-identical copies."""
+    import ast
+    import json
+    from pathlib import Path
+
+    nb = Path(fr.__file__).parents[2] / "notebooks" / "quarterly_oversight_report.ipynb"
+    cells = [("".join(c["source"])) for c in json.loads(nb.read_text(encoding="utf-8"))["cells"]]
+    prose = [c for c in cells if c.startswith("fr.prose(")]
+    assert len(prose) >= 9
+    texts = {}
+    for c in prose:
+        call = ast.parse(c).body[0].value
+        assert not call.keywords, c[:80]  # no london="..." second text
+        texts[call.args[1].value.split("\n", 1)[0]] = call.args[1].value
+    areas = texts['<h2 id="boroughs">4. {Areas}</h2>']
+    ew = SimpleNamespace(parameters={"profile": "england-wales-forces"})
+    assert "Each borough is compared with London on four measures. On a funnel plot each point is a borough" \
+        in fr.fill(SimpleNamespace(parameters={}), areas)
+    assert ("Each police force area is compared with England and Wales as a whole on each measure. On a funnel "
+            "plot each point is a police force area") in fr.fill(ew, areas)
+    checks = texts['<h2 id="data-protection">6. Data-protection checks</h2>']
+    assert fr.fill(ew, checks).endswith("Each check looks in the list itself for a failure that a regulator or "
+                                        "review has found before. Each row is one such check for this quarter, "
+                                        "England and Wales-wide.")
+    assert "The Information Commissioner's 2018 enforcement notice" in fr.fill(SimpleNamespace(parameters={}), checks)

@@ -1166,13 +1166,20 @@ def fill(res: object, text: str, *, london: str | None = None) -> str:
     ``{police}``, ``{list}``, ``{List}``, ``{unit}``, ``{Unit}``,
     ``{unit_singular}``, ``{share_group}`` (the group whose share of the list is
     compared across areas) and ``{benchmark}`` (the headline benchmark's label)
-    are filled in; any other brace is left as it is. ``london`` is the text
-    for the default ``london-gvm`` profile where it says more than the general
-    text can (the matrix's published history).
+    are filled in; any other brace is left as it is. Where the default
+    ``london-gvm`` profile says more than the general text can (the matrix's
+    published history), ``{{London's words|everyone else's}}`` gives both in
+    one text: the first for the default profile, the second for any other
+    (the words inside are filled in first). ``london`` is a whole text for the
+    default profile instead.
 
     >>> from types import SimpleNamespace
-    >>> fill(SimpleNamespace(parameters={"profile": "england-wales-forces"}), "{Areas} of {place}")
+    >>> ew = SimpleNamespace(parameters={"profile": "england-wales-forces"})
+    >>> fill(ew, "{Areas} of {place}")
     'Police force areas of England and Wales'
+    >>> text = "Each {area} is compared with {{London on four measures|{place} as a whole}}."
+    >>> fill(None, text), fill(ew, text)
+    ('Each borough is compared with London on four measures.', 'Each police force area is compared with England and Wales as a whole.')
     """
     where = place(res)
     if london is not None and where.is_default:
@@ -1180,7 +1187,12 @@ def fill(res: object, text: str, *, london: str | None = None) -> str:
     words = where.words()
     rep = getattr(res, "representation", None)
     words["benchmark"] = (_first(rep, "benchmark_label") if isinstance(rep, pd.DataFrame) else "") or "the benchmark"
-    return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), text)
+    text = re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), text)
+    return _ALTERNATIVES.sub(lambda m: m.group(1) if where.is_default else m.group(2), text)
+
+
+#: ``{{London's words|everyone else's}}`` in report text (:func:`fill`).
+_ALTERNATIVES = re.compile(r"\{\{([^{}|]*)\|([^{}|]*)\}\}")
 
 
 @dataclass(frozen=True)
