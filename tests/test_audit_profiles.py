@@ -371,6 +371,7 @@ def test_a_list_without_black_audits_the_share_of_its_configured_share_group(tmp
                                                       "District 2": {"count": 1, "n": 5}}
     trend = res.trends[res.trends["metric"] == "black_share"]
     assert (trend["count"].tolist(), trend["n"].tolist()) == ([3], [10])
+    assert trend["metric_label"].tolist() == ["Hispanic share of people listed"]
     assert not any("black_share" in n for n in res.notes)
     # the words name the configured group
     where = place(res)

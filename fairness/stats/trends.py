@@ -31,8 +31,8 @@ def _flag(m: pd.DataFrame, name: str) -> pd.Series:
 #: Headline metrics tracked over time: label and the row-level indicator.
 TREND_METRICS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series] | None]] = {
     "listed": ("people listed", None),
-    "black_share": ("share of people listed in the share group (definitions.SHARE_GROUP)",
-                    lambda m: m["ethnicity"] == defs.SHARE_GROUP),
+    # the share group in force (definitions.SHARE_GROUP, "Black" for London) fills in the label
+    "black_share": ("{share_group} share of people listed", lambda m: m["ethnicity"] == defs.SHARE_GROUP),
     "no_risk_share": ("harm score of zero (no-risk share)", lambda m: _flag(m, "harm_zero")),
     "under18_share": ("aged under 18", lambda m: _flag(m, "under18")),
     "green_share": ("green band", lambda m: _flag(m, "green")),
@@ -135,6 +135,6 @@ def trends_from_counts(
                 )
             t["rolling_low"], t["rolling_high"] = lo, hi
             t["note"] = ""
-        t["metric"], t["metric_label"] = metric, label
+        t["metric"], t["metric_label"] = metric, label.replace("{share_group}", defs.SHARE_GROUP)
         frames.append(t[_COLS])
     return pd.concat(frames, ignore_index=True)
