@@ -260,7 +260,7 @@ def test_binomial_glm_is_statsmodels(excess, with_borough):
     on the planted-excess data above and on a rank-deficient design (with_borough: the borough
     terms here nearly repeat the covariates' cells; perfect fits)."""
     successes, trials, x = _casemix_design(casemix_frame(excess), with_borough)
-    params, mu, llf = _binomial_glm(successes, trials, x)
+    params, mu, llf, _ = _binomial_glm(successes, trials, x)
     want_params, want_mu, want_llf = _statsmodels_fit(successes, trials, x)
     np.testing.assert_allclose(params, want_params, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(mu, want_mu, rtol=1e-10, atol=1e-12)
@@ -271,7 +271,8 @@ def test_binomial_glm_one_cell_is_the_share_by_hand():
     # one covariate cell (test_casemix_interval_and_test_use_one_variance): the model is the
     # share 760 / 2000 = 0.38, and the log-likelihood the binomial one at p = 0.38:
     # ln C(1000, 411) + ln C(1000, 349) + 760 ln 0.38 + 1240 ln 0.62
-    params, mu, llf = _binomial_glm(np.array([411, 349]), np.array([1000, 1000]), np.ones((2, 1)))
+    params, mu, llf, rank = _binomial_glm(np.array([411, 349]), np.array([1000, 1000]), np.ones((2, 1)))
+    assert rank == 1
     assert mu == pytest.approx([0.38, 0.38], abs=1e-12)
     by_hand = (math.lgamma(1001) - math.lgamma(412) - math.lgamma(590) + math.lgamma(1001) - math.lgamma(350)
                - math.lgamma(652) + 760 * math.log(0.38) + 1240 * math.log(0.62))
@@ -292,6 +293,68 @@ def test_binomial_glm_fails_as_statsmodels_does():
             warnings.simplefilter("ignore")
             _statsmodels_fit(*args)
         assert str(ours.value) == str(theirs.value)
+
+
+def _one_band_borough() -> pd.DataFrame:
+    """Grouped counts where Hackney's people all fall in the 25+ band and nobody else does: the
+    borough term b_Hackney is the age term age_band_25+ again, so the model with boroughs has 5
+    columns but rank 4. It is then saturated (4 cells, rank 4): its fit is each cell's share."""
+    return pd.DataFrame({"borough": ["Barnet", "Barnet", "Brent", "Hackney"],
+                         "age_band": ["10-17", "18-24", "10-17", "25+"],
+                         "sum": [12, 10, 24, 7], "size": [30, 40, 40, 20]})
+
+
+def test_casemix_test_counts_degrees_of_freedom_in_rank():
+    """Worked by hand: without boroughs the model (const, 18-24, 25+; rank 3) fits each band's
+    pooled share: 10-17 is (12 + 24) / (30 + 40) = 36/70 in Barnet and Brent alike; 18-24 and 25+
+    are single cells, fitted exactly. With boroughs (rank 4, saturated) every cell is fitted
+    exactly, so the likelihood ratio comes from the two 10-17 cells alone:
+    LR = 2 [12 ln(12/(30·36/70)) + 18 ln(18/(30·34/70)) + 24 ln(24/(40·36/70)) + 16 ln(16/(40·34/70))]
+    on 4 - 3 = 1 degree of freedom (the columns would say 2)."""
+    from scipy.stats import chi2
+
+    from fairness.stats.boroughs import casemix_from_grouped
+
+    g = _one_band_borough()
+    by_hand = 2 * (12 * math.log(12 / (30 * 36 / 70)) + 18 * math.log(18 / (30 * 34 / 70))
+                   + 24 * math.log(24 / (40 * 36 / 70)) + 16 * math.log(16 / (40 * 34 / 70)))
+    assert by_hand == pytest.approx(2.7618, abs=1e-4)  # the sum above, to four decimals
+    _, test = casemix_from_grouped(g, covariates=["age_band"])
+    row = test.iloc[0]
+    assert row["df"] == 1
+    assert row["lr_statistic"] == pytest.approx(by_hand, rel=1e-9)
+    assert row["p_value"] == pytest.approx(chi2.sf(by_hand, 1), rel=1e-8)  # 0.0965 on 1 df, not 0.251 on 2
+
+    # statsmodels on the same designs: the same log-likelihoods, and df_model + 1 is the rank
+    x0 = pd.get_dummies(g[["age_band"]], drop_first=True, dtype="float64")
+    x0.insert(0, "const", 1.0)
+    x1 = pd.concat([x0, pd.get_dummies(g["borough"], drop_first=True, dtype="float64", prefix="b")], axis=1)
+    assert x1.shape[1] - x0.shape[1] == 2
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    endog = np.column_stack([g["sum"], g["size"] - g["sum"]])
+    for x, want_rank in ((x0, 3), (x1, 4)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # statsmodels warns of the rank deficiency
+            theirs = GLM(endog, x.to_numpy(), family=families.Binomial()).fit()
+        _, mu, llf, rank = _binomial_glm(g["sum"].to_numpy(), g["size"].to_numpy(), x.to_numpy())
+        assert rank == want_rank == theirs.df_model + 1
+        assert llf == pytest.approx(theirs.llf, rel=1e-10)
+        np.testing.assert_allclose(mu, theirs.predict(x.to_numpy()), rtol=1e-10, atol=1e-12)
+
+
+def test_binomial_glm_rank_counts_an_empty_column_out():
+    """An empty level (a dummy column of zeros, as a categorical covariate with a category nobody
+    has gives) adds a column but no rank: 3 columns, rank 2, and the same fit as without it."""
+    successes, trials = np.array([3, 5, 8]), np.array([10, 10, 20])
+    x = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0]])
+    _, mu, llf, rank = _binomial_glm(successes, trials, x)
+    _, mu_empty, llf_empty, rank_empty = _binomial_glm(successes, trials, np.column_stack([x, np.zeros(3)]))
+    assert (rank, rank_empty) == (2, 2)
+    # rows 1 and 3 share a cell: 11/30 each; row 2 alone: 5/10
+    np.testing.assert_allclose(mu_empty, [11 / 30, 0.5, 11 / 30], rtol=1e-10)
+    assert llf_empty == pytest.approx(llf, rel=1e-12)
 
 
 # ---------------------------------------------------------------- band consistency

@@ -292,7 +292,7 @@ ERR_GLM_FIRST_GUESS = ("The first guess on the deviance function returned a nan.
 
 
 def _binomial_glm(successes, trials, exog, *, maxiter: int = 100, tol: float = 1e-8):
-    """A binomial GLM with the logit link, fitted as statsmodels fits it: ``(params, mu, llf)``.
+    """A binomial GLM with the logit link, fitted as statsmodels fits it: ``(params, mu, llf, rank)``.
 
     ``GLM(np.column_stack([successes, trials - successes]), exog,
     family=families.Binomial()).fit()``, step by step in numpy: the same start
@@ -303,37 +303,42 @@ def _binomial_glm(successes, trials, exog, *, maxiter: int = 100, tol: float = 1
     operations on the same numbers give the same figures (tests/test_boroughs.py
     compares them with statsmodels; the audit keeps :data:`MODEL_DIGITS` digits of
     them anyway), without importing statsmodels, patsy and scipy.stats (about a
-    second) in every audit.
+    second) in every audit. (statsmodels' multiplications by 1 and additions of 0
+    are left out: they change no bit.)
+
+    ``rank`` is the design's rank (``numpy.linalg.matrix_rank``, with its default
+    tolerance, as statsmodels counts ``df_model + 1``): fewer than its columns when
+    they are collinear (a borough whose people all fall in a covariate cell found in
+    no other borough) or one is empty, where statsmodels warns. A likelihood-ratio
+    test counts its degrees of freedom in rank, not in columns.
     """
     from scipy.special import gammaln
 
     eps = np.finfo(float).eps
     exog = np.asarray(exog, dtype="float64")
-    np.linalg.matrix_rank(exog)  # statsmodels' first step; an empty design fails here as it does there
-    n = np.asarray(successes) + (np.asarray(trials) - np.asarray(successes))  # endog.sum(1)
-    y = np.asarray(successes) * 1.0 / n
-    ones = np.ones(y.shape[0])
+    rank = int(np.linalg.matrix_rank(exog))  # statsmodels' first step; an empty design fails here as it does there
+    n = np.asarray(trials, dtype="float64")
+    y = np.asarray(successes, dtype="float64") / n
 
     def clean(p):
         return np.clip(p, eps, 1.0 - eps)
 
     def fitted(lin_pred):  # the inverse logit (exp overflows to inf far out: 1 / inf is the 0 wanted)
         with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(-np.asarray(lin_pred)))
+            return 1.0 / (1.0 + np.exp(-lin_pred))
 
     def deriv(mu):  # of the logit
         p = clean(mu)
         return 1.0 / (p * (1 - p))
 
     def irls_weights(mu):
-        p = clean(mu / 1)
-        return 1.0 / (deriv(mu) ** 2 * (p * (1 - p) * 1))
+        p = clean(mu)
+        return 1.0 / (deriv(mu) ** 2 * (p * (1 - p)))
 
     def deviance(mu):
         endog_mu = np.clip(y / (mu + 1e-20), eps, np.inf)
         n_endog_mu = np.clip((1.0 - y) / (1.0 - mu + 1e-20), eps, np.inf)
-        resid = 2 * n * (y * np.log(endog_mu) + (1 - y) * np.log(n_endog_mu))
-        return np.sum(resid * ones * ones / 1.0)
+        return np.sum(2 * n * (y * np.log(endog_mu) + (1 - y) * np.log(n_endog_mu)))
 
     mu = (y + 0.5) / 2
     p0 = clean(mu)
@@ -343,34 +348,31 @@ def _binomial_glm(successes, trials, exog, *, maxiter: int = 100, tol: float = 1
         raise ValueError(ERR_GLM_FIRST_GUESS)
     weights = wlsendog = None
     for iteration in range(maxiter):
-        weights = ones * n * irls_weights(mu)
-        wlsendog = lin_pred + deriv(mu) * (y - mu) - 0.0
+        weights = n * irls_weights(mu)
+        wlsendog = lin_pred + deriv(mu) * (y - mu)
         w_half = np.sqrt(weights)
         if not np.all(np.isfinite(w_half)):
             raise ValueError(ERR_GLM_INFEASIBLE.format("weights"))
         if not np.all(np.isfinite(wlsendog)):
             raise ValueError(ERR_GLM_INFEASIBLE.format("endog"))
-        params = np.linalg.lstsq(np.asarray(w_half)[:, None] * exog, w_half * wlsendog, rcond=-1)[0]
+        params = np.linalg.lstsq(w_half[:, None] * exog, w_half * wlsendog, rcond=-1)[0]
         lin_pred = np.dot(exog, params)
-        lin_pred += 0.0
         mu = fitted(lin_pred)
         history.append(deviance(mu))
         if np.allclose(history[iteration + 1], history[iteration + 2], atol=tol, rtol=0.0):
             break
     # statsmodels' last step: weighted least squares by its pseudo-inverse (tools.pinv_extended)
-    w_exog = np.sqrt(weights)[:, None] * exog
-    u, s, vt = np.linalg.svd(w_exog.conjugate(), False)
-    cutoff = 1e-15 * np.maximum.reduce(s)
-    for i in range(min(vt.shape[1], u.shape[0])):
-        s[i] = 1.0 / s[i] if s[i] > cutoff else 0.0
-    pinv = np.dot(np.transpose(vt), np.multiply(s[:, np.newaxis], np.transpose(u)))
-    params = np.dot(pinv, wlsendog * np.sqrt(weights))
-    mu = fitted(np.dot(exog, params) + 0.0 + 0.0)
-    successes_again = y * n
-    llf = np.sum((gammaln(n + 1) - gammaln(successes_again + 1) - gammaln(n - successes_again + 1)
-                  + successes_again * np.log((mu + 1e-20) / (1 - mu + 1e-20))
-                  + n * np.log(1 - mu + 1e-20)) * ones * ones)
-    return params, mu, float(llf)
+    w_half = np.sqrt(weights)
+    u, s, vt = np.linalg.svd(w_half[:, None] * exog, False)
+    s_inv = np.zeros_like(s)
+    np.divide(1.0, s, out=s_inv, where=s > 1e-15 * np.max(s))
+    params = np.dot(np.dot(vt.T, s_inv[:, None] * u.T), wlsendog * w_half)
+    mu = fitted(np.dot(exog, params))
+    successes_again = y * n  # not always the successes to the last bit, as in statsmodels
+    llf = np.sum(gammaln(n + 1) - gammaln(successes_again + 1) - gammaln(n - successes_again + 1)
+                 + successes_again * np.log((mu + 1e-20) / (1 - mu + 1e-20))
+                 + n * np.log(1 - mu + 1e-20))
+    return params, mu, float(llf), rank
 
 
 def _significant(values, digits: int = MODEL_DIGITS) -> np.ndarray:
@@ -460,12 +462,12 @@ def casemix_from_grouped(
     X1 = pd.concat([X0, pd.get_dummies(grouped["borough"], drop_first=True, dtype="float64", prefix="b")], axis=1)
     successes, trials = grouped["sum"].to_numpy(), grouped["size"].to_numpy()
     with pinned_threads():  # same bytes under cron and in a terminal
-        _, p_hat, llf0 = _binomial_glm(successes, trials, X0.to_numpy(dtype="float64"))
-        _, _, llf1 = _binomial_glm(successes, trials, X1.to_numpy(dtype="float64"))
+        _, p_hat, llf0, rank0 = _binomial_glm(successes, trials, X0.to_numpy(dtype="float64"))
+        _, _, llf1, rank1 = _binomial_glm(successes, trials, X1.to_numpy(dtype="float64"))
     grouped["expected"] = p_hat * grouped["size"]
     grouped["var"] = p_hat * (1 - p_hat) * grouped["size"]
     lr = float(_significant(max(0.0, 2 * (float(_significant(llf1)) - float(_significant(llf0))))))
-    df = X1.shape[1] - X0.shape[1]
+    df = rank1 - rank0  # in rank, not columns: collinear or empty columns add no freedom
     test = pd.DataFrame([{
         "metric": outcome, "lr_statistic": lr, "df": df, "p_value": float(chi2_sf(lr, df)),
         "covariates": ", ".join(cols),
