@@ -159,37 +159,36 @@ def binom_pmf(k, n, p):
     return _out(out)
 
 
-def binom_cdf(k, n, p):
-    """``scipy.stats.binom.cdf(k, n, p)``: P(X <= k)."""
-    if _private("_binom_cdf") is None:  # pragma: no cover - an older SciPy
+def _binomial_tail(tail: str, k, n, p, *, below: float, above: float):
+    """``scipy.stats.binom.cdf`` (``tail`` "cdf", ``below`` 0, ``above`` 1) or ``.sf`` ("sf", 1, 0):
+    the ufunc ``_binom_<tail>`` that it calls, with ``rv_discrete``'s edges around it: ``below``
+    for a count under the support (k < 0, -inf included), ``above`` for one at or over its top
+    (k >= n, inf included), NaN for a NaN count or an invalid ``n`` or ``p``, and the ufunc at
+    ``floor(k)`` inside, clipped to [0, 1]."""
+    ufunc = _private(f"_binom_{tail}")
+    if ufunc is None:  # pragma: no cover - an older SciPy
         from scipy import stats
 
-        return stats.binom.cdf(k, n, p)
+        return getattr(stats.binom, tail)(k, n, p)
     k, n, p, valid = _binomial(k, n, p)
     out = np.zeros(k.shape)
-    out[k >= n] = 1.0
-    out[np.isneginf(k)] = 0.0
+    out[valid & (k < 0)] = below
+    out[valid & (k >= n)] = above  # n >= 0 where valid: never both
     out[~valid | np.isnan(k)] = np.nan
     inside = valid & (k >= 0) & (k < n) & np.isfinite(k)
     if inside.any():
-        out[inside] = np.clip(_ufuncs._binom_cdf(np.floor(k[inside]), n[inside], p[inside]), 0, 1)
+        out[inside] = np.clip(ufunc(np.floor(k[inside]), n[inside], p[inside]), 0, 1)
     return _out(out)
+
+
+def binom_cdf(k, n, p):
+    """``scipy.stats.binom.cdf(k, n, p)``: P(X <= k)."""
+    return _binomial_tail("cdf", k, n, p, below=0.0, above=1.0)
 
 
 def binom_sf(k, n, p):
     """``scipy.stats.binom.sf(k, n, p)``: P(X > k)."""
-    if _private("_binom_sf") is None:  # pragma: no cover - an older SciPy
-        from scipy import stats
-
-        return stats.binom.sf(k, n, p)
-    k, n, p, valid = _binomial(k, n, p)
-    out = np.zeros(k.shape)
-    out[~valid | np.isnan(k)] = np.nan
-    out[((k < 0) | np.isneginf(k)) & valid] = 1.0
-    inside = valid & (k >= 0) & (k < n) & np.isfinite(k)
-    if inside.any():
-        out[inside] = np.clip(_ufuncs._binom_sf(np.floor(k[inside]), n[inside], p[inside]), 0, 1)
-    return _out(out)
+    return _binomial_tail("sf", k, n, p, below=1.0, above=0.0)
 
 
 def expit(x):
