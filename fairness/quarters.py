@@ -1,4 +1,7 @@
-"""Quarter labels ("2018Q4") for snapshot dates, and back again."""
+"""Quarter labels ("2018Q4") for snapshot dates, and back again.
+
+A date with a time zone is in the quarter of its own zone's calendar (see :func:`quarter_number`).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,33 @@ def quarter_label(dates: pd.Series) -> pd.Series:
     return pd.Series(values, index=getattr(dates, "index", None), dtype="str")
 
 
+#: The error for dates that cannot be put in one time zone's calendar.
+ERR_MIXED_ZONES = ("{column}: dates in more than one time zone; valid: dates in one time zone "
+                   "(each is read in its own zone, as a clerk reads it) or dates without a time zone")
+
+
+def _naive(dates) -> np.ndarray:
+    """``dates`` as ``datetime64`` without a time zone. A date with a time zone is read in its own
+    zone, as the clerk who recorded it reads it (its wall-clock date and time, not UTC's): 00:30 on
+    1 July 2018 in Europe/London is in 2018Q3, though it is 23:30 on 30 June in UTC."""
+    values = dates if isinstance(dates, (pd.Series, pd.Index)) else np.asarray(dates)
+    if isinstance(getattr(values, "dtype", None), pd.DatetimeTZDtype):
+        return pd.Series(values).dt.tz_localize(None).to_numpy()
+    values = np.asarray(values)
+    if values.dtype.kind == "M":
+        return values
+    try:
+        parsed = pd.to_datetime(pd.Series(values))
+    except ValueError as err:
+        if not any(word in str(err).lower() for word in ("tz", "zone", "utc")):
+            raise
+        column = getattr(dates, "name", None) or "dates"
+        raise ValueError(ERR_MIXED_ZONES.format(column=column)) from None
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.to_numpy()
+
+
 #: :func:`quarter_number` of a missing date.
 MISSING_QUARTER = np.iinfo(np.int64).min
 
@@ -36,9 +66,7 @@ def quarter_number(dates) -> np.ndarray:
     >>> quarter_number(pd.Series(pd.to_datetime(["1969-12-31", "1970-03-31", "2018-12-31"]))).tolist()
     [-1, 0, 195]
     """
-    values = np.asarray(dates)
-    if values.dtype.kind != "M":
-        values = pd.to_datetime(pd.Series(values)).to_numpy()
+    values = _naive(dates)
     # Calendar arithmetic once per distinct date: a matrix has few.
     codes, uniques = pd.factorize(values.view(np.int64))
     distinct = uniques.view(values.dtype).astype("datetime64[M]")

@@ -92,7 +92,8 @@ def _load(matrix: Any) -> tuple[pd.DataFrame, ValidationResult | None]:
         res = read_and_log(matrix, command="audit")  # logged (s.62) as `fairness audit` logs it
         return res.valid, res
     if isinstance(matrix, pd.DataFrame):
-        if str(matrix["borough"].dtype) != "category" if "borough" in matrix else True:
+        zoned = any(isinstance(t, pd.DatetimeTZDtype) for t in matrix.dtypes)  # validation reads them in their zone
+        if zoned or (str(matrix["borough"].dtype) != "category" if "borough" in matrix else True):
             res = validate_frame(matrix)
             return res.valid, res
         return matrix, None
