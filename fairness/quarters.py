@@ -109,6 +109,22 @@ def normalise_quarter(label: str) -> str:
     return f"{ts.year}Q{ts.quarter}"
 
 
+#: The period of a list without snapshots, audited as one pooled list: not a quarter, with none before it.
+POOLED = "pooled"
+
+
+def quarter_before(label: str, k: int) -> str | None:
+    """The quarter ``k`` quarters before ``label``; ``None`` for :data:`POOLED`, which has none.
+
+    >>> quarter_before("2019Q1", 1), quarter_before("2019Q1", 4), quarter_before(POOLED, 1)
+    ('2018Q4', '2018Q1', None)
+    """
+    if label == POOLED:
+        return None
+    p = pd.Period(parse_quarter(label), freq="Q") - k
+    return f"{p.year}Q{p.quarter}"
+
+
 ERR_QUARTER = "quarter {quarter} is not in the file; quarters found: {found}"
 
 

@@ -269,6 +269,26 @@ def test_a_list_without_snapshot_dates_is_audited_pooled_and_says_so(tmp_path):
     assert "snapshot_date" in whole.loc["reviews_overdue", "detail"]
     assert set(res.checks["quarter"]) == {"pooled"}
     assert (whole.loc["children_listed", "count"], whole.loc["children_listed", "n"]) == (2, 10)
+    # published from Python as well (the suppression once looked for the quarter before "pooled")
+    from fairness.publish.intruder import audit_publication
+
+    published = res.for_publication()
+    assert published.quarter == "pooled" and len(audit_publication(published)) == 0
+
+
+def test_a_pooled_list_is_audited_end_to_end_by_the_command_line(tmp_path, capsys):
+    """`fairness audit FILE --profile city.toml --json OUT` of a list without snapshot dates: it
+    failed with "quarter 'pooled' is not of the form YYYYQn" when the publication's suppression
+    looked for the quarter before "pooled" (fairness.quarters.quarter_before now says there is none)."""
+    from fairness.cli import main
+
+    profile, rows = _city(tmp_path, text=CITY.replace("snapshots = true", "snapshots = false"))
+    rows.drop(columns="snapshot_date").to_csv(tmp_path / "pooled.csv", index=False)
+    out = tmp_path / "pooled.json"
+    assert main(["audit", str(tmp_path / "pooled.csv"), "--profile", str(profile), "--json", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("Gang list, Test City, all periods pooled: 10 people listed in 2 districts")
+    d = json.loads(out.read_text(encoding="utf-8"))
+    assert d["quarter"] == "pooled" and d["parameters"]["pooled"] is True and d["mode"] == "publication"
 
 
 def test_schema_of_a_list_without_harm_score_or_bands(tmp_path):

@@ -447,11 +447,7 @@ def _quarters(tables, facts, threshold: int) -> list[tuple]:
     found: list[tuple] = []
     if t is None or not len(t) or not {"metric", "quarter", "count"} <= set(t.columns):
         return found
-    from fairness.quarters import parse_quarter
-
-    def before(label: str, k: int) -> str:
-        p = pd.Period(parse_quarter(label), freq="Q") - k
-        return f"{p.year}Q{p.quarter}"
+    from fairness.quarters import quarter_before
 
     for _metric, idx in t.groupby("metric", sort=False).groups.items():
         rows = {str(t.at[i, "quarter"]): i for i in idx}
@@ -459,7 +455,7 @@ def _quarters(tables, facts, threshold: int) -> list[tuple]:
             for col, k in (("diff_prev", 1), ("diff_year", 4)):
                 if col not in t or _number(t.at[i, col]) is None:
                     continue
-                j = rows.get(before(str(t.at[i, "quarter"]), k))
+                j = rows.get(quarter_before(str(t.at[i, "quarter"]), k))
                 if j is None:
                     continue
                 hidden_cols = [c for c in ("count", "n", "value") if c in t and _hidden(t.at[j, c])]

@@ -77,7 +77,7 @@ from fairness.publish.disclosure import (
     TotalSpec,
     protect_table,
 )
-from fairness.quarters import parse_quarter
+from fairness.quarters import quarter_before
 from fairness.stats.bands import RATE_PARTS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -864,7 +864,7 @@ def _hide_differences(t: pd.DataFrame):
         rows = {t.at[i, "quarter"]: i for i in idx}
         for i in idx:
             for name, k in steps:
-                earlier = rows.get(_quarter_before(str(t.at[i, "quarter"]), k))
+                earlier = rows.get(quarter_before(str(t.at[i, "quarter"]), k))
                 if earlier is None or not any(
                         isinstance(t.at[earlier, c], str) and t.at[earlier, c] == MARKER for c in ("count", "n")):
                     continue
@@ -874,12 +874,6 @@ def _hide_differences(t: pd.DataFrame):
                         t.at[i, c] = MARKER
                         dec.append({"row": i, "column": c, "hidden": True, "rule": "derived"})
     return t, pd.DataFrame(dec, columns=["row", "column", "hidden", "rule"])
-
-
-def _quarter_before(label: str, k: int) -> str:
-    """"2019Q1" and 1 -> "2018Q4"."""
-    p = pd.Period(parse_quarter(label), freq="Q") - k
-    return f"{p.year}Q{p.quarter}"
 
 
 def _sentences(rel: pd.DataFrame, builder, where=None) -> pd.DataFrame:

@@ -42,7 +42,7 @@ from fairness.definitions import DEFAULT_REFERENCE
 from fairness.errors import CountTableError
 from fairness.io.benchmarks import get_benchmark
 from fairness.io.validation import ValidationResult, read_and_log, validate_frame
-from fairness.quarters import ERR_QUARTER, quarter_codes, select_quarter
+from fairness.quarters import ERR_QUARTER, POOLED, quarter_codes, select_quarter
 from fairness.results.counts_table import (
     ERR_PROFILE_MISMATCH,
     CountTableAudit,
@@ -328,8 +328,6 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
     return CountTableAudit(**{**fields, **changes}, profile=p)
 
 
-#: The quarter label of a pooled audit (as count tables without a period are labelled).
-POOLED = "pooled"
 POOLED_STAND_IN_DATE = "2000-01-01"
 NOTE_POOLED = ("no snapshots: every record is audited as one pooled list (not a quarter); figures over time and "
                "checks across snapshots are not assessable")
