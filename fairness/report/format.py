@@ -966,9 +966,9 @@ def disclosure_summary(res: object) -> Markupish:
     if _mode_of(res) != "publication":
         text = "Internal mode: no disclosure control has been applied. Do not publish these tables."
         return Markupish(f'<p class="muted">{html.escape(text)}</p>', text)
-    if suppressed_summary(res):  # the same count as the methods' table (issue 12)
-        s = res.suppression  # type: ignore[attr-defined]
-        cells, hidden = int(pd.to_numeric(s["cells"]).sum()), int(pd.to_numeric(s["cells_hidden"]).sum())
+    counted = _suppressed_cells(res)  # the same count as the methods' table (issue 12)
+    if counted is not None:
+        cells, hidden = counted
         count = (f"{fmt_int(hidden)} of the {fmt_int(cells)} numbers in this report's tables are suppressed; "
                  "Methods gives the share per table.")
     else:
@@ -1120,13 +1120,22 @@ def funnel_figure(res: object, metric: str, *, number: int | None = None, captio
     return Markupish(chart.html + note.html, "\n".join(t for t in (chart.text, note.text) if t))
 
 
+def _suppressed_cells(res: object) -> tuple[int, int] | None:
+    """The numbers of the audit's tables and how many disclosure control hid (its ``suppression`` table,
+    summed); None in internal mode or without the table."""
+    s = getattr(res, "suppression", pd.DataFrame())
+    if _mode_of(res) != "publication" or not isinstance(s, pd.DataFrame) or s.empty:
+        return None
+    return int(pd.to_numeric(s["cells"]).sum()), int(pd.to_numeric(s["cells_hidden"]).sum())
+
+
 def suppressed_summary(res: object) -> str:
     """How many of the audit's numbers disclosure control hid, in a few words (the briefing's provenance
     line; the report's methods have :func:`suppression_table`). Empty in internal mode."""
-    s = getattr(res, "suppression", pd.DataFrame())
-    if _mode_of(res) != "publication" or not isinstance(s, pd.DataFrame) or s.empty:
+    counted = _suppressed_cells(res)
+    if counted is None:
         return ""
-    cells, hidden = int(pd.to_numeric(s["cells"]).sum()), int(pd.to_numeric(s["cells_hidden"]).sum())
+    cells, hidden = counted
     share = fmt_pct(hidden / cells if cells else 0.0, 1)
     return f"{fmt_int(hidden)} of {fmt_int(cells)} numbers ({share}); per table in the report's methods"
 
