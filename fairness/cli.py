@@ -264,7 +264,8 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
     if p.description:
         print(p.description)
     print(f"list: {p.list.name} ({p.list.unit}); place: {p.place.name} ({p.place.people})")
-    print(f"groups: {', '.join(p.groups.names)} (reference {p.groups.reference})")
+    print(f"groups: {', '.join(p.groups.names)} (reference {p.groups.reference}; "
+          f"share compared by area: {p.groups.share_group or 'none'})")
     for b in p.benchmarks:
         print(f"benchmark {b.name}: {b.label}")
     print(f"{len(p.areas)} {p.place.area_word_plural}:")

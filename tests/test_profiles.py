@@ -252,6 +252,8 @@ def test_cli_profiles_lists_them():
     with redirect_stdout(out):
         assert main(["profiles", "england-wales-forces"]) == 0
     assert "Avon and Somerset (E23000036; also: Avon & Somerset)" in out.getvalue()
+    assert "groups: White, Black, Asian, Mixed, Other (reference White; share compared by area: Black)" \
+        in out.getvalue()
 
 
 # ------------------------------------------------------------ validation with a profile
