@@ -1322,8 +1322,8 @@ def _test_layout(src: _Source, config):
 def _codes(src: _Source, config) -> dict[str, str]:
     """SQL of each row's codes from its typed values, as fairness.counts.cube.frame_codes computes them.
 
-    Categories and shared_with stay text (mapped to codes on the small
-    counted tables); the quarter is its number (mapped likewise).
+    Categories are their codes already (:func:`_category_code`); shared_with stays text
+    (mapped to codes on the small counted tables), the quarter its number (mapped likewise).
     ``tests`` holds the bits of the test patterns other than person_id's.
     """
     present = set(src.names)
@@ -1333,7 +1333,7 @@ def _codes(src: _Source, config) -> dict[str, str]:
     out = {
         "row": "__row",
         "qnum": _quarter_number("snapshot_date"),
-        **{c: _ident(c) for c in _CATEGORIES},
+        **{c: _category_code(c) for c in _CATEGORIES},
         "age_band": f"CAST(CASE {bands} ELSE -1 END AS INTEGER)",
         "flags": f"CAST({flags} AS INTEGER)",
         "harm_zero": _condition_sql(defs.flag("harm_zero").condition, present),
@@ -1398,6 +1398,14 @@ def _codes(src: _Source, config) -> dict[str, str]:
                     f"AS INTEGER)")
     out["__bits"] = bits  # finished by _tests_sql once shared_with's texts are known
     return out
+
+
+def _category_code(column: str) -> str:
+    """SQL of a category's code, its index in :data:`_CATEGORIES` (-1: any other value or none),
+    as :func:`fairness.counts.cube.frame_codes` codes it: a cast to an ENUM of the categories (a
+    hash lookup, and a one-byte group key) instead of a search of the list and a text key."""
+    enum = f"ENUM({', '.join(_literal(v) for v in _CATEGORIES[column])})"
+    return f"coalesce(CAST(enum_code(TRY_CAST({_ident(column)} AS {enum})) AS TINYINT), -1)"
 
 
 _SQL_OPS = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -1522,9 +1530,9 @@ def _vouched_dropped(session: _Session) -> np.ndarray:
 
 
 def _to_codes(tables: dict[str, pd.DataFrame], layout, numbers: list[int]) -> dict[str, pd.DataFrame]:
-    """Text and quarter numbers to the codes of fairness.counts.cube (indices into the layout's lists)."""
-    lookups = {c: {v: i for i, v in enumerate(layout.categories[c])} for c in _CATEGORIES}
-    lookups["shared_with"] = {v: i for i, v in enumerate(layout.sharing_values)}
+    """shared_with's text and quarter numbers to the codes of fairness.counts.cube (indices into the
+    layout's lists; the categories are coded in SQL)."""
+    lookups = {"shared_with": {v: i for i, v in enumerate(layout.sharing_values)}}
     out = {}
     for name, t in tables.items():
         t = t.rename(columns={"qnum": "quarter"}).copy()
@@ -1603,7 +1611,7 @@ def _stream_persons(session: _Session, numbers: list[int], layout, searches, con
     join = f" JOIN {ranked} AS __r ON person_id = __r.pid" if ranked else ""
     query = f"""SELECT person_id AS pid, snapshot_date AS snap, __row AS row,
                        CAST({_quarter_number('snapshot_date')} AS SMALLINT) AS q,
-                       CAST(coalesce(list_position({_text_list(BOROUGHS)}, borough) - 1, -1) AS TINYINT) AS b,
+                       {_category_code("borough")} AS b,
                        {_condition_sql(defs.flag("harm_zero").condition, set(src.names))} AS z,
                        CAST({other_bits} AS INTEGER) AS bits{rank}
                 FROM ({_valid_view(session)}){join} ORDER BY pid, snap"""
@@ -1752,7 +1760,7 @@ def _hash_persons(session: _Session, numbers: list[int], layout, searches, confi
     qi = (f"CAST(list_position([{', '.join(str(int(q)) for q in numbers)}], "
           f"{_quarter_number('snapshot_date')}) - 1 AS INTEGER)")
     rows = f"""SELECT person_id AS pid, {qi} AS qi, __row AS row,
-                      CAST(coalesce(list_position({_text_list(BOROUGHS)}, borough) - 1, -1) AS TINYINT) AS b,
+                      {_category_code("borough")} AS b,
                       {_condition_sql(defs.flag("harm_zero").condition, set(src.names))} AS z,
                       CAST({other_bits} AS INTEGER) AS bits
                FROM ({_valid_view(session)})"""
