@@ -1759,6 +1759,8 @@ def _hash_persons(session: _Session, numbers: list[int], layout, searches, confi
                             _typed_matches(session, layout, searches))
     qi = (f"CAST(list_position([{', '.join(str(int(q)) for q in numbers)}], "
           f"{_quarter_number('snapshot_date')}) - 1 AS INTEGER)")
+    if list(numbers) == list(range(numbers[0], numbers[0] + n_quarters)):  # no quarter missing: a subtraction
+        qi = f"CAST({_quarter_number('snapshot_date')} - {int(numbers[0])} AS INTEGER)"
     rows = f"""SELECT person_id AS pid, {qi} AS qi, __row AS row,
                       {_category_code("borough")} AS b,
                       {_condition_sql(defs.flag("harm_zero").condition, set(src.names))} AS z,
@@ -1788,16 +1790,21 @@ def _hash_persons(session: _Session, numbers: list[int], layout, searches, confi
         persons = _mask_counts(con.sql(f"""SELECT {', '.join(words)}, b, count(*) AS count, min(rank) AS first
                                            FROM __mask_persons WHERE simple GROUP BY ALL""").fetchnumpy(),
                                n_quarters)
+        con.sql("DROP TABLE IF EXISTS __slow_persons")
+        con.sql("CREATE TEMP TABLE __slow_persons AS SELECT pid, rank FROM __mask_persons WHERE NOT simple")
+        # the few people marked (irregular: counted by the stream; or a test id), looked up once a row
+        marked = "SELECT pid, TRUE AS slow, FALSE AS hit FROM __slow_persons"
         mask = "bits"
         if "person_id" in layout.test_columns:
             _register_person_hits(con, searches["person_id"])
-            mask = (f"bits | CASE WHEN pid IN (SELECT pid FROM __person_hits) "
+            marked = (f"SELECT pid, bool_or(slow) AS slow, bool_or(hit) AS hit FROM ({marked} UNION ALL "
+                      "SELECT pid, FALSE, TRUE FROM __person_hits) GROUP BY pid")
+            mask = (f"bits | CASE WHEN coalesce(__m.hit, FALSE) "
                     f"THEN {1 << layout.test_columns.index('person_id')} ELSE 0 END")
-        con.sql("DROP TABLE IF EXISTS __slow_persons")
-        con.sql("CREATE TEMP TABLE __slow_persons AS SELECT pid, rank FROM __mask_persons WHERE NOT simple")
         tests = con.sql(f"""SELECT qi AS quarter, CAST(b AS BIGINT) AS borough, CAST({mask} AS BIGINT) AS test_mask,
                                    count(*) AS count, min(row) AS first
-                            FROM ({rows}) ANTI JOIN __slow_persons USING (pid) GROUP BY ALL""").df()
+                            FROM ({rows}) LEFT JOIN ({marked}) AS __m USING (pid)
+                            WHERE NOT coalesce(__m.slow, FALSE) GROUP BY ALL""").df()
         tests = tests.astype("int64").sort_values(["quarter", "borough", "test_mask"]).reset_index(drop=True)
         slow_ranks = con.sql("SELECT rank FROM __slow_persons").fetchnumpy()["rank"].astype(np.int64)
         if not len(slow_ranks):
