@@ -445,19 +445,49 @@ def _cell_units(
     if isinstance(reason, str):
         reason = np.full(n, reason, dtype=object)
     reason = np.where(eligible, np.asarray(reason, dtype=object), excluded_reason)
-    frame = pd.DataFrame(
-        {
-            "quarter": cells["quarter"].astype(object).to_numpy(dtype=object),
-            "borough": cells["borough"].astype(str).to_numpy(dtype=object),
-            "eligible": eligible,
-            "flagged": flagged,
-            "reason": np.asarray(reason, dtype=object),
-            "units": cells["count"].to_numpy(dtype="int64"),
-            "first": cells["first"].to_numpy(),
-        }
-    )
+    columns = {
+        "quarter": cells["quarter"].astype(object).to_numpy(dtype=object),
+        "borough": cells["borough"].astype(str).to_numpy(dtype=object),
+        "eligible": eligible,
+        "flagged": flagged,
+        "reason": np.asarray(reason, dtype=object),
+        "units": cells["count"].to_numpy(dtype="int64"),
+        "first": cells["first"].to_numpy(),
+    }
     keys = ["quarter", "borough", "eligible", "flagged", "reason"]
-    return _sum_and_min_by(frame, keys)
+    fast = _sum_and_min_arrays(columns, keys)
+    return fast if fast is not None else _sum_and_min_by(pd.DataFrame(columns), keys)
+
+
+def _sum_and_min_arrays(columns: dict[str, np.ndarray], keys: list[str]) -> pd.DataFrame | None:
+    """:func:`_sum_and_min_by` of ``pd.DataFrame(columns)`` without making that frame first (each
+    check of each audit made one), or None where it takes pandas' group-by (a missing key or
+    ``first``; see there). Keys are text (object), or booleans."""
+    units, first = columns["units"], columns["first"]
+    if not len(units) or first.dtype.kind not in "iu":
+        return None
+    if any(columns[k].dtype.kind != "b" and bool(pd.isna(columns[k]).any()) for k in keys):
+        return None
+    code = np.zeros(len(units), dtype="int64")
+    size = 1
+    for k in keys:
+        codes, uniques = pd.factorize(columns[k], sort=False)
+        size *= max(len(uniques), 1)
+        if size >= 2**62:  # pragma: no cover - more groups than any count table has
+            return None
+        code = code * max(len(uniques), 1) + codes
+    _, first_row, inverse = np.unique(code, return_index=True, return_inverse=True)
+    appearance = np.argsort(first_row, kind="stable")  # groups in order of first appearance
+    rank = np.empty_like(appearance)
+    rank[appearance] = np.arange(len(appearance))
+    group = rank[inverse.reshape(-1)]
+    rows = np.argsort(group, kind="stable")
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(group[rows])) + 1])
+    taken = first_row[appearance]
+    out = {k: columns[k][taken] for k in keys}
+    out["units"] = np.add.reduceat(units[rows], starts)
+    out["first"] = np.minimum.reduceat(first[rows], starts)
+    return pd.DataFrame(out)
 
 
 def _sum_and_min_by(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

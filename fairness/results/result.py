@@ -272,7 +272,19 @@ def _split(table: pd.DataFrame | None, columns: Sequence[str]) -> dict[str, Any]
     if table is None or len(table.columns) == 0:
         return {"columns": list(columns), "data": []}
     cols = [str(c) for c in table.columns]
-    return {"columns": cols, "data": [[_clean(v) for v in row] for row in table.itertuples(index=False, name=None)]}
+    values = [_clean_column(table.iloc[:, k]) for k in range(len(cols))]
+    return {"columns": cols, "data": [list(row) for row in zip(*values, strict=True)] if cols else []}
+
+
+def _clean_column(column: pd.Series) -> list[Any]:
+    """``[_clean(v) for v in column]``, a column at a time: a float, integer or boolean numpy column
+    gives Python numbers (as iterating the Series does) without asking each value its type."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind == "f":
+        return [_round(v) if math.isfinite(v) else None for v in column.to_numpy().tolist()]
+    if kind in "iub" and kind:
+        return column.to_numpy().tolist()
+    return [_clean(v) for v in column]
 
 def replace(result: AuditResult, **changes: Any) -> AuditResult:
     """``dataclasses.replace`` for AuditResult (kept here so callers need not import dataclasses)."""
