@@ -110,6 +110,24 @@ def files(tmp_path_factory):
             "csv": str(folder / "plain.csv"), "messy": str(folder / "messy.csv")}
 
 
+@pytest.fixture(scope="module")
+def oracle(files):
+    """The oracle, worked out once per file (and per quarter): ``read_matrix`` of ``files[kind]``, and
+    ``fairness.audit`` of it. Several tests compare with the same one; neither is changed by a test."""
+    cache: dict[tuple, object] = {}
+
+    def get(kind: str, *, audit: bool = False, quarter: str | None = None):
+        if (kind,) not in cache:
+            cache[(kind,)] = read_matrix(files[kind])
+        if not audit:
+            return cache[(kind,)]
+        if (kind, quarter) not in cache:
+            cache[(kind, quarter)] = fairness.audit(cache[(kind,)], quarter=quarter)
+        return cache[(kind, quarter)]
+
+    return get
+
+
 def _plain(table: pd.DataFrame) -> pd.DataFrame:
     out = table.reset_index(drop=True).copy()
     for c in out.columns:
@@ -137,8 +155,8 @@ def assert_same_audit(duck, memory) -> None:
 
 
 @pytest.mark.parametrize("kind", ["typed", "text"])
-def test_validation_equals_read_matrix(files, kind):
-    memory = read_matrix(files[kind])
+def test_validation_equals_read_matrix(files, oracle, kind):
+    memory = oracle(kind)
     duck = validate_parquet(files[kind])
     assert memory.n_quarantined > 80
     assert_same_validation(duck, memory)
@@ -147,9 +165,9 @@ def test_validation_equals_read_matrix(files, kind):
 
 
 @pytest.mark.parametrize("kind", ["csv", "messy"])
-def test_csv_validation_equals_read_matrix(files, kind):
+def test_csv_validation_equals_read_matrix(files, oracle, kind):
     """A CSV file, read by DuckDB, reports what read_matrix reports: every problem, on its file line."""
-    memory = read_matrix(files[kind])
+    memory = oracle(kind)
     duck = validate_parquet(files[kind])
     assert memory.n_quarantined > 80 and memory.line_label == "line"
     assert_same_validation(duck, memory)
@@ -163,8 +181,8 @@ def test_csv_validation_equals_read_matrix(files, kind):
 @pytest.mark.parametrize(("kind", "quarter"), [("typed", None), pytest.param("typed", "2018Q2", marks=pytest.mark.slow),
                                                pytest.param("text", "2019Q4", marks=pytest.mark.slow),
                                                ("csv", "2019Q4"), ("messy", None)])
-def test_audit_equals_in_memory(files, kind, quarter):
-    memory = fairness.audit(read_matrix(files[kind]), quarter=quarter)
+def test_audit_equals_in_memory(files, oracle, kind, quarter):
+    memory = oracle(kind, audit=True, quarter=quarter)
     duck = fairness.audit(files[kind], quarter=quarter, engine="duckdb")
     assert_same_audit(duck, memory)
 
@@ -177,8 +195,8 @@ def test_a_folder_of_files_is_one_file(files):
     assert_same_audit(fairness.audit(parts, quarter="2019Q1"), fairness.audit(whole, quarter="2019Q1"))
 
 
-def test_small_memory_limit_and_one_thread(files, tmp_path):
-    memory = read_matrix(files["typed"])
+def test_small_memory_limit_and_one_thread(files, oracle, tmp_path):
+    memory = oracle("typed")
     duck = validate_parquet(files["typed"], memory_limit="200MB", threads=1, temp_directory=tmp_path / "spill",
                             quarantine_path=tmp_path / "quarantine.csv")
     assert_same_validation(duck, memory)
@@ -209,7 +227,7 @@ def test_engines(files, tmp_path):
 
 
 @pytest.mark.slow  # three full audits with other options
-def test_audit_with_other_options(files):
+def test_audit_with_other_options(files, oracle):
     """Other checks parameters and test patterns (on shared_with and a category too), other statistics;
     from the path (counted in the validating scan) and from a ParquetValidation (counted afterwards)."""
     from fairness.checks import ChecksConfig
@@ -219,22 +237,22 @@ def test_audit_with_other_options(files):
                           test_value_patterns={"shared_with": r"DWP", "borough": r"^Ham"})
     options = {"alpha": 0.1, "method": "mid-p", "adjust": "bh", "no_risk": "victim_only", "checks_config": config,
                "quarter": "2019Q1"}
-    memory = fairness.audit(read_matrix(files["typed"]), **options)
+    memory = fairness.audit(oracle("typed"), **options)
     assert_same_audit(fairness.audit(files["typed"], engine="duckdb", **options), memory)
     assert_same_audit(fairness.audit(validate_parquet(files["typed"]), **options), memory)
 
 
-def test_command_line_engine(files, tmp_path, capsys):
+def test_command_line_engine(files, oracle, tmp_path, capsys):
     from fairness.cli import main
 
-    memory = read_matrix(files["typed"])
+    memory = oracle("typed")
     assert main(["validate", files["typed"], "--engine", "duckdb", "--limit", "0"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == memory.summary()
     assert out[1:] == memory.problem_lines()
     out_json = tmp_path / "audit.json"
     assert main(["audit", files["typed"], "--engine", "duckdb", "--mode", "internal", "--json", str(out_json)]) == 0
-    assert fairness.audit(memory).to_json() == out_json.read_text(encoding="utf-8").rstrip("\n")
+    assert oracle("typed", audit=True).to_json() == out_json.read_text(encoding="utf-8").rstrip("\n")
     csv = tmp_path / "m.csv"
     csv.write_text("person_id\n", encoding="utf-8")
     assert main(["audit", str(csv), "--engine", "duckdb"]) == 2
@@ -409,11 +427,11 @@ def test_test_patterns_on_typed_columns_by_hand(write_csv):
 
 
 @pytest.mark.parametrize("kind", ["typed", "csv"])
-def test_test_patterns_on_typed_columns_equal_in_memory(files, kind):
+def test_test_patterns_on_typed_columns_equal_in_memory(files, oracle, kind):
     from fairness.checks import ChecksConfig
 
     config = ChecksConfig(test_value_patterns=_TYPED_PATTERNS)
-    memory = fairness.audit(read_matrix(files[kind]), checks_config=config, quarter="2019Q1")
+    memory = fairness.audit(oracle(kind), checks_config=config, quarter="2019Q1")
     duck = fairness.audit(files[kind], checks_config=config, quarter="2019Q1")
     assert_same_audit(duck, memory)
     flagged = memory.checks[(memory.checks["check"] == "test_data") & (memory.checks["quarter"] == "2019Q1")]
