@@ -70,7 +70,7 @@ def _check_input(path: str, args: argparse.Namespace) -> None:
 def _read(args: argparse.Namespace):
     """Read and validate the matrix, in memory or (for big Parquet) in DuckDB; a failed read is
     logged (the file was read) before the error goes on."""
-    from fairness.io.validation import _read_matrix
+    from fairness.io.validation import read_matrix_unlogged
 
     profile = getattr(args, "profile", None)
     try:
@@ -80,7 +80,7 @@ def _read(args: argparse.Namespace):
 
             return validate_file(args.file, max_bytes=args.max_bytes, max_columns=args.max_columns,
                                  encoding=args.encoding, delimiter=args.delimiter, profile=profile)
-        return _read_matrix(args.file, encoding=args.encoding, delimiter=args.delimiter, profile=profile,
+        return read_matrix_unlogged(args.file, encoding=args.encoding, delimiter=args.delimiter, profile=profile,
                             max_bytes=args.max_bytes, max_columns=args.max_columns)
     except (ValueError, OSError) as exc:
         _log_failed(args, args.file, exc)
@@ -583,7 +583,7 @@ def _cmd_pseudonymise(args: argparse.Namespace) -> int:
 
     key = privacy.load_key(args.key_file)
     # refuses a bad output and an unwritable log before reading; logs the read before writing
-    done = privacy._pseudonymise_file(
+    done = privacy.pseudonymise_file_details(
         args.file, args.out, key=key, encoding=args.encoding, delimiter=args.delimiter,
         command="pseudonymise", max_bytes=args.max_bytes, max_columns=args.max_columns,
     )

@@ -264,10 +264,10 @@ def test_line_shapes_are_counted_like_python(seed):
 
 
 def test_simple_csv_reads_as_pandas_does(tmp_path):
-    from fairness.io.validation import _read_simple_csv
+    from fairness.io.validation import read_simple_csv
 
     text = "a,b,c\n1, x ,\n,,\n é,2018-12-31,TRUE\r\n0,nan,NA\n"
-    got = _read_simple_csv(text.encode("utf-8"), ["a", "b", "c"], ",")
+    got = read_simple_csv(text.encode("utf-8"), ["a", "b", "c"], ",")
     expected = pd.read_csv(io.StringIO(text), sep=",", dtype=str, keep_default_na=False, na_filter=False,
                            skip_blank_lines=False, header=0, names=["a", "b", "c"], engine="c")
     pd.testing.assert_frame_equal(got, expected.fillna(""))
@@ -281,7 +281,7 @@ def test_parquet_text_is_the_text_of_the_whole_table():
 
     import pyarrow as pa
 
-    from fairness.io.validation import _parquet_text, _to_text_each
+    from fairness.io.validation import _to_text_each, parquet_text
 
     table = pa.table({
         "ints": pa.array([1, None, 2**53 + 1, 3], type=pa.int64()),
@@ -296,7 +296,7 @@ def test_parquet_text_is_the_text_of_the_whole_table():
         "money": pa.array([Decimal("1.50"), None, Decimal("2"), Decimal("1.50")]),
     })
     names = list(table.column_names)
-    got = _parquet_text(table, names)
+    got = parquet_text(table, names)
     df = table.to_pandas()
     for name in names:
         assert got[name].tolist() == _to_text_each(df[name]).tolist(), name

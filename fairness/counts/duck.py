@@ -91,21 +91,23 @@ from fairness.io.validation import (
     MAX_BYTES_ENV,
     MatrixFileError,
     ValidationResult,
-    _check_header,
-    _check_width,
-    _columns,
-    _invisible_hint,
-    _parquet_text,
-    _read_matrix,
-    _shown,
-    _validate_rows,
-    _visible,
     canonical_dtypes,
     check_input_file,
     parse_columns,
     parse_size,
     read_csv_text,
 )
+from fairness.io.validation import (
+    check_header as _check_header,  # public names, bound to the local names in use
+)
+from fairness.io.validation import check_width as _check_width
+from fairness.io.validation import invisible_hint as _invisible_hint
+from fairness.io.validation import matrix_columns as _columns
+from fairness.io.validation import parquet_text as _parquet_text
+from fairness.io.validation import read_matrix_unlogged as _read_matrix
+from fairness.io.validation import shown_value as _shown
+from fairness.io.validation import validate_rows as _validate_rows
+from fairness.io.validation import visible_name as _visible
 from fairness.profiles._vocabulary import active_vocabulary, using_profile
 from fairness.quarters import quarter_number, select_quarter
 
@@ -314,7 +316,7 @@ class _PlainCsv:
 
     def rows(self, lines: np.ndarray, names: list[str]):
         """The raw text of these file lines (sorted), as a pyarrow table of ``names``."""
-        from fairness.io.validation import _read_simple_csv
+        from fairness.io.validation import read_simple_csv as _read_simple_csv
 
         if self._starts is None:
             newlines = np.flatnonzero(np.frombuffer(self.body, dtype=np.uint8) == 10)
@@ -343,7 +345,10 @@ def _open_plain_csv(path: str | os.PathLike[str], con, *, encoding: str | None, 
     """
     import duckdb
 
-    from fairness.io.validation import _check_header, _delimiter, _read_bytes, plain_csv_body
+    from fairness.io.validation import check_header as _check_header
+    from fairness.io.validation import parse_delimiter as _delimiter
+    from fairness.io.validation import plain_csv_body
+    from fairness.io.validation import read_file_bytes as _read_bytes
 
     if encoding is not None:
         return None

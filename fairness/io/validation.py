@@ -81,7 +81,7 @@ def _categories() -> dict[str, tuple[str, ...]]:
 BOOLEAN_COLUMNS = ("victim_flag", "outcome_violence_12m")
 
 
-def _columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def matrix_columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Required, all known and boolean columns: a profile's while one is active (harm_score,
     risk_band and snapshot_date may be optional; its outcome columns are booleans)."""
     vocab = active_vocabulary()
@@ -356,7 +356,7 @@ def read_matrix(
     MatrixFileError
         If the file cannot be used at all.
     """
-    delimiter = _delimiter(delimiter)
+    delimiter = parse_delimiter(delimiter)
     limit, width = parse_size(max_bytes), parse_columns(max_columns)
     path = Path(path)
     source = str(path)
@@ -364,7 +364,7 @@ def read_matrix(
     check_input_file(path, max_bytes=limit)
     if suffix not in (".parquet", ".pq", ".csv", ".txt", ".tsv"):
         raise MatrixFileError(ERR_FORMAT.format(source=source, suffix=path.suffix))
-    data = _read_bytes(path, limit)
+    data = read_file_bytes(path, limit)
     digest = hashlib.sha256(data).hexdigest()
     if suffix in (".parquet", ".pq"):
         raw, lines = _read_parquet_bytes(data, source, max_columns=width)
@@ -379,7 +379,7 @@ def read_matrix(
 
 #: :func:`read_matrix` without the audit log, for callers that log the read themselves
 #: (:func:`read_and_log`, the command line, DuckDB's in-memory fallback, the publication scan).
-_read_matrix = read_matrix.__wrapped__
+read_matrix_unlogged = read_matrix.__wrapped__
 
 
 def validate(
@@ -424,7 +424,7 @@ def read_and_log(
 
     check_audit_log()
     try:
-        res = _read_matrix(path, **options)
+        res = read_matrix_unlogged(path, **options)
     except (MatrixFileError, OSError) as exc:
         log_failed_read(command=command, path=path, error=exc)
         raise
@@ -523,7 +523,7 @@ def check_input_file(path: str | os.PathLike[str], *, max_bytes: int | str | Non
     return info
 
 
-def _read_bytes(path: Path, limit: int) -> bytes:
+def read_file_bytes(path: Path, limit: int) -> bytes:
     """The file's bytes, opened without blocking and read no further than ``limit``."""
     import stat as st
 
@@ -547,7 +547,8 @@ def _read_bytes(path: Path, limit: int) -> bytes:
     return data
 
 
-def _check_width(n: int, source: str, max_columns: int) -> None:
+def check_width(n: int, source: str, max_columns: int) -> None:
+    """Refuse a file of ``n`` columns when that is more than ``max_columns`` (naming the limit's variable)."""
     if n > max_columns:
         raise MatrixFileError(ERR_TOO_WIDE.format(source=source, n=n, limit=max_columns, env=MAX_COLUMNS_ENV))
 
@@ -565,7 +566,9 @@ def _with_digest(res: ValidationResult, digest: str) -> ValidationResult:
     )
 
 
-def _decode(data: bytes, source: str, encoding: str | None) -> str:
+def decode_text(data: bytes, source: str, encoding: str | None) -> str:
+    """A file's bytes as text: in ``encoding`` if given, else UTF-16 by its BOM or UTF-8; a clear error
+    naming the file (and the line of a bad byte) for anything else."""
     if encoding:
         try:
             return data.decode(encoding)
@@ -623,7 +626,9 @@ def _binary_kind(head: bytes) -> str | None:
     return None
 
 
-def _check_header(header: list[str], source: str, delimiter: str) -> list[str]:
+def check_header(header: list[str], source: str, delimiter: str) -> list[str]:
+    """The header's column names (known ones lower-cased); refuses one column that looks split by
+    another delimiter, and a name given twice."""
     names = [h.strip() or f"(unnamed column {i + 1})" for i, h in enumerate(header)]
     if len(names) == 1:
         for sep, sep_name, sep_cli in ((";", "semicolon", "';'"), ("\t", "tab", "tab"), ("|", "pipe", "'|'")):
@@ -643,7 +648,7 @@ def _check_header(header: list[str], source: str, delimiter: str) -> list[str]:
                 )
             )
     # Known columns are matched case-insensitively; unknown ones keep their spelling.
-    known = set(_columns()[1])
+    known = set(matrix_columns()[1])
     return [n.lower() if n.lower() in known else n for n in names]
 
 
@@ -660,16 +665,16 @@ def read_csv_text(
     Returns ``(table, lines, extra_problems, sha256)``: the table's columns are
     the checked header names (``large_string``), ``lines`` each row's file line,
     ``extra_problems`` the rows whose shape is wrong (``index`` into the table),
-    as :func:`_read_matrix` passes them to validation. The same checks come
+    as :func:`read_matrix_unlogged` passes them to validation. The same checks come
     first (regular file, size and column limits, encoding, header).
     """
     import pyarrow as pa
 
-    delimiter = _delimiter(delimiter)
+    delimiter = parse_delimiter(delimiter)
     limit, width = parse_size(max_bytes), parse_columns(max_columns)
     path = Path(path)
     check_input_file(path, max_bytes=limit)
-    data = _read_bytes(path, limit)
+    data = read_file_bytes(path, limit)
     digest = hashlib.sha256(data).hexdigest()
     raw, lines, extra = _read_csv_bytes(data, str(path), encoding=encoding, delimiter=delimiter,
                                         max_columns=width, arrow=True)
@@ -679,7 +684,8 @@ def read_csv_text(
     return raw, np.asarray(lines, dtype=np.int64), extra, digest
 
 
-def _delimiter(delimiter: str) -> str:
+def parse_delimiter(delimiter: str) -> str:
+    """The delimiter argument as one character ("tab" or "\\t" is a tab); refuses anything else."""
     delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
         raise ValueError(ERR_DELIMITER_ARG.format(delimiter=delimiter))
@@ -692,16 +698,16 @@ def _read_csv_bytes(
 ) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """The rows as text, their file lines and the problems of their shape. ``arrow``: a file
     read on the fast path is returned as a pyarrow table (not converted to pandas)."""
-    text = _decode(data, source, encoding)
+    text = decode_text(data, source, encoding)
     if not text.strip():
-        raise MatrixFileError(ERR_EMPTY.format(source=source, required=", ".join(_columns()[0])))
+        raise MatrixFileError(ERR_EMPTY.format(source=source, required=", ".join(matrix_columns()[0])))
     first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     try:
         header = next(csv.reader([first_line], delimiter=delimiter))
     except csv.Error as exc:
         raise MatrixFileError(ERR_UNREADABLE.format(source=source, error=f"line 1 (header): {exc}")) from exc
-    _check_width(len(header), source, max_columns)
-    names = _check_header(header, source, delimiter)
+    check_width(len(header), source, max_columns)
+    names = check_header(header, source, delimiter)
     if '"' not in text and text.count("\r") == text.count("\r\n"):
         # Fast path: no quoting and no bare CR (a line break to pandas, not to
         # the split below), so one physical line is one row and the field
@@ -714,7 +720,7 @@ def _read_csv_bytes(
             # or one pyarrow refuses (a line of another width, a field longer than its block), is
             # read by pandas below: reading it with pyarrow again could not succeed.
             plain = plain_csv_body(data, encoding=encoding, delimiter=delimiter, decoded=True)
-            raw = None if plain is None else _read_simple_csv(plain, names, delimiter, arrow=arrow)
+            raw = None if plain is None else read_simple_csv(plain, names, delimiter, arrow=arrow)
             n_lines = utf8.count(b"\n") - utf8.endswith(b"\n")
             if raw is not None and (raw.num_rows if arrow else len(raw)) == n_lines:
                 lines = np.arange(2, n_lines + 2)
@@ -826,7 +832,7 @@ def _line_shapes(utf8: bytes, delimiter: str, width: int) -> tuple[np.ndarray, n
     return fields, blank
 
 
-def _read_simple_csv(utf8: bytes, names: list[str], delimiter: str, *, arrow: bool = False) -> pd.DataFrame | None:
+def read_simple_csv(utf8: bytes, names: list[str], delimiter: str, *, arrow: bool = False) -> pd.DataFrame | None:
     """Read unquoted CSV whose every line has one field per column, all as text, with pyarrow.
 
     What ``pd.read_csv(dtype=str, na_filter=False)`` returns for such a file,
@@ -947,7 +953,7 @@ def _read_parquet_bytes(
         schema = pq.read_schema(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
-    _check_width(len(schema.names), source, max_columns)
+    check_width(len(schema.names), source, max_columns)
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for a bad file
@@ -955,16 +961,16 @@ def _read_parquet_bytes(
     # pandas stores an unnamed index as __index_level_0__ (not data); a named one
     # (person_id written as the index) is an ordinary column of the file
     table = table.select([i for i, n in enumerate(table.column_names) if not _PANDAS_INDEX.fullmatch(str(n))])
-    names = _check_header(list(table.column_names), source, ",")
+    names = check_header(list(table.column_names), source, ",")
     try:
-        raw = _parquet_text(table, names)
+        raw = parquet_text(table, names)
     except Exception as exc:
         raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
     return raw, np.arange(1, len(raw) + 1)
 
 
-def _parquet_text(table, names: list[str], has_nulls: dict[str, bool] | None = None) -> pd.DataFrame:
-    """Every column as the text a CSV would hold (:func:`_to_text`), one distinct value at a time.
+def parquet_text(table, names: list[str], has_nulls: dict[str, bool] | None = None) -> pd.DataFrame:
+    """Every column as the text a CSV would hold (:func:`to_text`), one distinct value at a time.
 
     Each column is dictionary-encoded by pyarrow and only its distinct values
     are converted to Python and written as text; the text is then spread back
@@ -993,7 +999,7 @@ def _parquet_text(table, names: list[str], has_nulls: dict[str, bool] | None = N
                 column = column.cast(column.type.value_type)
             encoded = column.dictionary_encode().combine_chunks()
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid, TypeError):
-            columns[name] = _to_text(_column_to_pandas(column)).astype(object)
+            columns[name] = to_text(_column_to_pandas(column)).astype(object)
             continue
         dictionary = encoded.dictionary
         nulls = bool(column.null_count) or bool((has_nulls or {}).get(name, False))
@@ -1016,7 +1022,7 @@ def _column_to_pandas(values) -> pd.Series:
         return pd.Series(values.to_pandas(timestamp_as_object=True, date_as_object=True))
 
 
-def _to_text(s: pd.Series) -> pd.Series:
+def to_text(s: pd.Series) -> pd.Series:
     """Render a typed column as the text a CSV would hold, so both formats share one parser.
 
     Worked out once per distinct value for numbers, dates and booleans (whose
@@ -1049,7 +1055,8 @@ def _to_text_each(s: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- validating
 
 
-def _shown(value: object) -> str:
+def shown_value(value: object) -> str:
+    """A value as a message shows it: quoted, and cut short when very long."""
     text = str(value)
     if len(text) > _SHOWN_VALUE_LENGTH:
         text = text[:_SHOWN_VALUE_LENGTH] + f"… ({len(text):,} characters)"
@@ -1085,14 +1092,14 @@ def validate_frame(
         If a required column is missing or the frame has no rows.
     """
     with using_profile(profile) as vocab:
-        result, _ = _validate_rows(raw, source=source, lines=lines, line_label=line_label,
+        result, _ = validate_rows(raw, source=source, lines=lines, line_label=line_label,
                                    extra_problems=extra_problems)
     if vocab is not None:
         result = dataclasses.replace(result, notes=(*result.notes, f"validated with profile {vocab.profile!r}"))
     return result
 
 
-def _validate_rows(
+def validate_rows(
     raw: pd.DataFrame,
     *,
     source: str = "<frame>",
@@ -1105,24 +1112,24 @@ def _validate_rows(
     where they do not parse). ``duplicates=False`` leaves out the one-row-per-person rule (for rows
     checked in batches, whose duplicates are looked for across the whole file elsewhere)."""
     raw = raw.copy()
-    raw.columns = _check_header([str(c) for c in raw.columns], source, ",")
-    required_columns, all_columns, _ = _columns()
+    raw.columns = check_header([str(c) for c in raw.columns], source, ",")
+    required_columns, all_columns, _ = matrix_columns()
     missing = [c for c in required_columns if c not in raw.columns]
     if missing:
         raise MatrixFileError(
             ERR_MISSING.format(
                 source=source,
                 missing=", ".join(missing),
-                found=", ".join(_visible(c) for c in raw.columns) or "(none)",
+                found=", ".join(visible_name(c) for c in raw.columns) or "(none)",
                 required=", ".join(required_columns),
             )
-            + _invisible_hint(list(raw.columns))
+            + invisible_hint(list(raw.columns))
         )
     if len(raw) == 0:
         raise MatrixFileError(ERR_NO_ROWS.format(source=source))
     raw = raw.reset_index(drop=True)
     lines = np.arange(2, len(raw) + 2) if lines is None else np.asarray(lines)
-    text = pd.DataFrame({c: _as_text(raw[c]) for c in raw.columns})
+    text = pd.DataFrame({c: as_text(raw[c]) for c in raw.columns})
 
     problems: list[pd.DataFrame] = []
     if extra_problems:
@@ -1204,7 +1211,7 @@ ERR_INVISIBLE = (
 )
 
 
-def _visible(name: object) -> str:
+def visible_name(name: object) -> str:
     """A column name with invisible characters written out (``<U+FEFF>person_id``)."""
     text = str(name)
     for ch in _INVISIBLE:
@@ -1212,7 +1219,8 @@ def _visible(name: object) -> str:
     return text
 
 
-def _invisible_hint(columns: list[object]) -> str:
+def invisible_hint(columns: list[object]) -> str:
+    """A sentence for the first column name with an invisible character in it, or "" for none."""
     for c in columns:
         text = str(c)
         found = [ch for ch in _INVISIBLE if ch in text]
@@ -1220,7 +1228,7 @@ def _invisible_hint(columns: list[object]) -> str:
             cleaned = text
             for ch in found:
                 cleaned = cleaned.replace(ch, "")
-            return ERR_INVISIBLE.format(shown=_visible(text), what=_INVISIBLE[found[0]], name=cleaned.strip().lower())
+            return ERR_INVISIBLE.format(shown=visible_name(text), what=_INVISIBLE[found[0]], name=cleaned.strip().lower())
     return ""
 
 
@@ -1236,11 +1244,11 @@ def _empty_row_problems(text: pd.DataFrame) -> pd.DataFrame | None:
                          "message": "every cell is empty (a line of delimiters only): an empty row"})
 
 
-def _as_text(s: pd.Series) -> pd.Series:
+def as_text(s: pd.Series) -> pd.Series:
     """Each cell as text ("" when missing), as a pyarrow-backed string column.
 
     Text stays text (no per-cell Python work for a column of strings); other
-    values are written as a CSV would hold them (:func:`_to_text`).
+    values are written as a CSV would hold them (:func:`to_text`).
     """
     if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
         if isinstance(s.dtype, pd.StringDtype) or pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
@@ -1249,7 +1257,7 @@ def _as_text(s: pd.Series) -> pd.Series:
             except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate arrow cannot encode
                 pass
         return _text_column(s.astype(object).where(s.notna(), "").map(str))
-    return _text_column(_to_text(s))
+    return _text_column(to_text(s))
 
 
 def _text_column(s: pd.Series) -> pd.Series:
@@ -1265,7 +1273,7 @@ def _problem_frame(mask: np.ndarray, col: str, values: pd.Series, rule: str, mes
     if callable(message):
         msgs = [message(v) for v in vals]
     else:
-        msgs = [f"{_shown(v)} {message}" for v in vals]
+        msgs = [f"{shown_value(v)} {message}" for v in vals]
     return pd.DataFrame({"index": idx, "column": col, "value": vals.to_numpy(), "rule": rule, "message": msgs})
 
 
@@ -1299,7 +1307,7 @@ def _parse_by_value(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | N
 def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | None]:
     stripped = s.str.strip()
     empty = (stripped == "").to_numpy()
-    required_columns, _, boolean_columns = _columns()
+    required_columns, _, boolean_columns = matrix_columns()
     required = col in required_columns
     found: list[pd.DataFrame] = []
     if required and empty.any():
@@ -1328,7 +1336,7 @@ def _parse_column(col: str, s: pd.Series) -> tuple[pd.Series, pd.DataFrame | Non
                     extra = ""
                     if vocab is None and col == "borough" and v.strip().lower() in ("city of london", "city"):
                         extra = " (the City of London has its own police force)"
-                    cache[v] = f"{_shown(v)} is not valid{extra}{did or '.'} Valid: {what}"
+                    cache[v] = f"{shown_value(v)} is not valid{extra}{did or '.'} Valid: {what}"
                 return cache[v]
 
             found.append(_problem_frame(bad, col, s, "invalid_category", message))
@@ -1413,7 +1421,7 @@ def _long_field_problems(text: pd.DataFrame) -> pd.DataFrame | None:
                     col,
                     text[col],
                     "field_too_long",
-                    lambda v: f"{_shown(v)} is longer than {MAX_FIELD_LENGTH:,} characters: "
+                    lambda v: f"{shown_value(v)} is longer than {MAX_FIELD_LENGTH:,} characters: "
                     "probably a broken quote that swallowed other lines",
                 )
             )
@@ -1464,7 +1472,7 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame, *, duplicates: boo
                 idx = idx[~snap_missing.iloc[idx].to_numpy()]  # snapshot_date already reported
             for i in idx:
                 value = text[column].iloc[i] if column in text else ""
-                records.append((i, column, value, rule, f"{_shown(value)}: {message}"))
+                records.append((i, column, value, rule, f"{shown_value(value)}: {message}"))
             continue
         missing = typed[column].isna().to_numpy()
         rule = _COLUMN_RULES.get(name, "invalid")
@@ -1474,7 +1482,7 @@ def _schema_problems(typed: pd.DataFrame, text: pd.DataFrame, *, duplicates: boo
             if missing[i]:
                 continue  # already reported as a parse failure or missing value
             raw_value = text[column].iloc[i] if column in text else ""
-            records.append((i, column, raw_value, rule, f"{_shown(raw_value)} {what}. Valid: {valid}"))
+            records.append((i, column, raw_value, rule, f"{shown_value(raw_value)} {what}. Valid: {valid}"))
     return pd.DataFrame(records, columns=["index", "column", "value", "rule", "message"])
 
 

@@ -142,7 +142,7 @@ class PublicationAuditError(DisclosureError):
 
 
 # --------------------------------------------------------------------- helpers
-def _hidden(v: Any) -> bool:
+def is_hidden(v: Any) -> bool:
     return isinstance(v, str) and v == MARKER
 
 
@@ -156,7 +156,7 @@ def _number(v: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _tables(publication: Any) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def publication_tables(publication: Any) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The tables (as DataFrames, positional index) and the top-level facts."""
     from fairness.results.audit import TABLES
 
@@ -282,7 +282,7 @@ def _products(tables, facts, threshold: int) -> list[tuple]:
                 continue
             for i, (c, v) in enumerate(zip(t[count].tolist(), t[col].tolist(), strict=True)):
                 x = _number(v)
-                if not (_hidden(c) and x is not None):
+                if not (is_hidden(c) and x is not None):
                     continue
                 bases = []
                 if base in t and _number(t.at[i, base]) is not None:
@@ -305,7 +305,7 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
     total = _number(facts.get("quarantined"))
     if reasons is not None and len(reasons) and "rows" in reasons and total is not None:
         hidden = [i for i, v in enumerate(reasons["rows"].tolist())
-                  if _hidden(v) and str(reasons.at[i, "rule"]) != WITHHELD_REASON]
+                  if is_hidden(v) and str(reasons.at[i, "rule"]) != WITHHELD_REASON]
         if len(hidden) == 1 and total > 0:
             found.append(("total", "quarantine_reasons", hidden[0], "rows",
                           "the number quarantined minus the reasons shown"))
@@ -314,7 +314,7 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
     if rep is not None and len(rep) and {"group", "count", "n"} <= set(rep.columns) and listed is not None:
         # "Not stated" is outside n: the number listed minus n gives it back, whatever else is hidden
         for i in range(len(rep)):
-            if str(rep.at[i, "group"]) == OUTSIDE_BASE and _hidden(rep.at[i, "count"]) \
+            if str(rep.at[i, "group"]) == OUTSIDE_BASE and is_hidden(rep.at[i, "count"]) \
                     and _number(rep.at[i, "n"]) is not None:
                 found.append(("total", "representation", i, "count",
                               f"the number listed ({int(listed)}) minus representation.n ({int(rep.at[i, 'n'])})"))
@@ -330,7 +330,7 @@ def _totals(tables, facts, threshold: int) -> list[tuple]:
                 if col not in t:
                     continue
                 values = t.loc[idx, col].tolist()
-                hidden = [i for i, v in zip(idx, values, strict=True) if _hidden(v)]
+                hidden = [i for i, v in zip(idx, values, strict=True) if is_hidden(v)]
                 if len(hidden) != 1 or len(values) < 2:
                     continue
                 known = _group_total_known(name, t, idx, col, spec, facts, int(hidden[0]), all_areas)
@@ -364,12 +364,12 @@ def _group_total_known(name: str, t: pd.DataFrame, idx, col: str, spec, facts=No
         labels = t.loc[idx, "borough"].tolist()
         if all_areas in labels:
             j = list(idx)[labels.index(all_areas)]
-            if not _hidden(t.at[j, col]):
+            if not is_hidden(t.at[j, col]):
                 return f"the '{all_areas}' row checks[{j}].{col} minus the areas shown"
     return None
 
 
-def _repeat_places(tables, facts) -> dict[tuple, list[tuple[str, int, str, Any]]]:
+def repeat_places(tables, facts) -> dict[tuple, list[tuple[str, int, str, Any]]]:
     """Quantities published in several tables: key -> [(table, row, column, value)]."""
     from fairness.publish.publication import all_areas_label
 
@@ -378,7 +378,7 @@ def _repeat_places(tables, facts) -> dict[tuple, list[tuple[str, int, str, Any]]
     seen: dict[tuple, list[tuple[str, int, str, Any]]] = {}
 
     def add(key: tuple, name: str, i: int, col: str, v: Any) -> None:
-        if _hidden(v) or _number(v) is not None:
+        if is_hidden(v) or _number(v) is not None:
             seen.setdefault(key, []).append((name, i, col, v))
 
     def rows(name: str, **where: Any):
@@ -430,9 +430,9 @@ def _repeat_places(tables, facts) -> dict[tuple, list[tuple[str, int, str, Any]]
 
 def _repeats(tables, facts, threshold: int) -> list[tuple]:
     found = []
-    for key, places in _repeat_places(tables, facts).items():
-        hidden = [p for p in places if _hidden(p[3])]
-        shown = [p for p in places if not _hidden(p[3])]
+    for key, places in repeat_places(tables, facts).items():
+        hidden = [p for p in places if is_hidden(p[3])]
+        shown = [p for p in places if not is_hidden(p[3])]
         for name, i, col, _ in hidden:
             if shown:
                 s = shown[0]
@@ -458,12 +458,12 @@ def _quarters(tables, facts, threshold: int) -> list[tuple]:
                 j = rows.get(quarter_before(str(t.at[i, "quarter"]), k))
                 if j is None:
                     continue
-                hidden_cols = [c for c in ("count", "n", "value") if c in t and _hidden(t.at[j, c])]
+                hidden_cols = [c for c in ("count", "n", "value") if c in t and is_hidden(t.at[j, c])]
                 if hidden_cols and _number(t.at[i, "value"]) is not None:
                     found.append(("quarters", "trends", int(j), hidden_cols[0],
                                   f"trends[{int(i)}].value minus trends[{int(i)}].{col}"))
         roll = [c for c in ("rolling_count", "rolling_value") if c in t]
-        if roll and t.loc[idx, "count"].map(_hidden).any():
+        if roll and t.loc[idx, "count"].map(is_hidden).any():
             for c in roll:
                 shown = [i for i in idx if _number(t.at[i, c]) is not None]
                 if len(shown) >= 2:
@@ -488,7 +488,7 @@ def _statuses(tables, facts, threshold: int) -> list[tuple]:
                     continue
                 if str(status) in _UNINFORMATIVE:
                     continue
-                hidden = [c for c in counts if _hidden(t.at[i, c])]
+                hidden = [c for c in counts if is_hidden(t.at[i, c])]
                 if hidden:
                     found.append(("status", name, i, col,
                                   f"{col} {status!r} beside the hidden {hidden[0]} bounds it"))
@@ -502,7 +502,7 @@ def _summaries(tables, facts, threshold: int) -> list[tuple]:
     if boroughs is not None and len(boroughs) and "metric" in boroughs:
         for col in ("count", "n"):
             if col in boroughs:
-                mask = boroughs[col].map(_hidden)
+                mask = boroughs[col].map(is_hidden)
                 hidden_metrics |= set(boroughs.loc[mask, "metric"])
     for name, cols in SUMMARY_TABLES.items():
         t = tables.get(name)
@@ -528,7 +528,7 @@ def _summaries(tables, facts, threshold: int) -> list[tuple]:
     if casemix is not None and len(casemix) and test is not None and len(test):
         cells = [c for c in ("observed", "n") if c in casemix]
         combined = "flag" in casemix and bool((casemix["flag"].astype(str) == COMBINED_FLAG).any())
-        if combined or (cells and casemix[cells].map(_hidden).any().any()):
+        if combined or (cells and casemix[cells].map(is_hidden).any().any()):
             for i in range(len(test)):
                 for col in ("lr_statistic", "p_value"):
                     if col in test and _number(test.at[i, col]) is not None:
@@ -658,7 +658,7 @@ def _part_values(tables, by: str, part: str, threshold: str | None, band: str | 
     found: dict[str, list[tuple[Any, str]]] = {}
 
     def put(col: str, v: Any, where: str, cells: list[tuple[str, int, str]] | None = None) -> None:
-        if _hidden(v) or _number(v) is not None:
+        if is_hidden(v) or _number(v) is not None:
             found.setdefault(col, []).append((v, where, cells or []))
 
     bbg, cal = tables.get("band_by_group"), tables.get("band_calibration")
@@ -700,7 +700,7 @@ def _part_values(tables, by: str, part: str, threshold: str | None, band: str | 
                 put("n", nr.at[i, "n"], _where("no_risk", int(i), "n"), [("no_risk", int(i), "n")])
     out = {}
     for col, values in found.items():
-        shown = [x for x in values if not _hidden(x[0])]
+        shown = [x for x in values if not is_hidden(x[0])]
         out[col] = shown[0] if shown else values[0]
     return out
 
@@ -737,7 +737,7 @@ def combined_leaks(tables, facts, threshold: int) -> list[tuple[tuple, list[tupl
                 if total is None:
                     continue
                 got = [v.get(col) for v in values]
-                missing = [k for k, v in enumerate(got) if v is None or _hidden(v[0])]
+                missing = [k for k, v in enumerate(got) if v is None or is_hidden(v[0])]
                 if len(missing) != 1:
                     continue
                 k = missing[0]
@@ -751,7 +751,7 @@ def combined_leaks(tables, facts, threshold: int) -> list[tuple[tuple, list[tupl
     return found + _combined_area_leaks(tables, facts, threshold)
 
 
-#: Per-area quantities a combined area row sums, as :func:`_repeat_places` names them:
+#: Per-area quantities a combined area row sums, as :func:`repeat_places` names them:
 #: (table, metric or None, column) -> kind.
 _AREA_QUANTITIES: dict[tuple[str, str | None, str], str] = {
     ("boroughs", "no_risk_share", "n"): "list size", ("boroughs", "black_share", "n"): "list size",
@@ -767,14 +767,14 @@ def _combined_area_leaks(tables, facts, threshold: int) -> list[tuple[tuple, lis
 
     The areas each combined row holds are in ``parameters.combined_areas``. For
     each count of the row that another table publishes per area (a list size,
-    a no-risk count: :func:`_repeat_places`), if every area but one shows that
+    a no-risk count: :func:`repeat_places`), if every area but one shows that
     count somewhere, the last is the combined count minus the others: a
     recovery if it is hidden somewhere or from 1 to ``threshold - 1``.
     """
     combos = (facts.get("parameters") or {}).get("combined_areas") or []
     if not combos:
         return []
-    places = _repeat_places(tables, facts)
+    places = repeat_places(tables, facts)
     found: list[tuple[tuple, list[tuple[str, int, str]]]] = []
     for combo in combos:
         name, label, parts = combo.get("table"), str(combo.get("label")), list(combo.get("areas") or ())
@@ -796,8 +796,8 @@ def _combined_area_leaks(tables, facts, threshold: int) -> list[tuple[tuple, lis
                 got = []
                 for part in parts:
                     seen = places.get((kind, part), [])
-                    shown = [p for p in seen if not _hidden(p[3])]
-                    got.append((shown[0] if shown else None, any(_hidden(p[3]) for p in seen)))
+                    shown = [p for p in seen if not is_hidden(p[3])]
+                    got.append((shown[0] if shown else None, any(is_hidden(p[3]) for p in seen)))
                 missing = [j for j, (s, _h) in enumerate(got) if s is None]
                 if len(missing) != 1:
                     continue
@@ -834,14 +834,14 @@ COMPLEMENT_PAIRS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
 def _base_places(tables, facts) -> tuple[dict[tuple[str, int, str], tuple], dict[tuple, list[tuple]]]:
     """Where each base is published: (table, row, column) -> key, and key -> [(table, row, column, value)].
 
-    The keys of :func:`_repeat_places` (a borough's list size, a group's size, a
+    The keys of :func:`repeat_places` (a borough's list size, a group's size, a
     quarter's list size), and a quarter's list size as the ``n`` of every trend
     metric and of the no-risk share by quarter.
     """
-    places = {k: list(v) for k, v in _repeat_places(tables, facts).items()}
+    places = {k: list(v) for k, v in repeat_places(tables, facts).items()}
 
     def add(key: tuple, name: str, i: int, col: str, v: Any) -> None:
-        if _hidden(v) or _number(v) is not None:
+        if is_hidden(v) or _number(v) is not None:
             places.setdefault(key, []).append((name, i, col, v))
 
     t = tables.get("trends")
@@ -888,7 +888,7 @@ def _complements(tables, facts, threshold: int) -> list[tuple]:
                     continue
                 b, b_where = got
                 c, c_where = _number(t.at[i, count]), _where(name, i, count)
-                if c is None and _hidden(t.at[i, count]) and shares and shares[0] == count and shares[1] == base:
+                if c is None and is_hidden(t.at[i, count]) and shares and shares[0] == count and shares[1] == base:
                     for share in shares[2]:  # a share left beside its hidden count: share x base
                         x = _number(t.at[i, share]) if share in t else None
                         k = None if x is None else _product(x, b)
@@ -898,7 +898,7 @@ def _complements(tables, facts, threshold: int) -> list[tuple]:
                 if c is None:
                     continue
                 rest = b - c
-                if not (0 < rest < threshold or (cell and cell in t and _hidden(t.at[i, cell]) and rest >= 0)):
+                if not (0 < rest < threshold or (cell and cell in t and is_hidden(t.at[i, cell]) and rest >= 0)):
                     continue
                 target = cell if cell and cell in t else count
                 found.append(("complement", name, i, target,
@@ -965,7 +965,7 @@ def audit_publication(publication: Any, *, threshold: int = DEFAULT_SUPPRESSION_
         (:data:`FINDING_COLUMNS`); empty when no attack succeeds. ``row`` is
         the position in the table.
     """
-    tables, facts = _tables(publication)
+    tables, facts = publication_tables(publication)
     rows: list[tuple] = []
     for attack in ATTACKS.values():
         rows += attack(tables, facts, threshold)

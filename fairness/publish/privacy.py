@@ -245,10 +245,10 @@ def pseudonymise_ids(ids: pd.Series, key: bytes) -> pd.Series:
     >>> s[0] == s[1], s[0][:2], len(s[0]), s[2]
     (True, 'p_', 34, '')
     """
-    from fairness.io.validation import _as_text
+    from fairness.io.validation import as_text
 
     key = _check_key(key)
-    text = _as_text(ids).str.strip()
+    text = as_text(ids).str.strip()
     present = (text != "").to_numpy() & ids.notna().to_numpy()
     unique = pd.unique(text[present])
     mapping = {v: _pseudonym(v, key) for v in unique}
@@ -301,11 +301,11 @@ def pseudonymise_file(
     int
         Number of rows whose person_id was replaced.
     """
-    return _pseudonymise_file(src, out, key=key, encoding=encoding, delimiter=delimiter,
+    return pseudonymise_file_details(src, out, key=key, encoding=encoding, delimiter=delimiter,
                               command="pseudonymise_file").n_pseudonymised
 
 
-def _pseudonymise_file(src, out, *, key, encoding=None, delimiter=",", command="pseudonymise",
+def pseudonymise_file_details(src, out, *, key, encoding=None, delimiter=",", command="pseudonymise",
                        max_bytes=None, max_columns=None) -> _Pseudonymised:
     """Pseudonymise ``src`` into ``out``, logging the read as ``command`` before writing anything.
 
@@ -313,7 +313,7 @@ def _pseudonymise_file(src, out, *, key, encoding=None, delimiter=",", command="
     it, unwritable audit log) comes before the input is read.
     """
     from fairness.io.safe_write import refuse_input_as_output
-    from fairness.io.validation import _decode, _read_matrix
+    from fairness.io.validation import decode_text, read_matrix_unlogged
 
     key = _check_key(key)
     src, out = Path(src), Path(out)
@@ -326,7 +326,7 @@ def _pseudonymise_file(src, out, *, key, encoding=None, delimiter=",", command="
     refuse_input_as_output(out, src)
     check_audit_log()  # stop before reading if this use cannot be logged
     try:
-        res = _read_matrix(src, encoding=encoding, delimiter=delimiter, max_bytes=max_bytes,
+        res = read_matrix_unlogged(src, encoding=encoding, delimiter=delimiter, max_bytes=max_bytes,
                            max_columns=max_columns)
         data = src.read_bytes()
         if hashlib.sha256(data).hexdigest() != res.sha256:
@@ -348,7 +348,7 @@ def _pseudonymise_file(src, out, *, key, encoding=None, delimiter=",", command="
         return cache[v]
 
     if _file_kind(src) == "csv":
-        text = _decode(data, str(src), encoding)
+        text = decode_text(data, str(src), encoding)
         if out_kind == "csv":
             body, n, empty = _rewrite_csv(text, delimiter, pseudo)
             _refuse_repseudonymising(src, cache)
@@ -489,12 +489,12 @@ def _pseudonymise_table(data: bytes, pseudo, src: Path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from fairness.io.validation import _to_text
+    from fairness.io.validation import to_text
 
     table = pq.read_table(io.BytesIO(data))
     i = [str(c).strip().lower() for c in table.column_names].index("person_id")
     column = table.column(i)
-    text = _to_text(column.to_pandas()).str.strip()
+    text = to_text(column.to_pandas()).str.strip()
     null = column.is_null().to_numpy(zero_copy_only=False)
     present = (text != "").to_numpy() & ~null
     values = [pseudo(v) if p else (None if z else v) for v, p, z in zip(text, present, null, strict=True)]
@@ -513,13 +513,13 @@ def _parquet_bytes(data) -> bytes:
 
 
 def _table_as_text(table) -> pd.DataFrame:
-    from fairness.io.validation import _to_text
+    from fairness.io.validation import to_text
 
     try:
         df = table.to_pandas()
     except Exception:  # dates outside pandas' range stay objects
         df = table.to_pandas(timestamp_as_object=True, date_as_object=True)
-    return pd.DataFrame({c: _to_text(df[c]) for c in df.columns}, columns=list(df.columns))
+    return pd.DataFrame({c: to_text(df[c]) for c in df.columns}, columns=list(df.columns))
 
 
 

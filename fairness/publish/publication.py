@@ -538,7 +538,7 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
         t = changes.get(name, getattr(res, name))
         return t.reset_index(drop=True) if isinstance(t, pd.DataFrame) else pd.DataFrame()
 
-    names = list(intruder._tables(res)[0])
+    names = list(intruder.publication_tables(res)[0])
     facts = {"n": res.n, "quarantined": res.quarantined, "quarter": res.quarter, "parameters": res.parameters}
 
     def snapshot() -> tuple[dict[str, pd.DataFrame], dict[str, object]]:
@@ -592,7 +592,7 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
     # 2. the same quantity in two tables: hide every copy (hiding more never exposes a hidden cell)
     for _ in range(3):
         tables, facts = snapshot()
-        found = intruder._repeats(tables, facts, threshold)
+        found = intruder.ATTACKS["repeat"](tables, facts, threshold)
         if not found:
             break
         shown_copies = _shown_copies(tables, facts, threshold)
@@ -614,7 +614,7 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
             hide(name, list(dict.fromkeys(c)), rule="secondary")
     # 3. London centres that give back a small count
     tables, facts = snapshot()
-    for _attack, name, row, col, _src in intruder._products(tables, facts, threshold):
+    for _attack, name, row, col, _src in intruder.ATTACKS["product"](tables, facts, threshold):
         t = current(name)
         if name in intruder.ORPHAN_SHARES and col in intruder.ORPHAN_SHARES[name]:
             value = t.at[row, col]
@@ -631,7 +631,7 @@ def _close_intruder_routes(res: AuditResult, changes: dict[str, object], thresho
             hide(name, [(row, col)])
     # 4. model summaries computed from hidden cells
     tables, facts = snapshot()
-    for _attack, name, row, col, _src in intruder._summaries(tables, facts, threshold):
+    for _attack, name, row, col, _src in intruder.ATTACKS["summary"](tables, facts, threshold):
         if name == "funnel_limits":
             continue
         hide(name, [(row, col)], value=np.nan)
@@ -650,18 +650,18 @@ def _withhold_centre(current, hide, metric) -> None:
 
 
 def _shown_copies(tables, facts, threshold) -> dict[str, list[tuple[int, str]]]:
-    """The shown copies of every quantity that is hidden somewhere (see intruder._repeats)."""
+    """The shown copies of every quantity that is hidden somewhere (see intruder.ATTACKS["repeat"])."""
     from fairness.publish import intruder
 
     hidden_tables = {}
-    for _a, name, row, col, _src in intruder._repeats(tables, facts, threshold):
+    for _a, name, row, col, _src in intruder.ATTACKS["repeat"](tables, facts, threshold):
         hidden_tables.setdefault((name, row, col), True)
     # re-run with the hidden and shown sides swapped: collect the shown copies
     shown: dict[str, list[tuple[int, str]]] = {}
-    for _key, places in intruder._repeat_places(tables, facts).items():
-        if any(intruder._hidden(p[3]) for p in places):
+    for _key, places in intruder.repeat_places(tables, facts).items():
+        if any(intruder.is_hidden(p[3]) for p in places):
             for name, i, col, v in places:
-                if not intruder._hidden(v):
+                if not intruder.is_hidden(v):
                     shown.setdefault(name, []).append((i, col))
                     for d in _DEPENDENTS.get((name, col), ()):
                         if d in tables[name]:

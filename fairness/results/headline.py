@@ -170,7 +170,7 @@ def html_summary(res: AuditResult) -> str:
                  + "".join(f"<li>{html.escape(s)}</li>" for s in sentences.main_points(res)) + "</ul>")
     parts.append("<h4>Headline</h4><ul>"
                  + "".join(f"<li>{html.escape(s)}</li>" for s in res.headline()) + "</ul>")
-    level = sentences._level(res.parameters)
+    level = sentences.confidence_level(res.parameters)
     w = sentences.place(res).words()
     shown = [
         ("Representation ratio", res.representation),

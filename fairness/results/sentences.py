@@ -245,7 +245,7 @@ def fmt_p(p: Any) -> str:
     return f"{f:.2f}"
 
 
-def _level(parameters: Mapping[str, Any] | None) -> int:
+def confidence_level(parameters: Mapping[str, Any] | None) -> int:
     alpha = _num((parameters or {}).get("alpha", 0.05))
     return round(100 * (1 - (alpha if alpha is not None else 0.05)))
 
@@ -481,7 +481,7 @@ def representation_sentence(res: AuditResult, *, group: str | None = None, short
     rep = _row(res.representation, benchmark=_headline_benchmark(res), group=group)
     if rep is None:
         return None
-    level = _level(res.parameters)
+    level = confidence_level(res.parameters)
     label = rep["benchmark_label"]
     size = _list_size(res, res.n)
     where = place(res)
@@ -526,7 +526,7 @@ def no_risk_sentence(res: AuditResult, *, short: bool = False) -> str | None:
     if _hidden(nr["share"]) or _hidden(nr["count"]):
         return (f"The share of {unit} with {label} is suppressed (a small count, or one that would "
                 "reveal a small count).")
-    share = fmt_share(nr["share"], nr["ci_low"], nr["ci_high"], _level(res.parameters))
+    share = fmt_share(nr["share"], nr["ci_low"], nr["ci_high"], confidence_level(res.parameters))
     if _num(nr["share"]) is None:
         why = nr.get("note") or "not assessable from this extract"
         return f"The share of {unit} with {label} could not be worked out ({why})."
@@ -575,7 +575,7 @@ def borough_sentence(res: AuditResult, *, metric: str = "no_risk_share", short: 
     compared = int((~flags.isin(["not_estimable", SUPPRESSED, COMBINED_FLAG])).sum())
     if compared < 2:
         return None
-    level = _level(res.parameters)
+    level = confidence_level(res.parameters)
     key = lambda d: d.assign(_z=pd.to_numeric(d["z"], errors="coerce").abs()).sort_values("_z", ascending=False)  # noqa: E731
     above, below = key(sub[flags == "above_99.8"]), key(sub[flags == "below_99.8"])
     rate = metric == "rate_per_1000"
@@ -694,7 +694,7 @@ def checks_sentence(res: AuditResult, *, short: bool = False) -> str | None:
     if concern.empty:
         return f"None of the {len(cur)} data-protection checks raised a concern" + (
             f"; {not_assessable} could not be assessed from this extract." if not_assessable else ".")
-    level = _level(res.parameters)
+    level = confidence_level(res.parameters)
     shares = pd.to_numeric(concern["share"], errors="coerce")
     counts = pd.to_numeric(concern["count"], errors="coerce")
     shown = shares.notna() & counts.notna()
