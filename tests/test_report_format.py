@@ -176,3 +176,15 @@ def test_the_report_prose_is_written_once_for_every_place():
                                         "review has found before. Each row is one such check for this quarter, "
                                         "England and Wales-wide.")
     assert "The Information Commissioner's 2018 enforcement notice" in fr.fill(SimpleNamespace(parameters={}), checks)
+
+
+def test_a_profiles_own_words_holding_a_bar_or_braces_do_not_break_a_choice():
+    """fill makes the {{London|other}} choice before it fills in the words, so a benchmark label a
+    profile writes ("Census 2021 | ONS") is shown as written, not left as a half-read choice."""
+    text = "The headline benchmark is {{the latest Census|{benchmark}}}."
+    label = pd.DataFrame({"benchmark_label": ["Census 2021 | ONS {2021}"]})
+    ew = SimpleNamespace(parameters={"profile": "england-wales-forces"}, representation=label)
+    london = SimpleNamespace(parameters={}, representation=label)
+    assert fr.fill(ew, text) == "The headline benchmark is Census 2021 | ONS {2021}."
+    assert fr.fill(london, text) == "The headline benchmark is the latest Census."
+    assert fr.fill(ew, "{{a {place} b|c {place} d}}") == "c England and Wales d"

@@ -1179,7 +1179,8 @@ def fill(res: object, text: str, *, london: str | None = None) -> str:
     ``london-gvm`` profile says more than the general text can (the matrix's
     published history), ``{{London's words|everyone else's}}`` gives both in
     one text: the first for the default profile, the second for any other
-    (the words inside are filled in first). ``london`` is a whole text for the
+    (the choice is made first, then the words are filled in, so a profile's own
+    words may hold "|" or braces). ``london`` is a whole text for the
     default profile instead.
 
     >>> from types import SimpleNamespace
@@ -1196,12 +1197,15 @@ def fill(res: object, text: str, *, london: str | None = None) -> str:
     words = where.words()
     rep = getattr(res, "representation", None)
     words["benchmark"] = (_first(rep, "benchmark_label") if isinstance(rep, pd.DataFrame) else "") or "the benchmark"
-    text = re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), text)
-    return _ALTERNATIVES.sub(lambda m: m.group(1) if where.is_default else m.group(2), text)
+    # the choices first, then the words: a word the profile writes (a benchmark's label) may hold
+    # "|" or a brace, which must not be read as part of a choice
+    text = _ALTERNATIVES.sub(lambda m: m.group(1) if where.is_default else m.group(2), text)
+    return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), text)
 
 
-#: ``{{London's words|everyone else's}}`` in report text (:func:`fill`).
-_ALTERNATIVES = re.compile(r"\{\{([^{}|]*)\|([^{}|]*)\}\}")
+#: ``{{London's words|everyone else's}}`` in report text (:func:`fill`); either side may hold
+#: ``{word}`` placeholders, filled in after the choice is made.
+_ALTERNATIVES = re.compile(r"\{\{((?:[^{}|]|\{\w+\})*)\|((?:[^{}|]|\{\w+\})*)\}\}")
 
 
 @dataclass(frozen=True)
