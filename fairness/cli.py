@@ -408,6 +408,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise
         # logged before any output is written: if the audit log cannot be written, nothing is
         _log_read(args, info.validation, outputs=[args.out])
+        report.refuse_pooled(info, args.quarter or ["latest"], profile=args.profile)  # before any notebook runs
         outcomes = report.run_reports(
             info,
             args.quarter or ["latest"],

@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from fairness.errors import PersonIdLeakError, ReportFolderError, SmallCountError
-from fairness.quarters import normalise_quarter, quarter_label
+from fairness.quarters import POOLED, normalise_quarter, quarter_label
 from fairness.report import execute
 from fairness.report.appendix import collect_metrics, headline_metrics, write_trend_appendix
 from fairness.report.execute import (
@@ -123,6 +123,7 @@ __all__ = [
     "find_person_ids",
     "inspect_matrix",
     "notebook_path",
+    "refuse_pooled",
     "render_html",
     "render_pdf",
     "render_quarter",
@@ -144,6 +145,9 @@ __all__ = [
 ]
 
 ERR_NO_QUARTERS = "{source}: no valid rows, so no quarter to report"
+#: ``fairness report`` of a pooled list (no snapshots): refused before any notebook runs.
+ERR_POOLED = ("{source}: a pooled list ({why}), so it has no quarter to report{asked}; the quarterly report "
+              "needs snapshots. Audit it instead: fairness audit {source}{profile} --mode publication --json OUT.json")
 ERR_UNKNOWN_QUARTER = "quarter {quarter} is not in {source}; it has {available}"
 ERR_NO_METRICS = "the notebook finished but did not write {file} (its metrics_path parameter)"
 ERR_BRIEFING_PAGES = "the briefing prints to {pages} pages; at most {limit} are allowed"
@@ -162,6 +166,8 @@ class MatrixInfo:
     quarters: tuple[str, ...]
     person_ids: frozenset[str]
     validation: Any = field(repr=False, default=None)
+    #: why the list is pooled ("no snapshot_date column", ...), or "" for a list with snapshots
+    pooled: str = ""
 
 
 def inspect_matrix(matrix: str | os.PathLike[str], *, log_as: str | None = "report",
@@ -188,13 +194,51 @@ def inspect_matrix(matrix: str | os.PathLike[str], *, log_as: str | None = "repo
     ids: set[str] = set()
     if isinstance(res, ParquetValidation):
         quarters, ids = quarters_and_ids(res)
-    elif len(res.valid):
+    elif len(res.valid) and "snapshot_date" in res.valid.columns:
         quarters = tuple(sorted(quarter_label(res.valid["snapshot_date"]).unique()))
     for frame in (res.valid, res.quarantined):
         if "person_id" in frame.columns:
             ids.update(str(v).strip() for v in frame["person_id"].dropna())
     ids.discard("")
-    return MatrixInfo(path=path, sha256=res.sha256, quarters=quarters, person_ids=frozenset(ids), validation=res)
+    pooled = _pooled(res, profile)
+    if pooled:
+        quarters = (POOLED,)
+    return MatrixInfo(path=path, sha256=res.sha256, quarters=quarters, person_ids=frozenset(ids), validation=res,
+                      pooled=pooled)
+
+
+def _pooled(res: Any, profile: Any) -> str:
+    """Why the validated list is pooled, as :func:`fairness.audit` decides it (no ``snapshot_date``
+    column, or one snapshot date where the profile declares ``snapshots = false``), or "" if it is not."""
+    from fairness.counts.duck import ParquetValidation, with_valid_rows
+    from fairness.profiles import DEFAULT_PROFILE, load_profile
+
+    if isinstance(res, ParquetValidation):
+        if res.session is None or res.n_valid == 0:
+            return ""
+        if "snapshot_date" not in res.session.src.names:
+            return "no snapshot_date column"
+    elif not len(res.valid):
+        return ""
+    elif "snapshot_date" not in res.valid.columns:
+        return "no snapshot_date column"
+    if load_profile(profile or DEFAULT_PROFILE).list.has_snapshots:
+        return ""
+    dates = with_valid_rows(res).valid["snapshot_date"]
+    return "one snapshot date, and its profile declares snapshots = false" if dates.nunique() <= 1 else ""
+
+
+def refuse_pooled(info: MatrixInfo, quarters: Sequence[str] = ("latest",), *, profile: Any = None) -> None:
+    """Raise ``ValueError`` (:data:`ERR_POOLED`) if ``info`` is a pooled list: it has no quarter to
+    report, and the message says what to run instead (``fairness audit ... --mode publication``)."""
+    why = getattr(info, "pooled", "")  # "" for a list with snapshots
+    if not why:
+        return
+    asked = [str(q) for q in quarters if str(q).strip().lower() != "latest"]
+    name = profile if isinstance(profile, (str, os.PathLike)) else getattr(profile, "name", None)
+    raise ValueError(ERR_POOLED.format(
+        source=info.path, why=why, profile=f" --profile {name}" if name else "",
+        asked=f" (a pooled list has no quarters: --quarter {', '.join(asked)} cannot be reported)" if asked else ""))
 
 
 def _list_title(profile: Any) -> str:
@@ -347,6 +391,7 @@ def render_quarter(
         raise ValueError(ERR_MODE.format(valid=", ".join(MODES), got=mode))
     if not isinstance(info, MatrixInfo):
         info = inspect_matrix(info, profile=(parameters or {}).get("profile"))
+    refuse_pooled(info, [quarter], profile=(parameters or {}).get("profile"))
     (quarter,) = resolve_quarters([quarter], info.quarters, source=str(info.path))
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -629,6 +674,7 @@ def run_reports(
 
     info = matrix if isinstance(matrix, MatrixInfo) else inspect_matrix(
         matrix, profile=(parameters or {}).get("profile"))
+    refuse_pooled(info, quarters, profile=(parameters or {}).get("profile"))
     todo = resolve_quarters(quarters, info.quarters, all_quarters=all_quarters, source=str(info.path))
     if notebook is None:
         notebook = notebook_path("report")
