@@ -176,6 +176,11 @@ def test_the_report_prose_is_written_once_for_every_place():
                                         "review has found before. Each row is one such check for this quarter, "
                                         "England and Wales-wide.")
     assert "The Information Commissioner's 2018 enforcement notice" in fr.fill(SimpleNamespace(parameters={}), checks)
+    methods = texts['<h2 id="methods">9. Methods and caveats</h2>']
+    assert "such as the 38% with no risk and the 80% Black share at the 2018 review" in fr.fill(
+        SimpleNamespace(parameters={}), methods)
+    assert "38%" not in fr.fill(ew, methods)  # London's published figures are London's alone
+    assert "A report made from synthetic data (the title says so) shows how the audit behaves." in fr.fill(ew, methods)
 
 
 def test_a_profiles_own_words_holding_a_bar_or_braces_do_not_break_a_choice():
