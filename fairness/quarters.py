@@ -80,6 +80,16 @@ def number_label(number: int) -> str:
     return f"{1970 + number // 4}Q{number % 4 + 1}"
 
 
+def label_number(label: str) -> int:
+    """The quarter number of a label, the inverse of :func:`number_label` (``"2018Q4"`` -> ``195``).
+
+    >>> label_number("2018Q4"), number_label(label_number("1969q4"))
+    (195, '1969Q4')
+    """
+    ts = parse_quarter(label)
+    return (ts.year - 1970) * 4 + ts.quarter - 1
+
+
 def quarter_codes(dates) -> tuple[np.ndarray, list[str]]:
     """Codes ``0..k-1`` of each date's quarter in chronological order (-1 where missing), and the labels."""
     number = quarter_number(dates)
@@ -107,6 +117,25 @@ def normalise_quarter(label: str) -> str:
     """Canonical spelling of a quarter label ("2018-q4" -> "2018Q4")."""
     ts = parse_quarter(label)
     return f"{ts.year}Q{ts.quarter}"
+
+
+def in_quarter(dates: pd.Series, quarter: str) -> np.ndarray | None:
+    """Which dates fall in ``quarter`` ("2018Q4"), the rows :func:`quarter_codes` labels so; None for
+    dates that are not plain ``datetime64`` (the caller labels them instead).
+
+    One subtraction and one comparison of the dates' integers, where :func:`quarter_codes` hashes
+    every date (at 1M rows 0.005 s against 0.16 s): a date ``d`` is in the quarter [lo, hi) when
+    ``d - lo``, read unsigned, is below ``hi - lo``; a missing date, the smallest integer, never is.
+
+    >>> in_quarter(pd.Series(pd.to_datetime(["2018-09-30 23:59", "2018-10-01 00:00", None])), "2018q4").tolist()
+    [False, True, False]
+    """
+    if not (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"):
+        return None
+    values = dates.to_numpy()
+    period = pd.Period(normalise_quarter(quarter), freq="Q")
+    lo, hi = (int(p.start_time.to_datetime64().astype(values.dtype).view(np.int64)) for p in (period, period + 1))
+    return values.view(np.uint64) - np.uint64(lo % 2**64) < np.uint64(hi - lo)
 
 
 #: The period of a list without snapshots, audited as one pooled list: not a quarter, with none before it.

@@ -223,7 +223,9 @@ def test_a_file_is_read_validated_and_counted_by_hand(matrix_files, kind, tmp_pa
     assert t.loc["Asian", "n"] == 0
     assert t.iloc[0]["note"] == ("1 rows with the outcome not yet known left out; "
                                  + NOTE_QUARANTINED.format(n=3))
-    assert NOTE_QUARANTINED.format(n=3) == "3 rows of the file quarantined (failed validation) left out"
+    assert NOTE_QUARANTINED.format(n=3) == (
+        "3 rows of the whole file (all quarters, not this one alone) quarantined (failed validation) and left "
+        "out: a quarantined row may have no valid date, so it cannot be given a quarter")
     # the read is written to the audit log, as every read of a file from Python is
     records = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
     assert [(r["command"], r["counts"]) for r in records] == [

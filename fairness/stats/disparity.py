@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from fairness import definitions as defs
-from fairness.quarters import normalise_quarter
-from fairness.stats._options import ERR_QUARTER_ABSENT, ERR_SNAPSHOTS, match_option, one_snapshot
+from fairness.quarters import in_quarter
+from fairness.stats._options import choose_quarter, match_option, one_snapshot
 from fairness.stats.intervals import confint_proportion
 
 if TYPE_CHECKING:
@@ -46,8 +46,11 @@ ERR_NO_OUTCOME = "the matrix has no outcome_violence_12m column: band performanc
 ERR_BAND = "risk_band holds {values}, which {verb} not a band; valid: {valid} (any case)"
 ERR_BAND_MISSING = "risk_band is missing in {n:,} row(s) (first: row {row}); valid: {valid}"
 ERR_BY_FILE = "by={by!r} cannot be counted from a file; valid: {valid} (the matrix format's text columns)"
-#: The first row's note when rows of the file were quarantined (left out of every count).
-NOTE_QUARANTINED = "{n:,} rows of the file quarantined (failed validation) left out"
+#: The first row's note when rows of the file were quarantined (left out of every count). The count is
+#: the whole file's, all quarters: a quarantined row may have no valid date, so it has no quarter.
+NOTE_QUARANTINED = ("{n:,} rows of the whole file (all quarters, not this one alone) quarantined (failed "
+                    "validation) and left out: a quarantined row may have no valid date, so it cannot be "
+                    "given a quarter")
 
 
 def band_positions(bands: pd.Series) -> np.ndarray:
@@ -172,16 +175,24 @@ def disparity_table(
         codes, categories = groups.cat.codes.to_numpy(), groups.cat.categories
     categories = [str(c) for c in categories]
     reference = _match_group(reference, categories)
-    g = codes[known].astype(np.int64)
-    band = _band_positions(matrix["risk_band"], rows)[known]
-    # bands predicted positive, by label (defs.BAND_THRESHOLDS), never by category code
-    y_pred = _positive(threshold)[band]
-    y_true = outcome.to_numpy(dtype=bool, na_value=False)[known]
-    valid = g >= 0
-    key = (g[valid] * 2 + y_pred[valid]) * 2 + y_true[valid]
-    cells = np.bincount(key, minlength=len(categories) * 4).reshape(len(categories), 2, 2)
+    cells = _cells(codes, _band_positions(matrix["risk_band"], rows), outcome.to_numpy(dtype=bool, na_value=False),
+                   known, threshold=threshold, n_groups=len(categories))
     return _table(cells, categories, by=by, threshold=threshold, reference=reference, alpha=alpha,
                   unknown=unknown)
+
+
+def _cells(g: np.ndarray, band: np.ndarray, y_true: np.ndarray, known: np.ndarray, *, threshold: str,
+           n_groups: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """``cells[group, predicted, outcome]``: the rows with a known outcome counted (each ``weights`` times) by
+    their group code ``g`` (-1: none, not counted), band position and outcome."""
+    g = g[known].astype(np.int64, copy=False)
+    # bands predicted positive, by label (defs.BAND_THRESHOLDS), never by category code
+    y_pred = _positive(threshold)[band[known]]
+    y_true = y_true[known]
+    valid = g >= 0
+    key = (g[valid] * 2 + y_pred[valid]) * 2 + y_true[valid]
+    cells = np.bincount(key, weights=None if weights is None else weights[known][valid], minlength=n_groups * 4)
+    return cells.astype(np.int64, copy=False).reshape(n_groups, 2, 2)
 
 
 def _file_input(matrix: Any) -> bool:
@@ -212,12 +223,12 @@ def _from_file(matrix: Any, *, by: str, threshold: str, reference: str, quarter:
             # rows in memory; or a file validated under a profile: its rows taken out, typed with its categories
             table = disparity_table(duck.with_valid_rows(validation).valid, by=by, threshold=threshold,
                                     reference=reference, quarter=quarter, alpha=alpha)
-            return _noted(table, validation.n_quarantined)
+            return _noted(table, quarantined=validation.n_quarantined)
         if by not in by_file:
             raise ValueError(ERR_BY_FILE.format(by=by, valid=", ".join(by_file)))
         if defs.OUTCOME_COLUMN is None or defs.OUTCOME_COLUMN not in validation.session.src.names:
             raise ValueError(ERR_NO_OUTCOME)
-        selected = _file_quarter(duck.valid_quarters(validation), quarter)
+        selected = choose_quarter(duck.valid_quarters(validation), quarter, function="disparity_table")
         columns = [by, "risk_band", defs.OUTCOME_COLUMN]
         found = (duck.count_quarter(validation, columns, quarter=selected) if selected  # "": no valid rows
                  else pd.DataFrame({**{c: pd.Series(dtype=object) for c in columns}, "count": np.array([], "int64")}))
@@ -227,16 +238,13 @@ def _from_file(matrix: Any, *, by: str, threshold: str, reference: str, quarter:
         known = outcome.notna().to_numpy()
         unknown = int(counts[~known].sum())
         where = {c: i for i, c in enumerate(categories)}
-        g = np.fromiter((where.get(v, -1) for v in found[by]), dtype=np.int64, count=len(found))[known]
-        band = band_positions(found["risk_band"].astype(object))[known]
-        y_pred = _positive(threshold)[band]
-        y_true = outcome.to_numpy(dtype=bool, na_value=False)[known]
-        valid = g >= 0
-        key = (g[valid] * 2 + y_pred[valid]) * 2 + y_true[valid]
-        cells = np.bincount(key, weights=counts[known][valid], minlength=len(categories) * 4)
-        cells = cells.astype(np.int64).reshape(len(categories), 2, 2)
-        return _table(cells, categories, by=by, threshold=threshold, reference=_match_group(reference, categories),
-                      alpha=alpha, unknown=unknown, quarantined=validation.n_quarantined)
+        g = np.fromiter((where.get(v, -1) for v in found[by]), dtype=np.int64, count=len(found))
+        cells = _cells(g, band_positions(found["risk_band"].astype(object)),
+                       outcome.to_numpy(dtype=bool, na_value=False), known, threshold=threshold,
+                       n_groups=len(categories), weights=counts)
+        table = _table(cells, categories, by=by, threshold=threshold, reference=_match_group(reference, categories),
+                       alpha=alpha, unknown=unknown)
+        return _noted(table, quarantined=validation.n_quarantined)
     finally:
         if owned and getattr(validation, "session", None) is not None:
             validation.session.close()
@@ -249,25 +257,13 @@ def _text_columns() -> dict[str, list[str]]:
     return {c: list(d.categories) for c, d in canonical_dtypes().items() if isinstance(d, pd.CategoricalDtype)}
 
 
-def _file_quarter(found: tuple[str, ...], quarter: str | None) -> str:
-    """The quarter to count, of those a file's valid rows hold: as :func:`one_snapshot` chooses it."""
-    if quarter is None:
-        if len(found) <= 1:
-            return found[0] if found else ""
-        raise ValueError(ERR_SNAPSHOTS.format(function="disparity_table", k=len(found), found=", ".join(found),
-                                              last=found[-1]))
-    q = normalise_quarter(quarter)
-    if q not in found:
-        raise ValueError(ERR_QUARTER_ABSENT.format(function="disparity_table", quarter=q,
-                                                   found=", ".join(found) or "none"))
-    return q
-
-
-def _noted(table: pd.DataFrame, quarantined: int) -> pd.DataFrame:
-    """The table with the quarantined rows in the first row's note."""
-    if quarantined and len(table):
+def _noted(table: pd.DataFrame, *, unknown: int = 0, quarantined: int = 0) -> pd.DataFrame:
+    """The table with the rows left out (outcome not yet known; quarantined) added to the first row's note."""
+    added = ([f"{unknown:,} rows with the outcome not yet known left out"] if unknown else []) + (
+        [NOTE_QUARANTINED.format(n=quarantined)] if quarantined else [])
+    if added and len(table):
         note = table.at[0, "note"]
-        table.loc[0, "note"] = (note + "; " if note else "") + NOTE_QUARANTINED.format(n=quarantined)
+        table.loc[0, "note"] = "; ".join(([note] if note else []) + added)
     return table
 
 
@@ -285,32 +281,18 @@ def _snapshot(matrix: pd.DataFrame, quarter: str | None) -> tuple[pd.DataFrame, 
     :func:`~fairness.stats._options.one_snapshot` selects them (the same rows, the same errors).
 
     The rows of a named quarter are found without taking them out of the frame: with plain
-    ``datetime64`` dates, one subtraction and one comparison of their integers (a date ``d`` is in
-    the quarter [lo, hi) when ``d - lo``, read unsigned, is below ``hi - lo``; a missing date, the
-    smallest integer, never is), then their positions.
+    ``datetime64`` dates, by :func:`~fairness.quarters.in_quarter`, then their positions.
     """
     if quarter is not None and "snapshot_date" in matrix.columns:
-        rows = _quarter_rows(matrix["snapshot_date"], normalise_quarter(quarter))
+        keep = in_quarter(matrix["snapshot_date"], quarter)
+        rows = None if keep is None else np.flatnonzero(keep)
         if rows is not None and len(rows):
             return matrix, (None if len(rows) == len(matrix) else rows)
     return one_snapshot(matrix, quarter, function="disparity_table"), None
 
 
-def _quarter_rows(dates: pd.Series, quarter: str) -> np.ndarray | None:
-    """Positions of the dates in ``quarter`` (its calendar quarter, as
-    :func:`~fairness.quarters.quarter_codes` labels it); None for dates that are not plain
-    ``datetime64``."""
-    if not (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"):
-        return None
-    values = dates.to_numpy()
-    period = pd.Period(quarter, freq="Q")
-    lo, hi = (int(p.start_time.to_datetime64().astype(values.dtype).view(np.int64)) for p in (period, period + 1))
-    inside = values.view(np.uint64) - np.uint64(lo % 2**64) < np.uint64(hi - lo)
-    return np.flatnonzero(inside)
-
-
 def _table(cells: np.ndarray, categories: list[str], *, by: str, threshold: str, reference: str, alpha: float,
-           unknown: int, quarantined: int = 0) -> pd.DataFrame:
+           unknown: int) -> pd.DataFrame:
     """The table from its counts: ``cells[group, predicted, outcome]``."""
     tn, fn, fp, tp = cells[:, 0, 0], cells[:, 0, 1], cells[:, 1, 0], cells[:, 1, 1]
     n = tn + fn + fp + tp
@@ -336,16 +318,8 @@ def _table(cells: np.ndarray, categories: list[str], *, by: str, threshold: str,
                               np.where(negatives == 0, "everyone had later violence: FPR not estimable", "")))
     if ref is None:
         notes = np.where(notes == "", f"reference group {reference} absent: ratios not estimable", notes)
-    if unknown or quarantined:
-        notes = notes.astype(object)
-        first = [notes[0]] if notes[0] else []
-        if unknown:
-            first.append(f"{unknown:,} rows with the outcome not yet known left out")
-        if quarantined:
-            first.append(NOTE_QUARANTINED.format(n=quarantined))
-        notes[0] = "; ".join(first)
-    columns["note"] = notes
-    return pd.DataFrame(columns, columns=list(DISPARITY_COLUMNS))
+    columns["note"] = notes.astype(object) if unknown else notes
+    return _noted(pd.DataFrame(columns, columns=list(DISPARITY_COLUMNS)), unknown=unknown)
 
 
 def _match_group(reference: str, categories: list[str]) -> str:
