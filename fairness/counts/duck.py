@@ -92,24 +92,22 @@ from fairness.io.validation import (
     MatrixFileError,
     ValidationResult,
     canonical_dtypes,
+    check_header,
     check_input_file,
+    check_width,
+    invisible_hint,
+    matrix_columns,
+    parquet_text,
     parse_columns,
     parse_size,
     read_csv_text,
+    read_matrix_unlogged,
+    shown_value,
+    validate_rows,
+    visible_name,
 )
-from fairness.io.validation import (
-    check_header as _check_header,  # public names, bound to the local names in use
-)
-from fairness.io.validation import check_width as _check_width
-from fairness.io.validation import invisible_hint as _invisible_hint
-from fairness.io.validation import matrix_columns as _columns
-from fairness.io.validation import parquet_text as _parquet_text
-from fairness.io.validation import read_matrix_unlogged as _read_matrix
-from fairness.io.validation import shown_value as _shown
-from fairness.io.validation import validate_rows as _validate_rows
-from fairness.io.validation import visible_name as _visible
 from fairness.profiles._vocabulary import active_vocabulary, using_profile
-from fairness.quarters import quarter_number, select_quarter
+from fairness.quarters import label_number, number_label, quarter_number, select_quarter
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -316,7 +314,7 @@ class _PlainCsv:
 
     def rows(self, lines: np.ndarray, names: list[str]):
         """The raw text of these file lines (sorted), as a pyarrow table of ``names``."""
-        from fairness.io.validation import read_simple_csv as _read_simple_csv
+        from fairness.io.validation import read_simple_csv
 
         if self._starts is None:
             newlines = np.flatnonzero(np.frombuffer(self.body, dtype=np.uint8) == 10)
@@ -326,7 +324,7 @@ class _PlainCsv:
         for k in np.asarray(lines, dtype=np.int64):
             piece = self.body[starts[k - 2]:starts[k - 1] - 1]
             pieces.append(piece[:-1] if piece.endswith(b"\r") else piece)
-        table = _read_simple_csv(b"\n".join(pieces) + b"\n", names, self.delimiter, arrow=True)
+        table = read_simple_csv(b"\n".join(pieces) + b"\n", names, self.delimiter, arrow=True)
         if table is None or table.num_rows != len(lines):  # cannot be: the lines were read as such
             raise RuntimeError(f"{self.path}: lines could not be read again")
         return table
@@ -345,17 +343,14 @@ def _open_plain_csv(path: str | os.PathLike[str], con, *, encoding: str | None, 
     """
     import duckdb
 
-    from fairness.io.validation import check_header as _check_header
-    from fairness.io.validation import parse_delimiter as _delimiter
-    from fairness.io.validation import plain_csv_body
-    from fairness.io.validation import read_file_bytes as _read_bytes
+    from fairness.io.validation import parse_delimiter, plain_csv_body, read_file_bytes
 
     if encoding is not None:
         return None
-    delimiter = _delimiter(delimiter)
+    delimiter = parse_delimiter(delimiter)
     limit, width = parse_size(max_bytes), parse_columns(max_columns)
     check_input_file(path, max_bytes=limit)
-    data = _read_bytes(Path(path), limit)
+    data = read_file_bytes(Path(path), limit)
     body = plain_csv_body(data, encoding=encoding, delimiter=delimiter)
     if body is None:
         return None
@@ -371,7 +366,7 @@ def _open_plain_csv(path: str | os.PathLike[str], con, *, encoding: str | None, 
         return None
     source = str(path)
     try:
-        names = _check_header(raw, source, delimiter)
+        names = check_header(raw, source, delimiter)
     except MatrixFileError:
         return None
     _check_required(list(names), source)
@@ -402,12 +397,12 @@ def _open_plain_csv(path: str | os.PathLike[str], con, *, encoding: str | None, 
 
 def _check_required(names: list[str], source: str) -> None:
     """The required columns, as validation checks them (the same message)."""
-    required = _columns()[0]  # a profile's while one is active
+    required = matrix_columns()[0]  # a profile's while one is active
     missing = [c for c in required if c not in names]
     if missing:
         raise MatrixFileError(ERR_MISSING.format(source=source, missing=", ".join(missing),
-                                                 found=", ".join(_visible(c) for c in names) or "(none)",
-                                                 required=", ".join(required)) + _invisible_hint(names))
+                                                 found=", ".join(visible_name(c) for c in names) or "(none)",
+                                                 required=", ".join(required)) + invisible_hint(names))
     if "snapshot_date" not in names:  # allowed by some profiles (a pooled list): validated in memory
         raise _InMemory(source, "it has no snapshot_date column (a pooled list, as the profile allows)")
 
@@ -436,7 +431,7 @@ def _open(path: str | os.PathLike[str], con, *, max_bytes: int | str | None = No
             raise MatrixFileError(ERR_PARQUET.format(source=source, error=exc)) from exc
         if schema is None:
             schema = meta.schema_arrow
-            _check_width(len(schema.names), source, width)
+            check_width(len(schema.names), source, width)
         elif not meta.schema_arrow.equals(schema):
             raise MatrixFileError(ERR_SCHEMAS.format(source=source, first=files[0], other=f))
         counts.append(meta.metadata.num_rows)
@@ -445,7 +440,7 @@ def _open(path: str | os.PathLike[str], con, *, max_bytes: int | str | None = No
             for block in iter(lambda: fh.read(1 << 24), b""):
                 digest.update(block)
     raw_names = tuple(schema.names)
-    names = tuple(_check_header(list(raw_names), source, ","))
+    names = tuple(check_header(list(raw_names), source, ","))
     _check_required(list(names), source)
     n_rows = int(sum(counts))
     if n_rows == 0:
@@ -588,7 +583,7 @@ def _typed_view(src: _Source) -> str:
     """SQL of the rows as typed values, with ``__row``, ``__ok`` (SQL vouches for the row) and
     ``__null<i>`` (the i-th column of the file is missing)."""
     oks, cols = [], []
-    known = set(_columns()[1])  # a profile's columns while one is active (the others are kept as text)
+    known = set(matrix_columns()[1])  # a profile's columns while one is active (the others are kept as text)
     for i, (raw, name) in enumerate(zip(src.raw_names, src.names, strict=True)):
         ok, typed = _vouch(name if name in known else "", _base(src.types[name]), _ident(raw))
         oks.append(f"coalesce({ok}, FALSE)")  # a NULL (e.g. a date that does not parse) is not a yes
@@ -834,7 +829,7 @@ def validate_file(path: str | os.PathLike[str], *, profile: Any = None, encoding
     try:
         return validate_parquet(path, profile=_other_profile(profile), **read, **engine)
     except _InMemory:
-        return _read_matrix(path, profile=profile, **read)
+        return read_matrix_unlogged(path, profile=profile, **read)
 
 
 def read_file_and_log(path: str | os.PathLike[str], *, command: str, profile: Any = None,
@@ -870,7 +865,7 @@ def with_valid_rows(validation: ValidationResult) -> ValidationResult:
                             "ORDER BY __row").df()
     with using_profile(session.profile):
         dtypes = canonical_dtypes()
-        order = [c for c in _columns()[1] if c in columns]  # as validation orders them
+        order = [c for c in matrix_columns()[1] if c in columns]  # as validation orders them
         frame = pd.DataFrame({c: _typed_column(found[c], dtypes[c]) for c in order})
     if unknown:  # kept as text, as validation keeps them
         import pyarrow as pa
@@ -884,7 +879,7 @@ def with_valid_rows(validation: ValidationResult) -> ValidationResult:
             session.con.register("__valid_rows", pd.DataFrame({"__row": found["__row"].to_numpy(dtype="int64")}))
             table = session.con.sql(f"SELECT {', '.join(_ident(r) for r in raw)} FROM {src.scan()} "
                                     "SEMI JOIN __valid_rows USING (__row) ORDER BY __row").arrow().read_all()
-        text = _parquet_text(table, unknown, session.has_nulls)
+        text = parquet_text(table, unknown, session.has_nulls)
         frame = pd.concat([frame, text.set_axis(frame.index)], axis=1)
     return ValidationResult(source=validation.source, valid=frame, quarantined=validation.quarantined,
                             problems=validation.problems, unknown_columns=validation.unknown_columns,
@@ -907,7 +902,7 @@ def quarters_and_ids(validation: ParquetValidation) -> tuple[tuple[str, ...], se
         raise ValueError("this ParquetValidation has been closed; validate the file again")
     valid = _valid_view(session)
     numbers = session.con.sql(f"SELECT DISTINCT {_quarter_number('snapshot_date')} FROM ({valid})").fetchall()
-    quarters = tuple(sorted(f"{1970 + int(n) // 4}Q{int(n) % 4 + 1}" for (n,) in numbers if n is not None))
+    quarters = tuple(sorted(number_label(int(n)) for (n,) in numbers if n is not None))
     ids = {str(v).strip() for (v,) in session.con.sql(f"SELECT DISTINCT person_id FROM ({valid})").fetchall()
            if v is not None}
     return quarters, ids
@@ -926,7 +921,7 @@ def records_count_table(validation: ParquetValidation) -> pd.DataFrame:
         SELECT {q} AS q, borough AS area, ethnicity AS "group", count(*) AS count,
                sum(CAST(harm_score = 0 AS BIGINT)) AS no_risk
         FROM ({_valid_view(session)}) GROUP BY ALL""").df()
-    period = [f"{1970 + int(n) // 4}Q{int(n) % 4 + 1}" for n in found["q"]]
+    period = [number_label(int(n)) for n in found["q"]]
     out = pd.DataFrame({"period": period, "area": found["area"].astype(str), "group": found["group"].astype(str),
                         "count": found["count"].astype("int64"), "no_risk": found["no_risk"].astype("float64")})
     return out.sort_values(["period", "area", "group"], kind="stable").reset_index(drop=True)
@@ -938,7 +933,7 @@ def _finish_validation(session: _Session) -> ParquetValidation:
     dup_rows = _duplicate_rows(session)
     problems, quarantined = _assemble(session, dup_rows)
     with using_profile(session.profile):
-        known = set(_columns()[1])
+        known = set(matrix_columns()[1])
     unknown = tuple(c for c in src.names if c not in known)
     notes = []
     if unknown:
@@ -1034,8 +1029,8 @@ def _validate_suspects(src: _Source, suspects: np.ndarray, has_nulls: dict[str, 
     """Validate, with fairness.io.validation, the rows SQL did not vouch for (duplicates aside)."""
     results, keys, rescued = [], [], []
     for table, rows in _read_rows(src, suspects):
-        text = _parquet_text(table, list(src.names), has_nulls)
-        res, k = _validate_rows(text, source=src.source, lines=rows, line_label=src.line_label, duplicates=False,
+        text = parquet_text(table, list(src.names), has_nulls)
+        res, k = validate_rows(text, source=src.source, lines=rows, line_label=src.line_label, duplicates=False,
                                 extra_problems=_shape_problems(src, rows))
         k = k.assign(__row=rows)
         results.append((res, rows))
@@ -1119,7 +1114,7 @@ def _assemble(session: _Session, dup_rows: np.ndarray):
     newly = np.setdiff1d(dup_rows, bad_rows)
     if len(newly):
         for table, rows in _read_rows(src, newly):
-            text = _parquet_text(table, list(src.names), session.has_nulls)
+            text = parquet_text(table, list(src.names), session.has_nulls)
             text.insert(0, "line", rows)
             text_parts.append(text)
     session.dropped = newly
@@ -1136,7 +1131,7 @@ def _assemble(session: _Session, dup_rows: np.ndarray):
         pid_text = texts.set_index("line")["person_id"] if texts is not None else pd.Series(dtype=object)
         values = [pid_text.loc[r] for r in dup_report]
         problem_parts.append(pd.DataFrame({"line": dup_report, "column": column, "value": values, "rule": rule,
-                                           "message": [f"{_shown(v)}: {message}" for v in values]}))
+                                           "message": [f"{shown_value(v)}: {message}" for v in values]}))
         dropped_q = _quarter_counts(session, newly)
         session.dropped_quarters = dropped_q
     if problem_parts:
@@ -1215,14 +1210,14 @@ def count_and_validate_parquet(matrix, *, quarter: str | None, checks_config=Non
         numbers = _present_quarter_numbers(session)
         if not numbers:
             raise ValueError(ERR_NO_VALID_ROWS)
-        labels = [f"{1970 + q // 4}Q{q % 4 + 1}" for q in numbers]
+        labels = [number_label(q) for q in numbers]
         layout, searches = _layout(session, labels, config)
         persons, tests, dup_keys = _hash_persons(session, numbers, layout, searches, config,
                                                  find_duplicates=validation is None)
         if validation is None:
             session.dup_keys = dup_keys
             validation = _finish_validation(session)
-        final = [f"{1970 + q // 4}Q{q % 4 + 1}" for q in _present_quarter_numbers(session)]
+        final = [number_label(q) for q in _present_quarter_numbers(session)]
         if not final:
             raise ValueError(ERR_NO_VALID_ROWS)
         try:
@@ -1275,7 +1270,7 @@ def _rescued_view(session: _Session) -> str | None:
 def _typed_columns(session: _Session) -> list[str]:
     """The typed columns of the view: the matrix format's (a profile's, if validated with one)."""
     with using_profile(session.profile):
-        known = set(_columns()[1])
+        known = set(matrix_columns()[1])
     return [c for c in TYPED if c in session.src.names and c in known]
 
 
@@ -1970,7 +1965,7 @@ def valid_quarters(validation: ParquetValidation) -> tuple[str, ...]:
     session = validation.session
     if session is None:
         raise ValueError("this ParquetValidation has been closed; validate the file again")
-    return tuple(f"{1970 + q // 4}Q{q % 4 + 1}" for q in _present_quarter_numbers(session))
+    return tuple(number_label(q) for q in _present_quarter_numbers(session))
 
 
 def count_quarter(validation: ParquetValidation, columns: Sequence[str], *, quarter: str) -> pd.DataFrame:
@@ -1978,7 +1973,8 @@ def count_quarter(validation: ParquetValidation, columns: Sequence[str], *, quar
 
     The rows are those :func:`fairness.read_matrix` would return as valid (the rows SQL vouched
     for, less duplicates, and those validation accepted row by row), their values typed as it
-    types them. Returns one row per combination found: ``columns`` (text, booleans; a missing
+    types them. Returns one row per combination found, in the order of ``columns``' values (missing
+    last), the same on every run and any number of threads: ``columns`` (text, booleans; a missing
     value is ``None``) and ``count``. What :func:`fairness.disparity_table` counts from a file.
     """
     session = validation.session
@@ -1988,11 +1984,10 @@ def count_quarter(validation: ParquetValidation, columns: Sequence[str], *, quar
     if missing:
         raise ValueError(f"{validation.source}: no column {', '.join(missing)} among the matrix format's columns "
                          f"of the file ({', '.join(_typed_columns(session))})")
-    year, q = int(quarter[:4]), int(quarter[-1])
-    number = (year - 1970) * 4 + q - 1
+    number = label_number(quarter)
     names = ", ".join(_ident(c) for c in columns)
     found = session.con.sql(f"""SELECT {names}, count(*) AS count FROM ({_valid_view(session)})
-                                WHERE {_quarter_number('snapshot_date')} = {number} GROUP BY ALL""").fetchall()
+                                WHERE {_quarter_number('snapshot_date')} = {number} GROUP BY ALL ORDER BY ALL""").fetchall()
     out = pd.DataFrame({c: pd.Series([row[i] for row in found], dtype=object) for i, c in enumerate(columns)})
     out["count"] = np.asarray([row[-1] for row in found], dtype=np.int64)
     return out
