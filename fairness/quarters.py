@@ -5,6 +5,7 @@ A date with a time zone is in the quarter of its own zone's calendar (see :func:
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -142,16 +143,20 @@ def in_quarter(dates: pd.Series, quarter: str) -> np.ndarray | None:
 POOLED = "pooled"
 
 
+@functools.lru_cache(maxsize=4096)
 def quarter_before(label: str, k: int) -> str | None:
     """The quarter ``k`` quarters before ``label``; ``None`` for :data:`POOLED`, which has none.
+
+    Whole-number arithmetic on :func:`number_label`'s numbering (the same answer as ``pd.Period``
+    arithmetic, cached: a Period a call cost more than the rest of the trends).
 
     >>> quarter_before("2019Q1", 1), quarter_before("2019Q1", 4), quarter_before(POOLED, 1)
     ('2018Q4', '2018Q1', None)
     """
     if label == POOLED:
         return None
-    p = pd.Period(parse_quarter(label), freq="Q") - k
-    return f"{p.year}Q{p.quarter}"
+    end = parse_quarter(label)
+    return number_label((end.year - 1970) * 4 + (end.month - 1) // 3 - k)
 
 
 ERR_QUARTER = "quarter {quarter} is not in the file; quarters found: {found}"

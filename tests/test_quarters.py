@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairness.quarters import ERR_MIXED_ZONES, quarter_codes, quarter_label, quarter_number
+from fairness.quarters import (
+    ERR_MIXED_ZONES,
+    POOLED,
+    quarter_before,
+    quarter_codes,
+    quarter_label,
+    quarter_number,
+)
 
 
 def test_dates_with_a_time_zone_are_read_in_their_own_zone():
@@ -53,3 +60,20 @@ def test_audit_of_a_frame_with_zoned_dates_reads_them_in_their_zone(good_frame):
     plain, in_zone = audit(good_frame), audit(zoned)
     assert in_zone.quarter == plain.quarter == "2018Q4"
     assert in_zone.to_json() == plain.to_json()
+
+
+def test_quarter_before_counts_back_across_years_and_has_none_before_pooled():
+    """Worked by hand: one before 2019Q1 is 2018Q4, three before is 2018Q2, four before 2018Q1;
+    2000Q2 less 9 is 1998Q1; before 1970 too (1969Q4 less 1 is 1969Q3). Trends and publication
+    share this one function, and "pooled" has no quarter before it."""
+    assert [quarter_before("2019Q1", k) for k in (1, 3, 4)] == ["2018Q4", "2018Q2", "2018Q1"]
+    assert quarter_before("2000Q2", 9) == "1998Q1"
+    assert quarter_before("1969Q4", 1) == "1969Q3"
+    assert quarter_before("2018-q4", 0) == "2018Q4"
+    assert quarter_before(POOLED, 1) is None
+    # the same as pd.Period arithmetic over 1960-2099
+    for year in range(1960, 2100, 7):
+        for q in range(1, 5):
+            for k in (1, 3, 4):
+                p = pd.Period(year=year, quarter=q, freq="Q") - k
+                assert quarter_before(f"{year}Q{q}", k) == f"{p.year}Q{p.quarter}"

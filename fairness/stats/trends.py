@@ -11,7 +11,6 @@ narrow when the same people persist — read it as a smoothed line, not a test.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -19,7 +18,7 @@ import pandas as pd
 
 from fairness import definitions as defs
 from fairness.counts.groups import flag_mask, with_groups
-from fairness.quarters import number_label, parse_quarter
+from fairness.quarters import parse_quarter, quarter_before
 from fairness.stats.intervals import confint_difference_proportions, confint_proportion
 
 __all__ = ["TREND_METRICS", "quarterly_trends"]
@@ -46,14 +45,6 @@ TREND_METRICS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series] | None]]
 _COLS = ["metric", "metric_label", "quarter", "count", "n", "value", "ci_low", "ci_high",
          "diff_prev", "diff_prev_low", "diff_prev_high", "diff_year", "diff_year_low", "diff_year_high",
          "rolling_count", "rolling_n", "rolling_value", "rolling_low", "rolling_high", "note"]
-
-
-@functools.lru_cache(maxsize=4096)
-def _shift_quarter(label: str, k: int) -> str:
-    """The label of the quarter ``k`` before ``label`` (``pd.Period`` arithmetic, in whole numbers:
-    a Period a call cost more than the rest of the trends)."""
-    end = parse_quarter(label)
-    return number_label((end.year - 1970) * 4 + (end.month - 1) // 3 - k)
 
 
 def quarterly_trends(matrix: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
@@ -97,10 +88,10 @@ def trends_from_counts(
                     t[c] = np.nan
             prev = t["value"].shift(1)
             t["diff_prev"] = np.where(
-                t["quarter"].shift(1) == [_shift_quarter(q, 1) for q in quarters], t["value"] - prev, np.nan
+                t["quarter"].shift(1) == [quarter_before(q, 1) for q in quarters], t["value"] - prev, np.nan
             )
             year = dict(zip(t["quarter"], t["value"], strict=True))
-            t["diff_year"] = [t_v - year.get(_shift_quarter(q, 4), np.nan) for q, t_v in zip(quarters, t["value"], strict=True)]
+            t["diff_year"] = [t_v - year.get(quarter_before(q, 4), np.nan) for q, t_v in zip(quarters, t["value"], strict=True)]
             t["note"] = "a count of the whole list (not a sample): no interval"
         else:
             if metric not in counts:
@@ -112,7 +103,7 @@ def trends_from_counts(
             t["ci_low"], t["ci_high"] = confint_proportion(t["count"], t["n"], alpha=alpha)
             by_q = {q: (c, n) for q, c, n in zip(t["quarter"], t["count"], t["n"], strict=True)}
             for name, k in (("diff_prev", 1), ("diff_year", 4)):
-                earlier = [by_q.get(_shift_quarter(q, k)) for q in quarters]
+                earlier = [by_q.get(quarter_before(q, k)) for q in quarters]
                 has = np.array([e is not None for e in earlier])
                 c0 = np.array([e[0] if e else 0 for e in earlier], dtype="float64")
                 n0 = np.array([e[1] if e else 1 for e in earlier], dtype="float64")
@@ -122,7 +113,7 @@ def trends_from_counts(
                 t[f"{name}_high"] = np.where(has, hi, np.nan)
             rc, rn = [], []
             for q in quarters:
-                window = [by_q.get(_shift_quarter(q, k)) for k in range(4)]
+                window = [by_q.get(quarter_before(q, k)) for k in range(4)]
                 if all(w is not None for w in window):
                     rc.append(sum(w[0] for w in window))
                     rn.append(sum(w[1] for w in window))
