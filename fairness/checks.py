@@ -455,26 +455,36 @@ def _cell_units(
         "first": cells["first"].to_numpy(),
     }
     keys = ["quarter", "borough", "eligible", "flagged", "reason"]
-    fast = _sum_and_min_arrays(columns, keys)
-    return fast if fast is not None else _sum_and_min_by(pd.DataFrame(columns), keys)
+    return _sum_and_min_arrays(columns, keys)
 
 
-def _sum_and_min_arrays(columns: dict[str, np.ndarray], keys: list[str]) -> pd.DataFrame | None:
-    """:func:`_sum_and_min_by` of ``pd.DataFrame(columns)`` without making that frame first (each
-    check of each audit made one), or None where it takes pandas' group-by (a missing key or
-    ``first``; see there). Keys are text (object), or booleans."""
-    units, first = columns["units"], columns["first"]
-    if not len(units) or first.dtype.kind not in "iu":
-        return None
-    if any(columns[k].dtype.kind != "b" and bool(pd.isna(columns[k]).any()) for k in keys):
-        return None
+def _sum_and_min_arrays(columns: dict[str, np.ndarray], keys: list[str]) -> pd.DataFrame:
+    """``pd.DataFrame(columns).groupby(keys, sort=False).agg(units=("units", "sum"), first=("first",
+    "min")).reset_index()`` with numpy, from the key arrays, ``units`` and ``first``: groups in order of
+    first appearance, ``units`` summed, the least ``first``. Keys are text (object), or booleans.
+
+    A pandas group-by with a named aggregation costs about 5 ms whatever the size, and every
+    check of every audit made one (and a frame to make it from); this costs a tenth of that.
+    pandas' own is used where a key or ``first`` is missing (its group-by drops such rows, and
+    skips missing values in the minimum) or the units are not whole numbers.
+    """
+    units, first = np.asarray(columns["units"]), np.asarray(columns["first"])
+
+    def by_pandas() -> pd.DataFrame:
+        return (pd.DataFrame(columns).groupby(keys, sort=False)
+                .agg(units=("units", "sum"), first=("first", "min")).reset_index())
+
+    if (not len(units) or units.dtype.kind not in "iu" or first.dtype.kind not in "iuf"
+            or bool(np.isnan(first).any() if first.dtype.kind == "f" else False)
+            or any(columns[k].dtype.kind != "b" and bool(pd.isna(columns[k]).any()) for k in keys)):
+        return by_pandas()
     code = np.zeros(len(units), dtype="int64")
     size = 1
     for k in keys:
         codes, uniques = pd.factorize(columns[k], sort=False)
         size *= max(len(uniques), 1)
         if size >= 2**62:  # pragma: no cover - more groups than any count table has
-            return None
+            return by_pandas()
         code = code * max(len(uniques), 1) + codes
     _, first_row, inverse = np.unique(code, return_index=True, return_inverse=True)
     appearance = np.argsort(first_row, kind="stable")  # groups in order of first appearance
@@ -491,38 +501,8 @@ def _sum_and_min_arrays(columns: dict[str, np.ndarray], keys: list[str]) -> pd.D
 
 
 def _sum_and_min_by(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """``frame.groupby(keys, sort=False).agg(units=("units", "sum"), first=("first", "min")).reset_index()``
-    with numpy: groups in order of first appearance, ``units`` summed, the least ``first``.
-
-    A pandas group-by with a named aggregation costs about 5 ms whatever the size, and
-    every check of every audit made one; this costs a tenth of that. pandas' own is
-    used where a key or ``first`` is missing (its group-by drops such rows, and skips
-    missing values in the minimum) or the units are not whole numbers.
-    """
-    units, first = frame["units"].to_numpy(), frame["first"].to_numpy()
-    if (not len(frame) or units.dtype.kind not in "iu" or first.dtype.kind not in "iuf"
-            or bool(np.isnan(first).any() if first.dtype.kind == "f" else False)
-            or any(bool(frame[k].isna().any()) for k in keys)):
-        return frame.groupby(keys, sort=False).agg(units=("units", "sum"), first=("first", "min")).reset_index()
-    code = np.zeros(len(frame), dtype="int64")
-    size = 1
-    for k in keys:
-        codes, uniques = pd.factorize(frame[k], sort=False)
-        size *= max(len(uniques), 1)
-        if size >= 2**62:  # pragma: no cover - more groups than any count table has
-            return frame.groupby(keys, sort=False).agg(units=("units", "sum"), first=("first", "min")).reset_index()
-        code = code * max(len(uniques), 1) + codes
-    _, first_row, inverse = np.unique(code, return_index=True, return_inverse=True)
-    appearance = np.argsort(first_row, kind="stable")  # groups in order of first appearance
-    rank = np.empty_like(appearance)
-    rank[appearance] = np.arange(len(appearance))
-    group = rank[inverse.reshape(-1)]
-    rows = np.argsort(group, kind="stable")
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(group[rows])) + 1])
-    out = frame.iloc[first_row[appearance]][keys].reset_index(drop=True)
-    out["units"] = np.add.reduceat(units[rows], starts)
-    out["first"] = np.minimum.reduceat(first[rows], starts)
-    return out
+    """:func:`_sum_and_min_arrays` of a frame's columns ``keys``, ``units`` and ``first``."""
+    return _sum_and_min_arrays({c: frame[c].to_numpy() for c in [*keys, "units", "first"]}, keys)
 
 
 def _missing(frame: pd.DataFrame | frozenset, columns: Sequence[str]) -> list[str]:
