@@ -712,7 +712,7 @@ def _read_csv_bytes(
         # Fast path: no quoting and no bare CR (a line break to pandas, not to
         # the split below), so one physical line is one row and the field
         # count of each line can be read off the text directly.
-        utf8 = _utf8_body(data, text, encoding, delimiter)
+        utf8 = _utf8_body(data, encoding, delimiter)
         if utf8 is not None:
             # a plain file (plain_csv_body: the same rule as DuckDB's reader of it) that pyarrow
             # reads into one row per line has every line's width right (pyarrow refuses a line of
@@ -778,7 +778,8 @@ def plain_csv_body(data: bytes, *, encoding: str | None, delimiter: str, decoded
     ``decoded``: the caller has decoded ``data`` as :func:`read_matrix` does (UTF-8, no
     UTF-16 without a BOM), so it is not decoded again.
     """
-    if encoding is not None or len(delimiter.encode("utf-8")) != 1 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    body = _utf8_body(data, encoding, delimiter)
+    if body is None:
         return None
     if not decoded:
         if _utf16_without_bom(data[:4096]):
@@ -787,7 +788,6 @@ def plain_csv_body(data: bytes, *, encoding: str | None, delimiter: str, decoded
             data.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    body = data[len(_UTF8_BOM):] if data.startswith(_UTF8_BOM) else data
     if b'"' in body or b"\n\n" in body or b"\n\r\n" in body:
         return None
     if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):  # (most files have none: not counted)
@@ -797,8 +797,10 @@ def plain_csv_body(data: bytes, *, encoding: str | None, delimiter: str, decoded
     return body
 
 
-def _utf8_body(data: bytes, text: str, encoding: str | None, delimiter: str) -> bytes | None:
-    """The file's bytes when they are the UTF-8 of ``text`` (BOM removed) and the delimiter is ASCII."""
+def _utf8_body(data: bytes, encoding: str | None, delimiter: str) -> bytes | None:
+    """The file's bytes after any UTF-8 BOM, when read as UTF-8 (no ``encoding`` given, no UTF-16 BOM)
+    with an ASCII delimiter; None otherwise. The first test of :func:`plain_csv_body`; the fast path
+    of :func:`read_matrix` reads the shapes of a file that is not plain from these bytes too."""
     if encoding is not None or len(delimiter.encode("utf-8")) != 1 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None
     return data[len(_UTF8_BOM):] if data.startswith(_UTF8_BOM) else data
