@@ -401,7 +401,7 @@ def _listed(where) -> str:
 
 def _words(metric: str, where=None) -> str:
     where = _place(where)
-    text = METRIC_DESCRIPTIONS.get(metric, str(metric).replace("_", " ")).replace("{share_group}", where.share_group)
+    text = where.fill(METRIC_DESCRIPTIONS.get(metric, str(metric).replace("_", " ")))
     return text if where.is_default else text.replace("people listed", where.unit)
 
 

@@ -312,3 +312,20 @@ def test_count_table_wording_keeps_every_rule():
     text = by_group(S.ratio_sentences(hidden, where=where, unit="searches"))["Black"]
     assert text.startswith("The rate for Black people in England and Wales relative to White people in England "
                            "and Wales is suppressed") and "benchmark: residents, Census 2021" in text
+
+
+def test_place_fill_is_the_one_way_labels_get_their_words():
+    """Place.fill fills each placeholder of Place.words (no str.format: other braces stay), and the
+    five places above the statistics that used .replace or .format give the same words through it."""
+    from fairness import plots
+    from fairness.report import format as fr
+
+    where = S.Place(share_group="Hispanic", unit="searches")
+    assert where.fill("{share_group} share of the {unit} in {place}") == "Hispanic share of the searches in London"
+    assert where.fill("{share_group} share {not_a_word} {}") == "Hispanic share {not_a_word} {}"
+    assert S.Place().fill("{share_group} people") == "Black people"
+    # London's words, byte for byte as before
+    assert plots._words("black_share") == "share of people listed who are Black"
+    assert fr.metric_label("black_share") == "Black share of the people listed"
+    assert plots._words("black_share", S.Place(share_group="Asian")) == "share of people listed who are Asian"
+

@@ -1353,7 +1353,7 @@ def combine_small_areas(res: AuditResult, *, threshold: int = 10) -> tuple[dict[
 
     def note(table: str, label: str, areas: list[str], **key) -> None:
         metric = str(key.get("metric", ""))
-        words = _AREA_METRIC_WORDS.get(metric, metric.replace("_", " ")).format(share_group=where.share_group)
+        words = where.fill(_AREA_METRIC_WORDS.get(metric, metric.replace("_", " ")))
         what = _AREA_TABLE_WORDS[table].format(metric=words,
                                               area=where.area, check=key.get("check", ""),
                                               quarter=key.get("quarter", ""))

@@ -502,7 +502,7 @@ def metric_label(metric: str, res: object = None) -> str:
         label = (f"{m[:-6].replace('_', ' ').capitalize()} share of the people listed" if m.endswith("_share")
                  else m.replace("_", " "))
     where = place(res) if res is not None else Place()
-    return label.replace("{share_group}", where.share_group).replace("people listed", where.unit)
+    return where.fill(label).replace("people listed", where.unit)
 
 
 def _words(res: object) -> dict[str, str]:

@@ -110,6 +110,17 @@ class Place:
                 "list": self.list_name, "List": cap(self.list_name), "unit": self.unit, "Unit": cap(self.unit),
                 "unit_singular": self.unit_singular, "share_group": self.share_group}
 
+    def fill(self, text: str) -> str:
+        """``text`` with each placeholder of :meth:`words` filled in (``"{share_group} share"`` ->
+        ``"Black share"``); other braces are left as written (no ``str.format``).
+
+        >>> Place(share_group="Asian").fill("{share_group} share of the {unit}")
+        'Asian share of the people listed'
+        """
+        for key, value in self.words().items():
+            text = text.replace("{" + key + "}", value)
+        return text
+
 
 def _from_profile(profile: Any) -> Place:
     from fairness.profiles import load_profile
@@ -579,7 +590,7 @@ def borough_sentence(res: AuditResult, *, metric: str = "no_risk_share", short: 
     key = lambda d: d.assign(_z=pd.to_numeric(d["z"], errors="coerce").abs()).sort_values("_z", ascending=False)  # noqa: E731
     above, below = key(sub[flags == "above_99.8"]), key(sub[flags == "below_99.8"])
     rate = metric == "rate_per_1000"
-    what = _METRIC_WORDS.get(metric, (metric.replace("_", " "), metric))[0].format(share_group=place(res).share_group)
+    what = place(res).fill(_METRIC_WORDS.get(metric, (metric.replace("_", " "), metric))[0])
     target = _num(sub["target"].iloc[0]) if "target" in sub else None
     city = fmt_rate(target) if rate else fmt_pct(target)
     hidden = int(flags.eq(SUPPRESSED).sum())
@@ -629,7 +640,7 @@ def dispersion_sentence(res: AuditResult, metric: str = "no_risk_share") -> str 
     phi = _num(od["phi"])
     p = _num(het["p_value"]) if het is not None else None
     i2 = _num(het["i2"]) if het is not None else None
-    what = _METRIC_WORDS.get(metric, (metric, metric.replace("_", " ")))[1].format(share_group=place(res).share_group)
+    what = place(res).fill(_METRIC_WORDS.get(metric, (metric, metric.replace("_", " ")))[1])
     area, areas = place(res).area, place(res).areas
     if metric == "rate_per_1000" and not place(res).is_default:
         what = f"rate of {place(res).unit}"

@@ -45,7 +45,7 @@ __all__ = [
 #: Borough-level metrics: numerator rule and denominator ("listed" or "residents").
 BOROUGH_METRICS: dict[str, tuple[str, str]] = {
     "no_risk_share": ("harm score of zero, share of people listed", "listed"),
-    "black_share": ("{share_group} share of people listed (definitions.SHARE_GROUP)", "listed"),
+    "black_share": ("share of people listed in the share group (definitions.SHARE_GROUP)", "listed"),
     "green_share": ("green band, share of people listed", "listed"),
     "rate_per_1000": ("people listed per 1,000 residents (Census 2021)", "residents"),
 }
