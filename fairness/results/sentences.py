@@ -128,7 +128,7 @@ def _from_profile(profile: Any) -> Place:
     p = load_profile(profile)
     spec = p.place
     return Place(spec.name, spec.people, spec.area_word, spec.area_word_plural, spec.police, p.list.name,
-                 p.list.unit, p.list.unit_singular, p.name, p.groups.share_group or Place.share_group)
+                 p.list.unit, p.list.unit_singular, p.name, p.groups.share_group)
 
 
 def place(parameters: Any = None) -> Place:
