@@ -96,11 +96,11 @@ def test_trend_appendix_takes_the_words_of_the_latest_quarters_profile(tmp_path)
     (tmp_path / "2018Q4").mkdir()
     (tmp_path / "2018Q4" / "metrics.json").write_text(json.dumps({"parameters": {"profile": EW}}), encoding="utf-8")
     table = pd.DataFrame({"quarter": ["2018Q4"]})
-    w = appendix._words(tmp_path, table)
+    w = appendix._place(tmp_path, table).words()
     assert (w["Areas"], w["place"], w["Unit"]) == ("Police force areas", "England and Wales", "Searches")
     # a London report (no profile in its parameters) keeps London's words
     (tmp_path / "2018Q4" / "metrics.json").write_text(json.dumps({"parameters": {}}), encoding="utf-8")
-    assert appendix._words(tmp_path, table)["Areas"] == "Boroughs"
+    assert appendix._place(tmp_path, table).words()["Areas"] == "Boroughs"
 
 
 def test_the_list_title_is_one_definition_for_the_report_the_runner_and_the_appendix(tmp_path):

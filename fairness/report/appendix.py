@@ -156,11 +156,6 @@ def _place(out: Path, table: pd.DataFrame) -> Any:
         return place()
 
 
-def _words(out: Path, table: pd.DataFrame) -> dict[str, str]:
-    """The words of the latest quarter's profile (place, areas, unit …)."""
-    return _place(out, table).words()
-
-
 def write_trend_appendix(out_dir: str | os.PathLike[str], *, pdf: bool = False) -> Path | None:
     """Rebuild ``<out_dir>/trend_appendix.html`` (and ``.pdf`` with ``pdf=True``) from every ``metrics.json``.
 
