@@ -155,8 +155,7 @@ def quarter_before(label: str, k: int) -> str | None:
     """
     if label == POOLED:
         return None
-    end = parse_quarter(label)
-    return number_label((end.year - 1970) * 4 + (end.month - 1) // 3 - k)
+    return number_label(label_number(label) - k)
 
 
 ERR_QUARTER = "quarter {quarter} is not in the file; quarters found: {found}"
