@@ -500,11 +500,6 @@ def _sum_and_min_arrays(columns: dict[str, np.ndarray], keys: list[str]) -> pd.D
     return pd.DataFrame(out)
 
 
-def _sum_and_min_by(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """:func:`_sum_and_min_arrays` of a frame's columns ``keys``, ``units`` and ``first``."""
-    return _sum_and_min_arrays({c: frame[c].to_numpy() for c in [*keys, "units", "first"]}, keys)
-
-
 def _missing(frame: pd.DataFrame | frozenset, columns: Sequence[str]) -> list[str]:
     present = frame.columns if isinstance(frame, pd.DataFrame) else frame
     return [c for c in columns if c not in present]

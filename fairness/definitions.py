@@ -191,6 +191,19 @@ FLAGS: tuple[Flag, ...] = (
 )
 
 
+def fill_words(text: str, words: Mapping[str, str]) -> str:
+    """``text`` with each ``{key}`` of ``words`` replaced by its value; any other brace is left as
+    written (not ``str.format``). The one way labels get their words: the report's place words
+    (:meth:`fairness.results.sentences.Place.fill`) and the statistics' labels alike.
+
+    >>> fill_words("{share_group} share of {unit} {other}", {"share_group": "Black", "unit": "people listed"})
+    'Black share of people listed {other}'
+    """
+    for key, value in words.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
 def flag_bits() -> dict[str, int]:
     """Bit of each flag of :data:`FLAGS` (as they are now), by name.
 

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from fairness.definitions import fill_words
+
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
 
@@ -117,9 +119,7 @@ class Place:
         >>> Place(share_group="Asian").fill("{share_group} share of the {unit}")
         'Asian share of the people listed'
         """
-        for key, value in self.words().items():
-            text = text.replace("{" + key + "}", value)
-        return text
+        return fill_words(text, self.words())
 
 
 def _from_profile(profile: Any) -> Place:

@@ -19,7 +19,6 @@ import pandas as pd
 from fairness import definitions as defs
 from fairness.counts.groups import flag_mask, with_groups
 from fairness.quarters import parse_quarter, quarter_before
-from fairness.results.sentences import Place  # its words only; sentences imports no fairness module
 from fairness.stats.intervals import confint_difference_proportions, confint_proportion
 
 __all__ = ["TREND_METRICS", "quarterly_trends"]
@@ -131,6 +130,6 @@ def trends_from_counts(
                 )
             t["rolling_low"], t["rolling_high"] = lo, hi
             t["note"] = ""
-        t["metric"], t["metric_label"] = metric, Place(share_group=defs.SHARE_GROUP).fill(label)
+        t["metric"], t["metric_label"] = metric, defs.fill_words(label, {"share_group": defs.SHARE_GROUP})
         frames.append(t[_COLS])
     return pd.concat(frames, ignore_index=True)
