@@ -50,8 +50,8 @@ from fairness.io.safe_write import (
 from fairness.io.schema import CHECK_RULES
 from fairness.profiles._vocabulary import active_vocabulary, using_profile
 
-if TYPE_CHECKING:  # pandera is imported where a frame is validated (fairness.io.schema)
-    import pandera.pandas as pa
+if TYPE_CHECKING:  # pandera is imported where a frame is validated (fairness.io.schema); pa is pyarrow
+    import pandera.pandas as pandera
 
 __all__ = [
     "ValidationResult",
@@ -1495,19 +1495,19 @@ def _valid_text(column: str) -> str:
 
 
 @functools.cache
-def _schema() -> pa.DataFrameSchema:
+def _schema() -> pandera.DataFrameSchema:
     from fairness.io.schema import MatrixSchema
 
     return MatrixSchema.to_schema()
 
 
-def _active_schema() -> pa.DataFrameSchema:
+def _active_schema() -> pandera.DataFrameSchema:
     """:class:`MatrixSchema`, or the active profile's version of it (areas, groups, bands, ages)."""
     vocab = active_vocabulary()
     return _schema() if vocab is None else vocab.schema
 
 
-def _schema_failures(frame: pd.DataFrame, *, duplicates: bool = True) -> list[tuple[pa.Check, str | None, np.ndarray]]:
+def _schema_failures(frame: pd.DataFrame, *, duplicates: bool = True) -> list[tuple[pandera.Check, str | None, np.ndarray]]:
     """Every failed check of :class:`MatrixSchema`: (check, column, row positions), in the order
     pandera lists its failure cases (frame-wide checks, then each column's).
 
@@ -1518,7 +1518,7 @@ def _schema_failures(frame: pd.DataFrame, *, duplicates: bool = True) -> list[tu
     bookkeeping (tests/test_validate.py checks they agree).
     """
     schema = _active_schema()
-    out: list[tuple[pa.Check, str | None, np.ndarray]] = []
+    out: list[tuple[pandera.Check, str | None, np.ndarray]] = []
     for check in schema.checks:
         if check.name == "duplicate_person_id" and not duplicates:
             continue
