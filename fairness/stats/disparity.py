@@ -318,7 +318,7 @@ def _table(cells: np.ndarray, categories: list[str], *, by: str, threshold: str,
                               np.where(negatives == 0, "everyone had later violence: FPR not estimable", "")))
     if ref is None:
         notes = np.where(notes == "", f"reference group {reference} absent: ratios not estimable", notes)
-    columns["note"] = notes.astype(object) if unknown else notes
+    columns["note"] = notes
     return _noted(pd.DataFrame(columns, columns=list(DISPARITY_COLUMNS)), unknown=unknown)
 
 
