@@ -594,29 +594,29 @@ def test_runs_on_the_synthetic_history():
 
 
 def test_sum_and_min_groups_in_order_of_first_appearance_like_pandas():
-    """The numpy core of the checks' counted cells, worked by hand: (Q1, A) has units 2+3 = 5 and least
-    first 4; (Q1, B) 1 and 9; (Q2, A) 7 and 2; groups in order of first appearance, as pandas'
-    groupby(sort=False). With a missing key the rows are dropped, as pandas' own does."""
+    """The numpy core of the checks' counted cells, worked by hand. The rows come in an order where
+    first appearance is not the sorted order: (Q1, B) first, with units 1 and least first 9; then
+    (Q2, A), 7 and 2; then (Q1, A), units 2+3 = 5 and least first min(4, 6) = 4. Sorted order would
+    put (Q1, A) first, so a core that sorted its groups fails here. With a missing key the rows
+    are dropped, as pandas' own groupby does."""
     from fairness.checks import _sum_and_min_arrays
 
     def _sum_and_min_by(frame, keys):  # the core on a frame's columns
         return _sum_and_min_arrays({c: frame[c].to_numpy() for c in [*keys, "units", "first"]}, keys)
 
-    frame = pd.DataFrame({"quarter": ["Q1", "Q1", "Q2", "Q1"], "borough": ["A", "B", "A", "A"],
-                          "flagged": [True, False, True, True],
-                          "units": np.array([2, 1, 7, 3], dtype="int64"),
-                          "first": np.array([4, 9, 2, 6], dtype="int64")})
+    frame = pd.DataFrame({"quarter": ["Q1", "Q2", "Q1", "Q1"], "borough": ["B", "A", "A", "A"],
+                          "flagged": [False, True, True, True],
+                          "units": np.array([1, 7, 2, 3], dtype="int64"),
+                          "first": np.array([9, 2, 4, 6], dtype="int64")})
     keys = ["quarter", "borough", "flagged"]
-    want = pd.DataFrame({"quarter": ["Q1", "Q1", "Q2"], "borough": ["A", "B", "A"],
-                         "flagged": [True, False, True], "units": [5, 1, 7], "first": [4, 9, 2]})
+    want = pd.DataFrame({"quarter": ["Q1", "Q2", "Q1"], "borough": ["B", "A", "A"],
+                         "flagged": [False, True, True], "units": [1, 7, 5], "first": [9, 2, 4]})
     got = _sum_and_min_by(frame, keys)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
-    arrays = {c: frame[c].to_numpy(dtype=object if c in ("quarter", "borough") else None) for c in frame}
-    pd.testing.assert_frame_equal(_sum_and_min_arrays(arrays, keys), got)
     pandas = frame.groupby(keys, sort=False).agg(units=("units", "sum"), first=("first", "min")).reset_index()
     pd.testing.assert_frame_equal(got, pandas, check_dtype=False)
     # float first without a gap takes the same path; a missing key falls back to pandas (row dropped)
     floats = frame.assign(first=frame["first"].astype(float))
-    assert _sum_and_min_by(floats, keys)["first"].tolist() == [4.0, 9.0, 2.0]
-    gap = frame.assign(borough=["A", None, "A", "A"])
-    assert _sum_and_min_by(gap, keys)[["quarter", "units"]].values.tolist() == [["Q1", 5], ["Q2", 7]]
+    assert _sum_and_min_by(floats, keys)["first"].tolist() == [9.0, 2.0, 4.0]
+    gap = frame.assign(borough=[None, "A", "A", "A"])  # (Q1, B)'s key missing: that row is dropped
+    assert _sum_and_min_by(gap, keys)[["quarter", "units"]].values.tolist() == [["Q2", 7], ["Q1", 5]]
