@@ -19,6 +19,7 @@ import, so replacing one of these values (a profile, or a test's
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -192,16 +193,22 @@ FLAGS: tuple[Flag, ...] = (
 
 
 def fill_words(text: str, words: Mapping[str, str]) -> str:
-    """``text`` with each ``{key}`` of ``words`` replaced by its value; any other brace is left as
-    written (not ``str.format``). The one way labels get their words: the report's place words
-    (:meth:`fairness.results.sentences.Place.fill`) and the statistics' labels alike.
+    """``text`` with each ``{key}`` of ``words`` replaced by its value, in one pass: any other brace
+    is left as written (not ``str.format``), and a word's own braces are not filled again (a
+    profile's place called "Town {unit}" stays so). The one way labels and report prose get their
+    words: :meth:`fairness.results.sentences.Place.fill`, the statistics' labels and
+    :func:`fairness.report.format.fill` alike.
 
     >>> fill_words("{share_group} share of {unit} {other}", {"share_group": "Black", "unit": "people listed"})
     'Black share of people listed {other}'
+    >>> fill_words("{place}: {unit}", {"place": "Town {unit}", "unit": "searches"})
+    'Town {unit}: searches'
     """
-    for key, value in words.items():
-        text = text.replace("{" + key + "}", value)
-    return text
+    return _WORD.sub(lambda m: words.get(m.group(1), m.group(0)), text)
+
+
+#: a ``{word}`` placeholder (:func:`fill_words`)
+_WORD = re.compile(r"\{(\w+)\}")
 
 
 def flag_bits() -> dict[str, int]:

@@ -314,9 +314,10 @@ def test_count_table_wording_keeps_every_rule():
                            "and Wales is suppressed") and "benchmark: residents, Census 2021" in text
 
 
-def test_place_fill_is_the_one_way_labels_get_their_words():
-    """Place.fill fills each placeholder of Place.words (no str.format: other braces stay), and the
-    five places above the statistics that used .replace or .format give the same words through it."""
+def test_place_fill_is_the_one_way_labels_get_their_words(monkeypatch):
+    """Place.fill fills each placeholder of Place.words in one pass (no str.format: other braces
+    stay, and a word's own braces are not filled again), and the plots' and the report's labels give
+    the same words through it; report prose fills through the same definitions.fill_words."""
     from fairness import plots
     from fairness.report import format as fr
 
@@ -324,6 +325,11 @@ def test_place_fill_is_the_one_way_labels_get_their_words():
     assert where.fill("{share_group} share of the {unit} in {place}") == "Hispanic share of the searches in London"
     assert where.fill("{share_group} share {not_a_word} {}") == "Hispanic share {not_a_word} {}"
     assert S.Place().fill("{share_group} people") == "Black people"
+    # a place whose name holds a placeholder keeps it as written, in labels and in prose alike
+    town = S.Place(name="Town {unit}", unit="searches")
+    assert town.fill("{place}") == "Town {unit}"
+    monkeypatch.setattr(fr, "place", lambda res: town)
+    assert fr.fill(None, "{place}: {unit}") == "Town {unit}: searches"
     # London's words, byte for byte as before
     assert plots._words("black_share") == "share of people listed who are Black"
     assert fr.metric_label("black_share") == "Black share of the people listed"

@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from fairness.definitions import fill_words
 from fairness.errors import RowLevelColumnError
 from fairness.results.sentences import Place, direction, is_withheld, place
 from fairness.results.sentences import fmt_ratio as sfmt_ratio
@@ -1200,7 +1201,7 @@ def fill(res: object, text: str, *, london: str | None = None) -> str:
     # the choices first, then the words: a word the profile writes (a benchmark's label) may hold
     # "|" or a brace, which must not be read as part of a choice
     text = _ALTERNATIVES.sub(lambda m: m.group(1) if where.is_default else m.group(2), text)
-    return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), text)
+    return fill_words(text, words)
 
 
 #: ``{{London's words|everyone else's}}`` in report text (:func:`fill`); either side may hold
