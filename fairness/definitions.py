@@ -70,8 +70,10 @@ ETHNICITIES: tuple[str, ...] = ("White", "Black", "Asian", "Mixed", "Other", "No
 CENSUS_ETHNICITIES: tuple[str, ...] = ("White", "Black", "Asian", "Mixed", "Other")
 #: The group whose share of the list is compared across areas (the per-area share funnel and the
 #: share's trend; their metric key stays ``black_share``). A profile sets it with ``[groups]
-#: share_group``; "" when a profile's groups have no "Black" and it names none (not assessable).
-SHARE_GROUP: str = "Black"
+#: share_group``; without one it is :data:`DEFAULT_SHARE_GROUP` where the profile's groups have it,
+#: else "" (the per-area share is then not assessable).
+DEFAULT_SHARE_GROUP: str = "Black"
+SHARE_GROUP: str = DEFAULT_SHARE_GROUP
 SEXES: tuple[str, ...] = ("Male", "Female", "Not stated")
 RISK_BANDS: tuple[str, ...] = ("Red", "Amber", "Green")
 

@@ -368,7 +368,7 @@ def test_a_list_whose_groups_have_no_black_group_has_no_black_share(tmp_path):
     assert rep.loc["African American", "count"] == 3  # P1, P2, P6 recorded "Black", mapped by the profile
     assert "black_share" not in set(res.boroughs["metric"]) and "black_share" not in set(res.trends["metric"])
     assert ("black_share by area: not assessable: the profile's [groups] share_group is not set and its groups "
-            "have no 'Black' to take by default (group in force: none); set [groups] share_group to one of: "
+            "have no 'Black' to take by default; set [groups] share_group to one of: "
             "White, African American, Hispanic, Asian") in res.notes
     # one source of truth: the words' group is the profile's (none), as definitions.SHARE_GROUP was in the run
     from fairness.results.sentences import place

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairness.definitions import DEFAULT_SHARE_GROUP
 from fairness.errors import ProfileError
 
 __all__ = [
@@ -113,8 +114,9 @@ class GroupSpec:
     reference: str
     not_stated: str
     mapping: tuple[tuple[str, str], ...] = ()
-    #: the group whose share of the list is compared across areas ([groups] share_group; default "Black"
-    #: when the groups have it, else "": the per-area share is then not assessable)
+    #: the group whose share of the list is compared across areas ([groups] share_group; the reader
+    #: fills in definitions.DEFAULT_SHARE_GROUP when the groups have it, else "": the per-area share
+    #: is then not assessable)
     share_group: str = ""
 
     @property
@@ -479,7 +481,7 @@ class _Reader:
             share_group = self._one_of(self._text(t["share_group"], "groups.share_group"), names,
                                        "groups.share_group", "the groups")
         else:
-            share_group = "Black" if "Black" in names else ""
+            share_group = DEFAULT_SHARE_GROUP if DEFAULT_SHARE_GROUP in names else ""
         return GroupSpec(names=names, reference=reference, not_stated=not_stated, mapping=mapping,
                          share_group=share_group)
 

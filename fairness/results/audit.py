@@ -555,7 +555,7 @@ def _audit_from_cube(cube, *, facts, quarantine, benchmarks, reference, alpha, m
     if _share_group() not in _groups_in_force():  # a place whose groups have no "Black" and name no other
         skipped["black_share"] = (
             "not assessable: the profile's [groups] share_group is not set and its groups have no 'Black' "
-            f"to take by default (group in force: {_share_group() or 'none'}); "
+            "to take by default; "
             f"set [groups] share_group to one of: {', '.join(_groups_in_force())}")
     metric_counts = {metric: borough_metric_counts(cube, metric, benchmark=rate_benchmark)
                      for metric in BOROUGH_METRICS if metric not in skipped}

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from fairness.definitions import fill_words
+from fairness.definitions import DEFAULT_SHARE_GROUP, fill_words
+from fairness.quarters import quarter_before
 
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
@@ -87,7 +88,7 @@ class Place:
     unit_singular: str = "person"
     profile: str = "london-gvm"
     #: the group whose share of the list is compared across areas (the profile's [groups] share_group)
-    share_group: str = "Black"
+    share_group: str = DEFAULT_SHARE_GROUP
 
     @property
     def counted(self) -> str:
@@ -685,7 +686,7 @@ def trend_sentence(res: AuditResult) -> str | None:
     prev = v - d
     pct = 100 * d / prev if prev else None
     change = ("no change" if d == 0 else f"{abs(pct):.0f}% {'more' if d > 0 else 'fewer'}") if pct is not None else "none a year earlier"
-    year_before = str(pd.Period(res.quarter, freq="Q") - 4)
+    year_before = quarter_before(res.quarter, 4)
     return (f"The list held {_list_size(res, v)} {place(res).counted} in {res.quarter}, against {_list_size(res, prev)} a year "
             f"earlier in {year_before} ({change}); these are complete counts of the list, so they carry no interval.")
 
