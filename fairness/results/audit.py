@@ -311,6 +311,9 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
 
     params = {**result.parameters, "input": "records", "profile": p.name, "period": q, "pooled": pooled,
               "place": p.place.name, "place_people": p.place.people,
+              # the group whose share is compared ("" if none), so a reader of the JSON alone (the trend
+              # appendix of a profile read from a path) knows it
+              "share_group": p.groups.share_group,
               # the profile's words, so a publication check of the JSON alone knows them (no path)
               "vocabulary": {"areas": [*p.area_names, p.place.name, f"All {p.place.area_word_plural}"],
                              "groups": list(p.groups.all), "age_bands": [b[0] for b in p.age.bands],

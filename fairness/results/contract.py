@@ -82,7 +82,8 @@ RESULT_FIELDS: tuple[ResultField, ...] = (
     ResultField("mode", "str", "mode", '"internal" or "publication" (disclosure control applied)'),
     ResultField("parameters", "dict", "parameters", "quarter, benchmarks, reference, alpha, method, adjust, no_risk; "
                 "under a profile also input, profile, period, pooled (true: no snapshots, audited as one list), "
-                "place, place_people, vocabulary"),
+                "place, place_people, share_group (the group whose share is compared across areas; \"\" if none), "
+                "vocabulary"),
     ResultField("band_status", "str", "band_performance_status", "band performance: assessed or not assessable"),
     ResultField("band_reason", "str", "band_performance_reason", "why band performance is not assessable"),
     ResultField("notes", "tuple of str", "notes", "assumptions of the benchmarks and anything not estimable"),

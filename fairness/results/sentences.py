@@ -157,7 +157,9 @@ def place(parameters: Any = None) -> Place:
             areas = every[-1][4:] if every else "areas"
             return Place(str(p["place"]), str(p.get("place_people") or f"residents of {p['place']}"),
                          areas[:-1] if areas.endswith("s") else areas, areas, "the police", "list",
-                         "people listed", "person", str(p["profile"]))
+                         "people listed", "person", str(p["profile"]),
+                         # recorded by audits since it was added; older files: London's default
+                         str(p["share_group"]) if p.get("share_group") is not None else "Black")
     name = str(p.get("place") or "London")
     people = str(p.get("place_people") or ("Londoners" if name == "London" else f"residents of {name}"))
     return Place(name, people)
