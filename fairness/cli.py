@@ -326,7 +326,8 @@ def _args_report(p: argparse.ArgumentParser) -> None:
         "--quarter",
         action="append",
         metavar="Q",
-        help="quarter to report, e.g. 2018Q4, or 'latest'; repeat for several (default: latest)",
+        help="quarter to report, e.g. 2018Q4, or 'latest'; repeat for several (default: latest). A pooled "
+        "list (no snapshots) has no quarters: it is reported as supplied, in <out>/pooled/",
     )
     which.add_argument("--all", action="store_true", help="every quarter in the file")
     p.add_argument(
@@ -408,7 +409,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise
         # logged before any output is written: if the audit log cannot be written, nothing is
         _log_read(args, info.validation, outputs=[args.out])
-        report.refuse_pooled(info, args.quarter or ["latest"], profile=args.profile)  # before any notebook runs
+        # a pooled list is reported as supplied (<out>/pooled/); --quarter Q of it is refused before any notebook runs
+        report.refuse_pooled(info, args.quarter or ["latest"], profile=args.profile)
         outcomes = report.run_reports(
             info,
             args.quarter or ["latest"],

@@ -1,18 +1,28 @@
-"""`fairness report` of a pooled list (no snapshots): refused at once, before any notebook runs.
+"""`fairness report` of a pooled list (no snapshots): reported as supplied, in ``<out>/pooled/``.
 
 A pooled list (no ``snapshot_date`` column, or one date where the profile
 declares ``snapshots = false``) is audited as one period, "pooled"
-(tests/test_audit_profiles.py), but the quarterly report needs quarters. The
-runner says so, names the file and what to run instead, and writes nothing.
-The ten-person city list and its profile are those of tests/test_audit_profiles.py.
+(tests/test_audit_profiles.py). Its report and briefing are of the list as
+supplied: no quarter in the words, no trend (one sentence says why), and a
+folder of its own that the trend appendix leaves out. Asking for a quarter of
+it is refused before any notebook runs. The ten-person city list and its
+profile are those of tests/test_audit_profiles.py; the slow test renders a
+280-search pooled list of the england-wales-forces profile for real.
 """
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
+import pandas as pd
 import pytest
 
+import fairness
 from fairness.cli import main
-from fairness.report.runner import ERR_POOLED, inspect_matrix, run_reports
+from fairness.report import format as fr
+from fairness.report.runner import ERR_POOLED, inspect_matrix, refuse_pooled, resolve_quarters, run_reports
+from fairness.results import sentences as S
 from tests.test_audit_profiles import CITY, _city
 
 POOLED_CITY = CITY.replace("snapshots = true", "snapshots = false")
@@ -26,47 +36,47 @@ def _no_dates(tmp_path):
     return profile, path
 
 
-def test_report_of_a_list_without_snapshot_dates_is_refused_by_the_command_line(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def pooled_audit(tmp_path_factory):
+    """The ten-person city list audited pooled (internal mode: every count shown)."""
+    profile, path = _no_dates(tmp_path_factory.mktemp("pooled"))
+    return fairness.audit(path, profile=profile)
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+def test_a_quarter_of_a_pooled_list_is_refused_before_anything_is_written(tmp_path, capsys):
     profile, path = _no_dates(tmp_path)
     out = tmp_path / "reports"
-    code = main(["report", "--matrix", str(path), "--profile", str(profile), "--out", str(out), "--no-pdf"])
+    code = main(["report", "--matrix", str(path), "--profile", str(profile), "--quarter", "2020Q1",
+                 "--out", str(out), "--no-pdf"])
     assert code == 2  # README's exit codes: 2, the input or the run cannot be used
-    err = capsys.readouterr().err
-    assert err.startswith(f"fairness report: error: {path.resolve()}: a pooled list (no snapshot_date column), "
-                          "so it has no quarter to report; the quarterly report needs snapshots.")
-    assert f"fairness audit {path.resolve()} --profile {profile} --mode publication --json OUT.json" in err
+    assert capsys.readouterr().err.startswith(
+        f"fairness report: error: {path.resolve()}: a pooled list (no snapshot_date column) has no quarters, so "
+        "--quarter 2020Q1 cannot be reported; leave --quarter out to report the list as supplied (in pooled/)")
     assert not out.exists()  # refused before the report folder was made or any notebook ran
 
 
-def test_report_of_a_pooled_list_with_a_quarter_says_a_pooled_list_has_no_quarters(tmp_path, capsys):
-    profile, path = _no_dates(tmp_path)
-    code = main(["report", "--matrix", str(path), "--profile", str(profile), "--quarter", "2020Q1",
-                 "--out", str(tmp_path / "reports"), "--no-pdf"])
-    assert code == 2
-    assert "(a pooled list has no quarters: --quarter 2020Q1 cannot be reported)" in capsys.readouterr().err
-
-
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_one_snapshot_date_under_a_profile_without_snapshots_is_pooled_and_refused_from_python(tmp_path, suffix):
+def test_one_snapshot_date_under_a_profile_without_snapshots_is_pooled_and_reported_as_pooled(tmp_path, suffix):
     """As fairness.audit decides it: one date, and the profile says snapshots = false (its audit's
-    quarter is "pooled", not 2020Q1); from Python, run_reports and render_quarter refuse it alike."""
+    quarter is "pooled", not 2020Q1); latest and pooled are the list as supplied, a quarter is refused."""
     profile, rows = _city(tmp_path, text=POOLED_CITY)
     path = tmp_path / f"one_date{suffix}"
     rows.to_csv(path, index=False) if suffix == ".csv" else rows.to_parquet(path, index=False)
     info = inspect_matrix(path, profile=profile)
     assert info.pooled == "one snapshot date, and its profile declares snapshots = false"
     assert info.quarters == ("pooled",)
-    with pytest.raises(ValueError, match="a pooled list .one snapshot date, and its profile declares snapshots = "
-                                         "false., so it has no quarter to report") as caught:
-        run_reports(path, out_dir=tmp_path / "reports", pdf=False, parameters={"profile": str(profile)})
-    assert str(caught.value) == ERR_POOLED.format(
-        source=path.resolve(), why=info.pooled, asked="", profile=f" --profile {profile}")
+    refuse_pooled(info, ["latest"])
+    refuse_pooled(info, ["Pooled"])  # nothing raised: both are the list as supplied
+    assert resolve_quarters(["latest"], info.quarters) == resolve_quarters([" pooled "], info.quarters) == ["pooled"]
+    assert resolve_quarters([], info.quarters, all_quarters=True) == ["pooled"]
+    with pytest.raises(ValueError) as caught:
+        run_reports(path, ["2020Q1"], out_dir=tmp_path / "reports", pdf=False, parameters={"profile": str(profile)})
+    assert str(caught.value) == ERR_POOLED.format(source=path.resolve(), why=info.pooled, asked="2020Q1",
+                                                  folder="pooled")
     assert not (tmp_path / "reports").exists()
-
-    from fairness.report.runner import render_quarter
-
-    with pytest.raises(ValueError, match="has no quarter to report"):
-        render_quarter(info, "latest", out_dir=tmp_path / "reports", pdf=False, parameters={"profile": str(profile)})
 
 
 def test_the_same_list_with_snapshots_declared_is_not_pooled(tmp_path):
@@ -75,3 +85,127 @@ def test_the_same_list_with_snapshots_declared_is_not_pooled(tmp_path):
     rows.to_csv(path, index=False)
     info = inspect_matrix(path, profile=profile)
     assert info.pooled == "" and info.quarters == ("2020Q1",)
+    refuse_pooled(info, ["2020Q1"])  # a list with snapshots: any quarter may be asked
+    with pytest.raises(ValueError, match="quarter pooled is not in"):
+        resolve_quarters(["pooled"], info.quarters)
+
+
+# --------------------------------------------------------------------------- the folder
+
+
+def test_the_pooled_folder_is_a_report_folder_that_the_trend_appendix_leaves_out(tmp_path):
+    from fairness.report.appendix import collect_metrics, write_trend_appendix
+    from fairness.report.layout import POOLED_DIR, QUARTER_DIR, REPORT_DIR
+    from fairness.report.runner import _foreign_entries
+    from fairness.report.swap import clean_stale
+
+    assert POOLED_DIR == "pooled" and REPORT_DIR.match("pooled") and REPORT_DIR.match("2018Q4")
+    assert not QUARTER_DIR.match("pooled") and not REPORT_DIR.match("pooled2") and not REPORT_DIR.match("Pooled")
+    out = tmp_path / "reports"
+    (out / "pooled").mkdir(parents=True)
+    (out / "pooled" / "metrics.json").write_text(json.dumps({"quarter": "pooled", "mode": "publication"}))
+    (out / ".pooled.lock").touch()
+    (out / ".pooled.tmp-abc").mkdir()  # left by a killed run
+    (out / "notes.txt").touch()
+    assert _foreign_entries(out) == ["notes.txt"]  # the pooled report, its lock and its run are a report's
+    assert clean_stale(out) == [".pooled.tmp-abc"]
+    assert collect_metrics(out).empty  # one period: nothing to draw a trend of
+    assert write_trend_appendix(out) is None
+
+
+# --------------------------------------------------------------------------- the words
+
+
+def test_the_title_names_the_list_as_supplied_not_a_quarter(pooled_audit):
+    res = pooled_audit
+    assert res.quarter == "pooled" and S.is_pooled(res) and S.period(res) == "the list as supplied"
+    block = fr.title_block(res)
+    assert block.text.startswith("Gang list oversight report: the list as supplied\n"
+                                 "The list as supplied, not broken down by quarter: 10 people on the list.")
+    assert "Quarter pooled" not in block.text and ": pooled" not in block.text
+    # a list with quarters keeps its words
+    assert "Quarter 2018Q4: 1,234 people on the list." in fr.title_block(
+        SimpleNamespace(quarter="2018Q4", n=1234, parameters={}, mode="publication", source="m.csv")).text
+
+
+def test_the_sentences_say_the_list_as_supplied(pooled_audit):
+    res = pooled_audit
+    text = S.representation_sentence(res)
+    # Black: P1, P2 and P6 of the 10 people (tests/test_audit_profiles.py CITY_ROWS)
+    assert text.startswith("The list as supplied (not broken down by quarter) held 10 people; Black people were "
+                           "30.0%")
+    assert "In pooled" not in text
+    assert S.trend_sentence(res) is None  # no year before: no comparison
+    assert fr.fill(res, "Each row is one such check for {period}.") == \
+        "Each row is one such check for the list as supplied."
+    assert fr.fill(SimpleNamespace(quarter="2018Q4", parameters={}), "for {period}") == "for this quarter"
+    assert "In pooled" not in " ".join(res.headline())
+
+
+def test_a_pooled_report_has_no_trend_and_says_why(pooled_audit):
+    res = pooled_audit
+    assert not fr.assessable(res, "trends")
+    assert fr.not_assessable(res, "trends").text == fr.NO_TREND_POOLED
+    assert fr.NO_TREND_POOLED.startswith("Not shown: there is no trend to show. The list was supplied as one list, "
+                                         "not as quarterly snapshots")
+    assert str(fr.trends_intro(res)) == '<h2 id="trends">7. Trends</h2>'  # the heading, then the sentence why
+    ew = SimpleNamespace(quarter="2018Q4", parameters={"profile": "england-wales-forces"},
+                         trends=pd.DataFrame({"metric": ["listed"]}))
+    assert fr.assessable(ew, "trends") and str(fr.trends_intro(ew)).startswith(
+        '<h2 id="trends">7. Trends</h2>\n\nEvery quarter up to this report\'s quarter')
+
+
+def test_the_provenance_gives_the_period_not_a_quarter(pooled_audit):
+    rows = dict(fr.provenance_table(pooled_audit, run_time="2026-01-01T00:00:00+00:00").frame.values.tolist())
+    assert rows["Period reported"] == "the list as supplied (a pooled list: no snapshots, so no quarters)"
+    assert rows["People listed in the list"] == "10"
+    assert rows["Quarters used"] == "none: the list has no snapshots"
+    assert "Quarter reported" not in rows
+
+
+def test_the_report_notebook_takes_its_trend_heading_and_period_words_from_the_result():
+    from pathlib import Path
+
+    nb = Path(fr.__file__).parents[2] / "notebooks" / "quarterly_oversight_report.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(nb.read_text(encoding="utf-8"))["cells"]]
+    assert "fr.trends_intro(res)" in cells
+    assert not any("this quarter" in c for c in cells)  # {period}: "this quarter", or the list as supplied
+
+
+# --------------------------------------------------------------------------- rendered for real
+
+
+@pytest.mark.slow
+def test_a_pooled_list_renders_a_report_and_a_briefing(tmp_path, capsys):
+    """280 searches of the england-wales-forces profile's synthetic list (its last quarter), without the
+    snapshot_date column: the command renders the report and the briefing (HTML and PDF) into pooled/."""
+    from fairness import synth
+
+    src = tmp_path / "ew.csv"
+    synth.write(synth.generate("small", seed=1, profile="england-wales-forces"), src)
+    rows = pd.read_csv(src, dtype=str, keep_default_na=False)
+    last = rows[rows["snapshot_date"] == rows["snapshot_date"].max()].drop(columns="snapshot_date")
+    path = tmp_path / "pooled.csv"
+    last.to_csv(path, index=False)
+    out = tmp_path / "reports"
+    code = main(["report", "--matrix", str(path), "--profile", "england-wales-forces", "--briefing",
+                 "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "a pooled list (no snapshot_date column), no quarters; reporting the list as supplied" in printed
+    folder = out / "pooled"
+    assert {"report.html", "briefing.html", "metrics.json"} <= {p.name for p in folder.iterdir()}
+    assert not (out / "trend_appendix.html").exists()
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["quarter"] == "pooled" and metrics["n"] == len(last) == 280
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    briefing = (folder / "briefing.html").read_text(encoding="utf-8")
+    assert "Stop and search oversight report: the list as supplied</h1>" in report
+    assert "The list as supplied, not broken down by quarter: 280 searches on the list." in report
+    assert "Not shown: there is no trend to show." in report and "Figure 8." not in report
+    assert "Scrutiny briefing: the list as supplied</h1>" in briefing
+    for page in (report, briefing):
+        assert "Quarter pooled" not in page and "In pooled" not in page and ": pooled" not in page
+    if (folder / "report.pdf").exists():  # WeasyPrint installed (the pdf extra): the briefing fits its two pages
+        assert "briefing.pdf 2 pages" in printed or "briefing.pdf 1 page" in printed
+        assert "warning" not in printed

@@ -39,7 +39,15 @@ import pandas as pd
 
 from fairness.definitions import fill_words
 from fairness.errors import RowLevelColumnError
-from fairness.results.sentences import Place, direction, is_withheld, place
+from fairness.results.sentences import (
+    POOLED_PERIOD,
+    Place,
+    direction,
+    is_pooled,
+    is_withheld,
+    period,
+    place,
+)
 from fairness.results.sentences import fmt_ratio as sfmt_ratio
 from fairness.results.sentences import fmt_share as sfmt_share
 
@@ -103,6 +111,8 @@ __all__ = [
     "suppression_table",
     "title_block",
     "trend_table",
+    "trends_intro",
+    "NO_TREND_POOLED",
 ]
 
 Mode = Literal["publication", "internal"]
@@ -1020,7 +1030,7 @@ def suppression_table(res: object) -> Markupish | Table:
         return Markupish(f'<p class="muted">{html.escape(text)}</p>', text)
     s = getattr(res, "suppression", pd.DataFrame())
     if not isinstance(s, pd.DataFrame) or s.empty:
-        text = "No table of this quarter holds a number that disclosure control applies to."
+        text = fill(res, "No table of {period} holds a number that disclosure control applies to.")
         return Markupish(f"<p>{html.escape(text)}</p>", text)
     names = _col(s, "table", "").map(_text)
     out = pd.DataFrame({
@@ -1145,7 +1155,7 @@ def methods_notes(res: object) -> Markupish:
     """The audit's own caveats (benchmark assumptions, estimates that failed)."""
     notes = [_text(n) for n in (getattr(res, "notes", ()) or ())]
     if not notes:
-        notes = ["The audit recorded no further caveats for this quarter."]
+        notes = [fill(res, "The audit recorded no further caveats for {period}.")]
     return _bullets(notes)
 
 
@@ -1175,8 +1185,8 @@ def fill(res: object, text: str, *, london: str | None = None) -> str:
     ``{place}``, ``{people}``, ``{area}``, ``{areas}``, ``{Area}``, ``{Areas}``,
     ``{police}``, ``{list}``, ``{List}``, ``{unit}``, ``{Unit}``,
     ``{unit_singular}``, ``{share_group}`` (the group whose share of the list is
-    compared across areas) and ``{benchmark}`` (the headline benchmark's label)
-    are filled in; any other brace is left as it is. Where the default
+    compared across areas), ``{benchmark}`` (the headline benchmark's label) and
+    ``{period}`` ("this quarter"; "the list as supplied" for a pooled list) are filled in; any other brace is left as it is. Where the default
     ``london-gvm`` profile says more than the general text can (the matrix's
     published history), ``{{London's words|everyone else's}}`` gives both in
     one text: the first for the default profile, the second for any other
@@ -1198,6 +1208,7 @@ def fill(res: object, text: str, *, london: str | None = None) -> str:
     words = where.words()
     rep = getattr(res, "representation", None)
     words["benchmark"] = (_first(rep, "benchmark_label") if isinstance(rep, pd.DataFrame) else "") or "the benchmark"
+    words["period"] = POOLED_PERIOD if is_pooled(res) else "this quarter"
     # the choices first, then the words: a word the profile writes (a benchmark's label) may hold
     # "|" or a brace, which must not be read as part of a choice
     text = _ALTERNATIVES.sub(lambda m: m.group(1) if where.is_default else m.group(2), text)
@@ -1243,10 +1254,13 @@ def assessable(res: object, section: str) -> bool:
 
     With another profile a section is shown when the audit filled its table
     (:data:`SECTION_TABLES`); the data-protection checks when at least one was
-    assessable. Otherwise :func:`not_assessable` says so in one sentence.
+    assessable. Otherwise :func:`not_assessable` says so in one sentence. The
+    trends are never shown for a pooled list (any profile): it has one period.
     """
     if section not in SECTION_TABLES:
         raise ValueError(f"unknown section {section!r}; valid: {', '.join(SECTION_TABLES)}")
+    if section == "trends" and is_pooled(res):
+        return False  # one period, the list as supplied: no trend (:data:`NO_TREND_POOLED`)
     if place(res).is_default:
         return True
     table = getattr(res, SECTION_TABLES[section][0], None)
@@ -1276,14 +1290,34 @@ def _reason(res: object, section: str) -> str:
     return ""
 
 
+#: Why a pooled list's report has no trend, in place of the trend charts and table.
+NO_TREND_POOLED = ("Not shown: there is no trend to show. The list was supplied as one list, not as quarterly "
+                   "snapshots, so it is one period and cannot be broken down by quarter: every figure in this "
+                   "report is of the list as supplied. A list supplied as quarterly snapshots has a report for "
+                   "each quarter, and a trend across them.")
+
+
 def not_assessable(res: object, section: str) -> Markupish:
     """One sentence saying that a section cannot be shown for this profile yet (see :func:`assessable`)."""
+    if section == "trends" and is_pooled(res):
+        return Markupish(f'<p class="not-assessable">{html.escape(NO_TREND_POOLED)}</p>', NO_TREND_POOLED)
     what = fill(res, SECTION_TABLES[section][1])
     reason = _reason(res, section)
     text = (f"Not shown: {what} cannot be assessed for this audit ({reason})." if reason else
             f"Not shown: {what} cannot be assessed yet for an audit with profile {place(res).profile!r}; "
             "it runs with the london-gvm profile only for now.")
     return Markupish(f'<p class="not-assessable">{html.escape(text)}</p>', text)
+
+
+def trends_intro(res: object) -> Prose:
+    """The heading of the report's trends section and what its charts show; for a pooled list the
+    heading only (:func:`not_assessable` then says why there is no trend)."""
+    head = '<h2 id="trends">7. Trends</h2>'
+    if is_pooled(res):
+        return Prose(head)
+    return Prose(f"{head}\n\nEvery quarter up to this report's quarter, with intervals and the rolling four-quarter "
+                 "value; later quarters are not shown. A gap in a line is a quarter with no data. Differences "
+                 "between quarters are only meaningful where the intervals do not overlap much.")
 
 
 def is_synthetic(res: object) -> bool:
@@ -1317,7 +1351,7 @@ def title_block(res: object, *, title: str | None = None, lede: str | None = Non
     where = place(res)
     if title is None:
         title = f"{list_title(where)} oversight report"
-    quarter = _text(getattr(res, "quarter", ""))
+    quarter = period(_text(getattr(res, "quarter", "")))
     n = fmt_int(getattr(res, "n", None))
     mode = _mode_of(res)
     w = where.words()
@@ -1327,7 +1361,9 @@ def title_block(res: object, *, title: str | None = None, lede: str | None = Non
             f"with no risk, at differences between {w['areas']}, at how well the risk bands work and at "
             "data-protection failures."
         )
-    lede = f"Quarter {quarter}: {n} {where.counted} on the list. {lede}".strip()
+    # a pooled list (no snapshots) has no quarter: the report is of the list as supplied
+    when = "The list as supplied, not broken down by quarter" if is_pooled(res) else f"Quarter {quarter}"
+    lede = f"{when}: {n} {where.counted} on the list. {lede}".strip()
     strip = ""
     if is_synthetic(res):
         strip = (
@@ -1431,7 +1467,8 @@ def questions_for_force(res: object, *, group: str | None = None) -> Markupish:
                        london="What has changed since the ICO's 2018 enforcement notice, and when will each be put right?")
             )
     if not qs:
-        qs.append("The figures in this quarter raise no specific question; ask the force to confirm the review dates.")
+        qs.append(fill(res, "The figures in {period} raise no specific question; ask the force to confirm the "
+                            "review dates."))
     return Markupish(
         '<div class="note-box questions"><ol>'
         + "".join(f"<li>{html.escape(q)}</li>" for q in qs)
@@ -1471,9 +1508,12 @@ def provenance_table(
         ("Rows in the file", fmt_int(n_rows)),
         ("Rows used", fmt_int(used)),
         ("Rows quarantined", fmt_int(quarantined)),
-        ("Quarter reported", _text(getattr(res, "quarter", ""))),
-        (f"{_words(res)['Unit']} in that quarter", fmt_int(getattr(res, "n", None))),
-        ("Quarters used", f"{len(quarters)} ({quarters[0]} to {quarters[-1]})" if quarters else DASH),
+        *([("Period reported", f"{POOLED_PERIOD} (a pooled list: no snapshots, so no quarters)"),
+           (f"{_words(res)['Unit']} in the list", fmt_int(getattr(res, "n", None))),
+           ("Quarters used", "none: the list has no snapshots")] if is_pooled(res) else
+          [("Quarter reported", _text(getattr(res, "quarter", ""))),
+           (f"{_words(res)['Unit']} in that quarter", fmt_int(getattr(res, "n", None))),
+           ("Quarters used", f"{len(quarters)} ({quarters[0]} to {quarters[-1]})" if quarters else DASH)]),
         ("Mode", mode),
         ("fairness-audit version", __version__),
         ("Python", platform.python_version()),

@@ -87,7 +87,8 @@ from fairness.report.layout import (
     FAILED_DIR_ENV,
     INTERNAL_OUT,
     METRICS_FILE,
-    QUARTER_DIR,
+    POOLED_DIR,
+    REPORT_DIR,
     REPORT_STEM,
     TREND_APPENDIX,
 )
@@ -145,9 +146,10 @@ __all__ = [
 ]
 
 ERR_NO_QUARTERS = "{source}: no valid rows, so no quarter to report"
-#: ``fairness report`` of a pooled list (no snapshots): refused before any notebook runs.
-ERR_POOLED = ("{source}: a pooled list ({why}), so it has no quarter to report{asked}; the quarterly report "
-              "needs snapshots. Audit it instead: fairness audit {source}{profile} --mode publication --json OUT.json")
+#: ``fairness report --quarter Q`` of a pooled list (no snapshots): refused before any notebook runs. Without
+#: ``--quarter`` (or with ``latest``) the list is reported as supplied, in ``<out>/pooled/``.
+ERR_POOLED = ("{source}: a pooled list ({why}) has no quarters, so --quarter {asked} cannot be reported; leave "
+              "--quarter out to report the list as supplied (in {folder}/)")
 ERR_UNKNOWN_QUARTER = "quarter {quarter} is not in {source}; it has {available}"
 ERR_NO_METRICS = "the notebook finished but did not write {file} (its metrics_path parameter)"
 ERR_BRIEFING_PAGES = "the briefing prints to {pages} pages; at most {limit} are allowed"
@@ -229,16 +231,15 @@ def _pooled(res: Any, profile: Any) -> str:
 
 
 def refuse_pooled(info: MatrixInfo, quarters: Sequence[str] = ("latest",), *, profile: Any = None) -> None:
-    """Raise ``ValueError`` (:data:`ERR_POOLED`) if ``info`` is a pooled list: it has no quarter to
-    report, and the message says what to run instead (``fairness audit ... --mode publication``)."""
+    """Raise ``ValueError`` (:data:`ERR_POOLED`) if ``info`` is a pooled list and ``quarters`` names a
+    quarter: a pooled list has none. ``latest`` (the default) and ``pooled`` report the list as
+    supplied, in ``<out>/pooled/``; a list with snapshots passes whatever is asked."""
     why = getattr(info, "pooled", "")  # "" for a list with snapshots
     if not why:
         return
-    asked = [str(q) for q in quarters if str(q).strip().lower() != "latest"]
-    name = profile if isinstance(profile, (str, os.PathLike)) else getattr(profile, "name", None)
-    raise ValueError(ERR_POOLED.format(
-        source=info.path, why=why, profile=f" --profile {name}" if name else "",
-        asked=f" (a pooled list has no quarters: --quarter {', '.join(asked)} cannot be reported)" if asked else ""))
+    asked = [str(q) for q in quarters if str(q).strip().lower() not in ("latest", POOLED)]
+    if asked:
+        raise ValueError(ERR_POOLED.format(source=info.path, why=why, asked=", ".join(asked), folder=POOLED_DIR))
 
 
 def _list_title(profile: Any) -> str:
@@ -266,7 +267,8 @@ def resolve_quarters(
         return list(available)
     out: list[str] = []
     for q in requested:
-        label = available[-1] if str(q).strip().lower() == "latest" else normalise_quarter(q)
+        asked = str(q).strip().lower()
+        label = available[-1] if asked == "latest" else POOLED if asked == POOLED else normalise_quarter(q)
         if label not in available:
             shown = f"{len(available)} quarters, {available[0]} to {available[-1]}"
             raise ValueError(ERR_UNKNOWN_QUARTER.format(quarter=label, source=source, available=shown))
@@ -288,9 +290,9 @@ def _foreign_entries(out: Path) -> list[str]:
     for entry in out.iterdir():
         name = entry.name
         bare = name[1:] if name.startswith(".") else name
-        if name in own or QUARTER_DIR.match(name) or (
-            name.startswith(".") and (QUARTER_DIR.match(bare[:6]) or bare.startswith("trend_appendix"))):
-            continue  # a quarter, the appendix, or a lock / temporary folder of a run
+        if name in own or REPORT_DIR.match(name) or (
+            name.startswith(".") and (REPORT_DIR.match(bare.split(".", 1)[0]) or bare.startswith("trend_appendix"))):
+            continue  # a quarter (or a pooled list's report), the appendix, or a lock / temporary folder of a run
         foreign.append(name + ("/" if entry.is_dir() else ""))
     return sorted(foreign)
 
@@ -433,7 +435,10 @@ def _render_into(
 ) -> ReportOutcome:
     run_time = datetime.now(UTC).isoformat(timespec="seconds")
     handed: dict[str, Path] = {}
-    title_base = f"{_list_title(parameters.get('profile'))} oversight report, {quarter}"
+    from fairness.results.sentences import period
+
+    when = period(quarter)  # a pooled list: "the list as supplied", not its label
+    title_base = f"{_list_title(parameters.get('profile'))} oversight report, {when}"
     pages: dict[str, int] = {}
     warnings: list[str] = []
     current = jobs[0]
@@ -458,7 +463,7 @@ def _render_into(
             import nbformat
 
             nb = nbformat.read(tmp / f"{stem}.ipynb", as_version=4)
-            title = title_base if kind == "report" else f"Scrutiny briefing, {quarter}"
+            title = title_base if kind == "report" else f"Scrutiny briefing, {when}"
             page = render_html(nb, title=title, mode=mode, kind=kind)  # type: ignore[arg-type]
             (tmp / f"{stem}.html").write_text(page, encoding="utf-8")
         if mode == "publication":
@@ -687,7 +692,11 @@ def run_reports(
     t0 = time.monotonic()
     outcomes: list[ReportOutcome] = []
     n = len(todo)
-    echo(f"{info.path.name}: {len(info.quarters)} quarters; reporting {n} in {mode} mode into {out}/")
+    if info.pooled:
+        echo(f"{info.path.name}: a pooled list ({info.pooled}), no quarters; reporting the list as supplied "
+             f"in {mode} mode into {out / POOLED_DIR}/")
+    else:
+        echo(f"{info.path.name}: {len(info.quarters)} quarters; reporting {n} in {mode} mode into {out}/")
     for i, q in enumerate(todo, 1):
         echo(f"[{i}/{n}] {q}: running {Path(notebook).name}{' and the briefing' if briefing else ''} …")
         try:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from fairness.report.layout import QUARTER_DIR
+from fairness.report.layout import REPORT_DIR
 
 __all__ = ["clean_stale", "fsync_tree", "locked", "recover", "replace_dir", "write_atomically"]
 
@@ -142,7 +142,7 @@ def clean_stale(out: Path) -> list[str]:
     removed: list[str] = []
     for p in sorted(out.glob(".*.tmp-*")) if out.is_dir() else []:
         quarter = p.name[1:].split(".tmp-", 1)[0]
-        if not QUARTER_DIR.match(quarter) or not p.is_dir():
+        if not REPORT_DIR.match(quarter) or not p.is_dir():
             continue
         try:
             fd = os.open(out / f".{quarter}.lock", os.O_RDWR | os.O_CREAT, 0o600)

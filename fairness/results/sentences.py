@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "PARITY_BAND",
+    "POOLED_PERIOD",
     "Place",
     "borough_sentence",
     "checks_sentence",
@@ -54,11 +55,13 @@ __all__ = [
     "fmt_p",
     "fraction_words",
     "headline_sentences",
+    "is_pooled",
     "is_withheld",
     "main_points",
     "no_risk_sentence",
     "place",
     "rate_sentence",
+    "period",
     "ratio_sentences",
     "representation_sentence",
     "trend_sentence",
@@ -163,6 +166,28 @@ def place(parameters: Any = None) -> Place:
     name = str(p.get("place") or "London")
     people = str(p.get("place_people") or ("Londoners" if name == "London" else f"residents of {name}"))
     return Place(name, people)
+
+
+#: How a pooled list's period reads (it has no quarter; "pooled" is its label in the data, not a word for readers).
+POOLED_PERIOD = "the list as supplied"
+
+
+def is_pooled(res: Any) -> bool:
+    """True for the audit of a pooled list (no snapshots: its quarter is "pooled"), or for that label itself."""
+    from fairness.quarters import POOLED
+
+    return str(res if isinstance(res, str) else getattr(res, "quarter", "")) == POOLED
+
+
+def period(res: Any) -> str:
+    """The period an audit covers, as a report names it: its quarter, or :data:`POOLED_PERIOD` for a
+    pooled list (``res``: an audit result, or its quarter label).
+
+    >>> period("2018Q4"), period("pooled")
+    ('2018Q4', 'the list as supplied')
+    """
+    label = str(res if isinstance(res, str) else getattr(res, "quarter", ""))
+    return POOLED_PERIOD if is_pooled(label) else label
 
 
 def _people(group: str, where: Place) -> str:
@@ -500,7 +525,9 @@ def representation_sentence(res: AuditResult, *, group: str | None = None, short
     size = _list_size(res, res.n)
     where = place(res)
     one, many = ("person", "people") if where.is_default else (where.unit_singular, where.unit)
-    listed = f"In {res.quarter}, {size} {one + ' was' if size == '1' else many + ' were'} on the list"
+    listed = (f"The list as supplied (not broken down by quarter) held {size} {one if size == '1' else where.counted}"
+              if is_pooled(res) else
+              f"In {res.quarter}, {size} {one + ' was' if size == '1' else many + ' were'} on the list")
     those = "those listed" if where.is_default else f"the {where.unit}"
     if _hidden(rep["count"]) or _hidden(rep["share"]):
         return (f"{listed}; the number of them who were {group} is suppressed (a small count, or one that "
@@ -676,7 +703,7 @@ def dispersion_sentence(res: AuditResult, metric: str = "no_risk_share") -> str 
 def trend_sentence(res: AuditResult) -> str | None:
     """The list size against a year earlier (complete counts: no interval)."""
     t = res.trends
-    if t is None or len(t) == 0:
+    if t is None or len(t) == 0 or is_pooled(res):  # a pooled list has no year before
         return None
     listed = t[t["metric"] == "listed"]
     cur = listed[listed["quarter"].astype(str) == res.quarter]
