@@ -21,7 +21,13 @@ import pytest
 import fairness
 from fairness.cli import main
 from fairness.report import format as fr
-from fairness.report.runner import ERR_POOLED, inspect_matrix, refuse_pooled, resolve_quarters, run_reports
+from fairness.report.runner import (
+    ERR_POOLED,
+    inspect_matrix,
+    refuse_pooled,
+    resolve_quarters,
+    run_reports,
+)
 from fairness.results import sentences as S
 from tests.test_audit_profiles import CITY, _city
 

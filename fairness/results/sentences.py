@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from fairness.definitions import DEFAULT_SHARE_GROUP, fill_words
-from fairness.quarters import quarter_before
+from fairness.quarters import POOLED, quarter_before
 
 if TYPE_CHECKING:  # pragma: no cover
     from fairness.results.audit import AuditResult
@@ -162,7 +162,7 @@ def place(parameters: Any = None) -> Place:
                          areas[:-1] if areas.endswith("s") else areas, areas, "the police", "list",
                          "people listed", "person", str(p["profile"]),
                          # recorded by audits since it was added; older files: London's default
-                         str(p["share_group"]) if p.get("share_group") is not None else "Black")
+                         str(p["share_group"]) if p.get("share_group") is not None else DEFAULT_SHARE_GROUP)
     name = str(p.get("place") or "London")
     people = str(p.get("place_people") or ("Londoners" if name == "London" else f"residents of {name}"))
     return Place(name, people)
@@ -174,8 +174,6 @@ POOLED_PERIOD = "the list as supplied"
 
 def is_pooled(res: Any) -> bool:
     """True for the audit of a pooled list (no snapshots: its quarter is "pooled"), or for that label itself."""
-    from fairness.quarters import POOLED
-
     return str(res if isinstance(res, str) else getattr(res, "quarter", "")) == POOLED
 
 
