@@ -620,3 +620,21 @@ def test_sum_and_min_groups_in_order_of_first_appearance_like_pandas():
     assert _sum_and_min_by(floats, keys)["first"].tolist() == [9.0, 2.0, 4.0]
     gap = frame.assign(borough=[None, "A", "A", "A"])  # (Q1, B)'s key missing: that row is dropped
     assert _sum_and_min_by(gap, keys)[["quarter", "units"]].values.tolist() == [["Q2", 7], ["Q1", 5]]
+
+
+def test_counted_grid_cannot_corrupt_its_cache():
+    """The grid of quarters x areas is cached between checks and audits; what a check is given is
+    its own copy: writing into it (a cell, a column) leaves the next call's grid as it was."""
+    from fairness import definitions as defs
+    from fairness.checks import _counted_grid
+
+    counts = pd.DataFrame({"quarter": ["2018Q4", "2019Q1"], "borough": [defs.BOROUGHS[0], defs.BOROUGHS[1]]})
+    for keys in (["quarter"], ["quarter", "borough"]):
+        first = _counted_grid(["2018Q4", "2019Q1"], keys, counts)
+        want = first.copy()
+        assert first["quarter"].tolist()[:1] == ["2018Q4"]
+        first.loc[0, "quarter"] = "tampered"
+        first["extra"] = 1
+        again = _counted_grid(["2018Q4", "2019Q1"], keys, counts)
+        assert again is not first
+        pd.testing.assert_frame_equal(again, want)
