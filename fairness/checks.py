@@ -445,17 +445,40 @@ def _cell_units(
     if isinstance(reason, str):
         reason = np.full(n, reason, dtype=object)
     reason = np.where(eligible, np.asarray(reason, dtype=object), excluded_reason)
+    quarter, borough, units, first = _cell_columns(cells)
     columns = {
-        "quarter": cells["quarter"].astype(object).to_numpy(dtype=object),
-        "borough": cells["borough"].astype(str).to_numpy(dtype=object),
+        "quarter": quarter,
+        "borough": borough,
         "eligible": eligible,
         "flagged": flagged,
         "reason": np.asarray(reason, dtype=object),
-        "units": cells["count"].to_numpy(dtype="int64"),
-        "first": cells["first"].to_numpy(),
+        "units": units,
+        "first": first,
     }
     keys = ["quarter", "borough", "eligible", "flagged", "reason"]
     return _sum_and_min_arrays(columns, keys)
+
+
+def _cell_columns(cells: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """``cells``' quarter and borough as text (object arrays), its counts and ``first``: what
+    :func:`_cell_units` reads. In one run of the checks each count table's are made once, not
+    once a check (turning a category column into text costs about a millisecond each time, and
+    most checks read the same table); they are read-only, so no check can change another's."""
+    memo = getattr(_RUN, "cells", None)
+    if memo is not None:
+        for seen, columns in memo:
+            if seen is cells:
+                return columns
+    columns = (cells["quarter"].astype(object).to_numpy(dtype=object),
+               cells["borough"].astype(str).to_numpy(dtype=object),
+               cells["count"].to_numpy(dtype="int64"),
+               cells["first"].to_numpy())
+    if memo is not None:
+        columns = tuple(np.array(c, copy=True) for c in columns)  # its own, made read-only below
+        for c in columns:
+            c.flags.writeable = False
+        memo.append((cells, columns))
+    return columns
 
 
 def _sum_and_min_arrays(columns: dict[str, np.ndarray], keys: list[str]) -> pd.DataFrame:
@@ -540,6 +563,7 @@ def _quarantine_view(quarantine: pd.DataFrame, needs: Sequence[str]) -> pd.DataF
 
 #: ``views``: the quarantine views made during this thread's :func:`_run_selected` (absent outside
 #: it). The checks only read a view; the frame it came from is held, so ``is`` matches no other.
+#: ``cells``: likewise, the columns :func:`_cell_columns` made of each count table.
 _RUN = threading.local()
 
 
@@ -1471,13 +1495,14 @@ def _select(config: ChecksConfig, checks: Sequence[str] | None) -> list[Check]:
 
 
 def _run_selected(selected, matrix, data, quarantine, keys, config, alpha, not_assessable=None) -> pd.DataFrame:
-    outer = getattr(_RUN, "views", None)
+    outer, outer_cells = getattr(_RUN, "views", None), getattr(_RUN, "cells", None)
     _RUN.views = [] if outer is None else outer
+    _RUN.cells = [] if outer_cells is None else outer_cells
     try:
         return _result_frame([_run_one(c, matrix, data, quarantine, keys, config, alpha,
                                        (not_assessable or {}).get(c.name, "")) for c in selected])
     finally:
-        _RUN.views = outer
+        _RUN.views, _RUN.cells = outer, outer_cells
 
 
 # --------------------------------------------------------------------------

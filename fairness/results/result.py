@@ -272,7 +272,7 @@ def _split(table: pd.DataFrame | None, columns: Sequence[str]) -> dict[str, Any]
     if table is None or len(table.columns) == 0:
         return {"columns": list(columns), "data": []}
     cols = [str(c) for c in table.columns]
-    values = [_clean_column(table.iloc[:, k]) for k in range(len(cols))]
+    values = [_clean_column(column) for _, column in table.items()]  # by position, as .iloc[:, k]
     return {"columns": cols, "data": [list(row) for row in zip(*values, strict=True)] if cols else []}
 
 

@@ -77,37 +77,44 @@ def trends_from_counts(
 ) -> pd.DataFrame:
     """:func:`quarterly_trends` from people listed per quarter (``sizes``) and, per metric of
     :data:`TREND_METRICS` (absent: not reported), the number meeting it per quarter."""
-    sizes = pd.Series(np.asarray(sizes), index=quarters)
+    # Each metric's frame is made at once from its columns (a column assigned at a time into a
+    # frame cost more than the arithmetic); the columns, their dtypes and values are those the
+    # frame built column by column had.
+    sizes = pd.Series(np.asarray(sizes), index=quarters).to_numpy()
     frames = []
     for metric, (label, _) in TREND_METRICS.items():
+        label = defs.fill_words(label, {"share_group": defs.SHARE_GROUP})
         if metric == "listed":
-            t = pd.DataFrame({"quarter": quarters, "count": sizes.to_numpy(), "n": sizes.to_numpy()})
-            t["value"] = t["count"].astype("float64")
-            for c in _COLS:
-                if c not in t:
-                    t[c] = np.nan
-            prev = t["value"].shift(1)
-            t["diff_prev"] = np.where(
-                t["quarter"].shift(1) == [quarter_before(q, 1) for q in quarters], t["value"] - prev, np.nan
-            )
-            year = dict(zip(t["quarter"], t["value"], strict=True))
-            t["diff_year"] = [t_v - year.get(quarter_before(q, 4), np.nan) for q, t_v in zip(quarters, t["value"], strict=True)]
-            t["note"] = "a count of the whole list (not a sample): no interval"
+            value = sizes.astype("float64")
+            prev = np.concatenate([[np.nan], value[:-1]])
+            follows = np.array([i > 0 and quarters[i - 1] == quarter_before(q, 1) for i, q in enumerate(quarters)],
+                               dtype=bool)
+            year = dict(zip(quarters, value.tolist(), strict=True))
+            nan = np.full(len(quarters), np.nan)
+            t = {"metric": metric, "metric_label": label, "quarter": quarters, "count": sizes, "n": sizes,
+                 "value": value, "ci_low": nan, "ci_high": nan,
+                 "diff_prev": np.where(follows, value - prev, np.nan), "diff_prev_low": nan, "diff_prev_high": nan,
+                 "diff_year": [t_v - year.get(quarter_before(q, 4), np.nan)
+                               for q, t_v in zip(quarters, value.tolist(), strict=True)],
+                 "diff_year_low": nan, "diff_year_high": nan, "rolling_count": nan, "rolling_n": nan,
+                 "rolling_value": nan, "rolling_low": nan, "rolling_high": nan,
+                 "note": "a count of the whole list (not a sample): no interval"}
         else:
             if metric not in counts:
                 continue
-            count = pd.Series(counts[metric], index=quarters)
-            t = pd.DataFrame({"quarter": quarters, "count": count.to_numpy(dtype="int64"),
-                              "n": sizes.to_numpy(dtype="int64")})
-            t["value"] = t["count"] / t["n"]
-            t["ci_low"], t["ci_high"] = confint_proportion(t["count"], t["n"], alpha=alpha)
-            by_q = {q: (c, n) for q, c, n in zip(t["quarter"], t["count"], t["n"], strict=True)}
+            count = pd.Series(counts[metric], index=quarters).to_numpy(dtype="int64")
+            n = sizes.astype("int64")
+            with np.errstate(divide="ignore", invalid="ignore"):  # as pandas divides
+                t = {"metric": metric, "metric_label": label, "quarter": quarters, "count": count, "n": n,
+                     "value": count / n}
+            t["ci_low"], t["ci_high"] = confint_proportion(count, n, alpha=alpha)
+            by_q = {q: (c, m) for q, c, m in zip(quarters, count.tolist(), n.tolist(), strict=True)}
             for name, k in (("diff_prev", 1), ("diff_year", 4)):
                 earlier = [by_q.get(quarter_before(q, k)) for q in quarters]
                 has = np.array([e is not None for e in earlier])
                 c0 = np.array([e[0] if e else 0 for e in earlier], dtype="float64")
                 n0 = np.array([e[1] if e else 1 for e in earlier], dtype="float64")
-                d, lo, hi = confint_difference_proportions(t["count"], t["n"], c0, n0, alpha=alpha)
+                d, lo, hi = confint_difference_proportions(count, n, c0, n0, alpha=alpha)
                 t[name] = np.where(has, d, np.nan)
                 t[f"{name}_low"] = np.where(has, lo, np.nan)
                 t[f"{name}_high"] = np.where(has, hi, np.nan)
@@ -120,16 +127,13 @@ def trends_from_counts(
                 else:
                     rc.append(np.nan)
                     rn.append(np.nan)
-            t["rolling_count"], t["rolling_n"] = rc, rn
-            ok = ~np.isnan(t["rolling_n"].to_numpy(dtype="float64"))
-            t["rolling_value"] = t["rolling_count"] / t["rolling_n"]
-            lo, hi = np.full(len(t), np.nan), np.full(len(t), np.nan)
+            rolling_count, rolling_n = pd.Series(rc).to_numpy(), pd.Series(rn).to_numpy()
+            ok = ~np.isnan(rolling_n.astype("float64"))
+            lo, hi = np.full(len(quarters), np.nan), np.full(len(quarters), np.nan)
             if ok.any():
-                lo[ok], hi[ok] = confint_proportion(
-                    t.loc[ok, "rolling_count"].to_numpy(), t.loc[ok, "rolling_n"].to_numpy(), alpha=alpha
-                )
-            t["rolling_low"], t["rolling_high"] = lo, hi
-            t["note"] = ""
-        t["metric"], t["metric_label"] = metric, defs.fill_words(label, {"share_group": defs.SHARE_GROUP})
-        frames.append(t[_COLS])
+                lo[ok], hi[ok] = confint_proportion(rolling_count[ok], rolling_n[ok], alpha=alpha)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t.update(rolling_count=rolling_count, rolling_n=rolling_n, rolling_value=rolling_count / rolling_n,
+                         rolling_low=lo, rolling_high=hi, note="")
+        frames.append(pd.DataFrame({c: t[c] for c in _COLS}))
     return pd.concat(frames, ignore_index=True)
