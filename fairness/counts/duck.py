@@ -469,7 +469,7 @@ def _in_range(d: str) -> str:
     return f"({d} BETWEEN DATE '{_DATE_MIN}' AND DATE '{_DATE_MAX}')"
 
 
-def _date(x: str, t: str, *, required: bool) -> tuple[str, str]:
+def _date(x: str, t: str, *, required: bool, parsed: str | None = None) -> tuple[str, str]:
     missing_ok = "" if required else f"{x} IS NULL OR "
     if t == "DATE":
         return f"({missing_ok}{_in_range(x)})", x
@@ -479,7 +479,7 @@ def _date(x: str, t: str, *, required: bool) -> tuple[str, str]:
         # a real date in range written exactly as DuckDB writes it back (YYYY-MM-DD, zero-padded: the
         # years in range have four digits): a cast and a comparison, several times faster than a
         # regular expression and strptime
-        parsed = f"TRY_CAST({x} AS DATE)"
+        parsed = parsed or f"TRY_CAST({x} AS DATE)"
         ok = f"({_in_range(parsed)} AND CAST({parsed} AS VARCHAR) = {x})"
         if not required:
             return f"({x} IS NULL OR {x} = '' OR {ok})", parsed
@@ -487,8 +487,29 @@ def _date(x: str, t: str, *, required: bool) -> tuple[str, str]:
     return "FALSE", "CAST(NULL AS DATE)"
 
 
-def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
-    """(SQL true only where validation surely accepts the value, SQL of the typed value)."""
+def _parsed(name: str, t: str, x: str) -> str | None:
+    """SQL of the one parse of a text value that :func:`_vouch`'s test and its typed value share
+    (a date, an integer, a boolean's spelling), or None. :func:`_typed_view` computes it once, a
+    level below them, so each value is parsed once (written in both, it was parsed up to three
+    times)."""
+    if t != "VARCHAR":
+        return None
+    if name in ("snapshot_date", "date_added", "last_reviewed"):
+        return f"TRY_CAST({x} AS DATE)"
+    if name in ("age", "violent_offences_2y"):
+        return f"TRY_CAST({x} AS BIGINT)"
+    if name in ("victim_flag", "outcome_violence_12m"):
+        # the usual spellings, listed (a comparison each, no lower()); other cases go to validation
+        return (f"CASE WHEN list_contains({_spellings(_TRUE)}, {x}) THEN TRUE "
+                f"WHEN list_contains({_spellings(_FALSE)}, {x}) THEN FALSE END")
+    return None
+
+
+def _vouch(name: str, t: str, x: str, parsed: str | None = None) -> tuple[str, str]:
+    """(SQL true only where validation surely accepts the value, SQL of the typed value).
+
+    ``parsed``: the SQL of :func:`_parsed` of the value, computed once already (None: written
+    out here)."""
     if name == "person_id":
         if t == "VARCHAR":
             return f"({x} IS NOT NULL AND strlen({x}) <= 200 AND {_nice(x)})", x
@@ -496,9 +517,9 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
             return f"({x} IS NOT NULL AND abs({x}) < {_EXACT})", f"TRY_CAST({x} AS VARCHAR)"
         return "FALSE", "CAST(NULL AS VARCHAR)"
     if name == "snapshot_date":
-        return _date(x, t, required=True)
+        return _date(x, t, required=True, parsed=parsed)
     if name in ("date_added", "last_reviewed"):
-        return _date(x, t, required=False)
+        return _date(x, t, required=False, parsed=parsed)
     vocab = active_vocabulary()  # a profile's areas, groups, bands and ages, while validating with one
     categories = _CATEGORIES if vocab is None else vocab.categories
     age_min, age_max = (AGE_MIN, AGE_MAX) if vocab is None else (vocab.age_min, vocab.age_max)
@@ -514,8 +535,8 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
                     f"TRY_CAST({x} AS BIGINT)")
         if t == "VARCHAR":
             # digits without a leading zero or sign (the integer written back is the text), in range
-            return (f"(TRY_CAST({x} AS BIGINT) BETWEEN {max(age_min, 1)} AND {age_max} AND "
-                    f"CAST(TRY_CAST({x} AS BIGINT) AS VARCHAR) = {x})", f"TRY_CAST({x} AS BIGINT)")
+            p = parsed or f"TRY_CAST({x} AS BIGINT)"
+            return f"({p} BETWEEN {max(age_min, 1)} AND {age_max} AND CAST({p} AS VARCHAR) = {x})", p
         return "FALSE", "CAST(NULL AS BIGINT)"
     if name == "harm_score":
         if t in _FLOATS:
@@ -529,11 +550,9 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
         if t == "BOOLEAN":
             return "TRUE", x
         if t == "VARCHAR":
-            # the usual spellings, listed (a comparison each, no lower()); other cases go to validation
-            ok = f"({x} IS NULL OR {x} = '' OR list_contains({_spellings(_TRUE + _FALSE)}, {x}))"
-            typed = (f"CASE WHEN list_contains({_spellings(_TRUE)}, {x}) THEN TRUE "
-                     f"WHEN list_contains({_spellings(_FALSE)}, {x}) THEN FALSE END")
-            return ok, typed
+            # a listed spelling (the typed value is NULL for any other text, and for none)
+            typed = parsed or _parsed(name, t, x)
+            return f"({x} IS NULL OR {x} = '' OR {typed} IS NOT NULL)", typed
         if t in _INTS:
             return f"({x} IS NULL OR {x} IN (0, 1))", f"({x} = 1)"
         return "FALSE", "CAST(NULL AS BOOLEAN)"
@@ -544,7 +563,8 @@ def _vouch(name: str, t: str, x: str) -> tuple[str, str]:
             return (f"({x} IS NULL OR isnan({x}) OR ({x} >= 0 AND {x} < {_EXACT} AND {x} = floor({x})))",
                     f"CASE WHEN isnan({x}) THEN NULL ELSE TRY_CAST({x} AS BIGINT) END")
         if t == "VARCHAR":
-            return f"({x} IS NULL OR {x} = '' OR {_plain_integer(x)})", f"TRY_CAST({x} AS BIGINT)"
+            p = parsed or f"TRY_CAST({x} AS BIGINT)"
+            return f"({x} IS NULL OR {x} = '' OR {_plain_integer(x, p)})", p
         return "FALSE", "CAST(NULL AS BIGINT)"
     if name == "shared_with":
         if t == "VARCHAR":
@@ -565,9 +585,10 @@ def _spellings(words: Sequence[str]) -> str:
     return _text_list([v for w in words for v in dict.fromkeys((w, w.capitalize(), w.upper()))])
 
 
-def _plain_integer(x: str) -> str:
-    """SQL: text of one to nine digits without a leading zero (or "0"), the integer DuckDB writes back."""
-    return f"coalesce(TRY_CAST({x} AS BIGINT) BETWEEN 0 AND 999999999 AND CAST(TRY_CAST({x} AS BIGINT) AS VARCHAR) = {x}, FALSE)"
+def _plain_integer(x: str, parsed: str) -> str:
+    """SQL: text of one to nine digits without a leading zero (or "0"), the integer DuckDB writes back
+    (``parsed``: the text cast to BIGINT)."""
+    return f"coalesce({parsed} BETWEEN 0 AND 999999999 AND CAST({parsed} AS VARCHAR) = {x}, FALSE)"
 
 
 #: Typed columns of the view every later query reads, with their SQL type.
@@ -582,10 +603,14 @@ TYPED: dict[str, str] = {
 def _typed_view(src: _Source) -> str:
     """SQL of the rows as typed values, with ``__row``, ``__ok`` (SQL vouches for the row) and
     ``__null<i>`` (the i-th column of the file is missing)."""
-    oks, cols = [], []
+    oks, cols, parses = [], [], []
     known = set(matrix_columns()[1])  # a profile's columns while one is active (the others are kept as text)
     for i, (raw, name) in enumerate(zip(src.raw_names, src.names, strict=True)):
-        ok, typed = _vouch(name if name in known else "", _base(src.types[name]), _ident(raw))
+        rule, t = name if name in known else "", _base(src.types[name])
+        parse = _parsed(rule, t, _ident(raw))
+        if parse is not None:  # parsed once, a level below the test and the typed value that read it
+            parses.append(f"{parse} AS {_ident(f'__parsed{i}')}")
+        ok, typed = _vouch(rule, t, _ident(raw), None if parse is None else _ident(f"__parsed{i}"))
         oks.append(f"coalesce({ok}, FALSE)")  # a NULL (e.g. a date that does not parse) is not a yes
         if name in TYPED and name in known:
             cols.append(f"TRY_CAST({typed} AS {TYPED[name]}) AS {_ident(name)}")
@@ -600,7 +625,8 @@ def _typed_view(src: _Source) -> str:
         order.append(f'("last_reviewed" IS NULL OR ("last_reviewed" <= "snapshot_date"{earliest}))')
     if src.text is not None:
         oks.append("NOT __broken")  # a line of the wrong shape: validated row by row, as read_matrix does
-    inner = f"SELECT __row, ({' AND '.join(oks)}) AS __ok, {', '.join(cols)} FROM {src.scan()}"
+    rows = f"(SELECT *, {', '.join(parses)} FROM {src.scan()})" if parses else src.scan()
+    inner = f"SELECT __row, ({' AND '.join(oks)}) AS __ok, {', '.join(cols)} FROM {rows}"
     ok_order = " AND ".join(order) if order else "TRUE"
     return f"SELECT * EXCLUDE (__ok), (__ok AND coalesce({ok_order}, FALSE)) AS __ok FROM ({inner})"
 

@@ -784,15 +784,18 @@ def plain_csv_body(data: bytes, *, encoding: str | None, delimiter: str, decoded
     if not decoded:
         if _utf16_without_bom(data[:4096]):
             return None
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if b'"' in body or b"\n\n" in body or b"\n\r\n" in body:
+        if not data.isascii():  # (ASCII is UTF-8: only other files are decoded, to test them)
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+    if b'"' in body or b"\n\n" in body:
         return None
-    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):  # (most files have none: not counted)
+    # (the tests for a carriage return are skipped where there is none, as in most files)
+    if b"\r" in body and (b"\n\r\n" in body or body.count(b"\r") != body.count(b"\r\n")):
         return None
-    if body.count(b"\n") - body.endswith(b"\n") < 1:
+    first = body.find(b"\n")  # a line after the header: a newline that does not end the file
+    if first < 0 or first == len(body) - 1:
         return None
     return body
 
