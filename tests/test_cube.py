@@ -222,3 +222,20 @@ def test_persons_table_one_unit_per_person_per_quarter(validation):
         warnings.simplefilter("ignore")
         only = cube.check_data.only("2019Q4")
     assert set(only.persons["streak"]) <= {0, 1} and not only.persons["relisted"].any()
+
+
+def test_in_quarter_by_codes_as_by_values():
+    """A categorical quarter column is filtered by its codes: the same rows as comparing its values
+    (a missing quarter matches nothing; a category no row has, or a quarter not among them, gives
+    no rows), worked by hand."""
+    from fairness.counts.cube import in_quarter
+
+    values = ["2018Q4", None, "2019Q1", "2018Q4", "unknown"]
+    for column in (pd.Categorical(values, categories=["2018Q4", "2019Q1", "2020Q1", "unknown"]),
+                   pd.Series(values, dtype=object)):
+        table = pd.DataFrame({"quarter": column, "count": [1, 2, 3, 4, 5]})
+        assert in_quarter(table, "2018Q4")["count"].tolist() == [1, 4]
+        assert in_quarter(table, "unknown")["count"].tolist() == [5]
+        assert in_quarter(table, "2020Q1")["count"].tolist() == []
+        assert in_quarter(table, "2017Q1")["count"].tolist() == []
+        assert in_quarter(table, "2019Q1").index.tolist() == [2]
