@@ -198,6 +198,8 @@ def test_person_id_pattern_matched_as_python_matches_it():
     (b"a,b\n1,2\n\r\n3,4\n", False),  # an empty line, Windows-style
     (b"a,b\n1,2\r3,4\n", False),  # a bare carriage return (a line break to pandas)
     (b"a,b\n", False),  # a header alone
+    (b"a,b", False),  # a header alone, without a newline
+    ("a,b\n1,caf\u00e9\n".encode(), True),  # UTF-8 beyond ASCII
     (b"a,b\n1,caf\xe9\n", False),  # not UTF-8
     (b"\xff\xfea\x00,\x00b\x00\n\x001\x00,\x002\x00\n\x00", False),  # UTF-16 with its BOM
     ("a,b\n1,2\n3,4\n".encode("utf-16-le"), False),  # UTF-16 without a BOM (read_matrix names it)
@@ -226,3 +228,34 @@ def test_a_nul_byte_is_read_as_a_character_by_duckdb_as_by_read_matrix(tmp_path)
     _same(duck, memory)
     assert list(duck.quarantined["line"]) == [2, 3, 5, 9, 11, 12, 13]
     assert "housing\x00DWP" in set(memory.valid["shared_with"])
+
+
+def test_lines_are_found_where_the_bytes_say():
+    """_sample_lines counts the lines after the header as ``body.count(b"\\n")`` does, and says where a
+    few begin (worked by hand: lines 1-5 begin at bytes 0, 4, 8, 13 and 19 of 23)."""
+    from fairness.counts.duck import _sample_lines
+
+    body = b"h,i\nA,1\nBB,2\nCCC,3\nD,4\n"
+    # a half: from byte 4 + 19 // 2 = 13 the next newline is byte 18, so line 5 begins at 19
+    assert _sample_lines(body, parts=2) == (4, {2: 4, 5: 19})
+    # thirds: from byte 10 the next newline is 12 (line 4 begins at 13); from 16, byte 18 (line 5)
+    assert _sample_lines(body, parts=3) == (4, {2: 4, 4: 13, 5: 19})
+    assert _sample_lines(body[:-1], parts=3) == (4, {2: 4, 4: 13, 5: 19})  # no final newline
+    assert _sample_lines(b"h,i\r\nA,1\r\n", parts=8) == (1, {2: 5})
+
+
+def test_a_plain_file_is_typed_by_a_plan_that_keeps_its_rows_in_order(tmp_path):
+    """A plain file's rows are numbered by their place in the table DuckDB writes them to, in
+    parallel and in file order: only operators that keep the order of the read may stand between the
+    file and the table. A join does not (DuckDB made one of list_contains over a constant list); a
+    plan with one is refused, and the file read the other way."""
+    import duckdb
+
+    from fairness.counts.duck import _keeps_order, _typed_view
+
+    duck = validate_parquet(_write(tmp_path, _rows()))
+    assert _plain(duck)
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    typed = _typed_view(duck.session.src)
+    assert _keeps_order(con, f"CREATE TEMP TABLE t AS {typed}")
+    assert not _keeps_order(con, f"CREATE TEMP TABLE t AS SELECT * FROM ({typed}) WHERE sex IN (SELECT 'Male')")

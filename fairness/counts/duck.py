@@ -181,7 +181,7 @@ class _Source:
 
     def scan(self) -> str:
         """The FROM clause: the file(s), with a 1-based row number in file order (a CSV file's
-        line number)."""
+        line number; a plain CSV file's rows are numbered by the table they are read into)."""
         if self.plain is not None:
             return self.plain.scan(self.raw_names)
         if self.text is not None:
@@ -289,26 +289,22 @@ class _PlainCsv:
 
     def scan(self, names: Sequence[str]) -> str:
         """read_csv of the file: every cell as text (empty: NULL) under ``names``, header skipped, a
-        line of another width an error (so the file goes the other way), and ``__row``, the file
-        line: the row's number in file order (``row_number() OVER ()``, numbered as the rows
-        stream in, with insertion order preserved) + 1."""
+        line of another width an error (so the file goes the other way). No row numbers: DuckDB
+        reads the file in parallel, and the table the rows are written to in file order numbers
+        them (:func:`_open_plain_csv`; ``row_number() OVER ()`` here made the read and the typing
+        one thread's work)."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(self.width)) + "}"
         renamed = ", ".join(f"c{i} AS {_ident(n)}" for i, n in enumerate(names))
-        return (f"(SELECT row_number() OVER () + 1 AS __row, {renamed} FROM read_csv({_literal(self.path)}, "
+        return (f"(SELECT {renamed} FROM read_csv({_literal(self.path)}, "
                 f"header = false, skip = 1, delim = {_literal(self.delimiter)}, quote = '', escape = '', "
                 f"auto_detect = false, strict_mode = true, null_padding = false, ignore_errors = false, "
                 f"columns = {columns}))")
 
-    def field(self, line: int, index: int) -> str:
-        """A cell of a file line, from the bytes (to check the table's line numbers)."""
-        if line == self.n_lines + 1:
-            end = len(self.body) - self.body.endswith(b"\n")
-            piece = self.body[self.body.rfind(b"\n", 0, end) + 1:end]
-        else:
-            at = 0
-            for _ in range(line - 1):
-                at = self.body.index(b"\n", at) + 1
-            piece = self.body[at:self.body.find(b"\n", at)]
+    def cell(self, start: int, index: int) -> str:
+        """A cell of the line that begins at byte ``start``, from the bytes (to check the table's line
+        numbers)."""
+        end = self.body.find(b"\n", start)
+        piece = self.body[start:] if end < 0 else self.body[start:end]
         piece = piece[:-1] if piece.endswith(b"\r") else piece
         return piece.decode("utf-8").split(self.delimiter)[index]
 
@@ -357,7 +353,7 @@ def _open_plain_csv(path: str | os.PathLike[str], con, *, encoding: str | None, 
     end = body.find(b"\n")
     header = body[:end]
     header = header[:-1] if header.endswith(b"\r") else header
-    n_lines = body.count(b"\n") - body.endswith(b"\n")
+    n_lines, starts = _sample_lines(body)
     text_header = header.decode("utf-8")
     if not text_header.strip():
         return None
@@ -377,22 +373,64 @@ def _open_plain_csv(path: str | os.PathLike[str], con, *, encoding: str | None, 
                   line_label="line", plain=plain)
     del data
     try:
-        con.execute("SET preserve_insertion_order = true")  # rows numbered in file order
-        con.execute(f"CREATE TEMP TABLE __typed AS {_typed_view(src)}")
+        # the rows are written in file order (DuckDB keeps the order of a file read into a table, in
+        # parallel), so a row's place in the table (rowid, from 0) + 2 is its file line
+        con.execute("SET preserve_insertion_order = true")
+        create = f"CREATE TEMP TABLE __typed_rows AS {_typed_view(src)}"
+        if not _keeps_order(con, create):
+            return None
+        con.execute(create)
+        con.execute("CREATE TEMP VIEW __typed AS SELECT rowid + 2 AS __row, * FROM __typed_rows")
         rows = con.sql("SELECT count(*) FROM __typed").fetchall()[0][0]
-        # the numbering checked against the bytes: person_id (typed as it is written) of the first line
-        # and the last
-        found = dict(con.sql(f"SELECT __row, person_id FROM __typed WHERE __row IN (2, {n_lines + 1})")
+        # the numbering checked against the bytes: person_id (typed as it is written) of the first line,
+        # the last, and lines spread over the file
+        found = dict(con.sql(f"SELECT __row, person_id FROM __typed WHERE __row IN ({', '.join(map(str, starts))})")
                      .fetchall()) if rows == n_lines else {}
     except duckdb.Error:
         rows, found = -1, {}
     finally:
         con.execute("SET preserve_insertion_order = false")
     at = names.index("person_id")
-    if rows != n_lines or any((found.get(k) or "") != plain.field(k, at) for k in (2, n_lines + 1)):
-        con.execute("DROP TABLE IF EXISTS __typed")
+    if rows != n_lines or any((found.get(k) or "") != plain.cell(start, at) for k, start in starts.items()):
+        con.execute("DROP VIEW IF EXISTS __typed")
+        con.execute("DROP TABLE IF EXISTS __typed_rows")
         return None
     return src
+
+
+#: Operators that keep the order of the rows a file is read in: DuckDB writes such a read into a
+#: table in file order (in parallel: BATCH_CREATE_TABLE_AS; or on one thread); a join, say, does
+#: not, and with one in the plan the rows are written in any order.
+_ORDER_KEEPING = frozenset({"BATCH_CREATE_TABLE_AS", "CREATE_TABLE_AS", "PROJECTION", "FILTER", "READ_CSV"})
+
+
+def _keeps_order(con, statement: str) -> bool:
+    """Whether DuckDB's plan of ``statement`` is made only of operators that keep the rows' order."""
+    import json
+
+    def names(node: dict) -> list[str]:
+        return [node.get("name", "")] + [n for child in node.get("children", []) for n in names(child)]
+
+    plan = json.loads(con.sql(f"EXPLAIN (FORMAT json) {statement}").fetchall()[0][1])
+    return {n for node in plan for n in names(node)} <= _ORDER_KEEPING
+
+
+def _sample_lines(body: bytes, parts: int = 8) -> tuple[int, dict[int, int]]:
+    """The number of lines after the header of a plain file's bytes, and where a few of them begin
+    (a byte offset, by file line): line 2, the first line to begin in each further ``1/parts`` of
+    the bytes, and the last line. One pass of counting newlines, as ``body.count(b"\\n")``."""
+    first = body.find(b"\n") + 1
+    starts, line, at = {2: first}, 2, first
+    for k in range(1, parts):
+        newline = body.find(b"\n", first + (len(body) - first) * k // parts)
+        if newline < 0 or newline + 1 >= len(body):
+            break
+        line += body.count(b"\n", at, newline + 1)
+        at = newline + 1
+        starts[line] = at
+    n_lines = line - 1 + body.count(b"\n", at) - body.endswith(b"\n")
+    starts[n_lines + 1] = body.rfind(b"\n", 0, len(body) - body.endswith(b"\n")) + 1
+    return n_lines, starts
 
 
 def _check_required(names: list[str], source: str) -> None:
@@ -499,9 +537,11 @@ def _parsed(name: str, t: str, x: str) -> str | None:
     if name in ("age", "violent_offences_2y"):
         return f"TRY_CAST({x} AS BIGINT)"
     if name in ("victim_flag", "outcome_violence_12m"):
-        # the usual spellings, listed (a comparison each, no lower()); other cases go to validation
-        return (f"CASE WHEN list_contains({_spellings(_TRUE)}, {x}) THEN TRUE "
-                f"WHEN list_contains({_spellings(_FALSE)}, {x}) THEN FALSE END")
+        # the usual spellings, listed (a comparison each, no lower()); other cases go to validation.
+        # list_position, not list_contains: DuckDB makes list_contains of a constant list a join,
+        # which would lose the order a plain CSV file's rows are numbered by
+        return (f"CASE WHEN list_position({_spellings(_TRUE)}, {x}) IS NOT NULL THEN TRUE "
+                f"WHEN list_position({_spellings(_FALSE)}, {x}) IS NOT NULL THEN FALSE END")
     return None
 
 
@@ -602,7 +642,8 @@ TYPED: dict[str, str] = {
 
 def _typed_view(src: _Source) -> str:
     """SQL of the rows as typed values, with ``__row``, ``__ok`` (SQL vouches for the row) and
-    ``__null<i>`` (the i-th column of the file is missing)."""
+    ``__null<i>`` (the i-th column of the file is missing); a plain CSV file's without ``__row``
+    (:func:`_open_plain_csv` numbers them)."""
     oks, cols, parses = [], [], []
     known = set(matrix_columns()[1])  # a profile's columns while one is active (the others are kept as text)
     for i, (raw, name) in enumerate(zip(src.raw_names, src.names, strict=True)):
@@ -626,7 +667,8 @@ def _typed_view(src: _Source) -> str:
     if src.text is not None:
         oks.append("NOT __broken")  # a line of the wrong shape: validated row by row, as read_matrix does
     rows = f"(SELECT *, {', '.join(parses)} FROM {src.scan()})" if parses else src.scan()
-    inner = f"SELECT __row, ({' AND '.join(oks)}) AS __ok, {', '.join(cols)} FROM {rows}"
+    number = "" if src.plain is not None else "__row, "  # (a plain CSV file's rows are numbered by their table)
+    inner = f"SELECT {number}({' AND '.join(oks)}) AS __ok, {', '.join(cols)} FROM {rows}"
     ok_order = " AND ".join(order) if order else "TRUE"
     return f"SELECT * EXCLUDE (__ok), (__ok AND coalesce({ok_order}, FALSE)) AS __ok FROM ({inner})"
 
