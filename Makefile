@@ -6,9 +6,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The package compiled once before the many processes a run starts (CLI tests, notebook kernels):
-# where PYTHONDONTWRITEBYTECODE is set (it is on this 2-core machine) each would compile it again
-# (about 0.1 s a process); compileall writes the .pyc files whatever that variable says.
+# Python writes each module's bytecode when it first imports it, unless PYTHONDONTWRITEBYTECODE is
+# set (it is on this 2-core machine): then every process a run starts (test workers, CLI tests,
+# notebook kernels) would compile again every module it imports whose bytecode the install did not
+# write, and make venv writes none (scripts/install.sh). So the tasks here never pass it on.
+unexport PYTHONDONTWRITEBYTECODE
+# The package compiled once before the many processes a run starts, so that they do not race to
+# compile it (compileall writes the .pyc files whatever that variable says).
 COMPILE = $(BIN)/python -m compileall -q fairness
 MATRIX := data/synthetic/gvm-history.csv
 SEED ?= 20181231
@@ -21,11 +25,11 @@ help: ## list the tasks
 	@echo
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml scripts/sysdeps.sh
+# scripts/install.sh: uv (pip if uv cannot be had) installs the package and its extras without
+# compiling the libraries; each module is compiled when first imported, once (see unexport above).
+$(STAMP): pyproject.toml scripts/sysdeps.sh scripts/install.sh
 	@bash scripts/sysdeps.sh
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,pdf]"
+	bash scripts/install.sh $(PYTHON) $(VENV)
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install the package with its dependencies
