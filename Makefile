@@ -47,16 +47,18 @@ report: $(STAMP) $(MATRIX) ## render the quarterly report and the scrutiny brief
 # examples, on TEST_WORKERS processes (pytest-xdist; one file per worker at a time, so each
 # file's shared fixtures are computed once). make test-slow: the slow tests (real notebooks,
 # processes, whole synthetic histories) and every property test with all its examples.
+# PYTEST_ARGS: more options for pytest (e.g. PYTEST_ARGS=--durations=20).
 TEST_WORKERS ?= auto
+PYTEST_ARGS ?=
 PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
 
 test: $(STAMP) ## run the fast test suite (everything not marked slow; under 2.5 min on 2 cores)
 	@$(COMPILE)
-	$(BIN)/python -m pytest -m "not slow" --hypothesis-profile=fast $(PYTEST_PARALLEL)
+	$(BIN)/python -m pytest -m "not slow" --hypothesis-profile=fast $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-slow: $(STAMP) ## run the slow tests and every property test with all its examples (CI runs test, then this)
 	@$(COMPILE)
-	$(BIN)/python -m pytest -m "slow or hypothesis" --hypothesis-profile=full $(PYTEST_PARALLEL)
+	$(BIN)/python -m pytest -m "slow or hypothesis" --hypothesis-profile=full $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## check style with ruff (the package, tests, benchmarks, scripts and notebooks)
 	$(BIN)/ruff check fairness tests benchmarks scripts notebooks

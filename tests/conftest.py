@@ -9,9 +9,17 @@ example.
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import pytest
 from hypothesis import settings
+
+# jsonschema (which nbformat imports) checks the "iri" formats with rfc3987-syntax when that is
+# installed (jupyter-events asks for it), and rfc3987-syntax builds its grammar when imported:
+# about 2 s of processor time in every test process that imports nbformat. No schema the tests
+# meet uses those formats (nbformat's have no "format" at all), so the tests' processes go without.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 #: Share of each property test's examples that the fast profile tries.
 FAST_SHARE = 5
