@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+INSTALLER ?= uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -29,7 +30,7 @@ help: ## list the tasks
 # compiling the libraries; each module is compiled when first imported, once (see unexport above).
 $(STAMP): pyproject.toml scripts/sysdeps.sh scripts/install.sh
 	@bash scripts/sysdeps.sh
-	bash scripts/install.sh $(PYTHON) $(VENV)
+	bash scripts/install.sh $(PYTHON) $(VENV) $(INSTALLER)
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install the package with its dependencies

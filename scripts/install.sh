@@ -13,6 +13,7 @@
 set -euo pipefail
 PYTHON=${1:-python3}
 VENV=${2:-.venv}
+INSTALLER=${3:-uv}  # uv, or pip to install with pip alone (make venv INSTALLER=pip)
 BIN=$VENV/bin
 SPEC=".[dev,pdf]"
 
@@ -37,7 +38,7 @@ with_uv() {
       "$BIN/uv" pip install --quiet --python "$BIN/python" -e "$SPEC"
 }
 
-if ! with_uv; then
-  echo "uv unavailable or failed: installing with pip instead"
+if [ "$INSTALLER" = pip ] || ! with_uv; then
+  [ "$INSTALLER" = pip ] || echo "uv unavailable or failed: installing with pip instead"
   "$BIN/python" -m pip install --quiet --disable-pip-version-check --no-compile -e "$SPEC"
 fi
