@@ -49,6 +49,7 @@ import contextlib
 import datetime as dt
 import glob
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -1410,10 +1411,19 @@ def _codes(src: _Source, config) -> dict[str, str]:
     }
     durations = defs.duration_codes()
     unknown, none = durations.index(defs.DURATION_UNKNOWN), durations.index(defs.DURATION_NONE)
+    # days on the list and since the last review, each worked out once a row (a helper column, as
+    # ``snapshot_date - date``: whole days, what date_diff('day', ...) gives for dates); a band's
+    # bounds in days rounded up, which whole days compare with alike (d >= 365.25 is d >= 366)
+    helpers = {}
     if "date_added" in present:
-        days = "date_diff('day', date_added, snapshot_date)"
-        whens = " ".join(f"WHEN {days} >= {b.lo!r} AND {days} < {b.hi!r} THEN {i}" if np.isfinite(b.hi)
-                         else f"WHEN {days} >= {b.lo!r} THEN {i}" for i, b in enumerate(defs.DURATION_BANDS))
+        helpers["__days_added"] = "snapshot_date - date_added"
+    if "last_reviewed" in present:
+        helpers["__days_reviewed"] = "snapshot_date - last_reviewed"
+    if "date_added" in present:
+        days = "__days_added"
+        whens = " ".join(f"WHEN {days} >= {math.ceil(b.lo)} AND {days} < {math.ceil(b.hi)} THEN {i}"
+                         if np.isfinite(b.hi) else f"WHEN {days} >= {math.ceil(b.lo)} THEN {i}"
+                         for i, b in enumerate(defs.DURATION_BANDS))
         out["duration"] = f"CAST(CASE WHEN date_added IS NULL THEN {unknown} {whens} ELSE {none} END AS INTEGER)"
     else:
         out["duration"] = str(unknown)
@@ -1433,21 +1443,22 @@ def _codes(src: _Source, config) -> dict[str, str]:
     rs = {name: defs.REVIEW_STATES.index(name) for name in defs.REVIEW_STATES}
     if "last_reviewed" in present:
         d = int(config.review_days)
-        stale = f"coalesce(date_diff('day', last_reviewed, snapshot_date) > {d}, FALSE)"
+        stale = f"coalesce(__days_reviewed > {d}, FALSE)"
         never = "last_reviewed IS NULL"
         if "date_added" in present:
-            never += f" AND NOT coalesce(date_diff('day', date_added, snapshot_date) <= {d}, FALSE)"
+            never += f" AND NOT coalesce(__days_added <= {d}, FALSE)"
         out["review_state"] = (f"CAST(CASE WHEN {never} THEN {rs['never']} WHEN {stale} THEN {rs['stale']} "
                                f"ELSE {rs['ok']} END AS INTEGER)")
     else:
         out["review_state"] = str(rs["ok"])
     ds = {name: defs.DATE_STATES.index(name) for name in defs.DATE_STATES}
     if "date_added" in present:
-        start = _literal(pd.Timestamp(config.matrix_start).isoformat(sep=" "))
-        early = f"coalesce(CAST(date_added AS TIMESTAMP) < TIMESTAMP {start}, FALSE)"
+        start = pd.Timestamp(config.matrix_start)
+        early = f"coalesce(CAST(date_added AS TIMESTAMP) < TIMESTAMP {_literal(start.isoformat(sep=' '))}, FALSE)"
+        if start == start.normalize():  # midnight: a date before it is a date before its day
+            early = f"coalesce(date_added < DATE {_literal(start.date().isoformat())}, FALSE)"
         after = "coalesce(date_added > snapshot_date, FALSE)"
-        young = (f"coalesce((age + 1) - date_diff('day', date_added, snapshot_date) / 365.25 "
-                 f"<= {int(config.min_age_at_addition)}, FALSE)")
+        young = f"coalesce((age + 1) - __days_added / 365.25 <= {int(config.min_age_at_addition)}, FALSE)"
         out["date_state"] = (f"CAST(CASE WHEN {early} THEN {ds['early']} WHEN {after} THEN {ds['after']} "
                              f"WHEN {young} THEN {ds['young']} ELSE {ds['']} END AS INTEGER)")
     else:
@@ -1465,6 +1476,7 @@ def _codes(src: _Source, config) -> dict[str, str]:
         bits.append(f"{1 << i} * CAST(coalesce(list_contains({_text_list(matched)}, {_ident(column)}), FALSE) "
                     f"AS INTEGER)")
     out["__bits"] = bits  # finished by _tests_sql once shared_with's texts are known
+    out["__helpers"] = ", ".join(f"{sql} AS {name}" for name, sql in helpers.items())
     return out
 
 
@@ -1540,6 +1552,9 @@ def _grouping_query(source: str, codes: dict[str, str], *, with_ok: bool) -> tup
     # two stages: the rows counted once by every key together (one hash table, whose groups are far
     # fewer than the rows), then those counts summed into each set (five hash tables over the rows
     # cost more)
+    helpers = codes.get("__helpers")
+    if helpers:  # the helper columns the codes share (days on the list, ...), worked out once a row
+        source = f"SELECT *, {helpers} FROM ({source})"
     finest = (f"SELECT {columns}, count(*) AS count, min(row) AS first "
               f"FROM (SELECT {', '.join(select)} FROM ({source})) GROUP BY ALL")
     query = (f"SELECT GROUPING({columns}) AS __set, {columns}, CAST(sum(count) AS BIGINT) AS count, "
