@@ -1868,24 +1868,40 @@ def _hash_persons(session: _Session, numbers: list[int], layout, searches, confi
     if bad is not None and len(bad):
         con.register("__bad_pids", pd.DataFrame({"pid": pd.Series(sorted(set(bad["pid"])), dtype=object)}))
         not_bad = " AND pid NOT IN (SELECT pid FROM __bad_pids)"
-    con.sql("DROP TABLE IF EXISTS __mask_persons")
-    con.sql(f"""CREATE TEMP TABLE __mask_persons AS
-                SELECT pid, {', '.join(words)}, b,
-                       n = {' + '.join(f'CAST(bit_count(l{w}) AS INTEGER)' for w in range(n_words))} AND b = b_max{not_bad} AS simple,
-                       row_number() OVER (ORDER BY pid) - 1 AS rank
-                FROM (SELECT pid, {', '.join(aggregates)}, min(b) AS b, max(b) AS b_max, count(*) AS n
-                      FROM ({rows}) GROUP BY pid)""")
+    # whether a person's id matches the test pattern, decided once per person: by RE2 in DuckDB where
+    # it decides as Python's re does (printable ASCII, a plain pattern), else NULL (in Python, below)
+    hit = "FALSE"
+    if "person_id" in layout.test_columns:
+        text = _re2_pattern(searches["person_id"])
+        hit = "CAST(NULL AS BOOLEAN)" if text is None else (f"CASE WHEN regexp_matches(pid, {_literal(_PRINTABLE)}) "
+                                           f"THEN regexp_matches(pid, {_literal(text)}) END")
+    simple = f"n = {' + '.join(f'CAST(bit_count(l{w}) AS INTEGER)' for w in range(n_words))} AND b = b_max{not_bad}"
+    # One query, nothing stored (a table of 4.6M people written and read back cost more than the
+    # group-by itself): the people counted from their masks come back grouped by masks and borough,
+    # and only the few marked (irregular, or an id that matches or is undecided) one by one, with
+    # their id and place in person_id order.
+    found = con.sql(f"""
+        SELECT {', '.join(words)}, b, simple, hit, CASE WHEN simple AND hit IS NOT DISTINCT FROM FALSE
+                                                       THEN NULL ELSE pid END AS pid,
+               count(*) AS count, min(rank) AS first
+        FROM (SELECT *, {simple} AS simple, {hit} AS hit, row_number() OVER (ORDER BY pid) - 1 AS rank
+              FROM (SELECT pid, {', '.join(aggregates)}, min(b) AS b, max(b) AS b_max, count(*) AS n
+                    FROM ({rows}) GROUP BY pid))
+        GROUP BY ALL""").arrow().read_all()
+    is_simple = found.column("simple").to_numpy(zero_copy_only=False).astype(bool)
+    at = np.flatnonzero(is_simple)
+    persons = _mask_counts({c: found.column(c).to_numpy(zero_copy_only=False)[at]
+                            for c in (*words, "b", "count", "first")}, n_quarters)
+    slow_at = np.flatnonzero(~is_simple)
+    slow = pd.DataFrame({"pid": pd.Series(found.column("pid").take(slow_at).to_pylist(), dtype=object),
+                         "rank": found.column("first").to_numpy()[slow_at].astype(np.int64)})
     try:
-        persons = _mask_counts(con.sql(f"""SELECT {', '.join(words)}, b, count(*) AS count, min(rank) AS first
-                                           FROM __mask_persons WHERE simple GROUP BY ALL""").fetchnumpy(),
-                               n_quarters)
-        con.sql("DROP TABLE IF EXISTS __slow_persons")
-        con.sql("CREATE TEMP TABLE __slow_persons AS SELECT pid, rank FROM __mask_persons WHERE NOT simple")
+        con.register("__slow_persons", slow)
         # the few people marked (irregular: counted by the stream; or a test id), looked up once a row
         marked = "SELECT pid, TRUE AS slow, FALSE AS hit FROM __slow_persons"
         mask = "bits"
         if "person_id" in layout.test_columns:
-            _register_person_hits(con, searches["person_id"])
+            con.register("__person_hits", _person_hits(found, searches["person_id"]))
             marked = (f"SELECT pid, bool_or(slow) AS slow, bool_or(hit) AS hit FROM ({marked} UNION ALL "
                       "SELECT pid, FALSE, TRUE FROM __person_hits) GROUP BY pid")
             mask = (f"bits | CASE WHEN coalesce(__m.hit, FALSE) "
@@ -1895,7 +1911,7 @@ def _hash_persons(session: _Session, numbers: list[int], layout, searches, confi
                             FROM ({rows}) LEFT JOIN ({marked}) AS __m USING (pid)
                             WHERE NOT coalesce(__m.slow, FALSE) GROUP BY ALL""").df()
         tests = tests.astype("int64").sort_values(["quarter", "borough", "test_mask"]).reset_index(drop=True)
-        slow_ranks = con.sql("SELECT rank FROM __slow_persons").fetchnumpy()["rank"].astype(np.int64)
+        slow_ranks = slow["rank"].to_numpy(dtype=np.int64)
         if not len(slow_ranks):
             shared = [] if bad is None else [bad.loc[bad.duplicated(["pid", "snap"], keep=False), ["pid", "snap"]]]
             duplicates = pd.concat(shared, ignore_index=True).drop_duplicates() if shared else pd.DataFrame(
@@ -1914,29 +1930,24 @@ def _hash_persons(session: _Session, numbers: list[int], layout, searches, confi
                                    {"persons": slow_persons, "test_cells": slow_tests}])
         return combined["persons"], combined["test_cells"], duplicates
     finally:
-        con.sql("DROP TABLE IF EXISTS __mask_persons")
-        con.sql("DROP TABLE IF EXISTS __slow_persons")
+        for name in ("__slow_persons", "__person_hits"):
+            with contextlib.suppress(Exception):
+                con.unregister(name)
 
 
-def _register_person_hits(con, search) -> None:
-    """``__person_hits``: the people of ``__mask_persons`` whose person_id matches its test
-    pattern, as :func:`_id_matches` decides it (RE2 in DuckDB where it decides as pyarrow's does)."""
+def _person_hits(found, search):
+    """The people of ``found`` (the query of :func:`_hash_persons`) whose person_id matches its test
+    pattern, as :func:`_id_matches` decides it: ``hit`` where DuckDB decided (RE2, as pyarrow's),
+    the undecided ones (NULL) matched here."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    text = _re2_pattern(search)
-    if text is not None:
-        found = con.sql(f"SELECT pid FROM __mask_persons WHERE regexp_matches(pid, {_literal(_PRINTABLE)}) "
-                        f"AND regexp_matches(pid, {_literal(text)})").arrow().read_all().column("pid")
-        other = con.sql(f"SELECT pid FROM __mask_persons WHERE NOT regexp_matches(pid, {_literal(_PRINTABLE)})")
-    else:
-        found = pa.array([], type=pa.string())
-        other = con.sql("SELECT pid FROM __mask_persons")
-    ids = other.arrow().read_all().column("pid").combine_chunks().cast(pa.string())
+    hit, pid = found.column("hit"), found.column("pid")
+    decided = pid.filter(pc.fill_null(hit, False)).combine_chunks().cast(pa.string())
+    ids = pid.filter(pc.is_null(hit)).combine_chunks().cast(pa.string())
     if len(ids):
         ids = ids.filter(pa.array(_id_matches(ids, search)))
-    hits = pa.table({"pid": pa.concat_arrays([pa.chunked_array(found, type=pa.string()).combine_chunks()
-                                              .cast(pa.string()), ids])})
-    con.register("__person_hits", hits)
+    return pa.table({"pid": pa.concat_arrays([decided, ids])})
 
 
 def _mask_counts(people: dict[str, np.ndarray], n_quarters: int) -> pd.DataFrame:
