@@ -20,7 +20,9 @@ server), within a memory limit, spilling to a temporary directory.
    case, a padded id) are kept, and counted apart.
 3. **People.** One hash group-by of the valid rows by person_id gives each
    person bit masks of the quarters they are listed in and of those with harm 0,
-   their boroughs and their place in person_id order; zero-harm streaks and
+   their boroughs and their place in person_id order, in one query that stores
+   nothing (people with the same masks come back counted together, only the few
+   marked one by one); zero-harm streaks and
    re-listing follow from the bits (:func:`_mask_counts`), and the test cells
    are one more group-by (the person_id test pattern matched once per person).
    No row is sorted. The few people the masks cannot describe (two snapshots in
