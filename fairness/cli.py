@@ -409,8 +409,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise
         # logged before any output is written: if the audit log cannot be written, nothing is
         _log_read(args, info.validation, outputs=[args.out])
-        # a pooled list is reported as supplied (<out>/pooled/); --quarter Q of it is refused before any notebook runs
-        report.refuse_pooled(info, args.quarter or ["latest"], profile=args.profile)
+        # a pooled list is reported as supplied (<out>/pooled/); --quarter Q of it is refused by run_reports
+        # before any folder is made or notebook runs
         outcomes = report.run_reports(
             info,
             args.quarter or ["latest"],

@@ -74,6 +74,7 @@ def test_one_snapshot_date_under_a_profile_without_snapshots_is_pooled_and_repor
     info = inspect_matrix(path, profile=profile)
     assert info.pooled == "one snapshot date, and its profile declares snapshots = false"
     assert info.quarters == ("pooled",)
+    assert fairness.audit(path, profile=profile).quarter == "pooled"  # the runner and the audit, one rule
     refuse_pooled(info, ["latest"])
     refuse_pooled(info, ["Pooled"])  # nothing raised: both are the list as supplied
     assert resolve_quarters(["latest"], info.quarters) == resolve_quarters([" pooled "], info.quarters) == ["pooled"]
@@ -91,9 +92,46 @@ def test_the_same_list_with_snapshots_declared_is_not_pooled(tmp_path):
     rows.to_csv(path, index=False)
     info = inspect_matrix(path, profile=profile)
     assert info.pooled == "" and info.quarters == ("2020Q1",)
+    assert fairness.audit(path, profile=profile).quarter == "2020Q1"
     refuse_pooled(info, ["2020Q1"])  # a list with snapshots: any quarter may be asked
     with pytest.raises(ValueError, match="quarter pooled is not in"):
         resolve_quarters(["pooled"], info.quarters)
+
+
+def test_the_pooled_rule_is_one_predicate_and_counts_dates_only_when_it_must():
+    from fairness.results.audit import POOLED_NO_DATES, POOLED_ONE_DATE, pooled_reason
+
+    def never() -> int:
+        raise AssertionError("the dates need not be counted")
+
+    assert pooled_reason(has_dates=False, has_snapshots=True, count_dates=never) == POOLED_NO_DATES
+    assert pooled_reason(has_dates=True, has_snapshots=True, count_dates=never) == ""
+    assert pooled_reason(has_dates=True, has_snapshots=False, count_dates=lambda: 1) == POOLED_ONE_DATE
+    assert pooled_reason(has_dates=True, has_snapshots=False, count_dates=lambda: 2) == ""
+    assert POOLED_NO_DATES == "no snapshot_date column"
+
+
+def test_a_file_read_in_duckdb_is_pooled_by_its_count_of_dates_not_of_quarters(tmp_path):
+    """The england-wales-forces profile (snapshots = false) is read in DuckDB (a ParquetValidation): its
+    synthetic list's last quarter, one date (2019-09-30), is pooled; with one row moved to 2019-08-31 it has
+    two dates in one quarter, so it is not (the dates are counted in DuckDB, not taken out)."""
+    from fairness import synth
+    from fairness.counts.duck import ParquetValidation
+
+    src = tmp_path / "ew.csv"
+    synth.write(synth.generate("small", seed=1, profile="england-wales-forces"), src)
+    rows = pd.read_csv(src, dtype=str, keep_default_na=False)
+    last = rows[rows["snapshot_date"] == "2019-09-30"].copy()
+    last.to_csv(tmp_path / "one.csv", index=False)
+    info = inspect_matrix(tmp_path / "one.csv", profile="england-wales-forces")
+    assert isinstance(info.validation, ParquetValidation)
+    assert info.pooled == "one snapshot date, and its profile declares snapshots = false"
+    early = last.index[(last["date_added"] <= "2019-08-31") & (last["last_reviewed"] <= "2019-08-31")][0]
+    last.loc[early, "snapshot_date"] = "2019-08-31"  # a row added and reviewed by then: still valid
+    last.to_csv(tmp_path / "two.csv", index=False)
+    info = inspect_matrix(tmp_path / "two.csv", profile="england-wales-forces")
+    assert isinstance(info.validation, ParquetValidation)
+    assert info.pooled == "" and info.quarters == ("2019Q3",) and info.validation.n_valid == 280
 
 
 # --------------------------------------------------------------------------- the folder

@@ -125,6 +125,7 @@ __all__ = [
     "use_duckdb",
     "validate_parquet",
     "count_quarter",
+    "valid_date_count",
     "valid_quarters",
 ]
 
@@ -977,6 +978,17 @@ def quarters_and_ids(validation: ParquetValidation) -> tuple[tuple[str, ...], se
     ids = {str(v).strip() for (v,) in session.con.sql(f"SELECT DISTINCT person_id FROM ({valid})").fetchall()
            if v is not None}
     return quarters, ids
+
+
+def valid_date_count(validation: ParquetValidation) -> int:
+    """How many distinct snapshot dates the valid rows of a validated file hold, counted in DuckDB
+    (whether a list whose profile declares ``snapshots = false`` is pooled:
+    :func:`fairness.results.audit.pooled_reason`), without taking the rows out."""
+    session = validation.session
+    if session is None:
+        raise ValueError("this ParquetValidation has been closed; validate the file again")
+    ((n,),) = session.con.sql(f"SELECT count(DISTINCT snapshot_date) FROM ({_valid_view(session)})").fetchall()
+    return int(n)
 
 
 def records_count_table(validation: ParquetValidation) -> pd.DataFrame:

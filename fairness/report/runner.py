@@ -210,31 +210,36 @@ def inspect_matrix(matrix: str | os.PathLike[str], *, log_as: str | None = "repo
 
 
 def _pooled(res: Any, profile: Any) -> str:
-    """Why the validated list is pooled, as :func:`fairness.audit` decides it (no ``snapshot_date``
-    column, or one snapshot date where the profile declares ``snapshots = false``), or "" if it is not."""
-    from fairness.counts.duck import ParquetValidation, with_valid_rows
+    """Why the validated list is pooled, as :func:`fairness.audit` decides it
+    (:func:`fairness.results.audit.pooled_reason`), or "" if it is not. A file without a
+    ``snapshot_date`` column is validated in memory (never a ``ParquetValidation``); a file's
+    snapshot dates are counted in DuckDB, without taking its rows out."""
+    from fairness.counts.duck import ParquetValidation, valid_date_count
     from fairness.profiles import DEFAULT_PROFILE, load_profile
+    from fairness.results.audit import pooled_reason
 
     if isinstance(res, ParquetValidation):
         if res.session is None or res.n_valid == 0:
             return ""
-        if "snapshot_date" not in res.session.src.names:
-            return "no snapshot_date column"
-    elif not len(res.valid):
+        return pooled_reason(has_dates=True, has_snapshots=load_profile(profile or DEFAULT_PROFILE).list.has_snapshots,
+                             count_dates=lambda: valid_date_count(res))
+    if not len(res.valid):
         return ""
-    elif "snapshot_date" not in res.valid.columns:
-        return "no snapshot_date column"
-    if load_profile(profile or DEFAULT_PROFILE).list.has_snapshots:
-        return ""
-    dates = with_valid_rows(res).valid["snapshot_date"]
-    return "one snapshot date, and its profile declares snapshots = false" if dates.nunique() <= 1 else ""
+    return pooled_reason(has_dates="snapshot_date" in res.valid.columns,
+                         has_snapshots=load_profile(profile or DEFAULT_PROFILE).list.has_snapshots,
+                         count_dates=lambda: res.valid["snapshot_date"].nunique())
 
 
-def refuse_pooled(info: MatrixInfo, quarters: Sequence[str] = ("latest",), *, profile: Any = None) -> None:
+def refuse_pooled(info: MatrixInfo, quarters: Sequence[str] = ("latest",)) -> None:
     """Raise ``ValueError`` (:data:`ERR_POOLED`) if ``info`` is a pooled list and ``quarters`` names a
     quarter: a pooled list has none. ``latest`` (the default) and ``pooled`` report the list as
-    supplied, in ``<out>/pooled/``; a list with snapshots passes whatever is asked."""
-    why = getattr(info, "pooled", "")  # "" for a list with snapshots
+    supplied, in ``<out>/pooled/``; a list with snapshots passes whatever is asked.
+
+    :func:`run_reports` calls it before it touches the report folder (``fairness report`` goes
+    through it), and :func:`render_quarter` for a caller that renders one quarter itself; in
+    :func:`run_reports`' own calls of :func:`render_quarter` the quarter is already resolved, so the
+    second call finds nothing to refuse."""
+    why = info.pooled  # "" for a list with snapshots
     if not why:
         return
     asked = [str(q) for q in quarters if str(q).strip().lower() not in ("latest", POOLED)]
@@ -393,7 +398,7 @@ def render_quarter(
         raise ValueError(ERR_MODE.format(valid=", ".join(MODES), got=mode))
     if not isinstance(info, MatrixInfo):
         info = inspect_matrix(info, profile=(parameters or {}).get("profile"))
-    refuse_pooled(info, [quarter], profile=(parameters or {}).get("profile"))
+    refuse_pooled(info, [quarter])
     (quarter,) = resolve_quarters([quarter], info.quarters, source=str(info.path))
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -679,7 +684,7 @@ def run_reports(
 
     info = matrix if isinstance(matrix, MatrixInfo) else inspect_matrix(
         matrix, profile=(parameters or {}).get("profile"))
-    refuse_pooled(info, quarters, profile=(parameters or {}).get("profile"))
+    refuse_pooled(info, quarters)
     todo = resolve_quarters(quarters, info.quarters, all_quarters=all_quarters, source=str(info.path))
     if notebook is None:
         notebook = notebook_path("report")

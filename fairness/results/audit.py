@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -279,7 +279,8 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
         missing.pop("harm_score", None)
     notes = []
     no_dates = "snapshot_date" not in frame.columns
-    pooled = no_dates or (not profile.list.has_snapshots and frame["snapshot_date"].nunique() <= 1)
+    pooled = bool(pooled_reason(has_dates=not no_dates, has_snapshots=profile.list.has_snapshots,
+                                count_dates=lambda: frame["snapshot_date"].nunique()))
     if no_dates:
         # one stand-in date so the counting runs; everything that reads the date says it is not assessable
         frame = frame.assign(snapshot_date=pd.Timestamp(POOLED_STAND_IN_DATE))
@@ -329,6 +330,24 @@ def _audit_with_profile(matrix: Any, profile: Any, *, quarter: str | None, optio
                     "sentences": profile_sentences(result.relative_rate, p, alpha=options["alpha"])})
     fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     return CountTableAudit(**{**fields, **changes}, profile=p)
+
+
+#: why a list is audited pooled (:func:`pooled_reason`), as ``fairness report`` says it
+POOLED_NO_DATES = "no snapshot_date column"
+POOLED_ONE_DATE = "one snapshot date, and its profile declares snapshots = false"
+
+
+def pooled_reason(*, has_dates: bool, has_snapshots: bool, count_dates: Callable[[], int]) -> str:
+    """Why a list is audited pooled (one period, "pooled", not a quarter), or "" if it is not: the
+    one rule, which :func:`fairness.audit` and the report runner both follow. A list is pooled
+    when it has no ``snapshot_date`` column, or when its profile declares ``snapshots = false``
+    and it holds at most one snapshot date. ``count_dates`` gives the number of distinct snapshot
+    dates of the valid rows; it is called only when the answer depends on it."""
+    if not has_dates:
+        return POOLED_NO_DATES
+    if not has_snapshots and count_dates() <= 1:
+        return POOLED_ONE_DATE
+    return ""
 
 
 POOLED_STAND_IN_DATE = "2000-01-01"
