@@ -261,7 +261,7 @@ def test_a_list_without_snapshot_dates_is_audited_pooled_and_says_so(tmp_path):
     profile, rows = _city(tmp_path, text=CITY.replace("snapshots = true", "snapshots = false"))
     res = fairness.audit(rows.drop(columns="snapshot_date"), profile=profile)
     assert res.quarter == "pooled" and res.quarters == ("pooled",) and res.parameters["pooled"] is True
-    assert res.n == 10 and "all periods pooled" in res.headline()[0]
+    assert res.n == 10 and "the list as supplied" in res.headline()[0]
     d = json.loads(res.to_json())
     assert d["quarter"] == "pooled" and d["parameters"]["pooled"] is True
     whole = res.checks[res.checks["borough"] == "All districts"].set_index("check")
@@ -286,7 +286,7 @@ def test_a_pooled_list_is_audited_end_to_end_by_the_command_line(tmp_path, capsy
     rows.drop(columns="snapshot_date").to_csv(tmp_path / "pooled.csv", index=False)
     out = tmp_path / "pooled.json"
     assert main(["audit", str(tmp_path / "pooled.csv"), "--profile", str(profile), "--json", str(out)]) == 0
-    assert capsys.readouterr().out.startswith("Gang list, Test City, all periods pooled: 10 people listed in 2 districts")
+    assert capsys.readouterr().out.startswith("Gang list, Test City, the list as supplied: 10 people listed in 2 districts")
     d = json.loads(out.read_text(encoding="utf-8"))
     assert d["quarter"] == "pooled" and d["parameters"]["pooled"] is True and d["mode"] == "publication"
 
@@ -322,7 +322,7 @@ def test_england_wales_records_run_the_checks_by_force_area():
     res = fairness.audit(rows, profile="england-wales-forces")
     # one date and a profile without snapshots: pooled
     assert res.quarter == "pooled" and res.n == 5
-    assert res.headline()[0].startswith("Stop and search, England and Wales, all periods pooled: 5 searches in 2 "
+    assert res.headline()[0].startswith("Stop and search, England and Wales, the list as supplied: 5 searches in 2 "
                                         "police force areas")
     c = res.checks.set_index(["check", "borough"])
     every = "All police force areas"

@@ -253,3 +253,15 @@ def test_a_pooled_list_renders_a_report_and_a_briefing(tmp_path, capsys):
     if (folder / "report.pdf").exists():  # WeasyPrint installed (the pdf extra): the briefing fits its two pages
         assert "briefing.pdf 2 pages" in printed or "briefing.pdf 1 page" in printed
         assert "warning" not in printed
+
+
+def test_the_headline_counts_a_combined_row_as_its_areas_as_the_notes_do(pooled_audit):
+    """Publication mode combines small areas into one row ("Other police force areas (28)"): the headline
+    counts it as its 28 areas, so it agrees with the note "34 of 43 police force areas listed" (the
+    england-wales-forces pooled list: 6 areas shown and 28 combined); the period is the report's words."""
+    from fairness.results.counts_table import _areas_counted
+
+    b = pd.DataFrame({"borough": ["Metropolitan Police", "Essex", "Cumbria", "Other police force areas (28)"],
+                      "flag": ["", "", "", "combined"]})
+    assert _areas_counted(b) == 31 and _areas_counted(b.iloc[:0]) == 0
+    assert pooled_audit.headline()[0].startswith("Gang list, Test City, the list as supplied: 10 people")

@@ -505,6 +505,21 @@ def profile_sentences(relative_rate: pd.DataFrame, profile: Profile, *, alpha: f
                            unit=profile.list.unit)
 
 
+def _areas_counted(boroughs: pd.DataFrame) -> int:
+    """How many areas the rows of ``boroughs`` stand for, as the notes count them: a row of small
+    areas published together ("Other police force areas (28)", flag combined) is its ``k`` areas."""
+    import re
+
+    from fairness.definitions import COMBINED_FLAG
+
+    if not len(boroughs):
+        return 0
+    rows = boroughs.drop_duplicates("borough")
+    combined = rows["flag"].astype(str) == COMBINED_FLAG if "flag" in rows.columns else pd.Series(False, rows.index)
+    k = [re.search(r"\((\d+)\)\s*$", str(a)) for a in rows.loc[combined, "borough"]]
+    return int((~combined).sum()) + sum(int(m.group(1)) if m else 1 for m in k)
+
+
 @dataclass(frozen=True)
 class CountTableAudit(AuditResult):
     """An :class:`AuditResult` of a count table: headline and summary in the profile's words."""
@@ -522,17 +537,19 @@ class CountTableAudit(AuditResult):
         p = self.profile
         assert p is not None
         from fairness.results.headline import fmt_people
+        from fairness.results.sentences import POOLED_PERIOD
 
-        period = "all periods pooled" if self.parameters.get("pooled") else self.quarter
+        period = POOLED_PERIOD if self.parameters.get("pooled") else self.quarter  # the report's one pooled wording
         source = ("from a count table; checks that need records are not assessable"
                   if self.parameters.get("input") != "records" else
                   "from records" + ("; no snapshots: one pooled list" if self.parameters.get("pooled") else ""))
         b = self.boroughs
         if self.parameters.get("input") == "records" and len(b):  # the areas with anyone listed
             b = b[(b["metric"] == "rate_per_1000") & (pd.to_numeric(b["count"], errors="coerce") != 0)]
+        n_areas = _areas_counted(b)
         out = [f"{p.list.name[:1].upper()}{p.list.name[1:]}, {p.place.name}, {period}: {fmt_people(self, self.n)} "
-               f"{p.list.unit} in {len(set(b['borough'])) if len(b) else 0} "
-               f"{p.place.area_word if len(set(b['borough'])) == 1 else p.place.area_word_plural} ({source})."]
+               f"{p.list.unit} in {n_areas} "
+               f"{p.place.area_word if n_areas == 1 else p.place.area_word_plural} ({source})."]
         for b in self.parameters.get("benchmarks", [])[:2]:
             for r in self.sentences.itertuples(index=False):
                 if r.benchmark == b and r.group != p.groups.reference:
