@@ -265,3 +265,17 @@ def test_the_headline_counts_a_combined_row_as_its_areas_as_the_notes_do(pooled_
                       "flag": ["", "", "", "combined"]})
     assert _areas_counted(b) == 31 and _areas_counted(b.iloc[:0]) == 0
     assert pooled_audit.headline()[0].startswith("Gang list, Test City, the list as supplied: 10 people")
+
+
+def test_the_suppression_table_has_no_trends_row_when_the_report_has_no_trend(pooled_audit):
+    """metrics.json keeps a one-row trends table for a pooled list, but the report shows no trend section:
+    the suppression table leaves its row out (a list with quarters keeps it)."""
+    supp = pd.DataFrame({"table": ["representation", "trends"], "cells": [4, 2], "cells_hidden": [0, 0],
+                         "cells_hidden_share": [0.0, 0.0], "people_hidden_share": ["0%", "0%"]})
+    pub = SimpleNamespace(**{k: getattr(pooled_audit, k) for k in ("quarter", "parameters", "trends", "profile")},
+                          mode="publication", suppression=supp)
+    assert not fr.assessable(pub, "trends")
+    assert list(fr.suppression_table(pub).frame["Table"]) == ["Representation ratios"]
+    quarterly = SimpleNamespace(quarter="2018Q4", parameters={}, mode="publication", suppression=supp,
+                                trends=pd.DataFrame({"metric": ["listed"]}))
+    assert list(fr.suppression_table(quarterly).frame["Table"]) == ["Representation ratios", "Trends"]

@@ -1032,6 +1032,8 @@ def suppression_table(res: object) -> Markupish | Table:
     if not isinstance(s, pd.DataFrame) or s.empty:
         text = fill(res, "No table of {period} holds a number that disclosure control applies to.")
         return Markupish(f"<p>{html.escape(text)}</p>", text)
+    if not assessable(res, "trends"):  # no trend section (a pooled list: one period): no row for it either
+        s = s[_col(s, "table", "").map(_text) != "trends"]
     names = _col(s, "table", "").map(_text)
     out = pd.DataFrame({
         "Table": [TABLE_LABELS.get(n, n.replace("_", " ")) for n in names],
